@@ -1,0 +1,40 @@
+// Typed wrappers for C entry points Swift cannot call directly.
+#ifndef CQUILT_SHIMS_H
+#define CQUILT_SHIMS_H
+
+#include <curl/curl.h>
+#include <zlib.h>
+
+// curl_easy_setopt and curl_easy_getinfo are variadic: Swift cannot call them, so each argument kind gets a wrapper.
+static inline CURLcode quilt_curl_setopt_long(CURL *handle, CURLoption option, long value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode quilt_curl_setopt_ptr(CURL *handle, CURLoption option, const void *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode quilt_curl_setopt_offset(CURL *handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+typedef size_t (*quilt_curl_data_callback)(char *buffer, size_t size, size_t count, void *context);
+static inline CURLcode quilt_curl_setopt_data_callback(CURL *handle, CURLoption option, quilt_curl_data_callback value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode quilt_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+static inline CURLcode quilt_curl_getinfo_offset(CURL *handle, CURLINFO info, curl_off_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+static inline CURLMcode quilt_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
+    return curl_multi_setopt(multi, option, value);
+}
+
+// deflateInit2 and inflateInit2 are macros that pass the library version and struct size.
+static inline int quilt_inflate_init_gzip(z_stream *stream) {
+    return inflateInit2(stream, 15 + 32);
+}
+static inline int quilt_deflate_init_gzip(z_stream *stream, int level) {
+    return deflateInit2(stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+}
+
+#endif

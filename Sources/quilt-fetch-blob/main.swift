@@ -1,0 +1,3 @@
+import QuiltCommands
+
+CommandTable.main(program: "quilt-fetch-blob")
