@@ -1,0 +1,61 @@
+// SHA-256 through OpenSSL's EVP interface (which uses the CPU's SHA extensions where present).
+internal import COpenSSL
+
+/// A running SHA-256; owns its OpenSSL context.
+public final class SHA256Hasher {
+    private let context: OpaquePointer
+
+    public init() {
+        guard let context = EVP_MD_CTX_new() else { fatalError("out of memory creating a SHA-256 context") }
+        self.context = context
+        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        if bytes.count > 0 { EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) }
+    }
+
+    public func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// The 32-byte digest; the hasher is reset for reuse.
+    public func finalize() -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 32
+        digest.withUnsafeMutableBufferPointer { _ = EVP_DigestFinal_ex(context, $0.baseAddress, &length) }
+        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+        return digest
+    }
+
+    /// SHA-256 of `bytes` in one call.
+    public static func digest(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 32
+        digest.withUnsafeMutableBufferPointer {
+            _ = EVP_Digest(bytes.baseAddress, bytes.count, $0.baseAddress, &length, EVP_sha256(), nil)
+        }
+        return digest
+    }
+
+    public static func digest(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBytes { digest($0) }
+    }
+}
+
+/// HMAC-SHA256, for AWS signatures.
+public func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: 32)
+    var length: UInt32 = 32
+    key.withUnsafeBytes { k in
+        message.withUnsafeBytes { m in
+            out.withUnsafeMutableBufferPointer { o in
+                _ = HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                         m.count, o.baseAddress, &length)
+            }
+        }
+    }
+    return out
+}

@@ -1,0 +1,213 @@
+// Reading and writing manifests byte for byte as quilt3 does, and computing the top hash in the same pass.
+
+/// The record-size limit of a manifest line: `QUILT_MANIFEST_MAX_RECORD_SIZE`, else 1,000,000 bytes.
+public func manifestMaxRecordSize(environment: [String: String]? = nil) -> Int {
+    let text = environment?["QUILT_MANIFEST_MAX_RECORD_SIZE"] ?? FileSystem.environment("QUILT_MANIFEST_MAX_RECORD_SIZE")
+    return text.flatMap { Int($0) } ?? 1_000_000
+}
+
+public enum ManifestReader {
+    /// Parses a manifest: quilt3's form, and the compact form quilt-rs writes. Unknown header keys are kept,
+    /// `top_hash` is dropped, a `null` entry meta becomes `{}`.
+    public static func read(_ bytes: [UInt8]) throws(ManifestError) -> Manifest {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(ManifestError) -> Manifest in try read(raw) }
+        }
+        return try result.get()
+    }
+
+    public static func read(_ bytes: UnsafeRawBufferPointer) throws(ManifestError) -> Manifest {
+        var manifest = Manifest(header: JSONObject(), entries: [])
+        var lineNumber = 0
+        var start = 0
+        var sawHeader = false
+        var seenDirectories: [ExactString: Int] = [:]
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+            lineNumber += 1
+            let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            start = end + 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+                throw .invalidLine(line: lineNumber, reason: "empty line")
+            }
+            let value: JSONValue
+            do { value = try JSONParser.parse(line) } catch {
+                throw .invalidLine(line: lineNumber, reason: error.message)
+            }
+            guard case .object(var object) = value else {
+                throw .invalidLine(line: lineNumber, reason: "not a JSON object")
+            }
+            if !sawHeader {
+                sawHeader = true
+                object.removeValue(forKey: "top_hash")
+                if let message = object["message"] {
+                    switch message {
+                    case .string, .null: break
+                    default: throw .invalidMessage
+                    }
+                }
+                manifest.header = object
+                continue
+            }
+            guard case .string(let logicalKey)? = object["logical_key"] else {
+                throw .missingField(line: lineNumber, field: "logical_key")
+            }
+            let physicalKeys = object["physical_keys"]
+            let isDirectoryLine: Bool
+            switch physicalKeys {
+            case nil, .null?: isDirectoryLine = true
+            case .array(let list)?: isDirectoryLine = list.isEmpty
+            default: isDirectoryLine = false
+            }
+            if isDirectoryLine {
+                guard let meta = object["meta"] else { throw .missingField(line: lineNumber, field: "meta") }
+                let key = ExactString(logicalKey)
+                if let index = seenDirectories[key] {
+                    manifest.directoryMeta[index].meta = meta
+                } else {
+                    seenDirectories[key] = manifest.directoryMeta.count
+                    manifest.directoryMeta.append((logicalKey, meta))
+                }
+                continue
+            }
+            guard case .array(let urls)? = physicalKeys, case .string(let url)? = urls.first else {
+                throw .invalidLine(line: lineNumber, reason: "'physical_keys' must be a list of URLs")
+            }
+            guard let sizeValue = object["size"] else { throw .missingField(line: lineNumber, field: "size") }
+            guard let hashValue = object["hash"] else { throw .missingField(line: lineNumber, field: "hash") }
+            guard let metaValue = object["meta"] else { throw .missingField(line: lineNumber, field: "meta") }
+            guard let size = sizeValue.intValue, size >= 0 else {
+                throw .invalidLine(line: lineNumber, reason: "'size' must be a non-negative integer")
+            }
+            let hash: ObjectHash?
+            switch hashValue {
+            case .null: hash = nil
+            case .object(let h):
+                guard case .string(let type)? = h["type"], case .string(let value)? = h["value"] else {
+                    throw .invalidLine(line: lineNumber, reason: "'hash' must have string 'type' and 'value'")
+                }
+                hash = ObjectHash(type: type, value: value, valueFirst: h.keys.first == "value")
+            default:
+                throw .invalidLine(line: lineNumber, reason: "'hash' must be an object")
+            }
+            manifest.entries.append(ManifestEntry(
+                logicalKey: logicalKey, physicalKey: url, size: size, hash: hash,
+                meta: metaValue.isTruthy ? metaValue : .object(JSONObject())))
+        }
+        guard sawHeader else { throw .empty }
+        try manifest.normalize()
+        return manifest
+    }
+}
+
+/// Writes manifests in quilt3's exact form and computes the top hash in the same pass.
+public struct ManifestWriter {
+    public let maxRecordSize: Int
+
+    public init(maxRecordSize: Int = manifestMaxRecordSize()) {
+        self.maxRecordSize = maxRecordSize
+    }
+
+    /// Writes `manifest` (normalising it first) line by line to `sink`; returns the top hash.
+    @discardableResult
+    public func write(_ manifest: inout Manifest, to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> String {
+        try manifest.normalize()
+        let topHasher = SHA256Hasher()
+        var line: [UInt8] = []
+        line.reserveCapacity(4096)
+        var canonical: [UInt8] = []
+        canonical.reserveCapacity(4096)
+
+        var header = manifest.header
+        header.removeValue(forKey: "top_hash")
+        try checkFinite(.object(header), subject: "package metadata")
+        JSONWriter.writeManifestForm(.object(header), to: &line)
+        try emit(&line, subject: "package metadata", sink: sink)
+        JSONWriter.writeCanonicalForm(.object(header), to: &canonical)
+        topHasher.update(canonical)
+
+        let directories = manifest.directoryMeta
+            .filter { $0.meta.isTruthy }
+            .sorted { LogicalKey.precedes($0.key, $1.key) }
+        for directory in directories {
+            try checkFinite(directory.meta, subject: "directory \(quoted(directory.key))")
+            line.append(contentsOf: #"{"logical_key": "#.utf8)
+            JSONWriter.writeString(directory.key, asciiOnly: false, to: &line)
+            line.append(contentsOf: #", "meta": "#.utf8)
+            JSONWriter.writeManifestForm(directory.meta, to: &line)
+            line.append(UInt8(ascii: "}"))
+            try emit(&line, subject: "entry with logical key \(quoted(directory.key))", sink: sink)
+        }
+
+        for entry in manifest.entries {
+            guard let hash = entry.hash else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
+            try checkFinite(entry.meta, subject: "entry \(quoted(entry.logicalKey))")
+            line.append(contentsOf: #"{"logical_key": "#.utf8)
+            JSONWriter.writeString(entry.logicalKey, asciiOnly: false, to: &line)
+            line.append(contentsOf: #", "physical_keys": ["#.utf8)
+            JSONWriter.writeString(entry.physicalKey, asciiOnly: false, to: &line)
+            line.append(contentsOf: #"], "size": "#.utf8)
+            line.append(contentsOf: String(entry.size).utf8)
+            line.append(contentsOf: #", "hash": "#.utf8)
+            JSONWriter.writeManifestForm(hash.json, to: &line)
+            line.append(contentsOf: #", "meta": "#.utf8)
+            JSONWriter.writeManifestForm(entry.meta, to: &line)
+            line.append(UInt8(ascii: "}"))
+            try emit(&line, subject: "entry with logical key \(quoted(entry.logicalKey))", sink: sink)
+
+            ManifestWriter.appendCanonicalEntry(entry, hash: hash, to: &canonical)
+            topHasher.update(canonical)
+        }
+        return Hex.encode(topHasher.finalize())
+    }
+
+    /// The top hash alone.
+    public func topHash(of manifest: inout Manifest) throws -> String {
+        try write(&manifest) { _ in }
+    }
+
+    /// The whole manifest as bytes, and its top hash.
+    public func serialize(_ manifest: inout Manifest) throws -> (bytes: [UInt8], topHash: String) {
+        var bytes: [UInt8] = []
+        let top = try write(&manifest) { bytes.append(contentsOf: $0) }
+        return (bytes, top)
+    }
+
+    /// `{"hash":…,"logical_key":…,"meta":…,"size":…}`: the keys already in sorted order.
+    static func appendCanonicalEntry(_ entry: ManifestEntry, hash: ObjectHash, to out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: #"{"hash":{"type":"#.utf8)
+        JSONWriter.writeString(hash.type, asciiOnly: true, to: &out)
+        out.append(contentsOf: #","value":"#.utf8)
+        JSONWriter.writeString(hash.value, asciiOnly: true, to: &out)
+        out.append(contentsOf: #"},"logical_key":"#.utf8)
+        JSONWriter.writeString(entry.logicalKey, asciiOnly: true, to: &out)
+        out.append(contentsOf: #","meta":"#.utf8)
+        JSONWriter.writeCanonicalForm(entry.meta, to: &out)
+        out.append(contentsOf: #","size":"#.utf8)
+        out.append(contentsOf: String(entry.size).utf8)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    private func emit(_ line: inout [UInt8], subject: String, sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        if line.count > maxRecordSize {
+            throw ManifestError.recordTooLarge(subject: subject, size: line.count, limit: maxRecordSize)
+        }
+        line.append(0x0A)
+        try line.withUnsafeBytes { try sink($0) }
+        line.removeAll(keepingCapacity: true)
+    }
+
+    private func checkFinite(_ value: JSONValue, subject: String) throws(ManifestError) {
+        switch value {
+        case .float(let d) where !d.isFinite:
+            throw .invalidMetadata(subject: subject, reason: "NaN and Infinity are not allowed")
+        case .array(let items):
+            for item in items { try checkFinite(item, subject: subject) }
+        case .object(let object):
+            for (_, item) in object { try checkFinite(item, subject: subject) }
+        default: break
+        }
+    }
+}
