@@ -37,10 +37,13 @@ public enum Hex {
         }
     }
 
+    /// A lowercase hex digit.
+    public static func isDigit(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) }
+
     /// True for a 64-character lowercase hex string: the shape of a top hash.
     public static func isTopHash(_ text: String) -> Bool {
         let utf8 = text.utf8
-        return utf8.count == 64 && utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+        return utf8.count == 64 && utf8.allSatisfy(isDigit)
     }
 }
 

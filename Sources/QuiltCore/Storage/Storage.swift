@@ -88,6 +88,8 @@ public protocol Storage: Sendable {
     /// Stores the contents of a local file at `key`, streaming it.
     @discardableResult
     func put(_ key: String, contentsOfFile path: String, condition: WriteCondition) throws -> ObjectInfo
+    /// The whole object and its ETag, read together (what a compare-and-swap starts from).
+    func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo)
     /// Size and ETag of the object at `key`, or nil if there is none.
     func head(_ key: String) throws -> ObjectInfo?
     /// Every key that starts with `prefix`, sorted.
@@ -101,6 +103,12 @@ extension Storage {
     public func put(_ key: String, bytes: [UInt8]) throws -> ObjectInfo {
         try put(key, bytes: bytes, condition: .always)
     }
+    /// Default: `head` then `get`; a backend whose GET returns the ETag should answer in one request.
+    public func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo) {
+        guard let info = try head(key) else { throw StorageError.notFound(location: rootURL + "/" + key) }
+        return (try get(key), info)
+    }
+
     /// The object, or nil if there is none.
     public func getIfPresent(_ key: String) throws -> [UInt8]? {
         do { return try get(key) } catch StorageError.notFound { return nil }
