@@ -1,9 +1,106 @@
-// The table of every command: drives dispatch of `quilt <name>` and of each `quilt-<name>` executable.
+// The table of every command: drives `quilt <name>` dispatch, each `quilt-<name>` executable, and `quilt help`.
+import ArgumentParser
+import Foundation
 import QuiltCore
 
 public enum CommandTable {
-    /// Runs the program named `program` with the process's arguments and exits.
+    enum Category: String {
+        case porcelain = "Porcelain commands (for people)"
+        case plumbing = "Plumbing commands (for scripts; also quilt-<name> executables)"
+    }
+
+    struct Row {
+        let name: String
+        let command: any ParsableCommand.Type
+        let category: Category
+    }
+
+    static let rows: [Row] = [
+        Row(name: "build", command: Build.self, category: .porcelain),
+        Row(name: "push", command: Push.self, category: .porcelain),
+        Row(name: "log", command: Log.self, category: .porcelain),
+        Row(name: "list", command: List.self, category: .porcelain),
+        Row(name: "show", command: Show.self, category: .porcelain),
+        Row(name: "diff", command: Diff.self, category: .porcelain),
+        Row(name: "verify", command: Verify.self, category: .porcelain),
+        Row(name: "install", command: Install.self, category: .porcelain),
+        Row(name: "delete", command: Delete.self, category: .porcelain),
+        Row(name: "config", command: Config.self, category: .porcelain),
+        Row(name: "hash-object", command: HashObject.self, category: .plumbing),
+        Row(name: "write-manifest", command: WriteManifest.self, category: .plumbing),
+        Row(name: "cat-manifest", command: CatManifest.self, category: .plumbing),
+        Row(name: "rev-parse", command: RevParse.self, category: .plumbing),
+        Row(name: "update-ref", command: UpdateRef.self, category: .plumbing),
+        Row(name: "show-ref", command: ShowRef.self, category: .plumbing),
+        Row(name: "upload-blob", command: UploadBlob.self, category: .plumbing),
+        Row(name: "fetch-blob", command: FetchBlob.self, category: .plumbing),
+    ]
+
+    public static let version = "0.1.0"
+
+    /// Runs the program named `program` (`quilt` or `quilt-<name>`) with the process's arguments and exits.
     public static func main(program: String) -> Never {
-        fatalError("not yet implemented: \(program)")
+        // A closed pipe must end the program quietly, not kill it with a signal mid-write.
+        signal(SIGPIPE, SIG_IGN)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if program != "quilt" {
+            let name = String(program.dropFirst("quilt-".count))
+            guard let row = rows.first(where: { $0.name == name }) else { fatalError("no command table row for \(program)") }
+            row.command.main(arguments)
+            exit(0)
+        }
+        guard let first = arguments.first else {
+            printOverview(to: 2)
+            exit(ExitStatus.usage)
+        }
+        switch first {
+        case "-h", "--help":
+            printOverview(to: 1)
+            exit(0)
+        case "help":
+            if arguments.count > 1, let row = rows.first(where: { $0.name == arguments[1] }) {
+                row.command.main(["--help"])
+            }
+            printOverview(to: 1)
+            exit(0)
+        case "--version", "version":
+            print("quilt \(version)")
+            exit(0)
+        default:
+            break
+        }
+        if let row = rows.first(where: { $0.name == first }) {
+            row.command.main(Array(arguments.dropFirst()))
+            exit(0)
+        }
+        execExternal(first, arguments: Array(arguments.dropFirst()))
+        FileHandle.standardError.write(Data("error: '\(first)' is not a quilt command\nhint: see 'quilt --help'\n".utf8))
+        exit(ExitStatus.usage)
+    }
+
+    /// As git does for `git foo`: run `quilt-foo` from PATH when it exists.
+    static func execExternal(_ name: String, arguments: [String]) {
+        guard !name.hasPrefix("-"), !name.contains("/") else { return }
+        let program = "quilt-" + name
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let path = directory + "/" + program
+            guard access(path, X_OK) == 0 else { continue }
+            let argv = ([program] + arguments).map { strdup($0) } + [nil]
+            execv(path, argv)
+        }
+    }
+
+    static func printOverview(to descriptor: Int32) {
+        var text = "usage: quilt <command> [<args>]\n\nQuilt data packages: build, publish and read versioned datasets.\n"
+        for category in [Category.porcelain, .plumbing] {
+            text += "\n\(category.rawValue):\n"
+            for row in rows where row.category == category {
+                let padded = row.name.padding(toLength: 16, withPad: " ", startingAt: 0)
+                text += "   \(padded)\(row.command.configuration.abstract)\n"
+            }
+        }
+        text += "\nSee 'quilt help <command>' or 'quilt <command> --help' for one command.\n"
+        let bytes = Array(text.utf8)
+        bytes.withUnsafeBytes { _ = write(descriptor, $0.baseAddress, $0.count) }
     }
 }

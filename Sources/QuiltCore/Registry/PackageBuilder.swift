@@ -135,12 +135,12 @@ public enum DirectoryScanner {
     }
 
     /// Every regular file below `directory`, in tree order.
-    public static func scan(_ directory: String) throws -> [File] {
+    public static func scan(_ directory: String, applyIgnore: Bool = true) throws -> [File] {
         let root: String
         do { root = try FileSystem.realPath(directory) } catch { throw BuildError.notADirectory(directory) }
         guard FileSystem.isDirectory(root) else { throw BuildError.notADirectory(directory) }
         var ignore: QuiltIgnore?
-        if let bytes = try? FileSystem.readFile(root + "/.quiltignore") {
+        if applyIgnore, let bytes = try? FileSystem.readFile(root + "/.quiltignore") {
             ignore = QuiltIgnore(text: String(decoding: bytes, as: UTF8.self))
         }
         var files: [File] = []

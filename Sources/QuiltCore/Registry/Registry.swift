@@ -70,6 +70,16 @@ public struct Registry: Sendable {
         return topHash
     }
 
+    /// The header line of a manifest (for `log`, which needs only messages).
+    public func manifestHeader(_ topHash: String) throws -> JSONObject {
+        let bytes = try manifestBytes(topHash)
+        let end = bytes.firstIndex(of: 0x0A) ?? bytes.count
+        guard case .object(let header) = try JSONParser.parse(Array(bytes[0..<end])) else {
+            throw ManifestError.invalidLine(line: 1, reason: "not a JSON object")
+        }
+        return header
+    }
+
     /// Every top hash in the registry that starts with `prefix`.
     public func topHashes(withPrefix prefix: String) throws -> [String] {
         try storage.list(prefix: Self.packagesPrefix + prefix).compactMap { key in

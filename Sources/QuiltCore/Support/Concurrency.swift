@@ -1,4 +1,5 @@
 // Small helpers for sharing state between the threads of `DispatchQueue.concurrentPerform`.
+import Dispatch
 import Synchronization
 
 /// Carries a value across a concurrency boundary when the caller guarantees disjoint access (each thread writes
@@ -31,4 +32,21 @@ public final class Locked<Value: Sendable>: Sendable {
     }
 
     public var value: Value { mutex.withLock { $0 } }
+}
+
+/// Runs `count` copies of `body` on their own threads (for I/O-bound work such as downloads, where
+/// Dispatch's one-thread-per-core pool would leave the network idle) and waits for all of them.
+public enum Threads {
+    public static func run(count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        if count == 1 {
+            body(0)
+            return
+        }
+        let group = DispatchGroup()
+        let queue = DispatchQueue(label: "quilt.workers", attributes: .concurrent)
+        for i in 0..<count {
+            queue.async(group: group) { body(i) }
+        }
+        group.wait()
+    }
 }

@@ -1,0 +1,25 @@
+// quilt-cat-manifest: print a stored manifest exactly as stored (git's cat-file -p).
+import ArgumentParser
+import QuiltCore
+
+struct CatManifest: QuiltCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quilt-cat-manifest",
+        abstract: "Print a stored manifest byte for byte.",
+        discussion: "REV is ns/name, ns/name@<hash prefix>, ns/name:latest, ns/name:<timestamp> or a 64-hex top hash.")
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    @Flag(name: .long, help: "Fail unless the manifest hashes to its top hash.")
+    var verify = false
+
+    @Argument(help: "The revision.")
+    var revision: String
+
+    func execute(_ io: IO) throws {
+        let registry = try io.registry(registryOptions)
+        let topHash = try registry.resolve(Revision(revision))
+        if verify { _ = try registry.loadManifest(topHash, verify: true) }
+        io.write(try registry.manifestBytes(topHash))
+    }
+}

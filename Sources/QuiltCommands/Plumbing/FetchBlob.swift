@@ -1,0 +1,29 @@
+// quilt-fetch-blob: download (or copy) entries' data into a directory, verifying every hash.
+import ArgumentParser
+import QuiltCore
+
+struct FetchBlob: QuiltCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quilt-fetch-blob",
+        abstract: "Materialise an entry stream's data under a directory, verifying hashes.",
+        discussion: """
+        Reads an entry stream on standard input and writes each entry's bytes to DIR/<logical key>: streamed to a \
+        temporary file, hashed on the way, and renamed into place only when size and hash match. Keys that would \
+        leave DIR (absolute, '..', empty segments, NUL, a symbolic link on the way) are refused before anything is \
+        written. Prints the path of each file written.
+        """)
+
+    @Option(name: .long, help: "The destination directory.")
+    var dest: String = "."
+
+    func execute(_ io: IO) throws {
+        var entries: [ManifestEntry] = []
+        try EntryStream.parse(io.readStandardInput()) { item in
+            if case .entry(let entry) = item { entries.append(entry) }
+        }
+        let root = FileSystem.absolute(dest)
+        let installer = Installer(remote: try RemoteBlobs.source(environment: io.environment))
+        try installer.materialize(entries, root: root, concurrency: transferConcurrency(io.environment))
+        for entry in entries { io.line(root + "/" + entry.logicalKey) }
+    }
+}

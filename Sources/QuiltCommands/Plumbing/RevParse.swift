@@ -1,0 +1,33 @@
+// quilt-rev-parse: resolve a revision to its 64-hex top hash.
+import ArgumentParser
+import QuiltCore
+
+struct RevParse: QuiltCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quilt-rev-parse",
+        abstract: "Resolve revisions to top hashes.",
+        discussion: """
+        Prints the 64-hex top hash of each REV, one per line: ns/name (its latest), ns/name@<hash prefix of 6 or \
+        more hex digits>, ns/name:latest, ns/name:<timestamp>, or a bare 64-hex hash.
+        """)
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    @Flag(name: .long, help: "Print the shortest unique prefix (at least 7 digits) instead.")
+    var short = false
+
+    @Argument(help: "Revisions to resolve.")
+    var revisions: [String]
+
+    func validate() throws {
+        if revisions.isEmpty { throw ValidationError("no revision given") }
+    }
+
+    func execute(_ io: IO) throws {
+        let registry = try io.registry(registryOptions)
+        for text in revisions {
+            let topHash = try registry.resolve(Revision(text))
+            io.line(short ? registry.shortHash(topHash) : topHash)
+        }
+    }
+}

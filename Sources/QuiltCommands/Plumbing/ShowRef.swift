@@ -1,0 +1,31 @@
+// quilt-show-ref: list pointers (git's show-ref).
+import ArgumentParser
+import QuiltCore
+
+struct ShowRef: QuiltCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quilt-show-ref",
+        abstract: "List package pointers.",
+        discussion: "Prints '<top-hash> <ns/name> <pointer>' per line, pointer being 'latest' or a timestamp; every package's, or NAME's.")
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    @Argument(help: "A package name, ns/name.")
+    var name: String?
+
+    func execute(_ io: IO) throws {
+        let registry = try io.registry(registryOptions)
+        let names: [String]
+        if let name {
+            try PackageName.validate(name)
+            names = [name]
+        } else {
+            names = try registry.listPackages()
+        }
+        for package in names {
+            let pointers = try registry.pointers(package)
+            if name != nil && pointers.isEmpty { throw RegistryError.noSuchPackage(package) }
+            for pointer in pointers { io.line("\(pointer.topHash) \(package) \(pointer.pointer)") }
+        }
+    }
+}

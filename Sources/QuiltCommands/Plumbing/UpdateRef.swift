@@ -1,0 +1,52 @@
+// quilt-update-ref: move a package's pointers (git's update-ref), or delete them.
+import ArgumentParser
+import QuiltCore
+
+struct UpdateRef: QuiltCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quilt-update-ref",
+        abstract: "Point a package name at a top hash, or delete its pointers.",
+        discussion: """
+        Writes the <timestamp> pointer, then latest. With OLD, latest moves only if it holds OLD now ('none': \
+        only if it does not exist yet), by compare-and-swap; otherwise nothing moves and the exit status is 2. \
+        With -d, deletes every pointer of NAME, or those holding HASH, re-pointing latest at the newest \
+        remaining pointer as quilt3's delete_package does. The manifest must already be in the registry.
+        """)
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    @Flag(name: .customShort("d"), help: "Delete pointers instead.")
+    var delete = false
+
+    @Argument(help: "The package name, ns/name.")
+    var name: String
+
+    @Argument(help: "The new top hash (or, with -d, the hash whose pointers to delete).")
+    var new: String?
+
+    @Argument(help: "The top hash latest must hold now, or 'none'.")
+    var old: String?
+
+    func validate() throws {
+        if !delete && new == nil { throw ValidationError("missing NEW top hash") }
+        if delete && old != nil { throw ValidationError("-d takes NAME and an optional HASH") }
+    }
+
+    func execute(_ io: IO) throws {
+        try PackageName.validate(name)
+        let registry = try io.registry(registryOptions)
+        if delete {
+            try registry.deletePackage(name, topHash: new)
+            return
+        }
+        let topHash = try registry.resolvePrefix(new!.lowercased())
+        guard try registry.hasManifest(topHash) else { throw RegistryError.noSuchManifest(topHash) }
+        let expectation: RefExpectation
+        switch old {
+        case nil: expectation = .any
+        case "none"?: expectation = .absent
+        case let hash?: expectation = .hash(try registry.resolvePrefix(hash.lowercased()))
+        }
+        try registry.updateRef(name, to: topHash, expecting: expectation)
+    }
+}

@@ -1,0 +1,43 @@
+// quilt delete: remove a package's pointers (quilt3's delete_package); manifests and data stay.
+import ArgumentParser
+import QuiltCore
+
+struct Delete: QuiltCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quilt delete",
+        abstract: "Delete a package, or one revision of it, from a registry.",
+        discussion: """
+        Deletes pointers only, as quilt3's delete_package does: manifests and data stay. With --top-hash, only \
+        the pointers holding that hash go, and if latest was one of them it is re-pointed at the newest remaining \
+        revision. Asks first when standard input is a terminal, unless --yes.
+        """)
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    @Option(name: .long, help: "Delete only this revision (a hash or a unique prefix).")
+    var topHash: String?
+
+    @Flag(name: [.customShort("y"), .long], help: "Do not ask.")
+    var yes = false
+
+    @Flag(name: .long, help: "Print {name, deleted} as JSON.")
+    var json = false
+
+    @Argument(help: "The package name, ns/name.")
+    var name: String
+
+    func execute(_ io: IO) throws {
+        try PackageName.validate(name)
+        let registry = try io.registry(registryOptions)
+        if !yes && io.stdinIsTerminal {
+            let what = topHash.map { "revision \($0) of \(name)" } ?? "package \(name)"
+            guard io.confirm("Delete \(what) from \(registry.url)?") else { throw ArgumentError.notConfirmed }
+        }
+        let deleted = try registry.deletePackage(name, topHash: topHash?.lowercased())
+        if json {
+            io.json(.object(JSONObject([("name", .string(name)), ("deleted", .array(deleted.map { .string($0) }))])))
+        } else {
+            io.message("Deleted \(deleted.count) pointer\(deleted.count == 1 ? "" : "s") of \(name)")
+        }
+    }
+}

@@ -1,0 +1,38 @@
+// quilt diff: what changed between two revisions (quilt3's pkg.diff).
+import ArgumentParser
+import QuiltCore
+
+struct Diff: QuiltCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quilt diff",
+        abstract: "Show the entries added, modified and deleted between two revisions.",
+        discussion: "Modified means size, hash or metadata differ; physical keys are ignored. Exit status 0 whether or not they differ.")
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    @Flag(name: .long, help: "Print {added, modified, deleted} as JSON.")
+    var json = false
+
+    @Argument(help: "The old revision.")
+    var old: String
+
+    @Argument(help: "The new revision.")
+    var new: String
+
+    func execute(_ io: IO) throws {
+        let registry = try io.registry(registryOptions)
+        let before = try registry.loadManifest(registry.resolve(Revision(old)))
+        let after = try registry.loadManifest(registry.resolve(Revision(new)))
+        let diff = ManifestDiff(from: before, to: after)
+        if json {
+            io.json(.object(JSONObject([
+                ("added", .array(diff.added.map { .string($0) })), ("modified", .array(diff.modified.map { .string($0) })),
+                ("deleted", .array(diff.deleted.map { .string($0) })),
+            ])))
+            return
+        }
+        for key in diff.added { io.line("A\t\(key)") }
+        for key in diff.modified { io.line("M\t\(key)") }
+        for key in diff.deleted { io.line("D\t\(key)") }
+    }
+}

@@ -1,0 +1,23 @@
+// quilt list: the packages in a registry (quilt3's list_packages).
+import ArgumentParser
+import QuiltCore
+
+struct List: QuiltCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quilt list",
+        abstract: "List the packages in a registry.")
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    @Flag(name: .long, help: "Print [\"ns/name\", …] as JSON.")
+    var json = false
+
+    func execute(_ io: IO) throws {
+        let names = try io.registry(registryOptions).listPackages()
+        if json {
+            io.json(.array(names.map { .string($0) }))
+        } else {
+            for name in names { io.line(name) }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+// quilt log: a package's revisions, newest first.
+import ArgumentParser
+import Foundation
+import QuiltCore
+
+struct Log: QuiltCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quilt log",
+        abstract: "Show a package's revisions, newest first.",
+        discussion: "One line per timestamp pointer: the time (UTC), the top hash and the message; '(latest)' marks the revision latest names.")
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    @Flag(name: .long, help: "Print [{timestamp, top_hash, message}] as JSON.")
+    var json = false
+
+    @Argument(help: "The package name, ns/name.")
+    var name: String
+
+    func execute(_ io: IO) throws {
+        try PackageName.validate(name)
+        let registry = try io.registry(registryOptions)
+        let pointers = try registry.pointers(name)
+        guard !pointers.isEmpty else { throw RegistryError.noSuchPackage(name) }
+        let latest = pointers.first { $0.pointer == "latest" }?.topHash
+        let versions = try registry.versions(name)
+        var messages: [String: JSONValue] = [:]
+        var rows: [JSONValue] = []
+        for version in versions {
+            let message: JSONValue
+            if let known = messages[version.topHash] {
+                message = known
+            } else {
+                message = (try? registry.manifestHeader(version.topHash))?["message"] ?? .null
+                messages[version.topHash] = message
+            }
+            if json {
+                rows.append(.object(JSONObject([
+                    ("timestamp", .integer(version.timestamp)), ("top_hash", .string(version.topHash)), ("message", message),
+                ])))
+            } else {
+                let date = Date(timeIntervalSince1970: Double(version.timestamp) ?? 0)
+                let marker = version.topHash == latest ? " (latest)" : ""
+                let text = message.stringValue ?? ""
+                io.line("\(Self.format(date))  \(version.topHash)\(marker)  \(text)")
+            }
+        }
+        if json { io.json(.array(rows)) }
+    }
+
+    static func format(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,50 @@
+// quilt show: the header and entries of a revision.
+import ArgumentParser
+import QuiltCore
+
+struct Show: QuiltCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quilt show",
+        abstract: "Show the header and entries of a revision.")
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    @Flag(name: .long, help: "Print {name, top_hash, message, user_meta, entries} as JSON.")
+    var json = false
+
+    @Argument(help: "The revision: ns/name, ns/name@<hash>, ns/name:<timestamp>.")
+    var revision: String
+
+    func execute(_ io: IO) throws {
+        let registry = try io.registry(registryOptions)
+        let rev = try Revision(revision)
+        let topHash = try registry.resolve(rev)
+        let manifest = try registry.loadManifest(topHash)
+        if json {
+            let entries: [JSONValue] = manifest.entries.map { entry in
+                .object(JSONObject([
+                    ("logical_key", .string(entry.logicalKey)), ("physical_key", .string(entry.physicalKey)),
+                    ("size", .int(entry.size)), ("hash", entry.hash?.json ?? .null), ("meta", entry.meta),
+                ]))
+            }
+            io.json(.object(JSONObject([
+                ("name", rev.name.map { .string($0) } ?? .null), ("top_hash", .string(topHash)),
+                ("message", manifest.header["message"] ?? .null), ("user_meta", manifest.userMeta ?? .null),
+                ("entries", .array(entries)),
+            ])))
+            return
+        }
+        if let name = rev.name { io.line("name:      \(name)") }
+        io.line("top hash:  \(topHash)")
+        io.line("message:   \(manifest.message ?? "")")
+        if let userMeta = manifest.userMeta { io.line("user_meta: \(JSONWriter.manifestForm(userMeta))") }
+        let total = manifest.entries.reduce(0) { $0 + $1.size }
+        io.line("entries:   \(manifest.entries.count) (\(formatBytes(total)))")
+        io.line("")
+        for entry in manifest.entries {
+            let size = String(entry.size)
+            let padded = String(repeating: " ", count: max(0, 12 - size.count)) + size
+            io.line("\(padded)  \(entry.hash?.value ?? "-")  \(entry.logicalKey)")
+        }
+    }
+}

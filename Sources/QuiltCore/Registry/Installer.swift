@@ -1,0 +1,168 @@
+// Materialising entries as files: every file verified against its hash before it is put in place, never written
+// outside the destination, never left half-written.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum InstallError: QuiltError {
+    case unsafeKey(String, reason: String)
+    case hashMismatch(logicalKey: String, expected: String, actual: String)
+    case sizeMismatch(logicalKey: String, expected: Int, actual: Int)
+    case noSuchPath(String)
+
+    public var kind: FailureKind {
+        switch self {
+        case .unsafeKey: return .badInput
+        case .noSuchPath: return .usage
+        default: return .operationFailed
+        }
+    }
+    public var message: String {
+        switch self {
+        case .unsafeKey(let key, let reason): return "refusing to write logical key \(quoted(key)): \(reason)"
+        case .hashMismatch(let key, let expected, let actual):
+            return "hash mismatch for \(quoted(key)): expected \(expected), got \(actual)"
+        case .sizeMismatch(let key, let expected, let actual):
+            return "size mismatch for \(quoted(key)): expected \(expected) bytes, got \(actual)"
+        case .noSuchPath(let path): return "no such path in the package \(quoted(path))"
+        }
+    }
+}
+
+/// Reads the bytes an entry's physical key names, in order. Local files here; S3 plugs in through `remote`.
+public protocol BlobSource: Sendable {
+    /// Streams the object's bytes to `sink`, in order.
+    func read(_ key: PhysicalKey, into sink: (UnsafeRawBufferPointer) throws -> Void) throws
+}
+
+/// Local files.
+public struct LocalBlobSource: BlobSource {
+    public init() {}
+
+    public func read(_ key: PhysicalKey, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard case .local(let path) = key else { throw BuildError.unsupportedPhysicalKey(key.url) }
+        let file = try InputFile(path: path)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 22, alignment: 64)
+        defer { buffer.deallocate() }
+        var offset = 0
+        while true {
+            let n = try file.read(into: buffer, at: offset)
+            if n == 0 { break }
+            try sink(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            offset += n
+        }
+    }
+}
+
+public struct Installer: Sendable {
+    /// Reads `file://` keys itself and hands every other key to `remote`.
+    public let remote: (any BlobSource)?
+
+    public init(remote: (any BlobSource)? = nil) { self.remote = remote }
+
+    /// Checks that `relativePath` stays inside the destination: a valid logical key, with no `.`/`..`/empty
+    /// segment, not absolute, no NUL.
+    public static func checkSafe(_ relativePath: String) throws(InstallError) {
+        do { try LogicalKey.validate(relativePath) } catch {
+            if case .invalidLogicalKey(_, let reason) = error { throw .unsafeKey(relativePath, reason: reason) }
+            throw .unsafeKey(relativePath, reason: "invalid")
+        }
+    }
+
+    /// Creates the directories of `relativePath` below `root`, refusing any symbolic link on the way.
+    static func prepareParents(root: String, relativePath: String) throws -> String {
+        var current = root
+        let parts = relativePath.split(separator: "/", omittingEmptySubsequences: false)
+        for part in parts.dropLast() {
+            current += "/" + part
+            switch FileSystem.kind(ofPath: current, followLinks: false) {
+            case nil:
+                if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                    throw FileSystemError.cannotWrite(path: current, reason: String(cString: strerror(errno)))
+                }
+                guard FileSystem.kind(ofPath: current, followLinks: false) == .directory else {
+                    throw InstallError.unsafeKey(relativePath, reason: "a symbolic link or file is in the way")
+                }
+            case .directory?:
+                continue
+            default:
+                throw InstallError.unsafeKey(relativePath, reason: "\(quoted(current)) is not a directory")
+            }
+        }
+        let target = current + "/" + parts.last!
+        if FileSystem.kind(ofPath: target, followLinks: false) == .directory {
+            throw InstallError.unsafeKey(relativePath, reason: "a directory is in the way")
+        }
+        return target
+    }
+
+    /// Copies one entry to `root/relativePath`: streamed to a temporary file beside the target while hashing,
+    /// renamed into place only when size and hash match.
+    public func materialize(_ entry: ManifestEntry, root: String, relativePath: String) throws {
+        try Self.checkSafe(relativePath)
+        try FileSystem.makeDirectories(root)
+        let target = try Self.prepareParents(root: root, relativePath: relativePath)
+        let key = try PhysicalKey(url: entry.physicalKey)
+        guard let expected = entry.hash else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
+        guard let type = expected.hashType else { throw HashError.unsupportedType(expected.type) }
+        let hasher = StreamingHasher(type: type, expectedSize: entry.size)
+        let writer = try AtomicFileWriter(destination: target)
+        let source: any BlobSource = key.isLocal ? LocalBlobSource() : (remote ?? LocalBlobSource())
+        try source.read(key) { bytes in
+            hasher.update(bytes)
+            try writer.write(bytes)
+        }
+        guard hasher.byteCount == entry.size else {
+            throw InstallError.sizeMismatch(logicalKey: entry.logicalKey, expected: entry.size, actual: hasher.byteCount)
+        }
+        let actual = hasher.finalize()
+        guard actual.value == expected.value else {
+            throw InstallError.hashMismatch(logicalKey: entry.logicalKey, expected: expected.value, actual: actual.value)
+        }
+        try writer.commit()
+    }
+
+    /// Materialises many entries, several at a time; `relativePath` maps an entry to its place below `root`.
+    public func materialize(_ entries: [ManifestEntry], root: String, concurrency: Int = 8,
+                            relativePath: @escaping @Sendable (ManifestEntry) -> String = { $0.logicalKey },
+                            progress: ProgressHandler? = nil) throws {
+        for entry in entries { try Self.checkSafe(relativePath(entry)) }
+        let failure = Locked<String?>(nil)
+        let firstError = Locked<QuiltErrorBox?>(nil)
+        let done = Locked<(Int, Int)>((0, 0))
+        let total = entries.reduce(0) { $0 + max($1.size, 0) }
+        let queueIndex = Locked(0)
+        let workers = max(1, min(concurrency, entries.count))
+        let work: @Sendable (Int) -> Void = { _ in
+            while failure.value == nil {
+                let i = queueIndex.withLock { index -> Int in
+                    defer { index += 1 }
+                    return index
+                }
+                guard i < entries.count else { return }
+                do {
+                    try self.materialize(entries[i], root: root, relativePath: relativePath(entries[i]))
+                    if let progress {
+                        let state = done.withLock { s -> (Int, Int) in
+                            s.0 += 1
+                            s.1 += entries[i].size
+                            return s
+                        }
+                        progress(Progress(filesDone: state.0, filesTotal: entries.count, bytesDone: state.1, bytesTotal: total))
+                    }
+                } catch {
+                    failure.withLock { $0 = $0 ?? "failed" }
+                    firstError.withLock { $0 = $0 ?? QuiltErrorBox(error) }
+                }
+            }
+        }
+        Threads.run(count: workers, work)
+        if let box = firstError.value { throw box.error }
+    }
+}
+
+/// Carries any error across threads.
+struct QuiltErrorBox: @unchecked Sendable {
+    let error: any Error
+    init(_ error: any Error) { self.error = error }
+}
