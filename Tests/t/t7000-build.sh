@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+test_description='quilt build: directories, --set, --meta, --from, --rm, .quiltignore, errors, plumbing equivalence'
+. "$(dirname "$0")/lib.sh"
+
+test_expect_success 'setup' '
+	mkdir -p data/sub data/a && printf "hello\n" >data/a.txt && : >data/empty.bin &&
+	printf "{\"x\":1}\n" >data/sub/b.json && echo x >data/a/x && echo c >data/a-c
+'
+
+test_expect_success 'build prints the top hash and moves latest' '
+	quilt build ns/pkg data --message first >out &&
+	h=$(cat out) && test $(printf %s "$h" | wc -c) = 64 &&
+	test "$(quilt-rev-parse ns/pkg)" = "$h"
+'
+
+test_expect_success 'the manifest is in tree order, user_meta null without --meta' '
+	quilt-cat-manifest ns/pkg >m &&
+	head -1 m >header && echo "{\"version\": \"v0\", \"user_meta\": null, \"message\": \"first\"}" >expect &&
+	test_cmp expect header &&
+	sed -n "s/^{\"logical_key\": \"\([^\"]*\)\".*/\1/p" m >keys &&
+	printf "a/x\na-c\na.txt\nempty.bin\nsub/b.json\n" >expect && test_cmp expect keys
+'
+
+test_expect_success 'build equals the plumbing pipeline' '
+	quilt build ns/pipe data --message same --meta "{\"k\": 1}" >porcelain &&
+	(cd data && find . -type f | quilt-hash-object --stdin-paths --entries) |
+		quilt-write-manifest --message same --meta "{\"k\": 1}" >plumbing &&
+	test_cmp porcelain plumbing &&
+	xargs quilt-update-ref ns/pipe2 <plumbing && test "$(quilt-rev-parse ns/pipe2)" = "$(cat porcelain)"
+'
+
+test_expect_success '--json' '
+	quilt build ns/pkg data --message first --json >out &&
+	"$QUILT_TEST_PYTHON" -c "import json,sys; d=json.load(open(\"out\")); assert set(d)=={\"name\",\"top_hash\",\"registry\",\"timestamp\"}, d; assert d[\"name\"]==\"ns/pkg\""
+'
+
+test_expect_success '--set adds files, --from keeps, replaces and removes entries' '
+	echo extra >extra.txt &&
+	quilt build ns/pkg --from ns/pkg --set docs/extra.txt=extra.txt --rm a.txt --message second >h2 &&
+	quilt show ns/pkg --json >show &&
+	"$QUILT_TEST_PYTHON" -c "
+import json
+d = json.load(open(\"show\"))
+keys = [e[\"logical_key\"] for e in d[\"entries\"]]
+assert keys == [\"a/x\", \"a-c\", \"docs/extra.txt\", \"empty.bin\", \"sub/b.json\"], keys
+assert d[\"message\"] == \"second\" and d[\"user_meta\"] is None
+"
+'
+
+test_expect_success '--from with DIR: files in DIR replace entries with the same key' '
+	mkdir upd && echo changed >upd/a.txt &&
+	quilt build ns/pkg upd --from ns/pkg --message third &&
+	quilt show ns/pkg --json >show &&
+	grep -q "\"a.txt\"" show && grep -q "docs/extra.txt" show
+'
+
+test_expect_success '.quiltignore is honoured' '
+	mkdir ign && echo a >ign/keep.csv && echo b >ign/skip.log && mkdir ign/tmp && echo c >ign/tmp/x &&
+	printf "*.log\ntmp/\n" >ign/.quiltignore &&
+	quilt build ns/ign ign && quilt show ns/ign --json >show &&
+	grep -q keep.csv show && ! grep -q skip.log show && ! grep -q tmp/x show
+'
+
+test_expect_success 'errors: invalid name, missing directory or file, bad metadata, key collisions' '
+	test_must_fail --exit=65 quilt build bad-name data 2>err && grep -q "bad-name" err && test_line_count = 1 err &&
+	test_must_fail --exit=1 quilt build ns/x nope 2>err && grep -q "nope" err &&
+	test_must_fail --exit=1 quilt build ns/x --set k=missing.txt 2>err && grep -q "missing.txt" err &&
+	test_must_fail --exit=65 quilt build ns/x data --meta "{oops" 2>err && grep -q "metadata" err &&
+	test_must_fail --exit=65 quilt build ns/x data --set a.txt/y=extra.txt 2>err &&
+	test_must_fail --exit=65 quilt build ns/x data --set ../up=extra.txt &&
+	test_must_fail --exit=65 quilt build ns/x --meta "[NaN]" &&
+	test_must_fail --exit=1 quilt build ns/x --from ns/nothing
+'
+
+test_expect_success 'a failed build writes nothing' '
+	find "$(local_registry)" -type f | sort >before &&
+	test_must_fail quilt build ns/x data --set k=missing.txt &&
+	find "$(local_registry)" -type f | sort >after && test_cmp before after
+'
+
+test_expect_success 'an unreadable file fails the build' '
+	if test "$(id -u)" != 0; then
+		echo secret >data2 && chmod 000 data2 && test_must_fail --exit=1 quilt build ns/x --set k=data2
+	fi
+'
+
+test_done

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+test_description='quilt install and quilt-fetch-blob: copies verified, never outside the destination'
+. "$(dirname "$0")/lib.sh"
+
+test_expect_success 'setup' '
+	mkdir -p d/sub && echo a >d/a && echo b >d/sub/b && make_file d/big 9000000 &&
+	h=$(quilt build ns/pkg d --message m --registry reg)
+'
+
+test_expect_success 'install copies every file and records the revision locally' '
+	quilt install ns/pkg --registry reg --dest out &&
+	cmp d/a out/a && cmp d/sub/b out/sub/b && cmp d/big out/big &&
+	test "$(quilt-rev-parse ns/pkg)" = "$h"
+'
+
+test_expect_success 'install --path: a subtree, or a single file at its basename' '
+	quilt install ns/pkg --registry reg --dest p1 --path sub && cmp d/sub/b p1/b &&
+	quilt install ns/pkg --registry reg --dest p2 --path sub/b && cmp d/sub/b p2/b &&
+	test_must_fail quilt install ns/pkg --registry reg --dest p3 --path nope
+'
+
+test_expect_success 'default destination is <local registry>/<ns>/<name>' '
+	quilt install ns/pkg --registry reg && cmp d/a "$(local_registry)/ns/pkg/a"
+'
+
+test_expect_success 'a file whose bytes changed is refused and not left in place' '
+	echo changed >d/a &&
+	test_must_fail --exit=1 quilt install ns/pkg --registry reg --dest bad 2>err && grep -q "hash mismatch\|size mismatch" err &&
+	test ! -e bad/a && echo a >d/a
+'
+
+test_expect_success 'fetch-blob refuses keys that leave the destination' '
+	for key in ../escape /abs/x "a/../../x" "a//b"; do
+		printf "{\"logical_key\": \"%s\", \"physical_keys\": [\"file://%s/d/a\"], \"size\": 2, \"hash\": null, \"meta\": {}}\n" "$key" "$TRASH" |
+			test_must_fail quilt-fetch-blob --dest fb || return 1
+	done &&
+	test ! -e escape && test ! -e fb/escape
+'
+
+test_expect_success 'fetch-blob does not follow a symbolic link on the way' '
+	mkdir fb2 outside && ln -s "$TRASH/outside" fb2/sub &&
+	quilt-cat-manifest ns/pkg --registry reg | tail -n +2 | grep "sub/b" |
+		test_must_fail quilt-fetch-blob --dest fb2 &&
+	test -z "$(ls outside)"
+'
+
+test_expect_success 'fetch-blob materialises an entry stream' '
+	quilt-cat-manifest ns/pkg --registry reg | tail -n +2 | quilt-fetch-blob --dest fb3 >written &&
+	test_line_count = 3 written && cmp d/big fb3/big
+'
+
+test_done
