@@ -15,10 +15,10 @@ struct WriteManifest: QuiltCommand {
 
     @OptionGroup var registryOptions: RegistryOptions
 
-    @Option(name: .long, help: "The revision message.")
+    @Option(name: .long, parsing: .unconditional, help: "The revision message.")
     var message: String?
 
-    @Option(name: .long, help: ArgumentHelp("Package metadata: JSON text, or @FILE to read it from a file.", valueName: "json|@file"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Package metadata: JSON text, or @FILE to read it from a file.", valueName: "json|@file"))
     var meta: String?
 
     @Flag(name: .long, help: "Write the manifest to standard output instead; store nothing.")

@@ -16,10 +16,10 @@ struct RevisionContentOptions: ParsableArguments {
     @Option(name: .customLong("rm"), help: ArgumentHelp("Remove a logical key (or a directory key) from the starting revision.", valueName: "lk"))
     var removals: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Package metadata: JSON text, or @FILE.", valueName: "json|@file"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Package metadata: JSON text, or @FILE.", valueName: "json|@file"))
     var meta: String?
 
-    @Option(name: .long, help: "The revision message.")
+    @Option(name: .long, parsing: .unconditional, help: "The revision message.")
     var message: String?
 
     @Option(name: .long, help: ArgumentHelp("Start from this revision (incremental update).", valueName: "rev"))
