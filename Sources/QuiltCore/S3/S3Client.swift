@@ -359,6 +359,17 @@ public final class S3Client: Sendable {
         _ = try send(S3Request(operation: "CreateBucket", bucket: bucket, key: nil, method: "PUT", body: body))
     }
 
+    /// PutBucketVersioning: turns versioning on (or suspends it).
+    public func setBucketVersioning(_ bucket: String, enabled: Bool) throws {
+        let body = Array(
+            ("<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>"
+                + (enabled ? "Enabled" : "Suspended") + "</Status></VersioningConfiguration>").utf8)
+        _ = try send(
+            S3Request(
+                operation: "PutBucketVersioning", bucket: bucket, key: nil, method: "PUT", query: [("versioning", "")],
+                headers: [("Content-Type", "application/xml")], body: .bytes(body)))
+    }
+
     /// DeleteBucket (it must be empty).
     public func deleteBucket(_ bucket: String) throws {
         _ = try send(S3Request(operation: "DeleteBucket", bucket: bucket, key: nil, method: "DELETE"))
@@ -450,6 +461,9 @@ public final class S3Client: Sendable {
         }
     }
 
+    /// Query parameters that name a sub-resource and go into the URL without `=` (they still sign as `name=`).
+    private static let subresources: Set<String> = ["uploads", "versions", "versioning"]
+
     /// Addresses, signs and performs one attempt.
     private func performOnce(_ request: S3Request, region: String, payloadHash: String) throws -> HTTPResponse {
         let (host, pathPrefix) = configuration.endpoint.address(bucket: request.bucket, region: region)
@@ -459,7 +473,7 @@ public final class S3Client: Sendable {
         var url = "\(configuration.endpoint.scheme)://\(host)\(path)"
         if !request.query.isEmpty {
             url += "?" + request.query.map {
-                $0.value.isEmpty && ($0.name == "uploads" || $0.name == "versions")
+                $0.value.isEmpty && Self.subresources.contains($0.name)
                     ? URIEncoding.encode($0.name) : URIEncoding.encode($0.name) + "=" + URIEncoding.encode($0.value)
             }.joined(separator: "&")
         }
