@@ -156,6 +156,18 @@ struct S3ClientTests {
         }
     }
 
+    @Test func regionDiscoveredWhenNotConfigured() throws {
+        let environment = [
+            "AWS_ENDPOINT_URL_S3": endpoint ?? "", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_EC2_METADATA_DISABLED": "true", "HOME": "/nonexistent",
+        ]
+        let discovering = try S3Client(environment: environment)
+        #expect(discovering.configuration.region == nil)
+        #expect(try discovering.region(for: bucket) == "us-east-1")
+        try discovering.putObject(bucket: bucket, key: "discovered", body: .bytes([1, 2, 3]))
+        #expect(try discovering.getObject(bucket: bucket, key: "discovered").body == [1, 2, 3])
+    }
+
     @Test func connectionFailureIsReported() throws {
         // Nothing listens on port 9 (discard) here; one attempt, short timeout.
         let configuration = S3ClientConfiguration(

@@ -43,13 +43,14 @@ private let writeCallback: quilt_curl_data_callback = { buffer, size, count, con
     return ok ? length : 0
 }
 
-/// Timeouts and limits applied to every request of a handle.
+/// Timeouts, limits and TLS trust applied to every request of a handle.
 struct CurlTimeouts {
     var connectMilliseconds: Int
     /// Zero means no limit on the whole request (large transfers are guarded by the stall limit instead).
     var requestMilliseconds: Int
     /// Abort when fewer than one byte per second moved for this many seconds; zero turns it off.
     var stallSeconds: Int
+    var caBundlePath: String?
 }
 
 /// One CURL easy handle, owned and freed here; used by one thread at a time (the pool guarantees it).
@@ -118,6 +119,7 @@ final class CurlEasy {
             try set(CURLOPT_PATH_AS_IS, 1)  // keys may contain `.` and `..` segments; never rewrite the path
             try set(CURLOPT_SSL_VERIFYPEER, 1)
             try set(CURLOPT_SSL_VERIFYHOST, 2)
+            if let bundle = timeouts.caBundlePath { try set(CURLOPT_CAINFO, bundle) }
             try set(CURLOPT_TCP_KEEPALIVE, 1)
             try set(CURLOPT_FOLLOWLOCATION, 0)
             try set(CURLOPT_CONNECTTIMEOUT_MS, timeouts.connectMilliseconds)
@@ -165,7 +167,7 @@ final class CurlEasy {
             return .localFile(path: path, detail: bodyError)
         }
         if let destinationError = state.destinationError {
-            return .localFile(path: "(download destination)", detail: destinationError)
+            return .destination(detail: destinationError)
         }
         var detail = String(cString: errorBuffer)
         if detail.isEmpty { detail = String(cString: curl_easy_strerror(code)) }

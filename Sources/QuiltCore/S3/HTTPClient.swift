@@ -23,12 +23,18 @@ public final class HTTPClient: Sendable {
         public var stallTimeout: Double?
         /// How many idle handles (each with its open connections) to keep.
         public var maxIdleHandles: Int
+        /// A PEM file of trusted CA certificates instead of the system's (`AWS_CA_BUNDLE`). Verification stays on.
+        public var caBundlePath: String?
 
-        public init(connectTimeout: Double = 10, requestTimeout: Double? = nil, stallTimeout: Double? = 60, maxIdleHandles: Int = 16) {
+        public init(
+            connectTimeout: Double = 10, requestTimeout: Double? = nil, stallTimeout: Double? = 60, maxIdleHandles: Int = 16,
+            caBundlePath: String? = nil
+        ) {
             self.connectTimeout = connectTimeout
             self.requestTimeout = requestTimeout
             self.stallTimeout = stallTimeout
             self.maxIdleHandles = maxIdleHandles
+            self.caBundlePath = caBundlePath
         }
     }
 
@@ -53,7 +59,8 @@ public final class HTTPClient: Sendable {
         let timeouts = CurlTimeouts(
             connectMilliseconds: Int(configuration.connectTimeout * 1000),
             requestMilliseconds: configuration.requestTimeout.map { max(1, Int($0 * 1000)) } ?? 0,
-            stallSeconds: configuration.stallTimeout.map { max(1, Int($0.rounded(.up))) } ?? 0)
+            stallSeconds: configuration.stallTimeout.map { max(1, Int($0.rounded(.up))) } ?? 0,
+            caBundlePath: configuration.caBundlePath)
         defer {
             // A handle whose request failed is still reusable: curl closes broken connections itself.
             let limit = configuration.maxIdleHandles

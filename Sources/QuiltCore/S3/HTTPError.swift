@@ -8,8 +8,10 @@ public enum HTTPError: QuiltError, Equatable {
     case cannotConnect(url: String, detail: String)
     /// TLS failed (certificate not trusted, handshake); never retried, never bypassed.
     case tls(url: String, detail: String)
-    /// The local body file could not be read, or the destination file not written.
+    /// The local body file could not be read.
     case localFile(path: String, detail: String)
+    /// The response body could not be written to its destination file descriptor.
+    case destination(detail: String)
     /// Any other transport error (connection reset, malformed response, …).
     case transport(url: String, detail: String)
 
@@ -21,6 +23,7 @@ public enum HTTPError: QuiltError, Equatable {
         case .cannotConnect(let url, let detail): return "cannot connect to \(quoted(url)): \(detail)"
         case .tls(let url, let detail): return "TLS failed for \(quoted(url)): \(detail)"
         case .localFile(let path, let detail): return "cannot transfer local file \(quoted(path)): \(detail)"
+        case .destination(let detail): return "cannot write the downloaded data: \(detail)"
         case .transport(let url, let detail): return "transfer failed for \(quoted(url)): \(detail)"
         }
     }
@@ -29,7 +32,7 @@ public enum HTTPError: QuiltError, Equatable {
     public var isRetryable: Bool {
         switch self {
         case .timedOut, .cannotConnect, .transport: return true
-        case .tls, .localFile: return false
+        case .tls, .localFile, .destination: return false
         }
     }
 }

@@ -478,6 +478,10 @@ public final class S3Client: Sendable {
             }.joined(separator: "&")
         }
         var headers: [(name: String, value: String)] = [("Host", host)] + request.headers
+        // A PUT without a type would make some servers treat the body as a form (moto then stores 0 bytes).
+        if request.method == "PUT" && !request.headers.contains(where: { $0.name.lowercased() == "content-type" }) {
+            headers.append(("Content-Type", "application/octet-stream"))
+        }
         if let credentials = try configuration.credentials.credentials() {
             SigV4Signer(region: region).sign(
                 method: request.method, path: path, query: request.query, headers: &headers, payloadHash: payloadHash,

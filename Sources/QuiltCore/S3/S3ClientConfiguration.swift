@@ -27,6 +27,10 @@ public struct S3ClientConfiguration: Sendable {
         -> S3ClientConfiguration
     {
         let settings = AWSSettings.load(environment: environment)
+        var http = http
+        if http.caBundlePath == nil, let bundle = environment["AWS_CA_BUNDLE"] ?? settings.configProfile["ca_bundle"], !bundle.isEmpty {
+            http.caBundlePath = bundle
+        }
         var endpoint = S3Endpoint.aws
         endpoint.addressingStyle = settings.addressingStyle
         if let url = settings.endpointURL {

@@ -36,8 +36,6 @@ public enum TransferPool {
                     }
                 }
             }
-            // Transfers need little stack; the default 8 MiB per thread is wasted address space.
-            thread.stackSize = 1 << 20
             thread.start()
         }
         group.wait()
