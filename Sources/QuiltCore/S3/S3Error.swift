@@ -1,4 +1,5 @@
-// S3 failures that StorageError has no case for: configuration, credentials, unexpected responses.
+// S3 failures that StorageError has no case for: configuration, credentials, unexpected responses. S3's own
+// error answers map to StorageError (see S3Client.mapError).
 
 /// Errors of the S3 layer beyond `StorageError`. Messages never contain secrets, tokens or signatures.
 public enum S3Error: QuiltError, Equatable {
@@ -14,8 +15,6 @@ public enum S3Error: QuiltError, Equatable {
     case badBucketName(bucket: String)
     /// A response S3 should not have sent (unparseable XML, missing fields).
     case badResponse(location: String, operation: String, detail: String)
-    /// An S3 error response with no `StorageError` equivalent.
-    case service(location: String, operation: String, status: Int, code: String, detail: String)
 
     public var kind: FailureKind {
         switch self {
@@ -34,8 +33,6 @@ public enum S3Error: QuiltError, Equatable {
         case .badBucketName(let bucket): return "bad S3 bucket name \(quoted(bucket))"
         case .badResponse(let location, let operation, let detail):
             return "\(operation) got a bad response for \(quoted(location)): \(detail)"
-        case .service(let location, let operation, let status, let code, let detail):
-            return "\(operation) failed \(quoted(location)): HTTP \(status) \(code)" + (detail.isEmpty ? "" : ": \(detail)")
         }
     }
 
