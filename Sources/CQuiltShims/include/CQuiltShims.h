@@ -28,6 +28,20 @@ static inline CURLcode quilt_curl_getinfo_offset(CURL *handle, CURLINFO info, cu
 static inline CURLMcode quilt_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
     return curl_multi_setopt(multi, option, value);
 }
+// CURLOPT_SEEKFUNCTION takes a callback of another shape than the data callbacks; curl calls it to rewind an
+// upload body when it must resend a request on a fresh connection.
+typedef int (*quilt_curl_seek_callback)(void *context, curl_off_t offset, int origin);
+static inline CURLcode quilt_curl_setopt_seek_callback(CURL *handle, CURLoption option, quilt_curl_seek_callback value) {
+    return curl_easy_setopt(handle, option, value);
+}
+// CURL_GLOBAL_DEFAULT is a compound macro Swift does not import.
+static inline CURLcode quilt_curl_global_init_default(void) {
+    return curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+// CURL_READFUNC_ABORT is a macro; the read callback returns it to abort an upload when the file cannot be read.
+static inline size_t quilt_curl_readfunc_abort(void) {
+    return CURL_READFUNC_ABORT;
+}
 
 // deflateInit2 and inflateInit2 are macros that pass the library version and struct size.
 static inline int quilt_inflate_init_gzip(z_stream *stream) {

@@ -1,0 +1,118 @@
+// The Storage interface over an S3 bucket, optionally below a prefix: `s3://bucket[/prefix]`.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A `Storage` whose keys are objects in one bucket, relative to an optional prefix.
+public struct S3Storage: Storage {
+    public let client: S3Client
+    public let bucket: String
+    /// The key prefix, without leading or trailing `/`; empty for the bucket root.
+    public let prefix: String
+
+    /// Single PUTs stop at 5 GiB; bigger files go up in parts.
+    static let singlePutLimit = 5 * 1024 * 1024 * 1024
+
+    public init(client: S3Client, bucket: String, prefix: String = "") {
+        self.client = client
+        self.bucket = bucket
+        var trimmed = Substring(prefix)
+        while trimmed.hasPrefix("/") { trimmed = trimmed.dropFirst() }
+        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        self.prefix = String(trimmed)
+    }
+
+    /// Opens `s3://bucket[/prefix]`.
+    public init(client: S3Client, url: String) throws {
+        guard url.hasPrefix("s3://") else { throw S3Error.badBucketName(bucket: url) }
+        let rest = url.dropFirst(5)
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let bucket = String(rest[..<slash])
+        guard !bucket.isEmpty else { throw S3Error.badBucketName(bucket: url) }
+        self.init(client: client, bucket: bucket, prefix: String(rest[slash...]))
+    }
+
+    public var rootURL: String {
+        prefix.isEmpty ? "s3://\(bucket)" : "s3://\(bucket)/\(prefix)"
+    }
+
+    /// The S3 key of a storage key.
+    public func objectKey(_ key: String) -> String {
+        prefix.isEmpty ? key : "\(prefix)/\(key)"
+    }
+
+    public func get(_ key: String) throws -> [UInt8] {
+        try client.getObject(bucket: bucket, key: objectKey(key)).body
+    }
+
+    @discardableResult
+    public func put(_ key: String, bytes: [UInt8], condition: WriteCondition) throws -> ObjectInfo {
+        let result = try client.putObject(
+            bucket: bucket, key: objectKey(key), body: .bytes(bytes), options: S3PutOptions(condition: condition))
+        return ObjectInfo(size: bytes.count, etag: result.etag, versionId: result.versionId)
+    }
+
+    @discardableResult
+    public func put(_ key: String, contentsOfFile path: String, condition: WriteCondition) throws -> ObjectInfo {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw FileSystemError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw FileSystemError.notARegularFile(path: path) }
+        let size = Int(status.st_size)
+        let objectKey = objectKey(key)
+        if size <= Self.singlePutLimit {
+            let result = try client.putObject(
+                bucket: bucket, key: objectKey, body: .fileRange(path: path, offset: 0, length: size),
+                options: S3PutOptions(condition: condition))
+            return ObjectInfo(size: size, etag: result.etag, versionId: result.versionId)
+        }
+        // Parts of the size quilt3 uses (8 MiB doubled until there are at most 10,000); the condition is checked
+        // when the upload completes, so the object appears whole or not at all.
+        var partSize = 8 * 1024 * 1024
+        while (size + partSize - 1) / partSize > 10_000 { partSize *= 2 }
+        let uploadId = try client.createMultipartUpload(bucket: bucket, key: objectKey, options: S3PutOptions(checksumSHA256: true))
+        do {
+            var parts: [S3UploadedPart] = []
+            var offset = 0
+            while offset < size {
+                let length = min(partSize, size - offset)
+                parts.append(
+                    try client.uploadPart(
+                        bucket: bucket, key: objectKey, uploadId: uploadId, partNumber: parts.count + 1,
+                        body: .fileRange(path: path, offset: offset, length: length)))
+                offset += length
+            }
+            let result = try client.completeMultipartUpload(
+                bucket: bucket, key: objectKey, uploadId: uploadId, parts: parts, condition: condition)
+            return ObjectInfo(size: size, etag: result.etag, versionId: result.versionId)
+        } catch {
+            try? client.abortMultipartUpload(bucket: bucket, key: objectKey, uploadId: uploadId)
+            throw error
+        }
+    }
+
+    public func head(_ key: String) throws -> ObjectInfo? {
+        guard let head = try client.headObject(bucket: bucket, key: objectKey(key)) else { return nil }
+        return ObjectInfo(size: head.size, etag: head.etag, versionId: head.versionId)
+    }
+
+    public func list(prefix keyPrefix: String) throws -> [String] {
+        let base = prefix.isEmpty ? "" : prefix + "/"
+        let objects = try client.listAllObjects(bucket: bucket, prefix: base + keyPrefix)
+        var keys: [String] = []
+        keys.reserveCapacity(objects.count)
+        // Compare bytes, not Characters: a key may start with a combining mark right after the prefix.
+        for object in objects where object.key.utf8.starts(with: base.utf8) {
+            keys.append(String(decoding: object.key.utf8.dropFirst(base.utf8.count), as: UTF8.self))
+        }
+        // S3 already lists in UTF-8 byte order; S3-compatible stores are not all as careful.
+        return keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    public func delete(_ key: String) throws {
+        try client.deleteObject(bucket: bucket, key: objectKey(key))
+    }
+}

@@ -1,0 +1,57 @@
+// S3Storage and S3Client against a live S3 endpoint (moto in development), enabled by QUILT_TEST_S3_ENDPOINT.
+import Foundation
+import Testing
+@testable import QuiltCore
+
+/// The endpoint under test, e.g. `http://127.0.0.1:5055`; the suite is skipped without it.
+private let endpoint = ProcessInfo.processInfo.environment["QUILT_TEST_S3_ENDPOINT"]
+
+/// A client for the test endpoint with moto's test credentials; nothing from the real AWS configuration.
+func makeTestS3Client(endpoint: String) throws -> S3Client {
+    let environment = [
+        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true", "HOME": "/nonexistent",
+    ]
+    return try S3Client(environment: environment)
+}
+
+/// A bucket name nobody else uses.
+func randomBucketName() -> String {
+    "quilt-test-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+}
+
+@Suite(.enabled(if: endpoint != nil, "set QUILT_TEST_S3_ENDPOINT to run against an S3 endpoint"))
+struct S3StorageTests {
+    let client: S3Client
+    let bucket = randomBucketName()
+
+    init() throws {
+        client = try makeTestS3Client(endpoint: endpoint ?? "")
+        try client.createBucket(bucket)
+    }
+
+    @Test func conformanceAtBucketRoot() throws {
+        try checkStorageConformance { S3Storage(client: client, bucket: bucket) }
+    }
+
+    @Test func conformanceBelowPrefix() throws {
+        try checkStorageConformance { try S3Storage(client: client, url: "s3://\(bucket)/some/prefix/") }
+        // Nothing escaped the prefix.
+        #expect(try client.listAllObjects(bucket: bucket).allSatisfy { $0.key.hasPrefix("some/prefix/") })
+    }
+
+    @Test func missingBucket() throws {
+        let storage = S3Storage(client: client, bucket: randomBucketName())
+        do {
+            _ = try storage.get("x")
+            Issue.record("expected noSuchBucket")
+        } catch StorageError.noSuchBucket {
+        }
+        do {
+            try client.headBucket(storage.bucket)
+            Issue.record("expected noSuchBucket from HeadBucket")
+        } catch StorageError.noSuchBucket {
+        }
+        try client.headBucket(bucket)
+    }
+}
