@@ -39,14 +39,26 @@ public enum RegistryLocation: Sendable, Equatable {
     }
 }
 
-/// What commands need from their surroundings: the environment and quilt3's configuration.
+/// What commands need from their surroundings: the environment, quilt3's configuration, and one S3 client for
+/// the whole process (so connections and credentials are shared).
 public struct QuiltContext: Sendable {
     public let environment: [String: String]
     public let config: QuiltConfig
+    private let s3Box = Locked<S3Client?>(nil)
 
     public init(environment: [String: String]) throws {
         self.environment = environment
         self.config = try QuiltConfig(environment: environment)
+    }
+
+    /// The S3 client, created on first use from the environment (credentials, region, endpoint).
+    public func s3Client() throws -> S3Client {
+        try s3Box.withLock { client in
+            if let client { return client }
+            let created = try S3Client(environment: environment)
+            client = created
+            return created
+        }
     }
 
     /// The registry named by `text`, else the default local registry (quilt3's `default_local_registry`).
@@ -59,19 +71,12 @@ public struct QuiltContext: Sendable {
         case .local(let path):
             return Registry(storage: LocalStorage(root: path))
         case .s3(let bucket, let prefix):
-            return Registry(storage: try S3Backend.makeStorage(bucket: bucket, prefix: prefix, environment: environment))
+            return Registry(storage: S3Storage(client: try s3Client(), bucket: bucket, prefix: prefix))
         }
     }
 
     /// The local registry (where installs are recorded and `push` finds local revisions).
     public func localRegistry() throws -> Registry {
         try registry(RegistryLocation(config.defaultLocalRegistry))
-    }
-}
-
-/// The seam where S3 support plugs into registry opening.
-public enum S3Backend {
-    public static func makeStorage(bucket: String, prefix: String, environment: [String: String]) throws -> any Storage {
-        throw RegistryError.invalidRegistry("s3://" + bucket, reason: "S3 registries are not supported in this build")
     }
 }

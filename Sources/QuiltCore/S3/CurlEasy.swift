@@ -1,6 +1,6 @@
 // Owns one libcurl easy handle; reused across requests so its connection cache keeps connections alive.
-import CCurl
-import CQuiltShims
+internal import CCurl
+internal import CQuiltShims
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,5 +1,5 @@
 // SHA-256, HMAC-SHA256, hex and base64 for request signing and checksums, on OpenSSL's libcrypto.
-import COpenSSL
+internal import COpenSSL
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
