@@ -22,7 +22,7 @@ struct FetchBlob: QuiltCommand {
             if case .entry(let entry) = item { entries.append(entry) }
         }
         let root = FileSystem.absolute(dest)
-        let installer = Installer(remote: try RemoteBlobs.source(environment: io.environment))
+        let installer = Installer(remote: ContextBlobSource(context: try io.context()))
         try installer.materialize(entries, root: root, concurrency: transferConcurrency(io.environment))
         for entry in entries { io.line(root + "/" + entry.logicalKey) }
     }

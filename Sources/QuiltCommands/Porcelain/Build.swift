@@ -31,28 +31,41 @@ struct RevisionContentOptions: ParsableArguments {
 
     var hasContent: Bool { directory != nil || !sets.isEmpty || from != nil || !removals.isEmpty || meta != nil }
 
-    /// The manifest these options describe, hashes computed. `base` is the revision `--from` names.
-    func makeManifest(base: Manifest?, progress: ProgressHandler?) throws -> Manifest {
+    /// The manifest these options describe, hashes computed. `base` is the revision `--from` names. DIR and
+    /// `--set` paths may be `s3://` URLs: the objects are referenced where they are and hashed from their bytes.
+    func makeManifest(base: Manifest?, context: QuiltContext, progress: ProgressHandler?) throws -> Manifest {
         try PackageName.validate(name)
         let metaValue = try meta.map(parseMetaArgument)
         var builder = PackageBuilder(base: base ?? Manifest())
         for key in removals { try builder.remove(key) }
         if let directory {
-            try builder.setDirectory(".", path: directory, meta: metaValue)
+            if directory.hasPrefix("s3://") {
+                try builder.setS3Directory(".", url: directory, meta: metaValue, client: context.s3Client())
+            } else {
+                try builder.setDirectory(".", path: directory, meta: metaValue)
+            }
         } else if let metaValue {
             builder.setPackageMeta(metaValue)
         }
         for set in sets {
             let parts = set.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = String(parts[0]), path = String(parts[1])
-            if FileSystem.isDirectory(path) {
+            if path.hasPrefix("s3://") {
+                if path.hasSuffix("/") {
+                    try builder.setS3Directory(key, url: path, meta: nil, client: context.s3Client())
+                } else {
+                    try builder.setS3Object(key, url: path, client: context.s3Client())
+                }
+            } else if FileSystem.isDirectory(path) {
                 try builder.setDirectory(key, path: path, meta: nil)
             } else {
                 try builder.setFile(key, path: path)
             }
         }
         builder.setMessage(message)
-        try builder.hashMissing(progress: progress)
+        let needsS3 = builder.manifest.entries.contains { ($0.hash == nil || $0.size < 0) && $0.physicalKey.hasPrefix("s3://") }
+        let remote = needsS3 ? S3Transfers(client: try context.s3Client(), concurrency: transferConcurrency(context.environment)) : nil
+        try builder.hashMissing(remote: remote, progress: progress)
         return builder.manifest
     }
 }
@@ -79,7 +92,7 @@ struct Build: QuiltCommand {
         let registry = try io.registry(registryOptions)
         let base = try content.from.map { try registry.loadManifest(registry.resolve(Revision($0))) }
         let progress = io.progressAllowed(json: json) ? ProgressLine(label: "hashing") : nil
-        var manifest = try content.makeManifest(base: base, progress: progress?.handler)
+        var manifest = try content.makeManifest(base: base, context: io.context(), progress: progress?.handler)
         progress?.finish()
         let topHash = try registry.storeManifest(&manifest)
         let timestamp = try registry.updateRef(content.name, to: topHash)

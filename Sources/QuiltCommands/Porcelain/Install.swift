@@ -42,7 +42,7 @@ struct Install: QuiltCommand {
             context.config.defaultInstallLocation ?? context.config.defaultLocalRegistry) + "/" + name
         let (entries, relative) = try Self.select(manifest.entries, path: path)
         let progress = io.progressAllowed(json: json) ? ProgressLine(label: "installing") : nil
-        let installer = Installer(remote: try RemoteBlobs.source(environment: context.environment))
+        let installer = Installer(remote: ContextBlobSource(context: context))
         try installer.materialize(entries, root: destination, concurrency: transferConcurrency(io.environment),
                                   relativePath: relative, progress: progress?.handler)
         progress?.finish()
@@ -91,7 +91,12 @@ func transferConcurrency(_ environment: [String: String]) -> Int {
     environment["QUILT_TRANSFER_MAX_CONCURRENCY"].flatMap { Int($0) }.map { max(1, $0) } ?? 10
 }
 
-/// Where non-local blobs are read from; S3 when this build has it.
-enum RemoteBlobs {
-    static func source(environment: [String: String]) throws -> (any BlobSource)? { nil }
+/// S3 as a blob source, with the process's S3 client created only when an S3 object is actually read.
+struct ContextBlobSource: BlobSource {
+    let context: QuiltContext
+
+    func fetch(_ key: PhysicalKey, size: Int, into writer: AtomicFileWriter) throws -> ObjectHash? {
+        let transfers = S3Transfers(client: try context.s3Client(), concurrency: transferConcurrency(context.environment))
+        return try S3BlobSource(transfers: transfers).fetch(key, size: size, into: writer)
+    }
 }

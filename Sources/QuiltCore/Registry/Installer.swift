@@ -29,28 +29,36 @@ public enum InstallError: QuiltError {
     }
 }
 
-/// Reads the bytes an entry's physical key names, in order. Local files here; S3 plugs in through `remote`.
+/// Where an entry's bytes come from: local files here; S3 plugs in as another source.
 public protocol BlobSource: Sendable {
-    /// Streams the object's bytes to `sink`, in order.
-    func read(_ key: PhysicalKey, into sink: (UnsafeRawBufferPointer) throws -> Void) throws
+    /// Writes the object's bytes into `writer`'s temporary file. Returns the object's hash of `size` bytes when
+    /// it was computed on the way (streaming sources), or nil to have the caller hash the written file.
+    func fetch(_ key: PhysicalKey, size: Int, into writer: AtomicFileWriter) throws -> ObjectHash?
 }
 
-/// Local files.
+/// Local files, hashed while copied.
 public struct LocalBlobSource: BlobSource {
-    public init() {}
+    public var hashType: HashType = .sha2256Chunked
 
-    public func read(_ key: PhysicalKey, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+    public init(hashType: HashType = .sha2256Chunked) { self.hashType = hashType }
+
+    public func fetch(_ key: PhysicalKey, size: Int, into writer: AtomicFileWriter) throws -> ObjectHash? {
         guard case .local(let path) = key else { throw BuildError.unsupportedPhysicalKey(key.url) }
         let file = try InputFile(path: path)
+        guard file.size == size else { return nil }
+        let hasher = StreamingHasher(type: hashType, expectedSize: size)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 22, alignment: 64)
         defer { buffer.deallocate() }
         var offset = 0
         while true {
             let n = try file.read(into: buffer, at: offset)
             if n == 0 { break }
-            try sink(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            hasher.update(bytes)
+            try writer.write(bytes)
             offset += n
         }
+        return offset == size ? hasher.finalize() : nil
     }
 }
 
@@ -105,17 +113,15 @@ public struct Installer: Sendable {
         let key = try PhysicalKey(url: entry.physicalKey)
         guard let expected = entry.hash else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
         guard let type = expected.hashType else { throw HashError.unsupportedType(expected.type) }
-        let hasher = StreamingHasher(type: type, expectedSize: entry.size)
         let writer = try AtomicFileWriter(destination: target)
-        let source: any BlobSource = key.isLocal ? LocalBlobSource() : (remote ?? LocalBlobSource())
-        try source.read(key) { bytes in
-            hasher.update(bytes)
-            try writer.write(bytes)
+        let source: any BlobSource = key.isLocal ? LocalBlobSource(hashType: type) : (remote ?? LocalBlobSource(hashType: type))
+        let streamed = try source.fetch(key, size: entry.size, into: writer)
+        try writer.finish()
+        let written = try InputFile(path: writer.pathBeforeCommit)
+        guard written.size == entry.size else {
+            throw InstallError.sizeMismatch(logicalKey: entry.logicalKey, expected: entry.size, actual: written.size)
         }
-        guard hasher.byteCount == entry.size else {
-            throw InstallError.sizeMismatch(logicalKey: entry.logicalKey, expected: entry.size, actual: hasher.byteCount)
-        }
-        let actual = hasher.finalize()
+        let actual = try streamed ?? FileHasher.hash(file: written, type: type)
         guard actual.value == expected.value else {
             throw InstallError.hashMismatch(logicalKey: entry.logicalKey, expected: expected.value, actual: actual.value)
         }
@@ -127,42 +133,18 @@ public struct Installer: Sendable {
                             relativePath: @escaping @Sendable (ManifestEntry) -> String = { $0.logicalKey },
                             progress: ProgressHandler? = nil) throws {
         for entry in entries { try Self.checkSafe(relativePath(entry)) }
-        let failure = Locked<String?>(nil)
-        let firstError = Locked<QuiltErrorBox?>(nil)
-        let done = Locked<(Int, Int)>((0, 0))
+        let done = Locked<(files: Int, bytes: Int)>((0, 0))
         let total = entries.reduce(0) { $0 + max($1.size, 0) }
-        let queueIndex = Locked(0)
-        let workers = max(1, min(concurrency, entries.count))
-        let work: @Sendable (Int) -> Void = { _ in
-            while failure.value == nil {
-                let i = queueIndex.withLock { index -> Int in
-                    defer { index += 1 }
-                    return index
+        try TransferPool.run(count: entries.count, maxConcurrency: concurrency) { i in
+            try self.materialize(entries[i], root: root, relativePath: relativePath(entries[i]))
+            if let progress {
+                let state = done.withLock { s -> (files: Int, bytes: Int) in
+                    s.files += 1
+                    s.bytes += entries[i].size
+                    return s
                 }
-                guard i < entries.count else { return }
-                do {
-                    try self.materialize(entries[i], root: root, relativePath: relativePath(entries[i]))
-                    if let progress {
-                        let state = done.withLock { s -> (Int, Int) in
-                            s.0 += 1
-                            s.1 += entries[i].size
-                            return s
-                        }
-                        progress(Progress(filesDone: state.0, filesTotal: entries.count, bytesDone: state.1, bytesTotal: total))
-                    }
-                } catch {
-                    failure.withLock { $0 = $0 ?? "failed" }
-                    firstError.withLock { $0 = $0 ?? QuiltErrorBox(error) }
-                }
+                progress(Progress(filesDone: state.files, filesTotal: entries.count, bytesDone: state.bytes, bytesTotal: total))
             }
         }
-        Threads.run(count: workers, work)
-        if let box = firstError.value { throw box.error }
     }
-}
-
-/// Carries any error across threads.
-struct QuiltErrorBox: @unchecked Sendable {
-    let error: any Error
-    init(_ error: any Error) { self.error = error }
 }

@@ -8,6 +8,13 @@ public struct Progress: Sendable {
     public var filesTotal: Int
     public var bytesDone: Int
     public var bytesTotal: Int
+
+    public init(filesDone: Int, filesTotal: Int, bytesDone: Int, bytesTotal: Int) {
+        self.filesDone = filesDone
+        self.filesTotal = filesTotal
+        self.bytesDone = bytesDone
+        self.bytesTotal = bytesTotal
+    }
 }
 
 public typealias ProgressHandler = @Sendable (Progress) -> Void
@@ -118,9 +125,50 @@ public struct PackageBuilder: Sendable {
         }
     }
 
-    /// Computes every missing hash (local files only), in parallel.
-    public mutating func hashMissing(type: HashType = .sha2256Chunked, progress: ProgressHandler? = nil) throws {
-        try EntryHasher.hashMissing(&manifest.entries, type: type, progress: progress)
+    /// Computes every missing hash, in parallel; S3 objects need `remote`.
+    public mutating func hashMissing(type: HashType = .sha2256Chunked, remote: S3Transfers? = nil,
+                                     progress: ProgressHandler? = nil) throws {
+        try EntryHasher.hashMissing(&manifest.entries, type: type, remote: remote, progress: progress)
+    }
+
+    /// quilt3's `set(lk, "s3://…")`: the object as it is now (its current version unless the URL names one).
+    /// The size and version come from a HEAD; the hash is computed from the bytes by `hashMissing`.
+    public mutating func setS3Object(_ logicalKey: String, url: String, client: S3Client) throws {
+        guard case .s3(let bucket, let key, let versionId) = try PhysicalKey(url: url) else {
+            throw BuildError.unsupportedPhysicalKey(url)
+        }
+        guard let head = try client.headObject(bucket: bucket, key: key, versionId: versionId) else {
+            throw StorageError.notFound(location: url)
+        }
+        let physical = PhysicalKey.s3(bucket: bucket, key: key, versionId: versionId ?? head.versionId)
+        try set(ManifestEntry(logicalKey: logicalKey, physicalKey: physical.url, size: head.size, hash: nil))
+    }
+
+    /// quilt3's `set_dir(lkey, "s3://bucket/prefix/")`: the latest version of every object below the prefix
+    /// (keys ending in `/` skipped). The directory's metadata is set to `meta`.
+    public mutating func setS3Directory(_ logicalKey: String, url: String, meta: JSONValue?, client: S3Client) throws {
+        guard case .s3(let bucket, var prefix, let versionId) = try PhysicalKey(url: url), versionId == nil else {
+            throw BuildError.unsupportedPhysicalKey(url)
+        }
+        if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+        var root = logicalKey
+        while root.hasPrefix("/") { root.removeFirst() }
+        while root.hasSuffix("/") { root.removeLast() }
+        let isRoot = root.isEmpty || root == "."
+        if isRoot {
+            manifest.userMeta = meta ?? .null
+        } else {
+            try LogicalKey.validate(root)
+            manifest.directoryMeta.removeAll { $0.key.isIdentical(to: root + "/") }
+            manifest.directoryMeta.append((root + "/", meta ?? .null))
+        }
+        for object in try client.listAllObjectVersions(bucket: bucket, prefix: prefix)
+        where object.isLatest && !object.isDeleteMarker && !object.key.hasSuffix("/") {
+            let relative = String(decoding: object.key.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+            let physical = PhysicalKey.s3(bucket: bucket, key: object.key, versionId: object.versionId)
+            try set(ManifestEntry(logicalKey: isRoot ? relative : root + "/" + relative, physicalKey: physical.url,
+                                  size: object.size, hash: nil))
+        }
     }
 }
 
@@ -183,22 +231,39 @@ public enum DirectoryScanner {
 
 /// Hashes entries' local files: small files spread over all cores, big files' parts hashed in parallel.
 public enum EntryHasher {
+    /// Computes every missing hash (and size): local files on all cores; S3 objects by reading them through
+    /// `remote` (quilt3 never trusts S3 metadata for the package hash either).
     public static func hashMissing(_ entries: inout [ManifestEntry], type: HashType = .sha2256Chunked,
-                                   progress: ProgressHandler? = nil) throws {
+                                   remote: S3Transfers? = nil, progress: ProgressHandler? = nil) throws {
         let pending = entries.indices.filter { entries[$0].hash == nil || entries[$0].size < 0 }
         guard !pending.isEmpty else { return }
-        var paths: [String] = []
-        paths.reserveCapacity(pending.count)
+        var localIndices: [Int] = [], paths: [String] = [], remoteIndices: [Int] = []
         for i in pending {
-            guard case .local(let path) = try PhysicalKey(url: entries[i].physicalKey) else {
-                throw BuildError.unsupportedPhysicalKey(entries[i].physicalKey)
+            switch try PhysicalKey(url: entries[i].physicalKey) {
+            case .local(let path):
+                localIndices.append(i)
+                paths.append(path)
+            case .s3:
+                guard remote != nil else { throw BuildError.unsupportedPhysicalKey(entries[i].physicalKey) }
+                remoteIndices.append(i)
             }
-            paths.append(path)
         }
         let results = try hashFiles(paths, type: type, progress: progress)
-        for (n, i) in pending.enumerated() {
+        for (n, i) in localIndices.enumerated() {
             entries[i].hash = results[n].hash
             entries[i].size = results[n].size
+        }
+        guard let remote, !remoteIndices.isEmpty else { return }
+        for i in remoteIndices {
+            guard case .s3(let bucket, let key, let versionId) = try PhysicalKey(url: entries[i].physicalKey) else { continue }
+            let source = S3ObjectReference(bucket: bucket, key: key, versionId: versionId)
+            if entries[i].size < 0 {
+                guard let head = try remote.client.headObject(bucket: bucket, key: key, versionId: versionId) else {
+                    throw StorageError.notFound(location: entries[i].physicalKey)
+                }
+                entries[i].size = head.size
+            }
+            if entries[i].hash == nil { entries[i].hash = try remote.hashObject(source, size: entries[i].size) }
         }
     }
 

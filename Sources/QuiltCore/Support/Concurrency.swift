@@ -33,20 +33,3 @@ public final class Locked<Value: Sendable>: Sendable {
 
     public var value: Value { mutex.withLock { $0 } }
 }
-
-/// Runs `count` copies of `body` on their own threads (for I/O-bound work such as downloads, where
-/// Dispatch's one-thread-per-core pool would leave the network idle) and waits for all of them.
-public enum Threads {
-    public static func run(count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        if count == 1 {
-            body(0)
-            return
-        }
-        let group = DispatchGroup()
-        let queue = DispatchQueue(label: "quilt.workers", attributes: .concurrent)
-        for i in 0..<count {
-            queue.async(group: group) { body(i) }
-        }
-        group.wait()
-    }
-}

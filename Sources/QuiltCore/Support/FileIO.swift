@@ -131,6 +131,13 @@ public final class AtomicFileWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Runs `body` with the temporary file's descriptor for positioned writes (`pwrite`, as parallel ranged
+    /// downloads do), after flushing what was buffered.
+    public func withDescriptor<R>(_ body: (Int32) throws -> R) throws -> R {
+        try flush()
+        return try body(descriptor)
+    }
+
     /// The temporary file's path, for a caller that wants to read back what was written before committing.
     public var pathBeforeCommit: String { temporaryPath }
 
