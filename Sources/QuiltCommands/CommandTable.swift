@@ -46,8 +46,7 @@ public enum CommandTable {
         if program != "quilt" {
             let name = String(program.dropFirst("quilt-".count))
             guard let row = rows.first(where: { $0.name == name }) else { fatalError("no command table row for \(program)") }
-            row.command.main(arguments)
-            exit(0)
+            run(row, arguments)
         }
         guard let first = arguments.first else {
             printOverview(to: 2)
@@ -59,7 +58,7 @@ public enum CommandTable {
             exit(0)
         case "help":
             if arguments.count > 1, let row = rows.first(where: { $0.name == arguments[1] }) {
-                row.command.main(["--help"])
+                run(row, ["--help"])
             }
             printOverview(to: 1)
             exit(0)
@@ -70,12 +69,32 @@ public enum CommandTable {
             break
         }
         if let row = rows.first(where: { $0.name == first }) {
-            row.command.main(Array(arguments.dropFirst()))
-            exit(0)
+            run(row, Array(arguments.dropFirst()))
         }
         execExternal(first, arguments: Array(arguments.dropFirst()))
         FileHandle.standardError.write(Data("error: '\(first)' is not a quilt command\nhint: see 'quilt --help'\n".utf8))
         exit(ExitStatus.usage)
+    }
+
+    /// Parses and runs one command. Help goes to stdout; argument errors are reported in the suite's one-line
+    /// style (`error: …` and a `hint:`) with exit status 64, not swift-argument-parser's own format.
+    static func run(_ row: Row, _ arguments: [String]) -> Never {
+        do {
+            var command = try row.command.parseAsRoot(arguments)
+            try command.run()
+            exit(0)
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch {
+            if row.command.exitCode(for: error) == .success { row.command.exit(withError: error) }
+            var text = row.command.message(for: error).trimmingWhitespace
+            if let first = text.first, first.isUppercase, text.dropFirst().first?.isLowercase ?? false {
+                text = first.lowercased() + text.dropFirst()
+            }
+            let name = row.category == .porcelain ? "quilt \(row.name)" : "quilt-\(row.name)"
+            FileHandle.standardError.write(Data("error: \(text)\nhint: see '\(name) --help'\n".utf8))
+            Foundation.exit(ExitStatus.usage)
+        }
     }
 
     /// As git does for `git foo`: run `quilt-foo` from PATH when it exists.

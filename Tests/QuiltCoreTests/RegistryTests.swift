@@ -109,3 +109,15 @@ import Testing
         #expect(!FileSystem.exists(dir.path + "/a/b.quilt-lock"))
     }
 }
+
+@Suite struct LocalStorageConformanceTests {
+    /// The same contract suite the S3 backend passes (restic's approach: one suite, every backend).
+    @Test func localDirectoryKeepsTheStorageContract() throws {
+        let dir = TemporaryDirectory()
+        var n = 0
+        try checkStorageConformance {
+            n += 1
+            return LocalStorage(root: dir.path + "/store\(n)")
+        }
+    }
+}

@@ -13,7 +13,7 @@ struct FetchBlob: QuiltCommand {
         written. Prints the path of each file written.
         """)
 
-    @Option(name: .long, help: "The destination directory.")
+    @Option(name: .long, help: "The local directory to put the files in.")
     var dest: String = "."
 
     func execute(_ io: IO) throws {

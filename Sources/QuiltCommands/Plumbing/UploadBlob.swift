@@ -86,6 +86,8 @@ struct UploadBlob: QuiltCommand {
             switch item {
             case .directory(let key, let meta):
                 EntryStream.writeDirectory(key: key, meta: meta, to: &out)
+            case .header:
+                continue
             case .entry(var entry):
                 let result = done[index]!
                 index += 1

@@ -47,6 +47,8 @@ struct WriteManifest: QuiltCommand {
                 manifest.entries.append(entry)
             case .directory(let key, let meta):
                 manifest.directoryMeta.append((key, meta))
+            case .header:
+                break
             }
         }
         try manifest.normalize()

@@ -13,7 +13,7 @@ struct RevisionContentOptions: ParsableArguments {
     @Option(name: .customLong("set"), help: ArgumentHelp("Add one file (or directory) at logical key LK.", valueName: "lk=path"))
     var sets: [String] = []
 
-    @Option(name: .customLong("rm"), help: ArgumentHelp("Remove a logical key (or a directory key) from the starting revision.", valueName: "lk"))
+    @Option(name: .customLong("rm"), help: ArgumentHelp("Remove a logical key (or a directory key) from the --from revision.", valueName: "lk"))
     var removals: [String] = []
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Package metadata: JSON text, or @FILE.", valueName: "json|@file"))

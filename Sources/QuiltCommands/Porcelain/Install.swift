@@ -16,7 +16,7 @@ struct Install: QuiltCommand {
 
     @OptionGroup var registryOptions: RegistryOptions
 
-    @Option(name: .long, help: "Where to put the files.")
+    @Option(name: .long, help: "The local directory to put the files in.")
     var dest: String?
 
     @Option(name: .long, help: "The registry to record the revision in (default: the local registry).")
@@ -28,7 +28,7 @@ struct Install: QuiltCommand {
     @Flag(name: .long, help: "Print {name, top_hash, dest, files} as JSON.")
     var json = false
 
-    @Argument(help: "The revision: ns/name, ns/name@<hash>, ns/name:<timestamp>.")
+    @Argument(help: "The revision: ns/name, ns/name:latest, ns/name@<hash prefix>, ns/name:<timestamp> (a name is needed to record it).")
     var revision: String
 
     func execute(_ io: IO) throws {
@@ -55,7 +55,7 @@ struct Install: QuiltCommand {
                 ("files", .int(entries.count)),
             ])))
         } else {
-            io.message("Installed \(name)@\(topHash.prefix(7)) to \(destination) (\(entries.count) files)")
+            io.message("Installed \(name)@\(topHash.prefix(7)) to \(destination) (\(entries.count) file\(entries.count == 1 ? "" : "s"))")
         }
     }
 

@@ -12,7 +12,7 @@ struct Show: QuiltCommand {
     @Flag(name: .long, help: "Print {name, top_hash, message, user_meta, entries} as JSON.")
     var json = false
 
-    @Argument(help: "The revision: ns/name, ns/name@<hash>, ns/name:<timestamp>.")
+    @Argument(help: "The revision: ns/name, ns/name:latest, ns/name@<hash prefix>, ns/name:<timestamp>, or a 64-hex top hash.")
     var revision: String
 
     func execute(_ io: IO) throws {

@@ -42,6 +42,7 @@ struct Verify: QuiltCommand {
             for key in report.missing { io.line("missing\t\(key)") }
             for key in report.modified { io.line("modified\t\(key)") }
             for key in report.extra { io.line("extra\t\(key)") }
+            io.flush()
             io.message(ok ? "Verification succeeded" : "Verification failed")
         }
         if !ok { throw ExitCode(ExitStatus.failure) }

@@ -5,6 +5,8 @@ public enum EntryStream {
     public enum Item: Sendable {
         case entry(ManifestEntry)
         case directory(key: String, meta: JSONValue)
+        /// A manifest header line (only as the first line).
+        case header(JSONObject)
     }
 
     /// Parses one line. A missing or null `hash` is allowed (it is computed later); `size` may be missing for
@@ -16,6 +18,8 @@ public enum EntryStream {
         }
         guard case .object(let object) = value else { throw .invalidLine(line: lineNumber, reason: "not a JSON object") }
         guard case .string(let logicalKey)? = object["logical_key"] else {
+            // A whole manifest piped in (`quilt-cat-manifest REV | …`) starts with its header: not an entry.
+            if lineNumber == 1, object["version"] != nil { return .header(object) }
             throw .missingField(line: lineNumber, field: "logical_key")
         }
         var url: String?

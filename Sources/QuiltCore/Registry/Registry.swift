@@ -177,10 +177,18 @@ public struct Registry: Sendable {
                 condition = .matches(etag: current.info.etag)
             }
         }
-        try storage.put(Self.pointerKey(name, timestamp), bytes: hashBytes, condition: .always)
+        let pointerKey = Self.pointerKey(name, timestamp)
+        let previousPointer = condition == .always ? nil : try storage.getIfPresent(pointerKey)
+        try storage.put(pointerKey, bytes: hashBytes, condition: .always)
         do {
             try storage.put(latestKey, bytes: hashBytes, condition: condition)
         } catch StorageError.preconditionFailed {
+            // The swap was lost: take back the timestamp pointer this attempt wrote, so nothing moved.
+            if let previousPointer {
+                try? storage.put(pointerKey, bytes: previousPointer, condition: .always)
+            } else {
+                try? storage.delete(pointerKey)
+            }
             let now = (try? latest(name)) ?? nil
             let expected: String
             switch expectation {

@@ -2,6 +2,8 @@
 
 public enum RegistryError: QuiltError {
     case invalidRevision(String, reason: String)
+    /// The name part of a revision is not a valid package name.
+    case invalidPackageName(String)
     case invalidRegistry(String, reason: String)
     case noSuchPackage(String)
     case noSuchRevision(String)
@@ -17,6 +19,7 @@ public enum RegistryError: QuiltError {
     public var kind: FailureKind {
         switch self {
         case .invalidRevision, .invalidRegistry: return .usage
+        case .invalidPackageName: return .badInput
         case .refConflict, .pushConflict: return .conflict
         case .corruptManifest, .corruptPointer: return .operationFailed
         default: return .operationFailed
@@ -27,6 +30,7 @@ public enum RegistryError: QuiltError {
         switch self {
         case .invalidRevision(let text, let reason): return "invalid revision \(quoted(text)): \(reason)"
         case .invalidRegistry(let text, let reason): return "invalid registry \(quoted(text)): \(reason)"
+        case .invalidPackageName(let name): return ManifestError.invalidPackageName(name).message
         case .noSuchPackage(let name): return "no such package \(quoted(name))"
         case .noSuchRevision(let text): return "unknown revision \(quoted(text))"
         case .noSuchManifest(let hash): return "no manifest for top hash \(quoted(hash))"

@@ -22,7 +22,7 @@ public enum RegistryLocation: Sendable, Equatable {
             throw .invalidRegistry(text, reason: "expected a path, file:// or s3:// URL")
         } else {
             guard !text.isEmpty else { throw .invalidRegistry(text, reason: "empty") }
-            self = .local(path: FileSystem.absolute(text))
+            self = .local(path: FileSystem.normalized(FileSystem.absolute(text)))
         }
     }
 

@@ -47,7 +47,7 @@ public struct Revision: Sendable, Equatable, CustomStringConvertible {
         do {
             try PackageName.validate(String(namePart))
         } catch {
-            throw .invalidRevision(text, reason: "expected ns/name[@hash|:latest|:timestamp]")
+            throw .invalidPackageName(String(namePart))
         }
         name = String(namePart)
         self.selector = selector

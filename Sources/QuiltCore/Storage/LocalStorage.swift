@@ -35,6 +35,7 @@ public struct LocalStorage: Storage {
         try withCondition(key, condition) {
             try FileSystem.writeAtomically(bytes, to: path(for: key))
         }
+        if bytes.count > Self.contentETagLimit, let info = try head(key) { return info }
         return ObjectInfo(size: bytes.count, etag: Self.etag(of: bytes))
     }
 
@@ -106,6 +107,7 @@ public struct LocalStorage: Storage {
 
     public func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo) {
         let bytes = try get(key)
+        if bytes.count > Self.contentETagLimit, let info = try head(key) { return (bytes, info) }
         return (bytes, ObjectInfo(size: bytes.count, etag: Self.etag(of: bytes)))
     }
 
@@ -153,8 +155,11 @@ public struct LocalStorage: Storage {
         Hex.encode(SHA256Hasher.digest(bytes))
     }
 
+    /// Objects up to this size get an ETag from their content; bigger ones from size and modification time.
+    static let contentETagLimit = 1 << 20
+
     private func etag(ofFile path: String, size: Int) throws -> String {
-        if size <= 1 << 20 { return Self.etag(of: try FileSystem.readFile(path)) }
+        if size <= Self.contentETagLimit { return Self.etag(of: try FileSystem.readFile(path)) }
         // Big objects: size and modification time, as a cheap stand-in.
         return "\(size)-\(FileSystem.modificationTime(path) ?? 0)"
     }

@@ -110,8 +110,8 @@ public struct QuiltConfig: Sendable {
     public var defaultRemoteRegistry: String? { values["default_remote_registry"]?.stringValue }
     public var defaultInstallLocation: String? { values["default_install_location"]?.stringValue }
 
-    /// Sets `key` (one of quilt3's keys) and writes the file as quilt3 does: every key, sorted, with a backup of
-    /// the previous file.
+    /// Sets `key` (one of quilt3's keys) and writes the file as quilt3's `config(key=value)` does: every key,
+    /// sorted (atomically replaced; quilt3 keeps a backup only when it auto-configures from a catalog URL).
     public mutating func set(_ key: String, _ value: ConfigValue) throws {
         guard Self.templateKeys.contains(key) else { throw ConfigError.unknownKey(key) }
         if key.hasSuffix("_url"), case .string(let url) = value {

@@ -290,6 +290,17 @@ public enum FileSystem {
         path.hasPrefix("/") ? path : currentDirectory() + "/" + path
     }
 
+    /// `path` with `.` segments and repeated slashes removed and `..` folded lexically (no links resolved).
+    public static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if segment == "." { continue }
+            if segment == ".." { _ = parts.popLast(); continue }
+            parts.append(segment)
+        }
+        return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
+    }
+
     /// `rename(2)`.
     public static func move(_ from: String, to: String) throws(FileSystemError) {
         guard rename(from, to) == 0 else { throw .cannotWrite(path: to, reason: errnoText()) }
