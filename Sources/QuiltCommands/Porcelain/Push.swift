@@ -85,6 +85,7 @@ struct Push: QuiltCommand {
         let progress = io.progressAllowed(json: json) ? ProgressLine(label: "uploading") : nil
         let result = try pusher.push(content.name, manifest: manifest, parent: parent, destPrefix: destPrefix,
                                      copyMode: CopyMode(rawValue: copy)!, force: force, dedupe: dedupe,
+                                     journalDirectory: context.config.paths.dataDirectory + "/journal",
                                      progress: progress?.handler)
         progress?.finish()
         if json {

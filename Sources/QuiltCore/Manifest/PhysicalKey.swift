@@ -67,6 +67,12 @@ public enum PhysicalKey: Sendable, Equatable, Hashable {
         }
     }
 
+    /// The S3 version id, if any.
+    public var versionId: String? {
+        if case .s3(_, _, let versionId) = self { return versionId }
+        return nil
+    }
+
     public var isLocal: Bool {
         if case .local = self { return true }
         return false

@@ -55,9 +55,11 @@ public struct Pusher: Sendable {
     /// Publishes `manifest` as `name`. `parent` is the revision it was made from (what quilt3 calls the origin):
     /// unless `force`, the remote `latest` must be absent or equal to it. `destPrefix` is where data goes
     /// (default `<ns>/<name>`).
+    /// With a `journalDirectory`, uploads are journalled there so that running the same push again after an
+    /// interruption sends only what is missing; the journal is removed once the revision is published.
     public func push(_ name: String, manifest input: Manifest, parent: String?, destPrefix: String? = nil,
                      copyMode: CopyMode = .outsideRegistry, force: Bool = false, dedupe: Bool = false,
-                     progress: ProgressHandler? = nil) throws -> PushResult {
+                     journalDirectory: String? = nil, progress: ProgressHandler? = nil) throws -> PushResult {
         try PackageName.validate(name)
         var manifest = input
         try manifest.normalize()
@@ -79,7 +81,9 @@ public struct Pusher: Sendable {
             }
         }
 
-        let results = try copy(plan, entries: manifest.entries, progress: progress)
+        let journal = try journalDirectory.map { try PushJournal(directory: $0, bucket: bucket, name: name) }
+        let results = try copy(plan, entries: manifest.entries, journal: journal, progress: progress)
+        if let journal { transfers.abortAbandoned(journal) }
         for (n, item) in plan.enumerated() {
             manifest.entries[item.index].physicalKey = results[n].physicalKey.url
             manifest.entries[item.index].hash = results[n].hash
@@ -89,6 +93,7 @@ public struct Pusher: Sendable {
         let topHash = try ManifestWriter().topHash(of: &manifest)
         let reused = results.filter(\.reused).count
         if dedupe && topHash == remoteLatest {
+            journal?.remove()
             return PushResult(topHash: topHash, timestamp: nil, copied: results.count - reused, reused: reused)
         }
         // The remote may have moved while the data was copied: check again, then move latest only if it still
@@ -98,6 +103,7 @@ public struct Pusher: Sendable {
         try registry.storeManifest(&manifest)
         let expectation: RefExpectation = force ? .any : (latestNow.map { .hash($0) } ?? .absent)
         let timestamp = try registry.updateRef(name, to: topHash, expecting: expectation)
+        journal?.remove()
         return PushResult(topHash: topHash, timestamp: timestamp, copied: results.count - reused, reused: reused)
     }
 
@@ -107,7 +113,7 @@ public struct Pusher: Sendable {
     }
 
     /// Small objects many at a time; a big one at a time, its parts in parallel (so threads stay bounded).
-    private func copy(_ plan: [(index: Int, key: String)], entries: [ManifestEntry],
+    private func copy(_ plan: [(index: Int, key: String)], entries: [ManifestEntry], journal: PushJournal?,
                       progress: ProgressHandler?) throws -> [TransferResult] {
         let results = Locked<[Int: TransferResult]>([:])
         let done = Locked<(files: Int, bytes: Int)>((0, 0))
@@ -117,7 +123,7 @@ public struct Pusher: Sendable {
             let result: TransferResult
             switch try PhysicalKey(url: entry.physicalKey) {
             case .local(let path):
-                result = try transfers.upload(path: path, bucket: bucket, key: plan[n].key)
+                result = try transfers.upload(path: path, bucket: bucket, key: plan[n].key, journal: journal)
             case .s3(let b, let k, let v):
                 let source = S3ObjectReference(bucket: b, key: k, versionId: v)
                 var size = entry.size

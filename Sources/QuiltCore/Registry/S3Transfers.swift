@@ -55,8 +55,26 @@ public struct S3Transfers: Sendable {
 
     // MARK: Upload
 
-    /// Uploads a local file to `bucket/key`; the hash is computed from the bytes as they are sent.
-    public func upload(path: String, bucket: String, key: String) throws -> TransferResult {
+    /// Uploads a local file to `bucket/key`; the hash is computed from the bytes as they are sent. With a
+    /// `journal`, an upload finished by an earlier, interrupted run is reused (if its object version still exists),
+    /// an open multipart upload is resumed, and what finishes now is recorded.
+    public func upload(path: String, bucket: String, key: String, journal: PushJournal? = nil) throws -> TransferResult {
+        let source = journal == nil ? nil : SourceIdentity(path: path)
+        if let journal, let source, let done = journal.completed(bucket: bucket, key: key, source: source),
+           let head = try client.headObject(bucket: bucket, key: key, versionId: done.versionId), head.size == source.size {
+            return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: done.versionId),
+                                  hash: done.hash, reused: true)
+        }
+        let result = try uploadNow(path: path, bucket: bucket, key: key, journal: journal, source: source)
+        if let journal, let source {
+            try journal.recordCompleted(bucket: bucket, key: key, source: source, versionId: result.physicalKey.versionId,
+                                        hash: result.hash)
+        }
+        return result
+    }
+
+    private func uploadNow(path: String, bucket: String, key: String, journal: PushJournal?,
+                           source: SourceIdentity?) throws -> TransferResult {
         let file = try InputFile(path: path)
         let size = file.size
         // quilt3's reuse: if the destination already holds this content, keep its version instead of sending.
@@ -79,18 +97,40 @@ public struct S3Transfers: Sendable {
             return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: result.versionId),
                                   hash: hash, reused: false)
         }
-        return try multipartUpload(file: file, bucket: bucket, key: key)
+        return try multipartUpload(file: file, bucket: bucket, key: key, journal: journal, source: source)
     }
 
     /// Parts of the chunk size, each read once into memory, hashed, and sent with its checksum; several at once.
-    private func multipartUpload(file: InputFile, bucket: String, key: String) throws -> TransferResult {
+    /// Parts an interrupted run finished (in the journal and still listed by S3) are not sent again.
+    private func multipartUpload(file: InputFile, bucket: String, key: String, journal: PushJournal?,
+                                 source: SourceIdentity?) throws -> TransferResult {
         let size = file.size
         let chunk = ChunkedHash.chunkSize(forSize: size)
         let count = (size + chunk - 1) / chunk
-        let uploadId = try client.createMultipartUpload(bucket: bucket, key: key, options: S3PutOptions(checksumSHA256: true))
         let parts = Locked<[Int: (S3UploadedPart, [UInt8])]>([:])
+        var resumed: String?
+        if let journal, let source, let open = journal.openUpload(bucket: bucket, key: key, source: source),
+           let listed = try? client.listParts(bucket: bucket, key: key, uploadId: open.uploadId) {
+            resumed = open.uploadId
+            for part in listed {
+                guard let known = open.parts[part.partNumber], known.etag == part.etag else { continue }
+                parts.withLock {
+                    $0[part.partNumber - 1] = (S3UploadedPart(partNumber: part.partNumber, etag: known.etag,
+                                                              checksumSHA256: known.checksum), known.digest)
+                }
+            }
+        }
+        let uploadId: String
+        if let resumed {
+            uploadId = resumed
+        } else {
+            uploadId = try client.createMultipartUpload(bucket: bucket, key: key, options: S3PutOptions(checksumSHA256: true))
+            if let journal, let source { try journal.recordStarted(bucket: bucket, key: key, source: source, uploadId: uploadId) }
+        }
+        let missing = (0..<count).filter { index in parts.withLock { $0[index] == nil } }
         do {
-            try TransferPool.run(count: count, maxConcurrency: concurrency) { index in
+            try TransferPool.run(count: missing.count, maxConcurrency: concurrency) { m in
+                let index = missing[m]
                 let offset = index * chunk
                 let length = min(chunk, size - offset)
                 var bytes = [UInt8](repeating: 0, count: length)
@@ -98,6 +138,8 @@ public struct S3Transfers: Sendable {
                 let digest = SHA256Hasher.digest(bytes)
                 let part = try client.uploadPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: index + 1,
                                                  body: .bytes(bytes), partSHA256: digest)
+                try journal?.recordPart(bucket: bucket, key: key, uploadId: uploadId, number: index + 1, etag: part.etag,
+                                        checksum: part.checksumSHA256, digest: digest)
                 parts.withLock { $0[index] = (part, digest) }
             }
             let done = parts.value
@@ -110,8 +152,17 @@ public struct S3Transfers: Sendable {
             return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: result.versionId),
                                   hash: ObjectHash(.sha2256Chunked, value: value), reused: false)
         } catch {
-            try? client.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+            // With a journal the upload stays open for the next run to resume; without one it is abandoned now.
+            if journal == nil { try? client.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId) }
             throw error
+        }
+    }
+
+    /// Aborts the multipart uploads an earlier run left that this run did not take over.
+    public func abortAbandoned(_ journal: PushJournal) {
+        for upload in journal.abandonedUploads() {
+            try? client.abortMultipartUpload(bucket: upload.bucket, key: upload.key, uploadId: upload.uploadId)
+            try? journal.recordAborted(bucket: upload.bucket, key: upload.key)
         }
     }
 

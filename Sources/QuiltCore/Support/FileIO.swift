@@ -334,3 +334,49 @@ public enum FileSystem {
         return String(cString: value)
     }
 }
+
+/// A file that only grows, one record per `append`, each written with a single `write(2)` on an `O_APPEND`
+/// descriptor: after a crash the file holds whole records, at worst followed by one torn last line.
+public final class AppendOnlyFile: @unchecked Sendable {
+    // The descriptor is written under `lock` only.
+    public let path: String
+    private let descriptor: Int32
+    private let lock = Locked(())
+
+    public init(path: String) throws(FileSystemError) {
+        self.path = path
+        try FileSystem.makeDirectories(FileSystem.parent(of: path))
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .cannotWrite(path: path, reason: errnoText()) }
+        descriptor = fd
+    }
+
+    deinit { close(descriptor) }
+
+    public func append(_ record: [UInt8]) throws(FileSystemError) {
+        let failure: FileSystemError? = lock.withLock { _ in
+            record.withUnsafeBytes { raw -> FileSystemError? in
+                var done = 0
+                while done < raw.count {
+                    let n = Glibc.write(descriptor, raw.baseAddress! + done, raw.count - done)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        return .cannotWrite(path: path, reason: errnoText())
+                    }
+                    done += n
+                }
+                return nil
+            }
+        }
+        if let failure { throw failure }
+    }
+}
+
+extension FileSystem {
+    /// Size and modification time in nanoseconds: what identifies a file's version cheaply.
+    public static func identity(_ path: String) -> (size: Int, mtime: Int)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (Int(info.st_size), Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec))
+    }
+}
