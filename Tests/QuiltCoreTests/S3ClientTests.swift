@@ -68,7 +68,7 @@ struct S3ClientTests {
             bucket: bucket, key: key, options: S3PutOptions(checksumSHA256: true))
         #expect(try client.listMultipartUploads(bucket: bucket, prefix: "multi/").map(\.uploadId) == [uploadId])
         let ranges = [0..<partSize, partSize..<bytes.count]
-        let parts = LockedState<[S3UploadedPart]>([])
+        let parts = Locked<[S3UploadedPart]>([])
         // Parts go up in parallel, each streamed from its file range.
         try TransferPool.run(count: ranges.count, maxConcurrency: 4) { index in
             let range = ranges[index]

@@ -74,23 +74,32 @@ public enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Decodes standard base64 (padding required when the length is not a multiple of 4 is not enforced).
+    /// Decodes standard base64 (padding optional); nil for anything else.
     public static func decode(_ text: String) -> [UInt8]? {
-        var lookup = [Int16](repeating: -1, count: 256)
-        for (i, c) in alphabet.enumerated() { lookup[Int(c)] = Int16(i) }
-        var out = [UInt8]()
-        var accumulator: UInt32 = 0
-        var bits = 0
-        for c in text.utf8 {
-            if c == UInt8(ascii: "=") { break }
-            let v = lookup[Int(c)]
-            guard v >= 0 else { return nil }
-            accumulator = accumulator << 6 | UInt32(v)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+        var values = [UInt8]()
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): values.append(byte - UInt8(ascii: "A"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): values.append(byte - UInt8(ascii: "a") + 26)
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): values.append(byte - UInt8(ascii: "0") + 52)
+            case UInt8(ascii: "+"): values.append(62)
+            case UInt8(ascii: "/"): values.append(63)
+            case UInt8(ascii: "="): continue
+            default: return nil
             }
+        }
+        if values.count % 4 == 1 { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(values.count * 3 / 4)
+        var index = 0
+        while index < values.count {
+            let chunk = values[index..<min(index + 4, values.count)]
+            var value: UInt32 = 0
+            for (position, sextet) in chunk.enumerated() { value |= UInt32(sextet) << (18 - 6 * position) }
+            out.append(UInt8(value >> 16 & 0xFF))
+            if chunk.count > 2 { out.append(UInt8(value >> 8 & 0xFF)) }
+            if chunk.count > 3 { out.append(UInt8(value & 0xFF)) }
+            index += 4
         }
         return out
     }

@@ -14,7 +14,7 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
     private let metadataHTTP: HTTPClient
     private let refreshMargin: TimeInterval
     // Resolution happens under the lock so that many threads needing credentials trigger one fetch.
-    private let cache = LockedState<AWSCredentials??>(nil)
+    private let cache = Locked<AWSCredentials??>(nil)
 
     /// `environment` stands for the process environment; `settings` default to `AWSSettings.load(environment:)`.
     public init(environment: [String: String], settings: AWSSettings? = nil, refreshMargin: TimeInterval = 300) {

@@ -39,7 +39,7 @@ public final class HTTPClient: Sendable {
     }
 
     public let configuration: Configuration
-    private let idle = LockedState<[CurlEasy]>([])
+    private let idle = Locked<[CurlEasy]>([])
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration

@@ -11,7 +11,7 @@ public final class S3Client: Sendable {
     public let configuration: S3ClientConfiguration
     private let http: HTTPClient
     /// Bucket → region, for buckets whose region was discovered or corrected by a redirect.
-    private let regions = LockedState<[String: String]>([:])
+    private let regions = Locked<[String: String]>([:])
 
     public init(configuration: S3ClientConfiguration) {
         self.configuration = configuration

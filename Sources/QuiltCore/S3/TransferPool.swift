@@ -16,7 +16,7 @@ public enum TransferPool {
             for index in 0..<count { try job(index) }
             return
         }
-        let state = LockedState<(next: Int, error: (any Error)?)>((0, nil))
+        let state = Locked<(next: Int, error: (any Error)?)>((0, nil))
         let group = DispatchGroup()
         for _ in 0..<threads {
             group.enter()

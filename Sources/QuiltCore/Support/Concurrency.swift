@@ -1,6 +1,6 @@
-// Small helpers for sharing state between the threads of `DispatchQueue.concurrentPerform`.
+// Shared mutable state between threads (transfers, parallel hashing): one lock-protected box for the whole core.
 import Dispatch
-import Synchronization
+import Foundation
 
 /// Carries a value across a concurrency boundary when the caller guarantees disjoint access (each thread writes
 /// its own index of a buffer).
@@ -9,27 +9,34 @@ struct UnsafeSendable<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
+/// A value that many threads read and write, always under one lock.
+///
+/// `Mutex` from Synchronization would do the same but needs macOS 15; the package supports macOS 13.
+public final class Locked<Value>: @unchecked Sendable {
+    // Unchecked because every access to `state` goes through `lock`.
+    private let lock = NSLock()
+    private var state: Value
+
+    public init(_ value: Value) { state = value }
+
+    @discardableResult
+    public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&state)
+    }
+
+    /// A copy of the value.
+    public var value: Value { withLock { $0 } }
+}
+
 /// Keeps the first error thrown by any of several threads.
 final class FailureBox: Sendable {
-    private let stored = Mutex<FileSystemError?>(nil)
+    private let stored = Locked<FileSystemError?>(nil)
 
     func record(_ error: FileSystemError) {
         stored.withLock { if $0 == nil { $0 = error } }
     }
 
-    var first: FileSystemError? { stored.withLock { $0 } }
-}
-
-/// A lock-protected value.
-public final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-
-    public init(_ value: Value) { mutex = Mutex(value) }
-
-    @discardableResult
-    public func withLock<R: Sendable>(_ body: (inout Value) throws -> R) rethrows -> R {
-        try mutex.withLock { try body(&$0) }
-    }
-
-    public var value: Value { mutex.withLock { $0 } }
+    var first: FileSystemError? { stored.value }
 }
