@@ -421,7 +421,7 @@ def test_push_to_missing_bucket_is_named(s3_endpoint, tmp_path):
     assert err.startswith("error: ") and bucket in err.splitlines()[0], err
 
 
-def test_wrong_credentials_give_403_with_hint(s3_auth, tmp_path):
+def test_wrong_credentials_give_403_with_hint(s3_auth):
     env = {"AWS_ENDPOINT_URL": s3_auth["endpoint"], "AWS_ACCESS_KEY_ID": s3_auth["key_id"],
            "AWS_SECRET_ACCESS_KEY": s3_auth["secret"] + "wrong"}
     reg = f"s3://{s3_auth['bucket']}"
@@ -433,6 +433,11 @@ def test_wrong_credentials_give_403_with_hint(s3_auth, tmp_path):
     assert any(line.startswith("hint:") and "credentials" in line for line in err.splitlines()), err
     assert s3_auth["secret"] not in err
 
+
+def test_push_with_wrong_credentials_gives_403_with_hint(s3_auth, tmp_path):
+    env = {"AWS_ENDPOINT_URL": s3_auth["endpoint"], "AWS_ACCESS_KEY_ID": s3_auth["key_id"],
+           "AWS_SECRET_ACCESS_KEY": s3_auth["secret"] + "wrong"}
+    reg = f"s3://{s3_auth['bucket']}"
     tree = make_tree(tmp_path / "data", SMALL)
     rc, out, err = run("quilt", "push", "team/x", str(tree), "--registry", reg, env=env)
     assert rc == 1 and out == b"", err
