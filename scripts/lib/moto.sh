@@ -7,8 +7,12 @@
 #   QUILT_TEST_S3_ENDPOINT=http://127.0.0.1:PORT   the main server (signatures not checked)
 #   AWS_ENDPOINT_URL (same), AWS_ACCESS_KEY_ID=test, AWS_SECRET_ACCESS_KEY=test, AWS_DEFAULT_REGION=us-east-1,
 #   AWS_EC2_METADATA_DISABLED=true
-#   QUILT_TEST_S3_AUTH_ENDPOINT=http://127.0.0.1:PORT2   a second server for the SigV4 test, which switches
-#                                                        auth on itself (IAM user + POST /moto-api/reset-auth)
+#   QUILT_TEST_S3_AUTH_ENDPOINT=http://127.0.0.1:PORT2   a second server that checks signatures (moto_prepare_auth:
+#                                                        an IAM user with s3:*, its access key and a bucket are
+#                                                        created while it is open, then POST /moto-api/reset-auth)
+#   QUILT_TEST_S3_AUTH_KEY_ID, QUILT_TEST_S3_AUTH_SECRET  that user's access key (only valid on the auth server)
+#   QUILT_TEST_S3_AUTH_BUCKET                             a bucket on the auth server (versioned, empty)
+#   If preparing the auth server fails, the QUILT_TEST_S3_AUTH_* variables are not exported (its tests skip).
 # Needs MOTO_VENV (default <repo>/.venv) with moto[server] installed (scripts/bootstrap).
 
 _moto_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -68,6 +72,44 @@ moto_start() {
     return 1
 }
 
+# moto_prepare_auth PORT: on a fresh server, creates an IAM user allowed s3:*, an access key and a bucket, then
+# switches signature checking on (one-way for that server). Prints `KEY_ID SECRET BUCKET` on success.
+moto_prepare_auth() {
+    "$MOTO_VENV/bin/python" - "$1" <<'PY'
+import json, sys, urllib.request
+import boto3
+endpoint = f"http://127.0.0.1:{sys.argv[1]}"
+open_creds = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                  aws_secret_access_key="test")
+iam = boto3.client("iam", **open_creds)
+iam.create_user(UserName="quilt-test")
+doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+arn = iam.create_policy(PolicyName="quilt-test-s3-all", PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
+iam.attach_user_policy(UserName="quilt-test", PolicyArn=arn)
+key = iam.create_access_key(UserName="quilt-test")["AccessKey"]
+bucket = "quilt-auth-test"
+s3 = boto3.client("s3", **open_creds)
+s3.create_bucket(Bucket=bucket)
+s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+# text/plain: moto reads a form-encoded body as empty and fails.
+req = urllib.request.Request(endpoint + "/moto-api/reset-auth", data=b"0", method="POST",
+                             headers={"Content-Type": "text/plain"})
+urllib.request.urlopen(req, timeout=10).read()
+# From now on signatures are checked: the new key must work, a wrong secret must not.
+good = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key["AccessKeyId"],
+                    aws_secret_access_key=key["SecretAccessKey"])
+good.list_objects_v2(Bucket=bucket)
+bad = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key["AccessKeyId"],
+                   aws_secret_access_key=key["SecretAccessKey"] + "x")
+try:
+    bad.list_objects_v2(Bucket=bucket)
+    sys.exit("moto_prepare_auth: a wrong secret was accepted; auth is not on")
+except bad.exceptions.ClientError:
+    pass
+print(key["AccessKeyId"], key["SecretAccessKey"], bucket)
+PY
+}
+
 moto_start_all() {
     local logdir=${1:-.} port auth_port
     mkdir -p "$logdir"
@@ -81,6 +123,14 @@ moto_start_all() {
     export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
     export AWS_EC2_METADATA_DISABLED=true
     unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL_S3 AWS_REGION
+    unset QUILT_TEST_S3_AUTH_KEY_ID QUILT_TEST_S3_AUTH_SECRET QUILT_TEST_S3_AUTH_BUCKET
+    local prepared
+    if prepared=$(moto_prepare_auth "$auth_port" 2>>"$logdir/moto-auth.log"); then
+        read -r QUILT_TEST_S3_AUTH_KEY_ID QUILT_TEST_S3_AUTH_SECRET QUILT_TEST_S3_AUTH_BUCKET <<<"$prepared"
+        export QUILT_TEST_S3_AUTH_KEY_ID QUILT_TEST_S3_AUTH_SECRET QUILT_TEST_S3_AUTH_BUCKET
+    else
+        echo "warning: could not prepare the auth-checking moto; see '$logdir/moto-auth.log'" >&2
+    fi
 }
 
 moto_stop_all() {
