@@ -27,9 +27,15 @@ protocol QuiltCommand: ParsableCommand {
     func execute(_ io: IO) throws
 }
 
+/// A command with `--verbose`.
+protocol VerboseCommand {
+    var verboseOption: VerboseOption { get }
+}
+
 extension QuiltCommand {
     mutating func run() throws {
         let io = IO()
+        if let command = self as? VerboseCommand { io.setVerbose(command.verboseOption.verbose) }
         do {
             try execute(io)
             io.flush()
@@ -46,6 +52,12 @@ struct RegistryOptions: ParsableArguments {
     var registry: String?
 }
 
+/// `--verbose`: one line on stderr per S3 request (never a credential, a header or a signature).
+struct VerboseOption: ParsableArguments {
+    @Flag(name: [.customShort("v"), .long], help: "Show each S3 request on standard error.")
+    var verbose = false
+}
+
 /// A command's streams and surroundings. stdout carries data only and is written in large blocks.
 final class IO {
     let environment: [String: String]
@@ -55,6 +67,18 @@ final class IO {
     init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
         buffer.reserveCapacity(1 << 16)
+    }
+
+    /// Turns on `--verbose` request logging (before the first use of `context()`).
+    func setVerbose(_ verbose: Bool) {
+        guard verbose else { return }
+        let environment = self.environment
+        contextResult = Result {
+            try QuiltContext(environment: environment) { line in
+                let bytes = Array(("verbose: " + line + "\n").utf8)
+                bytes.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
+            }
+        }
     }
 
     /// The environment and quilt3's configuration, read on first use.
@@ -115,6 +139,12 @@ final class IO {
     }
 
     func warning(_ text: String) { message("warning: " + text) }
+
+    /// A note for a person watching (what was done, where): shown on a terminal only, like progress, so scripts
+    /// and pipes see nothing on stderr unless something is wrong.
+    func info(_ text: String) {
+        if progressAllowed(json: false) { message(text) }
+    }
 
     /// Prints an error the git way and returns the exit status it maps to.
     func report(_ error: any Error) -> Int32 {

@@ -115,7 +115,7 @@ test_expect_success S3 'manifest-only: write-manifest + update-ref on S3 keys, t
 	quilt-write-manifest --registry "$reg" --message raw <raw >rawtop &&
 	quilt-update-ref --registry "$reg" ns/raw "$(cat rawtop)" &&
 	test "$(quilt-rev-parse --registry "$reg" ns/raw)" = "$(cat rawtop)" &&
-	quilt show ns/raw --registry "$reg" >shown && grep -q "raw/big.bin" shown &&
+	quilt show ns/raw --registry "$reg" --json >shown && grep -q "raw/big.bin" shown &&
 	quilt install ns/raw --registry "$reg" --dest rawinst 2>err && test ! -s err &&
 	cmp data/big.bin rawinst/big.bin && cmp data/a.txt rawinst/a.txt
 '

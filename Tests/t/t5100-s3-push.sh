@@ -80,14 +80,14 @@ test_expect_success S3 'a conflicting push exits 2 with a hint; --force wins' '
 	test ! -s out && grep -q "^error: " err && grep -q "^hint: .*--force\|^hint: .*--from" err &&
 	test "$(quilt-rev-parse --registry "$reg" ns/p)" = "$(cat top2)" &&
 	sleep 1.1 &&
-	quilt push ns/p d --from "ns/p@$(cat top1)" --registry "$reg" --force >out 2>err && test ! -s err &&
+	quilt push ns/p --from "ns/p@$(cat top1)" --registry "$reg" --message first --force >out 2>err && test ! -s err &&
 	test "$(quilt-rev-parse --registry "$reg" ns/p)" = "$(cat top1)"
 '
 
 test_expect_success S3 'push --dedupe of the latest revision writes no new pointer' '
 	quilt-show-ref --registry "$reg" ns/p >before &&
 	sleep 1.1 &&
-	quilt push ns/p d --from ns/p --registry "$reg" --dedupe >out 2>err && test ! -s err &&
+	quilt push ns/p d --from ns/p --registry "$reg" --message first --dedupe >out 2>err && test ! -s err &&
 	quilt-show-ref --registry "$reg" ns/p >after && test_cmp before after
 '
 

@@ -2,13 +2,14 @@
 import ArgumentParser
 import QuiltCore
 
-struct CatManifest: QuiltCommand {
+struct CatManifest: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt-cat-manifest",
         abstract: "Print a stored manifest byte for byte.",
         discussion: "REV is ns/name, ns/name@<hash prefix>, ns/name:latest, ns/name:<timestamp> or a 64-hex top hash.")
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var verboseOption: VerboseOption
 
     @Flag(name: .long, help: "Fail unless the manifest hashes to its top hash.")
     var verify = false

@@ -2,7 +2,7 @@
 import ArgumentParser
 import QuiltCore
 
-struct FetchBlob: QuiltCommand {
+struct FetchBlob: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt-fetch-blob",
         abstract: "Materialise an entry stream's data under a directory, verifying hashes.",
@@ -12,6 +12,8 @@ struct FetchBlob: QuiltCommand {
         leave DIR (absolute, '..', empty segments, NUL, a symbolic link on the way) are refused before anything is \
         written. Prints the path of each file written.
         """)
+
+    @OptionGroup var verboseOption: VerboseOption
 
     @Option(name: .long, help: "The local directory to put the files in.")
     var dest: String = "."

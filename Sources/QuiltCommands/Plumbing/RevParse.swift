@@ -2,7 +2,7 @@
 import ArgumentParser
 import QuiltCore
 
-struct RevParse: QuiltCommand {
+struct RevParse: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt-rev-parse",
         abstract: "Resolve revisions to top hashes.",
@@ -12,6 +12,7 @@ struct RevParse: QuiltCommand {
         """)
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var verboseOption: VerboseOption
 
     @Flag(name: .long, help: "Print the shortest unique prefix (at least 7 digits) instead.")
     var short = false

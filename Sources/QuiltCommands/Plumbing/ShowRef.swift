@@ -2,13 +2,14 @@
 import ArgumentParser
 import QuiltCore
 
-struct ShowRef: QuiltCommand {
+struct ShowRef: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt-show-ref",
         abstract: "List package pointers.",
         discussion: "Prints '<top-hash> <ns/name> <pointer>' per line, pointer being 'latest' or a timestamp; every package's, or NAME's.")
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var verboseOption: VerboseOption
 
     @Argument(help: "A package name, ns/name.")
     var name: String?

@@ -2,7 +2,7 @@
 import ArgumentParser
 import QuiltCore
 
-struct UpdateRef: QuiltCommand {
+struct UpdateRef: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt-update-ref",
         abstract: "Point a package name at a top hash, or delete its pointers.",
@@ -14,6 +14,7 @@ struct UpdateRef: QuiltCommand {
         """)
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var verboseOption: VerboseOption
 
     @Flag(name: .customShort("d"), help: "Delete pointers instead.")
     var delete = false

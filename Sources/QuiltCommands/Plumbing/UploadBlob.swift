@@ -2,7 +2,7 @@
 import ArgumentParser
 import QuiltCore
 
-struct UploadBlob: QuiltCommand {
+struct UploadBlob: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt-upload-blob",
         abstract: "Upload entries' data to S3 and print the entries with their new physical keys.",
@@ -15,6 +15,8 @@ struct UploadBlob: QuiltCommand {
         is skipped when the destination already holds identical content. With FILE and DEST-URL, uploads one \
         file to exactly that URL and prints its entry.
         """)
+
+    @OptionGroup var verboseOption: VerboseOption
 
     @Option(name: .long, help: ArgumentHelp("The registry bucket, s3://bucket: the default --dest is its root.", valueName: "url"))
     var registry: String?

@@ -2,7 +2,7 @@
 import ArgumentParser
 import QuiltCore
 
-struct WriteManifest: QuiltCommand {
+struct WriteManifest: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt-write-manifest",
         abstract: "Write a manifest from an entry stream and print its top hash.",
@@ -14,6 +14,7 @@ struct WriteManifest: QuiltCommand {
         """)
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var verboseOption: VerboseOption
 
     @Option(name: .long, parsing: .unconditional, help: "The revision message.")
     var message: String?

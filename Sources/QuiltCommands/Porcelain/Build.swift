@@ -70,7 +70,7 @@ struct RevisionContentOptions: ParsableArguments {
     }
 }
 
-struct Build: QuiltCommand {
+struct Build: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt build",
         abstract: "Build a package revision into a registry.",
@@ -84,6 +84,7 @@ struct Build: QuiltCommand {
 
     @OptionGroup var content: RevisionContentOptions
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var verboseOption: VerboseOption
 
     @Flag(name: .long, help: "Print {name, top_hash, registry, timestamp} as JSON.")
     var json = false

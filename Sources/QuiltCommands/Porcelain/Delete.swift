@@ -2,7 +2,7 @@
 import ArgumentParser
 import QuiltCore
 
-struct Delete: QuiltCommand {
+struct Delete: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt delete",
         abstract: "Delete a package, or one revision of it, from a registry.",
@@ -13,6 +13,7 @@ struct Delete: QuiltCommand {
         """)
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var verboseOption: VerboseOption
 
     @Option(name: .long, help: "Delete only this revision (a hash or a unique prefix).")
     var topHash: String?
@@ -37,7 +38,7 @@ struct Delete: QuiltCommand {
         if json {
             io.json(.object(JSONObject([("name", .string(name)), ("deleted", .array(deleted.map { .string($0) }))])))
         } else {
-            io.message("Deleted \(deleted.count) pointer\(deleted.count == 1 ? "" : "s") of \(name)")
+            io.info("Deleted \(deleted.count) pointer\(deleted.count == 1 ? "" : "s") of \(name)")
         }
     }
 }

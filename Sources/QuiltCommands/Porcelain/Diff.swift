@@ -2,13 +2,14 @@
 import ArgumentParser
 import QuiltCore
 
-struct Diff: QuiltCommand {
+struct Diff: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt diff",
         abstract: "Show the entries added, modified and deleted between two revisions.",
         discussion: "Modified means size, hash or metadata differ; physical keys are ignored. Exit status 0 whether or not they differ.")
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var verboseOption: VerboseOption
 
     @Flag(name: .long, help: "Print {added, modified, deleted} as JSON.")
     var json = false

@@ -2,7 +2,7 @@
 import ArgumentParser
 import QuiltCore
 
-struct Install: QuiltCommand {
+struct Install: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt install",
         abstract: "Copy a revision's files into a directory and record the revision locally.",
@@ -15,6 +15,7 @@ struct Install: QuiltCommand {
         """)
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var verboseOption: VerboseOption
 
     @Option(name: .long, help: "The local directory to put the files in.")
     var dest: String?
@@ -55,7 +56,7 @@ struct Install: QuiltCommand {
                 ("files", .int(entries.count)),
             ])))
         } else {
-            io.message("Installed \(name)@\(topHash.prefix(7)) to \(destination) (\(entries.count) file\(entries.count == 1 ? "" : "s"))")
+            io.info("Installed \(name)@\(topHash.prefix(7)) to \(destination) (\(entries.count) file\(entries.count == 1 ? "" : "s"))")
         }
     }
 

@@ -2,12 +2,13 @@
 import ArgumentParser
 import QuiltCore
 
-struct List: QuiltCommand {
+struct List: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt list",
         abstract: "List the packages in a registry.")
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var verboseOption: VerboseOption
 
     @Flag(name: .long, help: "Print [\"ns/name\", …] as JSON.")
     var json = false

@@ -3,13 +3,14 @@ import ArgumentParser
 import Foundation
 import QuiltCore
 
-struct Log: QuiltCommand {
+struct Log: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt log",
         abstract: "Show a package's revisions, newest first.",
         discussion: "One line per timestamp pointer: the time (UTC), the top hash and the message; '(latest)' marks the revision latest names.")
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var verboseOption: VerboseOption
 
     @Flag(name: .long, help: "Print [{timestamp, top_hash, message}] as JSON.")
     var json = false

@@ -2,20 +2,23 @@
 import ArgumentParser
 import QuiltCore
 
-struct Push: QuiltCommand {
+struct Push: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt push",
         abstract: "Copy data to S3 and publish a revision to a remote registry.",
         discussion: """
         With no DIR, --set, --rm, --meta or --from, publishes NAME's latest revision from the local registry. \
         Otherwise builds a revision as 'quilt build' does, starting from --from (a revision in the remote \
-        registry) or else from NAME's latest local revision, as quilt3's push --dir does. Data goes to \
+        registry) or from nothing. Data goes to \
         s3://<bucket>/<ns>/<name>/<logical key> (or --dest). By default only local files and objects outside the \
         registry bucket are copied (quilt3 7+); --copy all|local|none changes that. Every copied object's hash \
         is computed here and checked against S3's checksum. Unless --force, the push fails with exit status 2 \
-        when the remote latest is not the revision the push started from. The registry defaults to \
+        when the remote latest is not the revision the push started from (--from, else NAME's local latest, as \
+        recorded by 'quilt install'). The registry defaults to \
         default_remote_registry from 'quilt config'.
         """)
+
+    @OptionGroup var verboseOption: VerboseOption
 
     @OptionGroup var content: RevisionContentOptions
 
@@ -62,13 +65,14 @@ struct Push: QuiltCommand {
             if let message = content.message { manifest.setMessage(message) }
             parent = hash
         } else {
+            // Like `quilt build`: the revision starts from --from or from nothing. The revision this push knows
+            // of (for the conflict check) is --from's, else the local latest, as after `quilt install`.
             var base: Manifest?
             if let from = content.from {
                 parent = try remote.resolve(Revision(from))
                 base = try remote.loadManifest(parent!)
-            } else if let hash = try local.latest(content.name) {
-                parent = hash
-                base = try local.loadManifest(hash)
+            } else {
+                parent = try local.latest(content.name)
             }
             let hashing = io.progressAllowed(json: json) ? ProgressLine(label: "hashing") : nil
             manifest = try content.makeManifest(base: base, context: context, progress: hashing?.handler)
@@ -96,7 +100,7 @@ struct Push: QuiltCommand {
         } else {
             io.line(result.topHash)
             let what = result.timestamp == nil ? "already at" : "pushed to"
-            io.message("Package \(content.name)@\(result.topHash.prefix(7)) \(what) \(remote.url)")
+            io.info("Package \(content.name)@\(result.topHash.prefix(7)) \(what) \(remote.url)")
         }
     }
 }

@@ -2,12 +2,13 @@
 import ArgumentParser
 import QuiltCore
 
-struct Show: QuiltCommand {
+struct Show: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt show",
         abstract: "Show the header and entries of a revision.")
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var verboseOption: VerboseOption
 
     @Flag(name: .long, help: "Print {name, top_hash, message, user_meta, entries} as JSON.")
     var json = false

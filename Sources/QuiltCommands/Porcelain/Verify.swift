@@ -2,7 +2,7 @@
 import ArgumentParser
 import QuiltCore
 
-struct Verify: QuiltCommand {
+struct Verify: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
         commandName: "quilt verify",
         abstract: "Check that a directory holds exactly a revision's files.",
@@ -13,6 +13,7 @@ struct Verify: QuiltCommand {
         """)
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var verboseOption: VerboseOption
 
     @Option(name: .long, help: "The directory to check.")
     var dir: String

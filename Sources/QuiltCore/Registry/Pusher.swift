@@ -65,6 +65,12 @@ public struct Pusher: Sendable {
         try manifest.normalize()
         let remoteLatest = try registry.latest(name)
         try checkConflict(name, remoteLatest: remoteLatest, parent: parent, force: force)
+        // Copied entries get sha2-256-chunked hashes; when every entry already has one, the top hash is known
+        // before anything is sent, and a push that would change nothing sends nothing.
+        if dedupe, let remoteLatest, manifest.entries.allSatisfy({ $0.hash?.hashType == .sha2256Chunked && $0.size >= 0 }),
+           try ManifestWriter().topHash(of: &manifest) == remoteLatest {
+            return PushResult(topHash: remoteLatest, timestamp: nil, copied: 0, reused: 0)
+        }
 
         var prefix = destPrefix ?? name
         while prefix.hasSuffix("/") { prefix.removeLast() }

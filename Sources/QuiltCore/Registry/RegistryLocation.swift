@@ -44,18 +44,23 @@ public enum RegistryLocation: Sendable, Equatable {
 public struct QuiltContext: Sendable {
     public let environment: [String: String]
     public let config: QuiltConfig
+    /// Where `--verbose` sends one line per S3 request; nil when not verbose.
+    public let requestLog: (@Sendable (String) -> Void)?
     private let s3Box = Locked<S3Client?>(nil)
 
-    public init(environment: [String: String]) throws {
+    public init(environment: [String: String], requestLog: (@Sendable (String) -> Void)? = nil) throws {
         self.environment = environment
         self.config = try QuiltConfig(environment: environment)
+        self.requestLog = requestLog
     }
 
     /// The S3 client, created on first use from the environment (credentials, region, endpoint).
     public func s3Client() throws -> S3Client {
         try s3Box.withLock { client in
             if let client { return client }
-            let created = try S3Client(environment: environment)
+            var configuration = try S3ClientConfiguration.resolve(environment: environment)
+            configuration.requestLog = requestLog
+            let created = S3Client(configuration: configuration)
             client = created
             return created
         }

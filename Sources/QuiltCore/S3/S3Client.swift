@@ -411,6 +411,14 @@ public final class S3Client: Sendable {
     }
 
     /// Signs and sends `request`, retrying what may succeed on a second try; throws for any non-2xx answer.
+    static func now() -> Double { LocalStorage.now() }
+
+    /// `S3 PutObject s3://bucket/key → 200 (12 ms)`: what `--verbose` shows of a request.
+    static func logLine(_ request: S3Request, outcome: String, since started: Double) -> String {
+        let milliseconds = Int((now() - started) * 1000)
+        return "S3 \(request.operation) \(location(request.bucket, request.key)) → \(outcome) (\(milliseconds) ms)"
+    }
+
     func send(_ request: S3Request) throws -> HTTPResponse {
         if request.bucket.isEmpty || request.bucket.contains("/") { throw S3Error.badBucketName(bucket: request.bucket) }
         let payloadHash: String
@@ -427,9 +435,12 @@ public final class S3Client: Sendable {
             attempt += 1
             let region = try region(for: request.bucket)
             let response: HTTPResponse
+            let started = configuration.requestLog == nil ? 0 : Self.now()
             do {
                 response = try performOnce(request, region: region, payloadHash: payloadHash)
+                configuration.requestLog?(Self.logLine(request, outcome: String(response.status), since: started))
             } catch let error as HTTPError {
+                configuration.requestLog?(Self.logLine(request, outcome: "failed (\(error.message))", since: started))
                 // Conditional writes may see 412 on a retry after a lost response; S3 SDKs accept the same risk.
                 if error.isRetryable && attempt < configuration.maxAttempts {
                     backoff(attempt)

@@ -9,6 +9,9 @@ public struct S3ClientConfiguration: Sendable {
     public var http: HTTPClient.Configuration
     /// Tries per request for throttling, 5xx answers and broken connections (1 = no retry).
     public var maxAttempts: Int
+    /// Told one line per HTTP attempt (operation, bucket, key, status or error, time) for `--verbose`. The line
+    /// never holds a header, a query string, a credential or a signature.
+    public var requestLog: (@Sendable (String) -> Void)?
 
     public init(
         endpoint: S3Endpoint = .aws, region: String? = nil, credentials: any AWSCredentialsProvider,
