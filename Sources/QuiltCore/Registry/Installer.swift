@@ -3,6 +3,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 
 public enum InstallError: QuiltError {
     case unsafeKey(String, reason: String)
@@ -104,6 +105,27 @@ public struct Installer: Sendable {
         return target
     }
 
+    /// An install killed mid-file leaves its `.<name>.tmp-XXXXXX` behind (never the file itself): remove those
+    /// of the files about to be installed, so a rerun leaves the directory clean.
+    static func removeStaleTemporaryFiles(root: String, relativePaths: [String]) {
+        var wanted: [String: Set<String>] = [:]
+        for path in relativePaths {
+            let full = root + "/" + path
+            wanted[FileSystem.parent(of: full), default: []].insert("." + FileSystem.baseName(of: full) + ".tmp-")
+        }
+        for (directory, prefixes) in wanted {
+            guard let names = try? FileSystem.contentsOfDirectory(directory) else { continue }
+            for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+                guard let cut = name.range(of: ".tmp-", options: .backwards) else { continue }
+                let prefix = String(name[..<cut.upperBound])
+                if prefixes.contains(prefix), name.utf8.count == prefix.utf8.count + 6,
+                   FileSystem.kind(ofPath: directory + "/" + name, followLinks: false).map({ if case .regular = $0 { return true }; return false }) == true {
+                    try? FileSystem.removeFile(directory + "/" + name)
+                }
+            }
+        }
+    }
+
     /// Copies one entry to `root/relativePath`: streamed to a temporary file beside the target while hashing,
     /// renamed into place only when size and hash match.
     public func materialize(_ entry: ManifestEntry, root: String, relativePath: String) throws {
@@ -133,6 +155,7 @@ public struct Installer: Sendable {
                             relativePath: @escaping @Sendable (ManifestEntry) -> String = { $0.logicalKey },
                             progress: ProgressHandler? = nil) throws {
         for entry in entries { try Self.checkSafe(relativePath(entry)) }
+        Self.removeStaleTemporaryFiles(root: root, relativePaths: entries.map(relativePath))
         let done = Locked<(files: Int, bytes: Int)>((0, 0))
         let total = entries.reduce(0) { $0 + max($1.size, 0) }
         try TransferPool.run(count: entries.count, maxConcurrency: concurrency) { i in

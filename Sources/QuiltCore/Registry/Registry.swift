@@ -177,19 +177,37 @@ public struct Registry: Sendable {
                 condition = .matches(etag: current.info.etag)
             }
         }
-        let pointerKey = Self.pointerKey(name, timestamp)
-        let previousPointer = condition == .always ? nil : try storage.getIfPresent(pointerKey)
-        try storage.put(pointerKey, bytes: hashBytes, condition: .always)
+        guard condition != .always else {
+            // quilt3's build: plain writes, pointer then latest.
+            try storage.put(Self.pointerKey(name, timestamp), bytes: hashBytes, condition: .always)
+            try storage.put(latestKey, bytes: hashBytes, condition: .always)
+            return timestamp
+        }
+        // Compare-and-swap: the timestamp pointer is created, never overwritten, so a writer racing in the same
+        // second cannot erase another's pointer; on a name already taken this second, wait for the next one.
+        var timestamp = timestamp
+        var attempts = 0
+        while true {
+            do {
+                try storage.put(Self.pointerKey(name, timestamp), bytes: hashBytes, condition: .absent)
+                break
+            } catch StorageError.preconditionFailed {
+                if try storage.getIfPresent(Self.pointerKey(name, timestamp)) == hashBytes { break }
+                attempts += 1
+                if attempts > 3 { throw StorageError.preconditionFailed(location: Self.pointerKey(name, timestamp)) }
+                usleep(useconds_t(200_000 * attempts))
+                timestamp = String(max(Int(Registry.currentTimestamp()) ?? 0, (Int(timestamp) ?? 0) + 1))
+            }
+        }
         do {
             try storage.put(latestKey, bytes: hashBytes, condition: condition)
         } catch StorageError.preconditionFailed {
-            // The swap was lost: take back the timestamp pointer this attempt wrote, so nothing moved.
-            if let previousPointer {
-                try? storage.put(pointerKey, bytes: previousPointer, condition: .always)
-            } else {
-                try? storage.delete(pointerKey)
-            }
             let now = (try? latest(name)) ?? nil
+            // A retried write whose first answer was lost finds its own hash already there: that is success.
+            if now == topHash { return timestamp }
+            // The swap was lost: take back the pointer this attempt created (it still holds our hash: pointers
+            // written by compare-and-swap are never overwritten), so nothing moved.
+            try? storage.delete(Self.pointerKey(name, timestamp))
             let expected: String
             switch expectation {
             case .hash(let h): expected = h

@@ -76,8 +76,26 @@ public struct QuiltContext: Sendable {
         case .local(let path):
             return Registry(storage: LocalStorage(root: path))
         case .s3(let bucket, let prefix):
-            return Registry(storage: S3Storage(client: try s3Client(), bucket: bucket, prefix: prefix))
+            return Registry(storage: S3Storage(
+                client: try s3Client(), bucket: bucket, prefix: prefix,
+                multipartThreshold: Self.byteSize(environment["QUILT_MULTIPART_THRESHOLD"]) ?? 64 << 20,
+                partSize: Self.byteSize(environment["QUILT_MULTIPART_PART_SIZE"]) ?? 16 << 20))
         }
+    }
+
+    /// `1048576`, `64K`, `16M`, `1G` (binary units).
+    static func byteSize(_ text: String?) -> Int? {
+        guard var text = text?.trimmingWhitespace.uppercased(), !text.isEmpty else { return nil }
+        var unit = 1
+        if text.hasSuffix("IB") { text.removeLast(2) } else if text.hasSuffix("B") { text.removeLast() }
+        switch text.last {
+        case "K": unit = 1 << 10
+        case "M": unit = 1 << 20
+        case "G": unit = 1 << 30
+        default: break
+        }
+        if unit > 1 { text.removeLast() }
+        return Int(text).map { $0 * unit }
     }
 
     /// The local registry (where installs are recorded and `push` finds local revisions).

@@ -34,6 +34,11 @@ public struct S3ClientConfiguration: Sendable {
         if http.caBundlePath == nil, let bundle = environment["AWS_CA_BUNDLE"] ?? settings.configProfile["ca_bundle"], !bundle.isEmpty {
             http.caBundlePath = bundle
         }
+        // The suite's own knobs (Documentation/quilt.md, ENVIRONMENT); seconds, decimals allowed.
+        if let seconds = environment["QUILT_S3_CONNECT_TIMEOUT"].flatMap(Double.init), seconds > 0 { http.connectTimeout = seconds }
+        if let seconds = environment["QUILT_S3_REQUEST_TIMEOUT"].flatMap(Double.init), seconds > 0 { http.requestTimeout = seconds }
+        if let seconds = environment["QUILT_S3_STALL_TIMEOUT"].flatMap(Double.init), seconds > 0 { http.stallTimeout = seconds }
+        let attempts = environment["QUILT_S3_MAX_ATTEMPTS"].flatMap { Int($0) }.map { max(1, $0) } ?? 4
         var endpoint = S3Endpoint.aws
         endpoint.addressingStyle = settings.addressingStyle
         if let url = settings.endpointURL {
@@ -41,6 +46,7 @@ public struct S3ClientConfiguration: Sendable {
         }
         return S3ClientConfiguration(
             endpoint: endpoint, region: settings.region,
-            credentials: DefaultCredentialsChain(environment: environment, settings: settings), http: http)
+            credentials: DefaultCredentialsChain(environment: environment, settings: settings), http: http,
+            maxAttempts: attempts)
     }
 }

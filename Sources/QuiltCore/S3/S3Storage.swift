@@ -12,12 +12,20 @@ public struct S3Storage: Storage {
     /// The key prefix, without leading or trailing `/`; empty for the bucket root.
     public let prefix: String
 
-    /// Single PUTs stop at 5 GiB; bigger files go up in parts.
+    /// Files (manifests) at least this big go up as multipart uploads. Package data does not use this: its
+    /// part size is fixed by the chunked hash (S3Transfers).
+    public var multipartThreshold: Int
+    /// The part size of those uploads.
+    public var partSize: Int
+    /// Single PUTs stop at 5 GiB.
     static let singlePutLimit = 5 * 1024 * 1024 * 1024
 
-    public init(client: S3Client, bucket: String, prefix: String = "") {
+    public init(client: S3Client, bucket: String, prefix: String = "", multipartThreshold: Int = 64 << 20,
+                partSize: Int = 16 << 20) {
         self.client = client
         self.bucket = bucket
+        self.multipartThreshold = min(max(multipartThreshold, 5 << 20), Self.singlePutLimit)
+        self.partSize = max(partSize, 5 << 20)
         var trimmed = Substring(prefix)
         while trimmed.hasPrefix("/") { trimmed = trimmed.dropFirst() }
         while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
@@ -63,30 +71,30 @@ public struct S3Storage: Storage {
         guard (status.st_mode & S_IFMT) == S_IFREG else { throw FileSystemError.notARegularFile(path: path) }
         let size = Int(status.st_size)
         let objectKey = objectKey(key)
-        if size <= Self.singlePutLimit {
+        if size < multipartThreshold {
             let result = try client.putObject(
                 bucket: bucket, key: objectKey, body: .fileRange(path: path, offset: 0, length: size),
                 options: S3PutOptions(condition: condition))
             return ObjectInfo(size: size, etag: result.etag, versionId: result.versionId)
         }
-        // Parts of the size quilt3 uses (8 MiB doubled until there are at most 10,000); the condition is checked
-        // when the upload completes, so the object appears whole or not at all.
-        var partSize = 8 * 1024 * 1024
-        while (size + partSize - 1) / partSize > 10_000 { partSize *= 2 }
+        // The condition is checked when the upload completes, so the object appears whole or not at all.
+        var chosenPartSize = self.partSize
+        while (size + chosenPartSize - 1) / chosenPartSize > 10_000 { chosenPartSize *= 2 }
+        let partSize = chosenPartSize
+        let count = (size + partSize - 1) / partSize
         let uploadId = try client.createMultipartUpload(bucket: bucket, key: objectKey, options: S3PutOptions(checksumSHA256: true))
         do {
-            var parts: [S3UploadedPart] = []
-            var offset = 0
-            while offset < size {
-                let length = min(partSize, size - offset)
-                parts.append(
-                    try client.uploadPart(
-                        bucket: bucket, key: objectKey, uploadId: uploadId, partNumber: parts.count + 1,
-                        body: .fileRange(path: path, offset: offset, length: length)))
-                offset += length
+            let parts = Locked<[Int: S3UploadedPart]>([:])
+            try TransferPool.run(count: count, maxConcurrency: 4) { index in
+                let offset = index * partSize
+                let part = try client.uploadPart(
+                    bucket: bucket, key: objectKey, uploadId: uploadId, partNumber: index + 1,
+                    body: .fileRange(path: path, offset: offset, length: min(partSize, size - offset)))
+                parts.withLock { $0[index] = part }
             }
+            let done = parts.value
             let result = try client.completeMultipartUpload(
-                bucket: bucket, key: objectKey, uploadId: uploadId, parts: parts, condition: condition)
+                bucket: bucket, key: objectKey, uploadId: uploadId, parts: (0..<count).map { done[$0]! }, condition: condition)
             return ObjectInfo(size: size, etag: result.etag, versionId: result.versionId)
         } catch {
             try? client.abortMultipartUpload(bucket: bucket, key: objectKey, uploadId: uploadId)
