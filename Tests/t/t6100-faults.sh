@@ -3,7 +3,7 @@ test_description='push and install through a fault-injecting proxy (5xx, SlowDow
 stalls): transient faults are retried and the result verifies; permanent faults fail with exit 1 and one error line'
 . "$(dirname "$0")/lib.sh"
 
-BUCKET=faults-registry
+BUCKET=faults-registry-$$
 PROXY_PID=
 PROXY_URL=
 
