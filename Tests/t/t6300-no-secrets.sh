@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+test_description='no secret in any output: the secret key, the session token and SigV4 signature parts never appear
+on stdout or stderr, for successful commands and for failures (403 from a proxy, a wrong secret against a server
+that checks signatures)'
+. "$(dirname "$0")/lib.sh"
+
+BUCKET=secrets-registry-$$
+SECRET="S3CR3T-DO-NOT-LEAK-$$-wJalrXUtnFEMIK7MDENGbPxRfiCY"
+TOKEN="T0K3N-DO-NOT-LEAK-$$-FwoGZXIvYXdzEJr"
+VENV_BIN=$(dirname "$QUILT_TEST_PYTHON")
+AUTH_PID= PROXY_PID=
+cleanup() {
+    [ -n "$PROXY_PID" ] && { kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null; }
+    [ -n "$AUTH_PID" ] && { kill -9 "$AUTH_PID" 2>/dev/null; wait "$AUTH_PID" 2>/dev/null; }
+    PROXY_PID= AUTH_PID=
+}
+trap cleanup EXIT
+
+: >all.out
+# run CMD...: runs CMD with the distinctive credentials, appending its stdout and stderr to all.out; returns its
+# exit status.
+run() {
+    local rc
+    AWS_SECRET_ACCESS_KEY="$SECRET" AWS_SESSION_TOKEN="${NO_TOKEN-$TOKEN}" timeout 120 "$@" >cmd.out 2>cmd.err
+    rc=$?
+    { echo "### $* (exit $rc)"; cat cmd.out cmd.err; } >>all.out
+    return $rc
+}
+
+# no_leak FILE: no secret, token, or signature part in FILE.
+no_leak() {
+    if grep -n -F -e "$SECRET" -e "$TOKEN" -e "${SECRET:0:20}" -e "${TOKEN:0:12}" "$1" ||
+       grep -n -i -e 'Signature=' -e 'Credential=' -e 'X-Amz-Security-Token' -e 'Authorization:' "$1"; then
+        echo "secret material found in the output above"; return 1
+    fi
+}
+
+test_expect_success S3 'setup: bucket and data' '
+    s3_make_bucket "$BUCKET" --versioned &&
+    make_file data/a.txt 100 && make_file data/sub/b.bin 5000 &&
+    make_file data/big.bin $(( 8 * 1048576 + 5 ))
+'
+
+test_expect_success S3 'push, list, log, show, install, upload-blob, fetch-blob print no secret' '
+    run quilt push ns/sec data --registry "s3://$BUCKET" --message m &&
+    run quilt push ns/sec data --registry "s3://$BUCKET" --json --force &&
+    run quilt list --registry "s3://$BUCKET" &&
+    run quilt log ns/sec --registry "s3://$BUCKET" &&
+    run quilt show ns/sec --registry "s3://$BUCKET" --json &&
+    run quilt install ns/sec --registry "s3://$BUCKET" --dest inst &&
+    run quilt-upload-blob data/a.txt "s3://$BUCKET/blobs/a.txt" &&
+    quilt-cat-manifest --registry "s3://$BUCKET" ns/sec | tail -n +2 >entries &&
+    AWS_SECRET_ACCESS_KEY="$SECRET" AWS_SESSION_TOKEN="$TOKEN" quilt-fetch-blob --dest fetched <entries >fetch.out 2>fetch.err &&
+    cat fetch.out fetch.err >>all.out &&
+    test_cmp data/a.txt fetched/a.txt &&
+    no_leak all.out
+'
+
+test_expect_success S3 'failures print no secret: missing package, missing bucket, refused connection' '
+    : >all.out &&
+    test_must_fail run quilt log ns/none --registry "s3://$BUCKET" &&
+    test_must_fail run quilt install ns/sec --registry "s3://no-such-bucket-$$" --dest x &&
+    test_must_fail run quilt push ns/sec data --registry "s3://no-such-bucket-$$" &&
+    port=$("$QUILT_TEST_PYTHON" -c "import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])") &&
+    AWS_ENDPOINT_URL=http://127.0.0.1:$port test_must_fail run quilt list --registry "s3://$BUCKET" &&
+    cat all.out && no_leak all.out
+'
+
+test_expect_success S3 '403 AccessDenied from a proxy: exit 1, a hint, no secret' '
+    : >all.out && rm -f proxy.port &&
+    { setsid "$QUILT_TEST_PYTHON" "$REPO/scripts/faultproxy.py" --upstream "$QUILT_TEST_S3_ENDPOINT" \
+        --port-file proxy.port --schedule 403:1 --lifetime 60 </dev/null 2>proxy.err & PROXY_PID=$!; } &&
+    for _ in $(seq 100); do [ -s proxy.port ] && break; sleep 0.05; done &&
+    p="http://127.0.0.1:$(cat proxy.port)" &&
+    AWS_ENDPOINT_URL=$p test_must_fail --exit=1 run quilt push ns/sec data --registry "s3://$BUCKET" --force &&
+    grep -q "^hint: " cmd.err &&
+    AWS_ENDPOINT_URL=$p test_must_fail --exit=1 run quilt install ns/sec --registry "s3://$BUCKET" --dest y &&
+    AWS_ENDPOINT_URL=$p test_must_fail run quilt-upload-blob data/a.txt "s3://$BUCKET/blobs/x" &&
+    cat all.out && no_leak all.out
+'
+
+test_expect_success S3 'a wrong secret against a private moto that checks signatures: 403, no secret' '
+    : >all.out &&
+    aport=$("$QUILT_TEST_PYTHON" -c "import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])") &&
+    { setsid "$VENV_BIN/moto_server" -H 127.0.0.1 -p "$aport" >moto-auth.log 2>&1 </dev/null & AUTH_PID=$!; } &&
+    "$QUILT_TEST_PYTHON" - "$aport" >key.env <<-\PY &&
+	import http.client, sys, time, boto3
+	port = int(sys.argv[1]); url = f"http://127.0.0.1:{port}"
+	for _ in range(300):
+	    try:
+	        c = http.client.HTTPConnection("127.0.0.1", port, timeout=2); c.request("GET", "/moto-api/data.json")
+	        c.getresponse().read(); break
+	    except OSError:
+	        time.sleep(0.1)
+	iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1")
+	iam.create_user(UserName="robust")
+	key = iam.create_access_key(UserName="robust")["AccessKey"]
+	s3 = boto3.client("s3", endpoint_url=url, aws_access_key_id=key["AccessKeyId"],
+	                  aws_secret_access_key=key["SecretAccessKey"])
+	s3.create_bucket(Bucket="authbucket")
+	c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+	c.request("POST", "/moto-api/reset-auth", body=b"0"); c.getresponse().read()
+	print(key["AccessKeyId"])
+	PY
+    kid=$(cat key.env) &&
+    AWS_ENDPOINT_URL=http://127.0.0.1:$aport AWS_ACCESS_KEY_ID=$kid \
+        test_must_fail --exit=1 run quilt push ns/sec data --registry s3://authbucket &&
+    grep -q "^hint: " cmd.err &&
+    AWS_ENDPOINT_URL=http://127.0.0.1:$aport AWS_ACCESS_KEY_ID=$kid \
+        test_must_fail --exit=1 run quilt list --registry s3://authbucket &&
+    AWS_ENDPOINT_URL=http://127.0.0.1:$aport AWS_ACCESS_KEY_ID=$kid \
+        test_must_fail run quilt-upload-blob data/a.txt s3://authbucket/x &&
+    AWS_ENDPOINT_URL=http://127.0.0.1:$aport AWS_ACCESS_KEY_ID=$kid NO_TOKEN= \
+        test_must_fail --exit=1 run quilt install ns/sec --registry s3://authbucket --dest z &&
+    grep -q SignatureDoesNotMatch cmd.err &&
+    cat all.out && no_leak all.out &&
+    grep -q -e SignatureDoesNotMatch -e "403" -e denied all.out
+'
+
+test_expect_success S3 'stop servers' 'cleanup'
+
+test_done
