@@ -56,6 +56,16 @@ test_expect_success S3 'push, list, log, show, install, upload-blob, fetch-blob 
     no_leak all.out
 '
 
+test_expect_success S3 '--verbose shows each request and still no secret' '
+    : >all.out &&
+    run quilt push ns/sec data --registry "s3://$BUCKET" --message v --force --verbose &&
+    grep -q "^verbose: S3 PutObject s3://$BUCKET/" cmd.err &&
+    run quilt log ns/sec --registry "s3://$BUCKET" -v && grep -q "^verbose: S3 ListObjectsV2" cmd.err &&
+    run quilt install ns/sec --registry "s3://$BUCKET" --dest vinst -v && grep -q "^verbose: S3 GetObject" cmd.err &&
+    test_must_fail run quilt list --registry "s3://no-such-bucket-$$" -v &&
+    no_leak all.out
+'
+
 test_expect_success S3 'failures print no secret: missing package, missing bucket, refused connection' '
     : >all.out &&
     test_must_fail run quilt log ns/none --registry "s3://$BUCKET" &&
