@@ -58,6 +58,8 @@ struct UploadBlob: QuiltCommand, VerboseCommand {
         try EntryStream.parse(io.readStandardInput()) { items.append($0) }
         let entries: [ManifestEntry] = items.compactMap { if case .entry(let e) = $0 { return e } else { return nil } }
         for entry in entries { try LogicalKey.validate(entry.logicalKey) }
+        let existing = entries.isEmpty || prefix.isEmpty ? nil : try ExistingObjects(client: transfers.client, bucket: bucket,
+                                                                   prefix: prefix + "/")
         let progress = io.progressAllowed(json: false) ? ProgressLine(label: "uploading") : nil
         let results = Locked<[Int: TransferResult]>([:])
         try TransferPool.run(count: entries.count, maxConcurrency: transfers.concurrency) { i in
@@ -66,7 +68,7 @@ struct UploadBlob: QuiltCommand, VerboseCommand {
             let result: TransferResult
             switch try PhysicalKey(url: entry.physicalKey) {
             case .local(let path):
-                result = try transfers.upload(path: path, bucket: bucket, key: key)
+                result = try transfers.upload(path: path, bucket: bucket, key: key, existing: existing)
             case .s3(let b, let k, let v):
                 if b == bucket {
                     result = TransferResult(physicalKey: .s3(bucket: b, key: k, versionId: v),

@@ -88,7 +88,10 @@ public struct Pusher: Sendable {
         }
 
         let journal = try journalDirectory.map { try PushJournal(directory: $0, bucket: bucket, name: name) }
-        let results = try copy(plan, entries: manifest.entries, journal: journal, progress: progress)
+        // One listing of the destination instead of a HEAD per file (quilt3 sends one per file of 1 KiB or more).
+        let existing = plan.isEmpty || prefix.isEmpty ? nil : try ExistingObjects(client: transfers.client, bucket: bucket,
+                                                                  prefix: prefix + "/")
+        let results = try copy(plan, entries: manifest.entries, journal: journal, existing: existing, progress: progress)
         if let journal { transfers.abortAbandoned(journal) }
         for (n, item) in plan.enumerated() {
             manifest.entries[item.index].physicalKey = results[n].physicalKey.url
@@ -120,7 +123,7 @@ public struct Pusher: Sendable {
 
     /// Small objects many at a time; a big one at a time, its parts in parallel (so threads stay bounded).
     private func copy(_ plan: [(index: Int, key: String)], entries: [ManifestEntry], journal: PushJournal?,
-                      progress: ProgressHandler?) throws -> [TransferResult] {
+                      existing: ExistingObjects?, progress: ProgressHandler?) throws -> [TransferResult] {
         let results = Locked<[Int: TransferResult]>([:])
         let done = Locked<(files: Int, bytes: Int)>((0, 0))
         let total = plan.reduce(0) { $0 + max(entries[$1.index].size, 0) }
@@ -129,7 +132,7 @@ public struct Pusher: Sendable {
             let result: TransferResult
             switch try PhysicalKey(url: entry.physicalKey) {
             case .local(let path):
-                result = try transfers.upload(path: path, bucket: bucket, key: plan[n].key, journal: journal)
+                result = try transfers.upload(path: path, bucket: bucket, key: plan[n].key, journal: journal, existing: existing)
             case .s3(let b, let k, let v):
                 let source = S3ObjectReference(bucket: b, key: k, versionId: v)
                 var size = entry.size

@@ -32,6 +32,21 @@ public struct TransferResult: Sendable {
     }
 }
 
+/// What a destination prefix already holds (key → size), listed once so that uploads of many small files need
+/// not each ask with a HEAD whether identical content is already there.
+public struct ExistingObjects: Sendable {
+    let sizes: [String: Int]
+
+    public init(client: S3Client, bucket: String, prefix: String) throws {
+        var sizes: [String: Int] = [:]
+        for object in try client.listAllObjects(bucket: bucket, prefix: prefix) { sizes[object.key] = object.size }
+        self.sizes = sizes
+    }
+
+    /// Whether an object of this size may be at `key` (worth a HEAD to compare checksums).
+    func mayHold(_ key: String, size: Int) -> Bool { sizes[key] == size }
+}
+
 public struct S3Transfers: Sendable {
     public let client: S3Client
     /// `QUILT_TRANSFER_MAX_CONCURRENCY`: requests in flight at once.
@@ -58,14 +73,15 @@ public struct S3Transfers: Sendable {
     /// Uploads a local file to `bucket/key`; the hash is computed from the bytes as they are sent. With a
     /// `journal`, an upload finished by an earlier, interrupted run is reused (if its object version still exists),
     /// an open multipart upload is resumed, and what finishes now is recorded.
-    public func upload(path: String, bucket: String, key: String, journal: PushJournal? = nil) throws -> TransferResult {
+    public func upload(path: String, bucket: String, key: String, journal: PushJournal? = nil,
+                       existing: ExistingObjects? = nil) throws -> TransferResult {
         let source = journal == nil ? nil : SourceIdentity(path: path)
         if let journal, let source, let done = journal.completed(bucket: bucket, key: key, source: source),
            let head = try client.headObject(bucket: bucket, key: key, versionId: done.versionId), head.size == source.size {
             return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: done.versionId),
                                   hash: done.hash, reused: true)
         }
-        let result = try uploadNow(path: path, bucket: bucket, key: key, journal: journal, source: source)
+        let result = try uploadNow(path: path, bucket: bucket, key: key, journal: journal, source: source, existing: existing)
         if let journal, let source {
             try journal.recordCompleted(bucket: bucket, key: key, source: source, versionId: result.physicalKey.versionId,
                                         hash: result.hash)
@@ -74,11 +90,11 @@ public struct S3Transfers: Sendable {
     }
 
     private func uploadNow(path: String, bucket: String, key: String, journal: PushJournal?,
-                           source: SourceIdentity?) throws -> TransferResult {
+                           source: SourceIdentity?, existing: ExistingObjects?) throws -> TransferResult {
         let file = try InputFile(path: path)
         let size = file.size
         // quilt3's reuse: if the destination already holds this content, keep its version instead of sending.
-        if size >= Self.reuseCheckThreshold, let head = try client.headObject(bucket: bucket, key: key), head.size == size {
+        if size >= Self.reuseCheckThreshold, existing?.mayHold(key, size: size) ?? true, let head = try client.headObject(bucket: bucket, key: key), head.size == size {
             let (hash, _) = try FileHasher.hash(path: path)
             if let checksum = head.checksumSHA256, Self.quiltHash(fromS3Checksum: checksum, size: size) == hash.value {
                 return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: head.versionId),
