@@ -58,8 +58,8 @@ struct UploadBlob: QuiltCommand, VerboseCommand {
         try EntryStream.parse(io.readStandardInput()) { items.append($0) }
         let entries: [ManifestEntry] = items.compactMap { if case .entry(let e) = $0 { return e } else { return nil } }
         for entry in entries { try LogicalKey.validate(entry.logicalKey) }
-        let existing = entries.isEmpty || prefix.isEmpty ? nil : try ExistingObjects(client: transfers.client, bucket: bucket,
-                                                                   prefix: prefix + "/")
+        let existing = entries.isEmpty || prefix.isEmpty ? nil
+            : ExistingObjects.list(client: transfers.client, bucket: bucket, prefix: prefix + "/")
         let progress = io.progressAllowed(json: false) ? ProgressLine(label: "uploading") : nil
         let results = Locked<[Int: TransferResult]>([:])
         try TransferPool.run(count: entries.count, maxConcurrency: transfers.concurrency) { i in

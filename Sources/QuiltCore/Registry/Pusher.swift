@@ -89,8 +89,7 @@ public struct Pusher: Sendable {
 
         let journal = try journalDirectory.map { try PushJournal(directory: $0, bucket: bucket, name: name) }
         // One listing of the destination instead of a HEAD per file (quilt3 sends one per file of 1 KiB or more).
-        let existing = plan.isEmpty || prefix.isEmpty ? nil : try ExistingObjects(client: transfers.client, bucket: bucket,
-                                                                  prefix: prefix + "/")
+        let existing = plan.isEmpty ? nil : ExistingObjects.list(client: transfers.client, bucket: bucket, prefix: prefix + "/")
         let results = try copy(plan, entries: manifest.entries, journal: journal, existing: existing, progress: progress)
         if let journal { transfers.abortAbandoned(journal) }
         for (n, item) in plan.enumerated() {

@@ -37,10 +37,15 @@ public struct TransferResult: Sendable {
 public struct ExistingObjects: Sendable {
     let sizes: [String: Int]
 
-    public init(client: S3Client, bucket: String, prefix: String) throws {
+    init(sizes: [String: Int]) { self.sizes = sizes }
+
+    /// The listing of `prefix`, or nil when it cannot be had (a policy that grants writes but not
+    /// `s3:ListBucket`): uploads then ask per file, as quilt3 does.
+    public static func list(client: S3Client, bucket: String, prefix: String) -> ExistingObjects? {
+        guard !prefix.isEmpty, let objects = try? client.listAllObjects(bucket: bucket, prefix: prefix) else { return nil }
         var sizes: [String: Int] = [:]
-        for object in try client.listAllObjects(bucket: bucket, prefix: prefix) { sizes[object.key] = object.size }
-        self.sizes = sizes
+        for object in objects { sizes[object.key] = object.size }
+        return ExistingObjects(sizes: sizes)
     }
 
     /// Whether an object of this size may be at `key` (worth a HEAD to compare checksums).
