@@ -68,8 +68,36 @@ public struct Manifest: Sendable {
 
     /// Sorts entries into tree order and checks the tree: no duplicate keys, no file where a directory is.
     public mutating func normalize() throws(ManifestError) {
-        entries.sort { LogicalKey.precedes($0.logicalKey, $1.logicalKey) }
+        // Writing normalises again, and input often arrives sorted: one pass is cheaper than a sort.
+        let sorted = entries.indices.dropFirst().allSatisfy {
+            !LogicalKey.precedes(entries[$0].logicalKey, entries[$0 - 1].logicalKey)
+        }
+        if !sorted {
+            // Sorting positions moves 8-byte values instead of whole entries (and their reference counts).
+            var order = Array(entries.indices)
+            entries.withUnsafeBufferPointer { e in
+                order.sort { LogicalKey.precedes(e[$0].logicalKey, e[$1].logicalKey) }
+            }
+            Manifest.permute(&entries, by: &order)
+        }
         try Manifest.checkTree(entries)
+    }
+
+    /// Puts at each position `i` the element that was at `order[i]`, following each cycle of the permutation so
+    /// every element moves once and no second array (of a million entries) is needed. `order` is used up.
+    static func permute<Element>(_ elements: inout [Element], by order: inout [Int]) {
+        for start in order.indices where order[start] != start {
+            let held = elements[start]
+            var current = start
+            while order[current] != start {
+                let next = order[current]
+                elements[current] = elements[next]
+                order[current] = current
+                current = next
+            }
+            elements[current] = held
+            order[current] = current
+        }
     }
 
     /// In tree order a key's descendants follow it directly (`a`, then `a/…`), so one pass over neighbours

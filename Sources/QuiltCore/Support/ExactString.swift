@@ -1,11 +1,21 @@
 // Swift compares and hashes Strings by Unicode canonical equivalence ("é" == "e\u{301}"); Python, and therefore
 // quilt3, compares code points. Logical keys and JSON keys must be compared the Python way.
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 extension String {
     /// Python's `==`: the same code points (the same UTF-8 bytes).
     @inline(__always)
     public func isIdentical(to other: String) -> Bool {
-        utf8.count == other.utf8.count && utf8.elementsEqual(other.utf8)
+        guard utf8.count == other.utf8.count else { return false }
+        // One memcmp on the contiguous bytes; the generic byte loop is the fallback for non-contiguous strings.
+        let same = utf8.withContiguousStorageIfAvailable { a in
+            other.utf8.withContiguousStorageIfAvailable { b in a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+        }
+        return (same ?? nil) ?? utf8.elementsEqual(other.utf8)
     }
 
     /// Python's `str.startswith`.
