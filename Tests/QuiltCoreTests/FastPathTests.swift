@@ -271,3 +271,31 @@ private func outcome(_ line: String, _ parse: (UnsafeRawBufferPointer) throws ->
         #expect(top == Hex.encode(SHA256Hasher.digest(canonical)))
     }
 }
+
+@Suite struct FileURLParsingTests {
+    @Test(arguments: [
+        ("file:///home/ana/data/we%20ird/%C3%BC%2B%25.txt", "/home/ana/data/we ird/ü+%.txt"),
+        ("file://localhost/a/b", "/a/b"),
+        ("file:///a/b#fragment", "/a/b"),
+        ("file:///é/😀 raw+", "/é/😀 raw+"),
+        ("file:///a/\u{301}b", "/a/\u{301}b"),
+        ("file:///bad%zz%4", "/bad%zz%4"),
+    ])
+    func localPaths(url: String, path: String) throws {
+        #expect(try PhysicalKey(url: url) == .local(path: path))
+    }
+
+    @Test(arguments: ["file://host/a", "file:///a?x=1", "file://", "file://localhost", "ftp:///a", "File:///a"])
+    func rejected(url: String) {
+        #expect(throws: ManifestError.self) { try PhysicalKey(url: url) }
+    }
+
+    @Test func hashingUsesThePrefetchedImplementation() {
+        // The vectors of format.md §3, through both the streaming and the one-shot interface.
+        let hasher = SHA256Hasher()
+        hasher.update(Array("hello\n".utf8))
+        let inner = hasher.finalize()
+        #expect(Base64.encode(SHA256Hasher.digest(inner)) == "7LZbuY+dkFtwRYmGw5/LrXcV5fL8w7Hwd2fXyD4kOMw=")
+        #expect(Base64.encode(SHA256Hasher.digest([UInt8]())) == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+    }
+}
