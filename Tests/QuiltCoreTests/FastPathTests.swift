@@ -299,3 +299,28 @@ private func outcome(_ line: String, _ parse: (UnsafeRawBufferPointer) throws ->
         #expect(Base64.encode(SHA256Hasher.digest([UInt8]())) == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
     }
 }
+
+@Suite struct ScanAndSmallFileHashTests {
+    /// The walk sorts each directory's names instead of sorting whole paths; the result must be tree order.
+    @Test func scanYieldsTreeOrder() throws {
+        let dir = TemporaryDirectory()
+        let keys = ["a-c", "a.txt", "a/b", "a/a/z", "a/a-b", "b", "é", "a0", "A", "a/a.b/c", "a b/x", "zz/é/1"]
+        for key in keys { dir.file("data/" + key, key) }
+        let files = try DirectoryScanner.scan(dir.path + "/data").map(\.relativePath)
+        #expect(files == keys.sorted(by: TreeOrderFastPathTests.referencePrecedes))
+    }
+
+    /// The one-shot path for files that fit one buffer gives what the streaming hasher gives.
+    @Test(arguments: [0, 1, 6, 4096, 65_537])
+    func smallFileHashEqualsStreaming(size: Int) throws {
+        let dir = TemporaryDirectory()
+        let text = String((0..<size).map { Character(UnicodeScalar(UInt8(truncatingIfNeeded: $0 % 91 + 32))) })
+        let path = dir.file("f", text)
+        let (hash, hashedSize) = try FileHasher.hash(path: path)
+        let streaming = StreamingHasher(type: .sha2256Chunked, expectedSize: size)
+        Array(text.utf8).withUnsafeBytes { streaming.update($0) }
+        #expect(hashedSize == size)
+        #expect(hash.value == streaming.finalize().value)
+        #expect(hash.type == HashType.sha2256Chunked.rawValue)
+    }
+}

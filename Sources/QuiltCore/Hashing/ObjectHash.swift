@@ -154,9 +154,12 @@ public enum FileHasher {
         if type == .sha2256Chunked && file.size > ChunkedHash.minimumChunkSize {
             return try parallelChunkedHash(file: file)
         }
-        let hasher = StreamingHasher(type: type, expectedSize: file.size)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(readSize, max(file.size, 1)), alignment: 64)
         defer { buffer.deallocate() }
+        if type == .sha2256Chunked && file.size <= buffer.count {
+            return try singlePartChunkedHash(file: file, buffer: buffer)
+        }
+        let hasher = StreamingHasher(type: type, expectedSize: file.size)
         var offset = 0
         while offset < file.size {
             let n = try file.read(into: buffer, at: offset)
@@ -166,6 +169,22 @@ public enum FileHasher {
         }
         guard offset == file.size else { throw .cannotRead(path: file.path, reason: "file changed size while being read") }
         return hasher.finalize()
+    }
+
+    /// A file that fits in `buffer` is at most one part: two one-shot digests, with none of a streaming
+    /// hasher's allocations (small files are hashed by the ten thousand).
+    static func singlePartChunkedHash(file: InputFile, buffer: UnsafeMutableRawBufferPointer) throws(FileSystemError) -> ObjectHash {
+        var offset = 0
+        while offset < file.size {
+            let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<file.size]), at: offset)
+            if n == 0 { break }
+            offset += n
+        }
+        guard offset == file.size else { throw .cannotRead(path: file.path, reason: "file changed size while being read") }
+        let data = UnsafeRawBufferPointer(rebasing: buffer[0..<offset])
+        // No parts (an empty file) is SHA-256 of nothing; one part is SHA-256 of that part's digest.
+        let digest = offset == 0 ? SHA256Hasher.digest(data) : SHA256Hasher.digest(SHA256Hasher.digest(data))
+        return ObjectHash(.sha2256Chunked, value: Base64.encode(digest))
     }
 
     /// The parts of a big file are independent, so they are hashed concurrently, each thread reading its own parts.

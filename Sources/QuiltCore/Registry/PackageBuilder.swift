@@ -145,17 +145,19 @@ public enum DirectoryScanner {
         }
         var files: [File] = []
         try walk(root, relative: "", ignore: ignore, into: &files)
-        files.sort { LogicalKey.precedes($0.relativePath, $1.relativePath) }
         return files
     }
 
+    /// Visits each directory's children sorted by name, which is the definition of tree order: the files come
+    /// out in tree order with no sort of whole paths afterwards.
     private static func walk(_ directory: String, relative: String, ignore: QuiltIgnore?, into files: inout [File]) throws {
-        let names: [String]
+        var names: [String]
         do {
             names = try FileSystem.contentsOfDirectory(directory)
         } catch {
             throw BuildError.unreadable(path: directory, reason: error.message)
         }
+        names.sort(by: LogicalKey.precedes)  // names hold no '/': plain code-point order
         for name in names {
             let path = directory + "/" + name
             let key = relative.isEmpty ? name : relative + "/" + name

@@ -33,7 +33,11 @@ public struct ExactString: Hashable, Sendable, Comparable, CustomStringConvertib
     public static func == (lhs: ExactString, rhs: ExactString) -> Bool { lhs.string.isIdentical(to: rhs.string) }
 
     public func hash(into hasher: inout Hasher) {
-        for b in string.utf8 { hasher.combine(b) }
+        // All bytes in one call where the string is contiguous (one call per byte cost more than the lookup).
+        let hashed: Void? = string.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        if hashed == nil {
+            for b in string.utf8 { hasher.combine(b) }
+        }
         hasher.combine(0xFF as UInt8)
     }
 
