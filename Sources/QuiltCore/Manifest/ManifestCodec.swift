@@ -1,4 +1,5 @@
-// Reading and writing manifests byte for byte as quilt3 does, and computing the top hash in the same pass.
+// Reading and writing manifests byte for byte as quilt3 does, and computing the top hash alongside.
+import Dispatch
 
 /// The record-size limit of a manifest line: `QUILT_MANIFEST_MAX_RECORD_SIZE`, else 1,000,000 bytes.
 public func manifestMaxRecordSize(environment: [String: String]? = nil) -> Int {
@@ -117,19 +118,27 @@ public struct ManifestWriter {
     @discardableResult
     public func write(_ manifest: inout Manifest, to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> String {
         try manifest.normalize()
-        let topHasher = SHA256Hasher()
         var output: [UInt8] = []
         output.reserveCapacity(ManifestWriter.blockSize + 4096)
-        var canonical: [UInt8] = []
-        canonical.reserveCapacity(ManifestWriter.blockSize + 4096)
 
         var header = manifest.header
         header.removeValue(forKey: "top_hash")
         try checkFinite(.object(header), subject: "package metadata")
+
+        // The top hash depends on the entries alone, not on the lines: it is computed on another core while the
+        // lines are written (for a million entries each pass takes about a second).
+        let digest = Locked<[UInt8]>([])
+        let hashing = DispatchGroup()
+        let (hashedHeader, entries) = (header, manifest.entries)
+        DispatchQueue.global().async(group: hashing) {
+            let value = ManifestWriter.topHashDigest(header: hashedHeader, entries: entries)
+            digest.withLock { $0 = value }
+        }
+        defer { hashing.wait() }
+
         var lineStart = output.count
         JSONWriter.writeManifestForm(.object(header), to: &output)
         try endLine(&output, from: lineStart, subject: "package metadata")
-        JSONWriter.writeCanonicalForm(.object(header), to: &canonical)
 
         let directories = manifest.directoryMeta
             .filter { $0.meta.isTruthy }
@@ -163,16 +172,29 @@ public struct ManifestWriter {
             output.append(UInt8(ascii: "}"))
             try endLine(&output, from: lineStart, subject: "entry with logical key \(quoted(entry.logicalKey))")
             try flushIfFull(&output, sink: sink)
+        }
+        try output.withUnsafeBytes { try sink($0) }
+        hashing.wait()
+        return Hex.encode(digest.value)
+    }
 
-            ManifestWriter.appendCanonicalEntry(entry, hash: hash, to: &canonical)
-            if canonical.count >= ManifestWriter.blockSize {
-                topHasher.update(canonical)
+    /// SHA-256 of the header's and every file entry's canonical forms, fed in blocks. An entry without a hash
+    /// is skipped: the writer reports it.
+    static func topHashDigest(header: JSONObject, entries: [ManifestEntry]) -> [UInt8] {
+        let hasher = SHA256Hasher()
+        var canonical: [UInt8] = []
+        canonical.reserveCapacity(blockSize + 4096)
+        JSONWriter.writeCanonicalForm(.object(header), to: &canonical)
+        for entry in entries {
+            guard let hash = entry.hash else { continue }
+            appendCanonicalEntry(entry, hash: hash, to: &canonical)
+            if canonical.count >= blockSize {
+                hasher.update(canonical)
                 canonical.removeAll(keepingCapacity: true)
             }
         }
-        try output.withUnsafeBytes { try sink($0) }
-        topHasher.update(canonical)
-        return Hex.encode(topHasher.finalize())
+        hasher.update(canonical)
+        return hasher.finalize()
     }
 
     /// The top hash alone.
