@@ -69,18 +69,26 @@ public struct Manifest: Sendable {
     /// Sorts entries into tree order and checks the tree: no duplicate keys, no file where a directory is.
     public mutating func normalize() throws(ManifestError) {
         // Writing normalises again, and input often arrives sorted: one pass is cheaper than a sort.
-        let sorted = entries.indices.dropFirst().allSatisfy {
-            !LogicalKey.precedes(entries[$0].logicalKey, entries[$0 - 1].logicalKey)
+        let sorted = entries.withUnsafeBufferPointer { e in
+            e.indices.dropFirst().allSatisfy { !Manifest.keyPrecedes(e, $0, $0 - 1) }
         }
         if !sorted {
             // Sorting positions moves 8-byte values instead of whole entries (and their reference counts).
             var order = Array(entries.indices)
-            entries.withUnsafeBufferPointer { e in
-                order.sort { LogicalKey.precedes(e[$0].logicalKey, e[$1].logicalKey) }
-            }
+            entries.withUnsafeBufferPointer { e in order.sort { Manifest.keyPrecedes(e, $0, $1) } }
             Manifest.permute(&entries, by: &order)
         }
         try Manifest.checkTree(entries)
+    }
+
+    /// Tree order of two entries' logical keys, reading the keys' bytes in place: copying the Strings out cost
+    /// two retains and releases per comparison, a quarter of writing a million-entry manifest.
+    @inline(__always)
+    static func keyPrecedes(_ e: UnsafeBufferPointer<ManifestEntry>, _ a: Int, _ b: Int) -> Bool {
+        let inPlace = e[a].logicalKey.utf8.withContiguousStorageIfAvailable { l in
+            e[b].logicalKey.utf8.withContiguousStorageIfAvailable { r in LogicalKey.precedes(l, r) }
+        }
+        return (inPlace ?? nil) ?? LogicalKey.precedes(e[a].logicalKey, e[b].logicalKey)
     }
 
     /// Puts at each position `i` the element that was at `order[i]`, following each cycle of the permutation so
