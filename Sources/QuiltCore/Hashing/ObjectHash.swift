@@ -1,6 +1,5 @@
 // Object hashes as quilt3 knows them: sha2-256-chunked (the default), SHA256 (legacy) and CRC64NVME.
 import Dispatch
-import Glibc
 import Synchronization
 
 /// The hash types quilt3 8.0.0 accepts.
@@ -187,10 +186,10 @@ public enum FileHasher {
         return ObjectHash(.sha2256Chunked, value: Base64.encode(digest))
     }
 
-    /// The parts of a big file are independent, so they are hashed concurrently, each thread reading its own parts.
-    /// One worker per core takes the next part from a shared counter and reuses one read buffer for all of them:
-    /// a buffer per part would free and allocate 4 MiB per part, which raises glibc's mmap threshold and leaves the
-    /// freed buffers resident in per-thread arenas (peak RSS grew with the file).
+    /// The parts of a big file are independent, so they are hashed concurrently, each thread reading its own part.
+    /// Read buffers come from a pool, so there are never more than there are threads: a buffer allocated and
+    /// freed per part made glibc raise its mmap threshold and keep the freed buffers resident in per-thread arenas
+    /// (peak RSS grew with the file). One iteration per part keeps Dispatch's load balancing.
     static func parallelChunkedHash(file: InputFile) throws(FileSystemError) -> ObjectHash {
         let size = file.size
         let chunk = ChunkedHash.chunkSize(forSize: size)
@@ -200,33 +199,49 @@ public enum FileHasher {
         defer { digests.deallocate() }
         let failures = FailureBox()
         let digestsAddress = UnsafeSendable(digests)
-        let nextPart = Atomic<Int>(0)
-        let workers = min(parts, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        let buffers = BufferPool(byteCount: min(readSize, chunk))
+        DispatchQueue.concurrentPerform(iterations: parts) { index in
+            if failures.first != nil { return }
+            let start = index * chunk
+            let length = min(chunk, size - start)
             let hasher = SHA256Hasher()
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(readSize, chunk), alignment: 64)
-            defer { buffer.deallocate() }
-            while failures.first == nil {
-                let index = nextPart.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard index < parts else { return }
-                let start = index * chunk
-                let length = min(chunk, size - start)
-                var offset = 0
-                do throws(FileSystemError) {
-                    while offset < length {
-                        let want = min(buffer.count, length - offset)
-                        let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want])
-                        try file.readFully(into: slice, at: start + offset)
-                        hasher.update(UnsafeRawBufferPointer(slice))
-                        offset += want
-                    }
-                    digestsAddress.value[index] = hasher.finalize()
-                } catch {
-                    failures.record(error)
+            let buffer = buffers.take()
+            defer { buffers.give(buffer) }
+            var offset = 0
+            do throws(FileSystemError) {
+                while offset < length {
+                    let want = min(buffer.count, length - offset)
+                    let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want])
+                    try file.readFully(into: slice, at: start + offset)
+                    hasher.update(UnsafeRawBufferPointer(slice))
+                    offset += want
                 }
+                digestsAddress.value[index] = hasher.finalize()
+            } catch {
+                failures.record(error)
             }
         }
         if let failure = failures.first { throw failure }
         return ObjectHash(.sha2256Chunked, value: ChunkedHash.combine(partDigests: Array(digests)))
+    }
+}
+
+/// Buffers of one size shared by the threads of a parallel loop: take one, give it back.
+final class BufferPool: Sendable {
+    private let free = Mutex<[UnsafeSendable<UnsafeMutableRawBufferPointer>]>([])
+    private let byteCount: Int
+
+    init(byteCount: Int) { self.byteCount = byteCount }
+
+    func take() -> UnsafeMutableRawBufferPointer {
+        free.withLock { $0.popLast()?.value } ?? .allocate(byteCount: byteCount, alignment: 64)
+    }
+
+    func give(_ buffer: UnsafeMutableRawBufferPointer) {
+        free.withLock { $0.append(UnsafeSendable(buffer)) }
+    }
+
+    deinit {
+        for buffer in free.withLock({ $0 }) { buffer.value.deallocate() }
     }
 }
