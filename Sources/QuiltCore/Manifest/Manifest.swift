@@ -73,10 +73,17 @@ public struct Manifest: Sendable {
             e.indices.dropFirst().allSatisfy { !Manifest.keyPrecedes(e, $0, $0 - 1) }
         }
         if !sorted {
-            // Sorting positions moves 8-byte values instead of whole entries (and their reference counts).
-            var order = Array(entries.indices)
-            entries.withUnsafeBufferPointer { e in order.sort { Manifest.keyPrecedes(e, $0, $1) } }
-            Manifest.permute(&entries, by: &order)
+            // Sorting positions moves 4-byte values instead of whole entries (and their reference counts); with
+            // its scratch buffer this sort is the peak of memory use for a million entries.
+            if entries.count <= Int(Int32.max) {
+                var order = entries.indices.map { Int32(truncatingIfNeeded: $0) }
+                entries.withUnsafeBufferPointer { e in order.sort { Manifest.keyPrecedes(e, Int($0), Int($1)) } }
+                Manifest.permute(&entries, by: &order)
+            } else {
+                var order = Array(entries.indices)
+                entries.withUnsafeBufferPointer { e in order.sort { Manifest.keyPrecedes(e, $0, $1) } }
+                Manifest.permute(&entries, by: &order)
+            }
         }
         try Manifest.checkTree(entries)
     }
@@ -93,18 +100,18 @@ public struct Manifest: Sendable {
 
     /// Puts at each position `i` the element that was at `order[i]`, following each cycle of the permutation so
     /// every element moves once and no second array (of a million entries) is needed. `order` is used up.
-    static func permute<Element>(_ elements: inout [Element], by order: inout [Int]) {
-        for start in order.indices where order[start] != start {
+    static func permute<Element, Position: FixedWidthInteger>(_ elements: inout [Element], by order: inout [Position]) {
+        for start in order.indices where Int(order[start]) != start {
             let held = elements[start]
             var current = start
-            while order[current] != start {
-                let next = order[current]
+            while Int(order[current]) != start {
+                let next = Int(order[current])
                 elements[current] = elements[next]
-                order[current] = current
+                order[current] = Position(current)
                 current = next
             }
             elements[current] = held
-            order[current] = current
+            order[current] = Position(current)
         }
     }
 
