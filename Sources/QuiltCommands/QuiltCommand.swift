@@ -175,14 +175,20 @@ final class IO {
     /// All of standard input.
     func readStandardInput() -> [UInt8] {
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        readStandardInput { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
+    /// Standard input in blocks of up to 1 MiB, for readers that need not hold all of it.
+    func readStandardInput(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { block.deallocate() }
         while true {
-            let n = chunk.withUnsafeMutableBytes { Foundation.read(0, $0.baseAddress, $0.count) }
+            let n = Foundation.read(0, block.baseAddress, block.count)
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
+            try body(UnsafeRawBufferPointer(rebasing: block[0..<n]))
         }
-        return bytes
     }
 
     /// Asks a yes/no question on the terminal.

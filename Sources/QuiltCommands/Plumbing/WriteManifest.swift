@@ -26,7 +26,9 @@ struct WriteManifest: QuiltCommand, VerboseCommand {
     var print = false
 
     func execute(_ io: IO) throws {
-        var manifest = try Self.readManifest(io.readStandardInput(), meta: meta.map(parseMetaArgument), message: message)
+        var manifest = try Self.readManifest(meta: meta.map(parseMetaArgument), message: message) { parse in
+            try io.readStandardInput(parse)
+        }
         try EntryHasher.hashMissing(&manifest.entries)
         if print {
             try ManifestWriter().write(&manifest) { io.write($0) }
@@ -36,12 +38,15 @@ struct WriteManifest: QuiltCommand, VerboseCommand {
         io.line(topHash)
     }
 
-    /// Builds the manifest an entry stream describes, checking every logical key.
-    static func readManifest(_ input: [UInt8], meta: JSONValue?, message: String?) throws -> Manifest {
+    /// Builds the manifest an entry stream describes, checking every logical key. `input` hands each block of
+    /// the stream to the function it is given; lines are parsed as they arrive, so the input is never held whole.
+    static func readManifest(meta: JSONValue?, message: String?,
+                             input: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Manifest {
         var manifest = Manifest()
         if let meta { manifest.userMeta = meta }
         manifest.setMessage(message)
-        try EntryStream.parse(input) { item in
+        var parser = EntryStream.Parser()
+        let add = { (item: EntryStream.Item) throws in
             switch item {
             case .entry(let entry):
                 try LogicalKey.validate(entry.logicalKey)
@@ -52,6 +57,8 @@ struct WriteManifest: QuiltCommand, VerboseCommand {
                 break
             }
         }
+        try input { block in try parser.feed(block, into: add) }
+        try parser.finish(into: add)
         try manifest.normalize()
         return manifest
     }

@@ -1,6 +1,13 @@
 // SHA-256 through OpenSSL's EVP interface (which uses the CPU's SHA extensions where present).
 internal import COpenSSL
 
+/// SHA-256 fetched from OpenSSL's default provider once. `EVP_sha256()` makes OpenSSL 3 fetch the
+/// implementation again on every `EVP_DigestInit_ex`, which cost more than hashing a 4 KiB file.
+nonisolated(unsafe) private let sha256Implementation: OpaquePointer = {
+    guard let md = EVP_MD_fetch(nil, "SHA256", nil) else { fatalError("OpenSSL has no SHA-256") }
+    return md
+}()
+
 /// A running SHA-256; owns its OpenSSL context.
 public final class SHA256Hasher {
     private let context: OpaquePointer
@@ -8,7 +15,7 @@ public final class SHA256Hasher {
     public init() {
         guard let context = EVP_MD_CTX_new() else { fatalError("out of memory creating a SHA-256 context") }
         self.context = context
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+        EVP_DigestInit_ex(context, sha256Implementation, nil)
     }
 
     deinit { EVP_MD_CTX_free(context) }
@@ -26,7 +33,7 @@ public final class SHA256Hasher {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 32
         digest.withUnsafeMutableBufferPointer { _ = EVP_DigestFinal_ex(context, $0.baseAddress, &length) }
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+        EVP_DigestInit_ex(context, sha256Implementation, nil)
         return digest
     }
 
@@ -35,7 +42,7 @@ public final class SHA256Hasher {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 32
         digest.withUnsafeMutableBufferPointer {
-            _ = EVP_Digest(bytes.baseAddress, bytes.count, $0.baseAddress, &length, EVP_sha256(), nil)
+            _ = EVP_Digest(bytes.baseAddress, bytes.count, $0.baseAddress, &length, sha256Implementation, nil)
         }
         return digest
     }

@@ -1,5 +1,10 @@
 // A strict, fast JSON parser over UTF-8 bytes, accepting exactly what Python's json module accepts in strict mode
 // minus NaN/Infinity, and producing `JSONValue`s that keep what hashing needs.
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// Parses JSON text. Foundation's coders are not used: they lose integer/float distinctions and key order.
 public struct JSONParser {
@@ -268,5 +273,67 @@ func appendUTF8(_ scalar: UInt32, to buffer: inout [UInt8]) {
         buffer.append(UInt8(0x80 | ((scalar >> 12) & 0x3F)))
         buffer.append(UInt8(0x80 | ((scalar >> 6) & 0x3F)))
         buffer.append(UInt8(0x80 | (scalar & 0x3F)))
+    }
+}
+
+/// Pieces for parsers that read a known shape straight from the bytes (the entry-stream fast path). Each one
+/// consumes nothing and returns false or nil when the input is not the plain form it expects.
+extension JSONParser.Reader {
+    /// Whether raw bytes (a `plainKey`) spell `name`.
+    @inline(__always) static func bytes(_ raw: UnsafeRawBufferPointer, equal name: StaticString) -> Bool {
+        raw.count == name.utf8CodeUnitCount && (raw.count == 0 || memcmp(raw.baseAddress!, name.utf8Start, raw.count) == 0)
+    }
+
+    @inline(__always) mutating func consume(_ byte: UInt8) -> Bool {
+        guard peek() == byte else { return false }
+        position += 1
+        return true
+    }
+
+    mutating func consumeLiteral(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard position + count <= bytes.count,
+              memcmp(bytes.baseAddress! + position, literal.utf8Start, count) == 0 else { return false }
+        position += count
+        return true
+    }
+
+    /// An object key of printable ASCII without escapes, as its raw bytes (no String is made).
+    mutating func plainKey() -> UnsafeRawBufferPointer? {
+        guard peek() == UInt8(ascii: "\"") else { return nil }
+        var end = position + 1
+        while end < bytes.count {
+            let b = bytes[end]
+            if b == UInt8(ascii: "\"") {
+                let key = UnsafeRawBufferPointer(rebasing: bytes[(position + 1)..<end])
+                position = end + 1
+                return key
+            }
+            if b < 0x20 || b >= 0x80 || b == UInt8(ascii: "\\") { return nil }
+            end += 1
+        }
+        return nil
+    }
+
+    /// A non-negative integer of at most 18 digits, written as JSON writes it (no sign, no leading zero,
+    /// no fraction or exponent), without making its text.
+    mutating func smallNonNegativeInteger() -> Int? {
+        var end = position
+        var value = 0
+        while end < bytes.count, isDigit(bytes[end]), end - position < 18 {
+            value = value * 10 + Int(bytes[end] - 0x30)
+            end += 1
+        }
+        guard end > position else { return nil }
+        if end < bytes.count {
+            switch bytes[end] {
+            case 0x30...0x39, UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): return nil
+            default: break
+            }
+        }
+        // A leading zero ("012") is a syntax error for the general parser to report.
+        if bytes[position] == 0x30 && end - position > 1 { return nil }
+        position = end
+        return value
     }
 }

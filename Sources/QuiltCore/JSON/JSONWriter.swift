@@ -92,16 +92,31 @@ public enum JSONWriter {
         out.append(hexDigits[Int(unit & 0xF)])
     }
 
+    /// Appends the decimal digits of `value` without creating a String.
+    static func writeInteger(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
+        }
+    }
+
     static func writeString(_ string: String, asciiOnly: Bool, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings need no escaping at all: copy their bytes in one go.
-        var plain = true
-        for b in string.utf8 where b < 0x20 || b == 0x22 || b == 0x5C || (asciiOnly && b >= 0x7F) {
-            plain = false
-            break
+        let copied = string.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            for b in bytes where b < 0x20 || b == 0x22 || b == 0x5C || (asciiOnly && b >= 0x7F) { return false }
+            out.append(contentsOf: bytes)
+            return true
         }
-        if plain {
-            out.append(contentsOf: string.utf8)
+        if copied == true {
             out.append(UInt8(ascii: "\""))
             return
         }

@@ -1,4 +1,9 @@
 // The entry stream: the JSONL unit that flows between plumbing programs, in the manifest's own line form.
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 public enum EntryStream {
     /// One parsed line of an entry stream.
@@ -10,8 +15,15 @@ public enum EntryStream {
     }
 
     /// Parses one line. A missing or null `hash` is allowed (it is computed later); `size` may be missing for
-    /// a local file (it is read later, and marked -1 until then).
+    /// a local file (it is read later, and marked -1 until then). Fields may come in any order, and unknown
+    /// fields are ignored.
     public static func parseLine(_ line: UnsafeRawBufferPointer, lineNumber: Int) throws(ManifestError) -> Item {
+        if let item = parseLineDirectly(line) { return item }
+        return try parseLineInGeneral(line, lineNumber: lineNumber)
+    }
+
+    /// The general path: the whole line as a JSON value, then its fields. It also words every error.
+    static func parseLineInGeneral(_ line: UnsafeRawBufferPointer, lineNumber: Int) throws(ManifestError) -> Item {
         let value: JSONValue
         do { value = try JSONParser.parse(line) } catch {
             throw .invalidLine(line: lineNumber, reason: error.message)
@@ -34,9 +46,6 @@ public enum EntryStream {
             }
         default: throw .invalidLine(line: lineNumber, reason: "'physical_keys' must be a list of URLs")
         }
-        guard let url else {
-            return .directory(key: logicalKey, meta: object["meta"] ?? .null)
-        }
         var size = -1
         if let sizeValue = object["size"], sizeValue != .null {
             guard let s = sizeValue.intValue, s >= 0 else {
@@ -54,26 +63,151 @@ public enum EntryStream {
             hash = ObjectHash(type: type, value: value, valueFirst: h.keys.first == "value")
         default: throw .invalidLine(line: lineNumber, reason: "'hash' must be an object")
         }
-        let meta = object["meta"] ?? .object(JSONObject())
+        return makeItem(logicalKey: logicalKey, url: url, size: size, hash: hash, meta: object["meta"])
+    }
+
+    /// The item a line's fields describe; both parsing paths end here so they cannot disagree.
+    static func makeItem(logicalKey: String, url: String?, size: Int, hash: ObjectHash?, meta: JSONValue?) -> Item {
+        guard let url else { return .directory(key: logicalKey, meta: meta ?? .null) }
+        let meta = meta ?? .object(JSONObject())
         return .entry(ManifestEntry(logicalKey: logicalKey, physicalKey: url, size: size, hash: hash,
                                     meta: meta.isTruthy ? meta : .object(JSONObject())))
     }
 
+    /// The fast path: reads the fields straight from the line's bytes, in any order, building JSON values only
+    /// for `meta` and unknown fields. It returns nil for anything out of the ordinary (an escaped or non-ASCII
+    /// key, a repeated field, an unusual shape, any syntax error), and the general path then decides.
+    static func parseLineDirectly(_ line: UnsafeRawBufferPointer) -> Item? {
+        var reader = JSONParser.Reader(bytes: line)
+        var logicalKey: String?
+        var url: String?
+        var size = -1
+        var hash: ObjectHash?
+        var meta: JSONValue?
+        var seen = Field()
+        do throws(JSONError) {
+            reader.skipWhitespace()
+            guard reader.consume(UInt8(ascii: "{")) else { return nil }
+            repeat {
+                reader.skipWhitespace()
+                guard let key = reader.plainKey() else { return nil }
+                reader.skipWhitespace()
+                guard reader.consume(UInt8(ascii: ":")) else { return nil }
+                reader.skipWhitespace()
+                let field = Field(key)
+                if !field.isEmpty {
+                    guard !seen.contains(field) else { return nil }
+                    seen.insert(field)
+                }
+                switch field {
+                case .logicalKey:
+                    guard reader.peek() == UInt8(ascii: "\"") else { return nil }
+                    logicalKey = try reader.parseString()
+                case .physicalKeys:
+                    if reader.consumeLiteral("null") { break }
+                    guard reader.consume(UInt8(ascii: "[")) else { return nil }
+                    reader.skipWhitespace()
+                    if reader.consume(UInt8(ascii: "]")) { break }
+                    guard reader.peek() == UInt8(ascii: "\"") else { return nil }
+                    url = try reader.parseString()
+                    reader.skipWhitespace()
+                    guard reader.consume(UInt8(ascii: "]")) else { return nil }
+                case .size:
+                    if reader.consumeLiteral("null") { break }
+                    guard let value = reader.smallNonNegativeInteger() else { return nil }
+                    size = value
+                case .hash:
+                    if reader.consumeLiteral("null") { break }
+                    guard let value = try reader.hashObject() else { return nil }
+                    hash = value
+                case .meta:
+                    meta = try reader.parseValue(depth: 1)
+                default:
+                    _ = try reader.parseValue(depth: 1)
+                }
+                reader.skipWhitespace()
+            } while reader.consume(UInt8(ascii: ","))
+            guard reader.consume(UInt8(ascii: "}")) else { return nil }
+            reader.skipWhitespace()
+            guard reader.position == line.count else { return nil }
+        } catch {
+            return nil
+        }
+        guard let logicalKey else { return nil }
+        return makeItem(logicalKey: logicalKey, url: url, size: size, hash: hash, meta: meta)
+    }
+
+    /// The fields of an entry line the fast path reads itself.
+    struct Field: OptionSet {
+        let rawValue: UInt8
+        init(rawValue: UInt8) { self.rawValue = rawValue }
+        static let logicalKey = Field(rawValue: 1)
+        static let physicalKeys = Field(rawValue: 2)
+        static let size = Field(rawValue: 4)
+        static let hash = Field(rawValue: 8)
+        static let meta = Field(rawValue: 16)
+
+        /// The field a key names; empty for any other key.
+        init(_ key: UnsafeRawBufferPointer) {
+            func equals(_ name: StaticString) -> Bool { JSONParser.Reader.bytes(key, equal: name) }
+            if equals("logical_key") { self = .logicalKey }
+            else if equals("physical_keys") { self = .physicalKeys }
+            else if equals("size") { self = .size }
+            else if equals("hash") { self = .hash }
+            else if equals("meta") { self = .meta }
+            else { self = [] }
+        }
+    }
+
+    /// Parses an entry stream that arrives in blocks (standard input), so the whole input is never held: lines
+    /// are parsed as they complete, and only a line split across blocks is copied.
+    public struct Parser {
+        private var partial: [UInt8] = []
+        private var lineNumber = 0
+
+        public init() {}
+
+        /// Parses every line that `block` completes.
+        public mutating func feed(_ block: UnsafeRawBufferPointer, into body: (Item) throws -> Void) throws {
+            var start = 0
+            while let newline = Parser.index(of: 0x0A, in: block, from: start) {
+                if partial.isEmpty {
+                    try parse(UnsafeRawBufferPointer(rebasing: block[start..<newline]), into: body)
+                } else {
+                    partial.append(contentsOf: UnsafeRawBufferPointer(rebasing: block[start..<newline]))
+                    try partial.withUnsafeBytes { try parse($0, into: body) }
+                    partial.removeAll(keepingCapacity: true)
+                }
+                start = newline + 1
+            }
+            partial.append(contentsOf: UnsafeRawBufferPointer(rebasing: block[start...]))
+        }
+
+        /// Parses the last line, if the input did not end with a newline.
+        public mutating func finish(into body: (Item) throws -> Void) throws {
+            guard !partial.isEmpty else { return }
+            try partial.withUnsafeBytes { try parse($0, into: body) }
+            partial.removeAll()
+        }
+
+        private mutating func parse(_ line: UnsafeRawBufferPointer, into body: (Item) throws -> Void) throws {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
+            try body(try parseLine(line, lineNumber: lineNumber))
+        }
+
+        private static func index(of byte: UInt8, in block: UnsafeRawBufferPointer, from start: Int) -> Int? {
+            guard start < block.count, let base = block.baseAddress,
+                  let found = memchr(base + start, Int32(byte), block.count - start) else { return nil }
+            return UnsafeRawPointer(found) - base
+        }
+    }
+
     /// Splits `bytes` into lines and parses each non-blank one.
     public static func parse(_ bytes: [UInt8], into body: (Item) throws -> Void) throws {
-        try bytes.withUnsafeBytes { raw in
-            var start = 0
-            var lineNumber = 0
-            while start < raw.count {
-                var end = start
-                while end < raw.count && raw[end] != 0x0A { end += 1 }
-                lineNumber += 1
-                let line = UnsafeRawBufferPointer(rebasing: raw[start..<end])
-                start = end + 1
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                try body(try parseLine(line, lineNumber: lineNumber))
-            }
-        }
+        var parser = Parser()
+        try bytes.withUnsafeBytes { try parser.feed($0, into: body) }
+        try parser.finish(into: body)
     }
 
     /// Appends an entry line (manifest form, with a trailing newline).
@@ -101,5 +235,38 @@ public enum EntryStream {
         out.append(contentsOf: #", "meta": "#.utf8)
         JSONWriter.writeManifestForm(meta, to: &out)
         out.append(contentsOf: "}\n".utf8)
+    }
+}
+
+extension JSONParser.Reader {
+    /// A `hash` dict with string `type` and `value` (in either order, other keys ignored). The default type is
+    /// matched in place so the million entries of a large manifest share one immortal String for it.
+    mutating func hashObject() throws(JSONError) -> ObjectHash? {
+        guard consume(UInt8(ascii: "{")) else { return nil }
+        var type: String?
+        var value: String?
+        var valueFirst = false
+        var first = true
+        repeat {
+            skipWhitespace()
+            guard let key = plainKey() else { return nil }
+            skipWhitespace()
+            guard consume(UInt8(ascii: ":")) else { return nil }
+            skipWhitespace()
+            let isType = Self.bytes(key, equal: "type"), isValue = Self.bytes(key, equal: "value")
+            if first { valueFirst = isValue; first = false }
+            if isType {
+                guard type == nil, peek() == UInt8(ascii: "\"") else { return nil }
+                type = consumeLiteral(#""sha2-256-chunked""#) ? HashType.sha2256Chunked.rawValue : try parseString()
+            } else if isValue {
+                guard value == nil, peek() == UInt8(ascii: "\"") else { return nil }
+                value = try parseString()
+            } else {
+                _ = try parseValue(depth: 2)
+            }
+            skipWhitespace()
+        } while consume(UInt8(ascii: ","))
+        guard consume(UInt8(ascii: "}")), let type, let value else { return nil }
+        return ObjectHash(type: type, value: value, valueFirst: valueFirst)
     }
 }

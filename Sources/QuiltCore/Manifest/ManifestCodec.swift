@@ -1,4 +1,5 @@
-// Reading and writing manifests byte for byte as quilt3 does, and computing the top hash in the same pass.
+// Reading and writing manifests byte for byte as quilt3 does, and computing the top hash alongside.
+import Dispatch
 
 /// The record-size limit of a manifest line: `QUILT_MANIFEST_MAX_RECORD_SIZE`, else 1,000,000 bytes.
 public func manifestMaxRecordSize(environment: [String: String]? = nil) -> Int {
@@ -109,57 +110,91 @@ public struct ManifestWriter {
         self.maxRecordSize = maxRecordSize
     }
 
-    /// Writes `manifest` (normalising it first) line by line to `sink`; returns the top hash.
+    /// Output reaches `sink` in blocks of about this size, and the top hash in blocks of its canonical form:
+    /// one call per line cost more than the lines themselves.
+    static let blockSize = 1 << 20
+
+    /// Writes `manifest` (normalising it first) to `sink`; returns the top hash.
     @discardableResult
     public func write(_ manifest: inout Manifest, to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> String {
         try manifest.normalize()
-        let topHasher = SHA256Hasher()
-        var line: [UInt8] = []
-        line.reserveCapacity(4096)
-        var canonical: [UInt8] = []
-        canonical.reserveCapacity(4096)
+        var output: [UInt8] = []
+        output.reserveCapacity(ManifestWriter.blockSize + 4096)
 
         var header = manifest.header
         header.removeValue(forKey: "top_hash")
         try checkFinite(.object(header), subject: "package metadata")
-        JSONWriter.writeManifestForm(.object(header), to: &line)
-        try emit(&line, subject: "package metadata", sink: sink)
-        JSONWriter.writeCanonicalForm(.object(header), to: &canonical)
-        topHasher.update(canonical)
+
+        // The top hash depends on the entries alone, not on the lines: it is computed on another core while the
+        // lines are written (for a million entries each pass takes about a second).
+        let digest = Locked<[UInt8]>([])
+        let hashing = DispatchGroup()
+        let (hashedHeader, entries) = (header, manifest.entries)
+        DispatchQueue.global().async(group: hashing) {
+            let value = ManifestWriter.topHashDigest(header: hashedHeader, entries: entries)
+            digest.withLock { $0 = value }
+        }
+        defer { hashing.wait() }
+
+        var lineStart = output.count
+        JSONWriter.writeManifestForm(.object(header), to: &output)
+        try endLine(&output, from: lineStart, subject: "package metadata")
 
         let directories = manifest.directoryMeta
             .filter { $0.meta.isTruthy }
             .sorted { LogicalKey.precedes($0.key, $1.key) }
         for directory in directories {
             try checkFinite(directory.meta, subject: "directory \(quoted(directory.key))")
-            line.append(contentsOf: #"{"logical_key": "#.utf8)
-            JSONWriter.writeString(directory.key, asciiOnly: false, to: &line)
-            line.append(contentsOf: #", "meta": "#.utf8)
-            JSONWriter.writeManifestForm(directory.meta, to: &line)
-            line.append(UInt8(ascii: "}"))
-            try emit(&line, subject: "entry with logical key \(quoted(directory.key))", sink: sink)
+            lineStart = output.count
+            output.append(contentsOf: #"{"logical_key": "#.utf8)
+            JSONWriter.writeString(directory.key, asciiOnly: false, to: &output)
+            output.append(contentsOf: #", "meta": "#.utf8)
+            JSONWriter.writeManifestForm(directory.meta, to: &output)
+            output.append(UInt8(ascii: "}"))
+            try endLine(&output, from: lineStart, subject: "entry with logical key \(quoted(directory.key))")
+            try flushIfFull(&output, sink: sink)
         }
 
         for entry in manifest.entries {
             guard let hash = entry.hash else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
             try checkFinite(entry.meta, subject: "entry \(quoted(entry.logicalKey))")
-            line.append(contentsOf: #"{"logical_key": "#.utf8)
-            JSONWriter.writeString(entry.logicalKey, asciiOnly: false, to: &line)
-            line.append(contentsOf: #", "physical_keys": ["#.utf8)
-            JSONWriter.writeString(entry.physicalKey, asciiOnly: false, to: &line)
-            line.append(contentsOf: #"], "size": "#.utf8)
-            line.append(contentsOf: String(entry.size).utf8)
-            line.append(contentsOf: #", "hash": "#.utf8)
-            JSONWriter.writeManifestForm(hash.json, to: &line)
-            line.append(contentsOf: #", "meta": "#.utf8)
-            JSONWriter.writeManifestForm(entry.meta, to: &line)
-            line.append(UInt8(ascii: "}"))
-            try emit(&line, subject: "entry with logical key \(quoted(entry.logicalKey))", sink: sink)
-
-            ManifestWriter.appendCanonicalEntry(entry, hash: hash, to: &canonical)
-            topHasher.update(canonical)
+            lineStart = output.count
+            output.append(contentsOf: #"{"logical_key": "#.utf8)
+            JSONWriter.writeString(entry.logicalKey, asciiOnly: false, to: &output)
+            output.append(contentsOf: #", "physical_keys": ["#.utf8)
+            JSONWriter.writeString(entry.physicalKey, asciiOnly: false, to: &output)
+            output.append(contentsOf: #"], "size": "#.utf8)
+            JSONWriter.writeInteger(entry.size, to: &output)
+            output.append(contentsOf: #", "hash": "#.utf8)
+            ManifestWriter.appendHash(hash, to: &output)
+            output.append(contentsOf: #", "meta": "#.utf8)
+            JSONWriter.writeManifestForm(entry.meta, to: &output)
+            output.append(UInt8(ascii: "}"))
+            try endLine(&output, from: lineStart, subject: "entry with logical key \(quoted(entry.logicalKey))")
+            try flushIfFull(&output, sink: sink)
         }
-        return Hex.encode(topHasher.finalize())
+        try output.withUnsafeBytes { try sink($0) }
+        hashing.wait()
+        return Hex.encode(digest.value)
+    }
+
+    /// SHA-256 of the header's and every file entry's canonical forms, fed in blocks. An entry without a hash
+    /// is skipped: the writer reports it.
+    static func topHashDigest(header: JSONObject, entries: [ManifestEntry]) -> [UInt8] {
+        let hasher = SHA256Hasher()
+        var canonical: [UInt8] = []
+        canonical.reserveCapacity(blockSize + 4096)
+        JSONWriter.writeCanonicalForm(.object(header), to: &canonical)
+        for entry in entries {
+            guard let hash = entry.hash else { continue }
+            appendCanonicalEntry(entry, hash: hash, to: &canonical)
+            if canonical.count >= blockSize {
+                hasher.update(canonical)
+                canonical.removeAll(keepingCapacity: true)
+            }
+        }
+        hasher.update(canonical)
+        return hasher.finalize()
     }
 
     /// The top hash alone.
@@ -174,9 +209,17 @@ public struct ManifestWriter {
         return (bytes, top)
     }
 
-    /// `{"hash":…,"logical_key":…,"meta":…,"size":…}`: the keys already in sorted order.
+    /// The manifest form of a hash dict, in its stored key order (what `hash.json` would write, without building it).
+    static func appendHash(_ hash: ObjectHash, to out: inout [UInt8]) {
+        out.append(contentsOf: hash.valueFirst ? #"{"value": "#.utf8 : #"{"type": "#.utf8)
+        JSONWriter.writeString(hash.valueFirst ? hash.value : hash.type, asciiOnly: false, to: &out)
+        out.append(contentsOf: hash.valueFirst ? #", "type": "#.utf8 : #", "value": "#.utf8)
+        JSONWriter.writeString(hash.valueFirst ? hash.type : hash.value, asciiOnly: false, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Appends `{"hash":…,"logical_key":…,"meta":…,"size":…}`: the keys already in sorted order.
     static func appendCanonicalEntry(_ entry: ManifestEntry, hash: ObjectHash, to out: inout [UInt8]) {
-        out.removeAll(keepingCapacity: true)
         out.append(contentsOf: #"{"hash":{"type":"#.utf8)
         JSONWriter.writeString(hash.type, asciiOnly: true, to: &out)
         out.append(contentsOf: #","value":"#.utf8)
@@ -186,28 +229,37 @@ public struct ManifestWriter {
         out.append(contentsOf: #","meta":"#.utf8)
         JSONWriter.writeCanonicalForm(entry.meta, to: &out)
         out.append(contentsOf: #","size":"#.utf8)
-        out.append(contentsOf: String(entry.size).utf8)
+        JSONWriter.writeInteger(entry.size, to: &out)
         out.append(UInt8(ascii: "}"))
     }
 
-    private func emit(_ line: inout [UInt8], subject: String, sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-        if line.count > maxRecordSize {
-            throw ManifestError.recordTooLarge(subject: subject, size: line.count, limit: maxRecordSize)
+    /// Checks the line that starts at `start` (the subject is only built for the error) and ends it.
+    private func endLine(_ output: inout [UInt8], from start: Int, subject: @autoclosure () -> String) throws {
+        let size = output.count - start
+        if size > maxRecordSize {
+            throw ManifestError.recordTooLarge(subject: subject(), size: size, limit: maxRecordSize)
         }
-        line.append(0x0A)
-        try line.withUnsafeBytes { try sink($0) }
-        line.removeAll(keepingCapacity: true)
+        output.append(0x0A)
     }
 
-    private func checkFinite(_ value: JSONValue, subject: String) throws(ManifestError) {
+    private func flushIfFull(_ output: inout [UInt8], sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard output.count >= ManifestWriter.blockSize else { return }
+        try output.withUnsafeBytes { try sink($0) }
+        output.removeAll(keepingCapacity: true)
+    }
+
+    private func checkFinite(_ value: JSONValue, subject: @autoclosure () -> String) throws(ManifestError) {
+        if !ManifestWriter.isFinite(value) {
+            throw .invalidMetadata(subject: subject(), reason: "NaN and Infinity are not allowed")
+        }
+    }
+
+    private static func isFinite(_ value: JSONValue) -> Bool {
         switch value {
-        case .float(let d) where !d.isFinite:
-            throw .invalidMetadata(subject: subject, reason: "NaN and Infinity are not allowed")
-        case .array(let items):
-            for item in items { try checkFinite(item, subject: subject) }
-        case .object(let object):
-            for (_, item) in object { try checkFinite(item, subject: subject) }
-        default: break
+        case .float(let d): return d.isFinite
+        case .array(let items): return items.allSatisfy(isFinite)
+        case .object(let object): return object.pairs.allSatisfy { isFinite($0.value) }
+        default: return true
         }
     }
 }

@@ -29,31 +29,74 @@ public enum PackageName {
 }
 
 public enum LogicalKey {
-    /// Not empty; every `/`-separated segment non-empty and neither `.` nor `..`.
+    /// Not empty; every `/`-separated segment non-empty and neither `.` nor `..`. Checked on the UTF-8 bytes, as
+    /// quilt3 checks code points (Swift's Character-based `split` would glue a `/` to a preceding Prepend mark).
     public static func validate(_ key: String) throws(ManifestError) {
-        guard !key.isEmpty else { throw .invalidLogicalKey(key, reason: "empty") }
-        if key.hasSuffix("/") { throw .invalidLogicalKey(key, reason: "ends with '/'") }
-        for segment in key.split(separator: "/", omittingEmptySubsequences: false) {
-            if segment.isEmpty { throw .invalidLogicalKey(key, reason: "empty path segment") }
-            if segment == "." || segment == ".." { throw .invalidLogicalKey(key, reason: "'.' or '..' segment") }
+        var copy = key
+        if let reason = copy.withUTF8(problem) { throw .invalidLogicalKey(key, reason: reason) }
+    }
+
+    /// The first rule `key` breaks, in the order the rules are listed above; nil if it is valid.
+    static func problem(_ key: UnsafeBufferPointer<UInt8>) -> String? {
+        guard !key.isEmpty else { return "empty" }
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        if key[key.count - 1] == slash { return "ends with '/'" }
+        var segmentStart = 0
+        for i in 0..<key.count where key[i] == slash {
+            if let reason = segmentProblem(key, segmentStart, i) { return reason }
+            segmentStart = i + 1
         }
-        if key.utf8.contains(0) { throw .invalidLogicalKey(key, reason: "contains NUL") }
+        if let reason = segmentProblem(key, segmentStart, key.count) { return reason }
+        return key.contains(0) ? "contains NUL" : nil
+
+        func segmentProblem(_ key: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String? {
+            switch end - start {
+            case 0: return "empty path segment"
+            case 1 where key[start] == dot: return "'.' or '..' segment"
+            case 2 where key[start] == dot && key[start + 1] == dot: return "'.' or '..' segment"
+            default: return nil
+            }
+        }
     }
 
     /// Tree order: the depth-first walk with each directory's children sorted by code point, which is the
     /// byte order of the keys with `/` ranked below every other byte (so `a/x` < `a-b` < `a.txt`).
     @inline(__always)
     public static func precedes(_ lhs: String, _ rhs: String) -> Bool {
-        var l = lhs.utf8.makeIterator()
-        var r = rhs.utf8.makeIterator()
-        while true {
-            guard let a = l.next() else { return r.next() != nil }
-            guard let b = r.next() else { return false }
-            if a != b {
-                if a == UInt8(ascii: "/") { return true }
-                if b == UInt8(ascii: "/") { return false }
-                return a < b
+        // withUTF8 is mutating only to make a bridged string contiguous; native strings are not copied.
+        var lhs = lhs, rhs = rhs
+        return lhs.withUTF8 { l in rhs.withUTF8 { r in precedes(l, r) } }
+    }
+
+    /// `precedes` on UTF-8 bytes: only the first differing byte matters, so the common prefix is skipped eight
+    /// bytes at a time and `/` is ranked lowest only there.
+    @inline(__always)
+    static func precedes(_ l: UnsafeBufferPointer<UInt8>, _ r: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = min(l.count, r.count)
+        var i = 0
+        if let lb = l.baseAddress, let rb = r.baseAddress {
+            while i + 8 <= n {
+                let a = UnsafeRawPointer(lb + i).loadUnaligned(as: UInt64.self)
+                let b = UnsafeRawPointer(rb + i).loadUnaligned(as: UInt64.self)
+                if a != b {
+                    // Little- or big-endian, the first differing byte in memory order.
+                    let x = UInt64(littleEndian: a ^ b)
+                    i += x.trailingZeroBitCount / 8
+                    return rank(l[i]) < rank(r[i])
+                }
+                i += 8
             }
         }
+        while i < n {
+            if l[i] != r[i] { return rank(l[i]) < rank(r[i]) }
+            i += 1
+        }
+        return l.count < r.count
+    }
+
+    /// A byte's place in tree order: `/` first, then every other byte in its own order.
+    @inline(__always)
+    static func rank(_ byte: UInt8) -> UInt16 {
+        byte == UInt8(ascii: "/") ? 0 : UInt16(byte) + 1
     }
 }

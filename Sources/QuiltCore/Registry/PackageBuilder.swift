@@ -193,17 +193,19 @@ public enum DirectoryScanner {
         }
         var files: [File] = []
         try walk(root, relative: "", ignore: ignore, into: &files)
-        files.sort { LogicalKey.precedes($0.relativePath, $1.relativePath) }
         return files
     }
 
+    /// Visits each directory's children sorted by name, which is the definition of tree order: the files come
+    /// out in tree order with no sort of whole paths afterwards.
     private static func walk(_ directory: String, relative: String, ignore: QuiltIgnore?, into files: inout [File]) throws {
-        let names: [String]
+        var names: [String]
         do {
             names = try FileSystem.contentsOfDirectory(directory)
         } catch {
             throw BuildError.unreadable(path: directory, reason: error.message)
         }
+        names.sort(by: LogicalKey.precedes)  // names hold no '/': plain code-point order
         for name in names {
             let path = directory + "/" + name
             let key = relative.isEmpty ? name : relative + "/" + name
@@ -277,15 +279,19 @@ public enum EntryHasher {
         let shared = UnsafeSendable(results)
         let failure = Locked<BuildError?>(nil)
         let done = Locked<(files: Int, bytes: Int)>((0, 0))
-        // Big files already use every core for their parts; run them one at a time, the rest in parallel.
-        let isBig = paths.map { path -> Bool in
-            if case .regular(let size)? = FileSystem.kind(ofPath: path) { return size > ChunkedHash.minimumChunkSize }
-            return false
-        }
-        let work: @Sendable (Int) -> Void = { i in
+        // Big files already use every core for their parts: they are put aside when opened and hashed one at a
+        // time afterwards, the rest in parallel. Deciding at open time (fstat) saves a stat per file.
+        let big = Locked<[Int]>([])
+        let work: @Sendable (Int, Bool) -> Void = { i, bigPass in
             if failure.value != nil { return }
             do {
-                let (hash, size) = try FileHasher.hash(path: paths[i], type: type)
+                let file = try InputFile(path: paths[i])
+                if !bigPass && file.size > ChunkedHash.minimumChunkSize {
+                    big.withLock { $0.append(i) }
+                    return
+                }
+                let hash = try FileHasher.hash(file: file, type: type)
+                let size = file.size
                 shared.value[i] = (hash, size)
                 if let progress {
                     let snapshot = done.withLock { state -> (Int, Int) in
@@ -299,9 +305,8 @@ public enum EntryHasher {
                 failure.withLock { if $0 == nil { $0 = .unreadable(path: paths[i], reason: Self.reason(error)) } }
             }
         }
-        let small = (0..<count).filter { !isBig[$0] }
-        DispatchQueue.concurrentPerform(iterations: small.count) { work(small[$0]) }
-        for i in 0..<count where isBig[i] { work(i) }
+        DispatchQueue.concurrentPerform(iterations: count) { work($0, false) }
+        for i in big.value.sorted() { work(i, true) }
         if let error = failure.value { throw error }
         return (0..<count).map { results[$0]! }
     }
