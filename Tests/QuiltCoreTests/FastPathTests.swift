@@ -16,6 +16,9 @@ private func render(_ item: EntryStream.Item) -> String {
         out.append(contentsOf: "dir ".utf8)
         EntryStream.writeDirectory(key: key, meta: meta, to: &out)
         JSONWriter.writeCanonicalForm(meta, to: &out)
+    case .header(let header):
+        out.append(contentsOf: "header ".utf8)
+        JSONWriter.writeManifestForm(.object(header), to: &out)
     }
     return String(decoding: out, as: UTF8.self)
 }
@@ -322,5 +325,23 @@ private func outcome(_ line: String, _ parse: (UnsafeRawBufferPointer) throws ->
         #expect(hashedSize == size)
         #expect(hash.value == streaming.finalize().value)
         #expect(hash.type == HashType.sha2256Chunked.rawValue)
+    }
+}
+
+@Suite struct EntryStreamHeaderTests {
+    /// `quilt-cat-manifest REV | quilt-fetch-blob` works: a manifest's header line is not an entry.
+    @Test func aManifestHeaderFirstIsRecognisedByBothPaths() throws {
+        let text = "{\"version\": \"v0\", \"message\": \"m\"}\n{\"logical_key\": \"a\", \"physical_keys\": [\"file:///a\"], \"size\": 1, \"hash\": null, \"meta\": {}}\n"
+        var items: [EntryStream.Item] = []
+        try EntryStream.parse(Array(text.utf8)) { items.append($0) }
+        guard items.count == 2, case .header = items[0], case .entry(let entry) = items[1] else {
+            Issue.record("unexpected items \(items)")
+            return
+        }
+        #expect(entry.logicalKey == "a")
+        // Not on a later line: there a line without a logical key is an error.
+        #expect(throws: ManifestError.self) {
+            try EntryStream.parse(Array((text + "{\"version\": \"v0\"}\n").utf8)) { _ in }
+        }
     }
 }

@@ -11,6 +11,9 @@ final class TinyHTTPServer: @unchecked Sendable {
     private let socketFD: Int32
     private let lock = NSLock()
     private var seen: [String] = []
+    /// Signalled when the serving thread has returned: only then may the socket number be given back, or the
+    /// thread could accept on a descriptor another test has reused (and answer its requests).
+    private let finished = DispatchSemaphore(value: 0)
 
     init(respond: @escaping @Sendable (String, String, [String: String]) -> (Int, String)) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -31,6 +34,7 @@ final class TinyHTTPServer: @unchecked Sendable {
         socketFD = fd
         port = Int(UInt16(bigEndian: address.sin_port))
         Thread.detachNewThread { [self] in
+            defer { finished.signal() }
             while true {
                 let client = accept(fd, nil, nil)
                 if client < 0 { return }
@@ -66,6 +70,7 @@ final class TinyHTTPServer: @unchecked Sendable {
     /// Ends the serving thread (its `accept` fails) and frees the socket.
     func stop() {
         shutdown(socketFD, Int32(SHUT_RDWR))
+        finished.wait()
         close(socketFD)
     }
 }
