@@ -84,4 +84,10 @@ test_expect_success 'an unreadable file fails the build' '
 	fi
 '
 
+test_expect_success 'a registry with quilt3 workflows is refused, not written without validation' '
+	mkdir -p wfreg/.quilt/workflows && echo "version: \"1\"" >wfreg/.quilt/workflows/config.yml &&
+	test_must_fail --exit=1 quilt build ns/wf data --registry wfreg 2>err &&
+	grep -q "workflows" err && grep -q "^hint: " err && test ! -d wfreg/.quilt/packages
+'
+
 test_done

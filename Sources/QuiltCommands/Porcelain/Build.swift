@@ -91,6 +91,7 @@ struct Build: QuiltCommand, VerboseCommand {
 
     func execute(_ io: IO) throws {
         let registry = try io.registry(registryOptions)
+        try registry.refuseWorkflows()
         let base = try content.from.map { try registry.loadManifest(registry.resolve(Revision($0))) }
         let progress = io.progressAllowed(json: json) ? ProgressLine(label: "hashing") : nil
         var manifest = try content.makeManifest(base: base, context: io.context(), progress: progress?.handler)

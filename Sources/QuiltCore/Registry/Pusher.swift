@@ -61,6 +61,7 @@ public struct Pusher: Sendable {
                      copyMode: CopyMode = .outsideRegistry, force: Bool = false, dedupe: Bool = false,
                      journalDirectory: String? = nil, progress: ProgressHandler? = nil) throws -> PushResult {
         try PackageName.validate(name)
+        try registry.refuseWorkflows()
         var manifest = input
         try manifest.normalize()
         let remoteLatest = try registry.latest(name)
