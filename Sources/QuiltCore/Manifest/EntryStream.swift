@@ -212,29 +212,42 @@ public enum EntryStream {
 
     /// Appends an entry line (manifest form, with a trailing newline).
     public static func write(_ entry: ManifestEntry, to out: inout [UInt8]) {
+        appendLine(entry, to: &out)
+        out.append(0x0A)
+    }
+
+    /// A file entry in the manifest's line form, without the newline (the one writer of entry lines, for manifests
+    /// and streams alike); a missing hash is written `null`.
+    static func appendLine(_ entry: ManifestEntry, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"logical_key": "#.utf8)
         JSONWriter.writeString(entry.logicalKey, asciiOnly: false, to: &out)
         out.append(contentsOf: #", "physical_keys": ["#.utf8)
         JSONWriter.writeString(entry.physicalKey, asciiOnly: false, to: &out)
         out.append(contentsOf: #"], "size": "#.utf8)
-        out.append(contentsOf: String(entry.size).utf8)
+        JSONWriter.writeInteger(entry.size, to: &out)
         out.append(contentsOf: #", "hash": "#.utf8)
         if let hash = entry.hash {
-            JSONWriter.writeManifestForm(hash.json, to: &out)
+            ManifestWriter.appendHash(hash, to: &out)
         } else {
             out.append(contentsOf: "null".utf8)
         }
         out.append(contentsOf: #", "meta": "#.utf8)
         JSONWriter.writeManifestForm(entry.meta, to: &out)
-        out.append(contentsOf: "}\n".utf8)
+        out.append(UInt8(ascii: "}"))
     }
 
     public static func writeDirectory(key: String, meta: JSONValue, to out: inout [UInt8]) {
+        appendDirectoryLine(key: key, meta: meta, to: &out)
+        out.append(0x0A)
+    }
+
+    /// A directory-metadata line, without the newline.
+    static func appendDirectoryLine(key: String, meta: JSONValue, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"logical_key": "#.utf8)
         JSONWriter.writeString(key, asciiOnly: false, to: &out)
         out.append(contentsOf: #", "meta": "#.utf8)
         JSONWriter.writeManifestForm(meta, to: &out)
-        out.append(contentsOf: "}\n".utf8)
+        out.append(UInt8(ascii: "}"))
     }
 }
 

@@ -146,30 +146,16 @@ public struct ManifestWriter {
         for directory in directories {
             try checkFinite(directory.meta, subject: "directory \(quoted(directory.key))")
             lineStart = output.count
-            output.append(contentsOf: #"{"logical_key": "#.utf8)
-            JSONWriter.writeString(directory.key, asciiOnly: false, to: &output)
-            output.append(contentsOf: #", "meta": "#.utf8)
-            JSONWriter.writeManifestForm(directory.meta, to: &output)
-            output.append(UInt8(ascii: "}"))
+            EntryStream.appendDirectoryLine(key: directory.key, meta: directory.meta, to: &output)
             try endLine(&output, from: lineStart, subject: "entry with logical key \(quoted(directory.key))")
             try flushIfFull(&output, sink: sink)
         }
 
         for entry in manifest.entries {
-            guard let hash = entry.hash else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
+            guard entry.hash != nil else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
             try checkFinite(entry.meta, subject: "entry \(quoted(entry.logicalKey))")
             lineStart = output.count
-            output.append(contentsOf: #"{"logical_key": "#.utf8)
-            JSONWriter.writeString(entry.logicalKey, asciiOnly: false, to: &output)
-            output.append(contentsOf: #", "physical_keys": ["#.utf8)
-            JSONWriter.writeString(entry.physicalKey, asciiOnly: false, to: &output)
-            output.append(contentsOf: #"], "size": "#.utf8)
-            JSONWriter.writeInteger(entry.size, to: &output)
-            output.append(contentsOf: #", "hash": "#.utf8)
-            ManifestWriter.appendHash(hash, to: &output)
-            output.append(contentsOf: #", "meta": "#.utf8)
-            JSONWriter.writeManifestForm(entry.meta, to: &output)
-            output.append(UInt8(ascii: "}"))
+            EntryStream.appendLine(entry, to: &output)
             try endLine(&output, from: lineStart, subject: "entry with logical key \(quoted(entry.logicalKey))")
             try flushIfFull(&output, sink: sink)
         }

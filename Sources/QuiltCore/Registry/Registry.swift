@@ -115,7 +115,8 @@ public struct Registry: Sendable {
     /// quilt3 validates every build and push against `.quilt/workflows/config.yml` when the registry has one, and
     /// stamps the header; writing without that would publish revisions the catalog's rules never saw.
     public func refuseWorkflows() throws {
-        if try storage.head(".quilt/workflows/config.yml") != nil { throw RegistryError.workflowsNotSupported(url) }
+        // A GET, as quilt3 does: an S3 error to a HEAD has no body, so a 403 could not say why.
+        if try storage.getIfPresent(".quilt/workflows/config.yml") != nil { throw RegistryError.workflowsNotSupported(url) }
     }
 
     // MARK: Pointers
