@@ -94,7 +94,7 @@ public final class AtomicFileWriter {
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw .cannotWrite(path: destination, reason: errnoText()) }
         descriptor = fd
-        temporaryPath = String(cString: template)
+        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         buffer.reserveCapacity(Self.flushThreshold + 4096)
     }
 
