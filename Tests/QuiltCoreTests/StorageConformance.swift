@@ -19,6 +19,7 @@ func checkStorageConformance(_ makeStorage: () throws -> any Storage) throws {
     }
     #expect(try storage.head(base + "missing") == nil)
     #expect(try storage.getIfPresent(base + "missing") == nil)
+    #expect(throws: StorageError.self) { try storage.getPrefix(base + "missing", count: 10) }
 
     // Round trips: empty, small, awkward keys, a 9 MiB object (above one 8 MiB part).
     var big = [UInt8](repeating: 0, count: 9 * 1024 * 1024)
@@ -36,6 +37,8 @@ func checkStorageConformance(_ makeStorage: () throws -> any Storage) throws {
         let info = try storage.put(base + name, bytes: bytes)
         #expect(!info.etag.isEmpty, "put \(name) gave no etag")
         #expect(try storage.get(base + name) == bytes, "round trip of \(name)")
+        #expect(try storage.getPrefix(base + name, count: 3) == Array(bytes.prefix(3)), "prefix of \(name)")
+        #expect(try storage.getPrefix(base + name, count: bytes.count + 10) == bytes, "prefix past the end of \(name)")
         let head = try storage.head(base + name)
         #expect(head?.size == bytes.count, "head size of \(name)")
         #expect(head?.etag == info.etag, "head etag of \(name) matches the put's")

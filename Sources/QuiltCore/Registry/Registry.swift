@@ -72,7 +72,14 @@ public struct Registry: Sendable {
 
     /// The header line of a manifest (for `log`, which needs only messages).
     public func manifestHeader(_ topHash: String) throws -> JSONObject {
-        let bytes = try manifestBytes(topHash)
+        // The header is the first line: 64 KiB nearly always holds it; a longer one costs a second, full read.
+        var bytes: [UInt8]
+        do {
+            bytes = try storage.getPrefix(Self.manifestKey(topHash), count: 64 << 10)
+        } catch StorageError.notFound {
+            throw RegistryError.noSuchManifest(topHash)
+        }
+        if !bytes.contains(0x0A) && bytes.count == 64 << 10 { bytes = try manifestBytes(topHash) }
         let end = bytes.firstIndex(of: 0x0A) ?? bytes.count
         guard case .object(let header) = try JSONParser.parse(Array(bytes[0..<end])) else {
             throw ManifestError.invalidLine(line: 1, reason: "not a JSON object")

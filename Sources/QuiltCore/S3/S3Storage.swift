@@ -55,6 +55,16 @@ public struct S3Storage: Storage {
         try client.getObject(bucket: bucket, key: objectKey(key)).body
     }
 
+    /// One ranged GET; S3 answers a range past the end with what there is.
+    public func getPrefix(_ key: String, count: Int) throws -> [UInt8] {
+        guard count > 0 else { return [] }
+        do {
+            return try client.getObject(bucket: bucket, key: objectKey(key), range: 0..<count).body
+        } catch StorageError.failed(_, _, let detail) where detail.contains("416") {
+            return []  // an empty object has no byte 0
+        }
+    }
+
     @discardableResult
     public func put(_ key: String, bytes: [UInt8], condition: WriteCondition) throws -> ObjectInfo {
         let result = try client.putObject(

@@ -30,6 +30,16 @@ public struct LocalStorage: Storage {
         }
     }
 
+    public func getPrefix(_ key: String, count: Int) throws -> [UInt8] {
+        guard case .regular? = FileSystem.kind(ofPath: path(for: key)) else {
+            throw StorageError.notFound(location: path(for: key))
+        }
+        let file = try InputFile(path: path(for: key))
+        var bytes = [UInt8](repeating: 0, count: min(count, file.size))
+        try bytes.withUnsafeMutableBytes { try file.readFully(into: $0, at: 0) }
+        return bytes
+    }
+
     @discardableResult
     public func put(_ key: String, bytes: [UInt8], condition: WriteCondition) throws -> ObjectInfo {
         try withCondition(key, condition) {

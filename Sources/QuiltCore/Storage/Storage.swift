@@ -88,6 +88,9 @@ public protocol Storage: Sendable {
     /// Stores the contents of a local file at `key`, streaming it.
     @discardableResult
     func put(_ key: String, contentsOfFile path: String, condition: WriteCondition) throws -> ObjectInfo
+    /// At most the first `count` bytes of the object (all of it when shorter): what reading a manifest's header
+    /// line needs, without fetching a manifest of a million entries.
+    func getPrefix(_ key: String, count: Int) throws -> [UInt8]
     /// The whole object and its ETag, read together (what a compare-and-swap starts from).
     func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo)
     /// Size and ETag of the object at `key`, or nil if there is none.
@@ -103,6 +106,11 @@ extension Storage {
     public func put(_ key: String, bytes: [UInt8]) throws -> ObjectInfo {
         try put(key, bytes: bytes, condition: .always)
     }
+    /// Default: the whole object, cut.
+    public func getPrefix(_ key: String, count: Int) throws -> [UInt8] {
+        Array(try get(key).prefix(count))
+    }
+
     /// Default: `head` then `get`; a backend whose GET returns the ETag should answer in one request.
     public func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo) {
         guard let info = try head(key) else { throw StorageError.notFound(location: rootURL + "/" + key) }
