@@ -138,6 +138,28 @@ import Testing
         }
     }
 
+    @Test func credentialProcessIsRunAndItsFailureNamedWithoutOutput() throws {
+        var environment = bare
+        environment["PATH"] = "/usr/bin:/bin"
+        environment["AWS_CONFIG_FILE"] = write("""
+            [profile proc]
+            credential_process = printf '{"Version": 1, "AccessKeyId": "PROC", "SecretAccessKey": "PROCSECRET", "SessionToken": "TOK", "Expiration": "2099-01-01T00:00:00Z"}'
+            [profile broken]
+            credential_process = sh -c 'echo LEAKED-SECRET; exit 3'
+            """, to: "config")
+        environment["AWS_PROFILE"] = "proc"
+        let credentials = try DefaultCredentialsChain(environment: environment).credentials()
+        #expect(credentials?.accessKeyId == "PROC" && credentials?.secretAccessKey == "PROCSECRET" && credentials?.sessionToken == "TOK")
+        #expect(credentials?.expiration != nil)
+        environment["AWS_PROFILE"] = "broken"
+        do {
+            _ = try DefaultCredentialsChain(environment: environment).credentials()
+            Issue.record("a failing credential_process gave credentials")
+        } catch let error as S3Error {
+            #expect(error.message.contains("status 3") && !error.message.contains("LEAKED"))
+        }
+    }
+
     @Test func nothingFoundMeansAnonymous() throws {
         #expect(try DefaultCredentialsChain(environment: bare).credentials() == nil)
         #expect(AWSSettings.load(environment: bare).region == nil)

@@ -59,9 +59,12 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
                     accessKeyId: access, secretAccessKey: secret, sessionToken: nonEmpty(profile["aws_session_token"]))
             }
         }
+        if let command = nonEmpty(settings.configProfile["credential_process"]) {
+            return try processCredentials(command)
+        }
         // Sources this client cannot use: fail loudly rather than fall through to other credentials.
         for (key, source) in [
-            ("role_arn", "an assumed role (role_arn)"), ("credential_process", "credential_process"),
+            ("role_arn", "an assumed role (role_arn)"),
             ("sso_session", "SSO"), ("sso_start_url", "SSO"), ("web_identity_token_file", "web identity"),
         ] where settings.configProfile[key] != nil {
             throw S3Error.unsupportedCredentialSource(profile: settings.profileName, source: source)
@@ -136,7 +139,29 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
         return try Self.parseCredentialsDocument(document.body, source: source)
     }
 
-    /// Reads the JSON both metadata services return: `AccessKeyId`, `SecretAccessKey`, `Token`, `Expiration`.
+    /// The profile's `credential_process`, run through the shell as the AWS CLI does; it prints
+    /// `{"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}`. Its output is never shown.
+    private func processCredentials(_ command: String) throws -> AWSCredentials {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardInput = FileHandle.nullDevice
+        do { try process.run() } catch {
+            throw S3Error.credentialsUnavailable(source: "credential_process", detail: "cannot run it")
+        }
+        let body = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw S3Error.credentialsUnavailable(source: "credential_process", detail: "exited with status \(process.terminationStatus)")
+        }
+        return try Self.parseCredentialsDocument(Array(body), source: "credential_process")
+    }
+
+    /// Reads the JSON the metadata services and `credential_process` return: `AccessKeyId`, `SecretAccessKey`,
+    /// `Token` (or `SessionToken`), `Expiration`.
     static func parseCredentialsDocument(_ body: [UInt8], source: String) throws -> AWSCredentials {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
             let access = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String
@@ -153,6 +178,7 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
             }
         }
         return AWSCredentials(
-            accessKeyId: access, secretAccessKey: secret, sessionToken: object["Token"] as? String, expiration: expiration)
+            accessKeyId: access, secretAccessKey: secret,
+            sessionToken: (object["Token"] as? String) ?? (object["SessionToken"] as? String), expiration: expiration)
     }
 }
