@@ -24,17 +24,11 @@ struct Log: QuiltCommand, VerboseCommand {
         let pointers = try registry.pointers(name)
         guard !pointers.isEmpty else { throw RegistryError.noSuchPackage(name) }
         let latest = pointers.first { $0.pointer == "latest" }?.topHash
-        let versions = try registry.versions(name)
-        var messages: [String: JSONValue] = [:]
+        let versions = Registry.versions(of: pointers)
+        let headers = registry.manifestHeaders(versions.map(\.topHash))
         var rows: [JSONValue] = []
         for version in versions {
-            let message: JSONValue
-            if let known = messages[version.topHash] {
-                message = known
-            } else {
-                message = (try? registry.manifestHeader(version.topHash))?["message"] ?? .null
-                messages[version.topHash] = message
-            }
+            let message = headers[version.topHash]?["message"] ?? .null
             if json {
                 rows.append(.object(JSONObject([
                     ("timestamp", .integer(version.timestamp)), ("top_hash", .string(version.topHash)), ("message", message),

@@ -70,6 +70,16 @@ public struct Registry: Sendable {
         return topHash
     }
 
+    /// The header lines of several manifests, read several at a time; a manifest that cannot be read is left out.
+    public func manifestHeaders(_ topHashes: [String]) -> [String: JSONObject] {
+        let unique = Array(Set(topHashes))
+        let headers = Locked<[String: JSONObject]>([:])
+        try? TransferPool.run(count: unique.count, maxConcurrency: 8) { i in
+            if let header = try? manifestHeader(unique[i]) { headers.withLock { $0[unique[i]] = header } }
+        }
+        return headers.value
+    }
+
     /// The header line of a manifest (for `log`, which needs only messages).
     public func manifestHeader(_ topHash: String) throws -> JSONObject {
         // The header is the first line: 64 KiB nearly always holds it; a longer one costs a second, full read.
@@ -131,19 +141,26 @@ public struct Registry: Sendable {
     /// Every pointer of `name` (`latest` included) with the hash it holds, in key order.
     public func pointers(_ name: String) throws -> [(pointer: String, topHash: String)] {
         let prefix = Self.pointersPrefix + name + "/"
-        var result: [(String, String)] = []
-        for key in try storage.list(prefix: prefix) {
-            let pointer = String(key.dropFirst(prefix.count))
-            guard !pointer.contains("/") else { continue }
-            guard let bytes = try storage.getIfPresent(key) else { continue }
-            result.append((pointer, try Self.parsePointer(bytes, location: key)))
+        let keys = try storage.list(prefix: prefix).filter { !$0.dropFirst(prefix.count).contains("/") }
+        // One small GET per pointer: on S3 they go several at a time.
+        let read = Locked<[Int: String]>([:])
+        try TransferPool.run(count: keys.count, maxConcurrency: 8) { i in
+            guard let bytes = try storage.getIfPresent(keys[i]) else { return }
+            let hash = try Self.parsePointer(bytes, location: keys[i])
+            read.withLock { $0[i] = hash }
         }
-        return result
+        let hashes = read.value
+        return keys.indices.compactMap { i in hashes[i].map { (String(keys[i].dropFirst(prefix.count)), $0) } }
     }
 
     /// Timestamp pointers, newest first (numerically), with the hash each holds.
     public func versions(_ name: String) throws -> [(timestamp: String, topHash: String)] {
-        try pointers(name)
+        Self.versions(of: try pointers(name))
+    }
+
+    /// The timestamp pointers among `pointers`, newest first.
+    public static func versions(of pointers: [(pointer: String, topHash: String)]) -> [(timestamp: String, topHash: String)] {
+        pointers
             .filter { $0.pointer != "latest" }
             .sorted { ($0.pointer.count, $0.pointer) > ($1.pointer.count, $1.pointer) }
             .map { ($0.pointer, $0.topHash) }
