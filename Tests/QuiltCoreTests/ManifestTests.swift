@@ -98,8 +98,8 @@ private func topHash(header: String, entries: [ManifestEntry] = []) throws -> St
     @Test func recordSizeLimit() throws {
         var manifest = Manifest()
         manifest.userMeta = .string(String(repeating: "x", count: 200))
-        #expect(throws: ManifestError.self) { try ManifestWriter(maxRecordSize: 100).topHash(of: &manifest) }
-        #expect(throws: Never.self) { try ManifestWriter(maxRecordSize: 1000).topHash(of: &manifest) }
+        #expect(throws: ManifestError.self) { try ManifestWriter(maxRecordSize: 100).serialize(&manifest) }
+        #expect(throws: Never.self) { try ManifestWriter(maxRecordSize: 1000).serialize(&manifest) }
     }
 
     @Test func readerRejectsMalformedManifests() {

@@ -183,9 +183,17 @@ public struct ManifestWriter {
         return hasher.finalize()
     }
 
-    /// The top hash alone.
+    /// The top hash alone (normalising the manifest): only the canonical forms are made, not the lines, so
+    /// checking a loaded manifest against its name costs one pass. Record sizes are a writer's concern and are
+    /// not checked here.
     public func topHash(of manifest: inout Manifest) throws -> String {
-        try write(&manifest) { _ in }
+        try manifest.normalize()
+        if let missing = manifest.entries.first(where: { $0.hash == nil }) {
+            throw ManifestError.missingHash(logicalKey: missing.logicalKey)
+        }
+        var header = manifest.header
+        header.removeValue(forKey: "top_hash")
+        return Hex.encode(Self.topHashDigest(header: header, entries: manifest.entries))
     }
 
     /// The whole manifest as bytes, and its top hash.

@@ -47,7 +47,7 @@ public struct Registry: Sendable {
     public func loadManifest(_ topHash: String, verify: Bool = true) throws -> Manifest {
         var manifest = try ManifestReader.read(try manifestBytes(topHash))
         if verify {
-            let actual = try ManifestWriter(maxRecordSize: Int.max).topHash(of: &manifest)
+            let actual = try ManifestWriter().topHash(of: &manifest)
             guard actual == topHash else { throw RegistryError.corruptManifest(topHash: topHash, actual: actual) }
         }
         return manifest
