@@ -133,7 +133,7 @@ import Testing
         }
         environment["AWS_CONFIG_FILE"] = write("[profile role]\nrole_arn = arn:aws:iam::1:role/x\n", to: "config")
         environment["AWS_PROFILE"] = "role"
-        #expect(throws: S3Error.unsupportedCredentialSource(profile: "role", source: "an assumed role (role_arn)")) {
+        #expect(throws: S3Error.unsupportedCredentialSource(profile: "role", source: "an assumed role (role_arn) without source_profile")) {
             try DefaultCredentialsChain(environment: environment).credentials()
         }
     }
@@ -158,6 +158,52 @@ import Testing
         } catch let error as S3Error {
             #expect(error.message.contains("status 3") && !error.message.contains("LEAKED"))
         }
+    }
+
+    @Test func assumedRoleNeedsSourceKeysAndAReachableSTS() throws {
+        var environment = bare
+        environment["AWS_CONFIG_FILE"] = write("""
+            [profile src]
+            aws_access_key_id = AKIDSOURCE
+            aws_secret_access_key = SOURCESECRET
+            [profile role]
+            role_arn = arn:aws:iam::123456789012:role/r
+            source_profile = src
+            [profile nokeys]
+            role_arn = arn:aws:iam::123456789012:role/r
+            source_profile = empty
+            [profile empty]
+            region = us-east-1
+            """, to: "config")
+        environment["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+        environment["AWS_PROFILE"] = "nokeys"
+        #expect(throws: S3Error.self) { try DefaultCredentialsChain(environment: environment).credentials() }
+        environment["AWS_PROFILE"] = "role"
+        do {
+            _ = try DefaultCredentialsChain(environment: environment).credentials()
+            Issue.record("an unreachable STS gave credentials")
+        } catch let error as S3Error {
+            #expect(error.message.contains("AssumeRole") && !error.message.contains("SOURCESECRET"))
+        }
+    }
+
+    /// moto answers AssumeRole with temporary credentials (keys starting `ASIA`, a session token).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["QUILT_TEST_S3_ENDPOINT"] != nil))
+    func assumedRoleCredentialsComeFromSTS() throws {
+        var environment = bare
+        environment["AWS_CONFIG_FILE"] = write("""
+            [profile src]
+            aws_access_key_id = AKIDSOURCE
+            aws_secret_access_key = SOURCESECRET
+            [profile role]
+            role_arn = arn:aws:iam::123456789012:role/quilt-test
+            source_profile = src
+            role_session_name = quilt-test
+            """, to: "config")
+        environment["AWS_PROFILE"] = "role"
+        environment["AWS_ENDPOINT_URL"] = ProcessInfo.processInfo.environment["QUILT_TEST_S3_ENDPOINT"]
+        let credentials = try #require(try DefaultCredentialsChain(environment: environment).credentials())
+        #expect(credentials.accessKeyId != "AKIDSOURCE" && credentials.sessionToken != nil && credentials.expiration != nil)
     }
 
     @Test func nothingFoundMeansAnonymous() throws {

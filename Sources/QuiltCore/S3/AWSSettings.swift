@@ -28,6 +28,10 @@ public struct AWSSettings: Sendable, Equatable {
     var credentialsProfile: [String: String]
     /// Whether the profile was named explicitly and exists in neither file.
     var missingExplicitProfile: Bool
+    /// With `role_arn` and `source_profile`: the source profile's keys (credentials file over config file).
+    var sourceProfile: [String: String] = [:]
+    /// Where STS is reached for `role_arn`: `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, or the profile's.
+    var stsEndpointURL: String?
 
     /// Reads the settings; `environment` stands for the process environment (tests pass their own).
     public static func load(environment: [String: String]) -> AWSSettings {
@@ -56,10 +60,20 @@ public struct AWSSettings: Sendable, Equatable {
         }
         let style = profile["s3.addressing_style"].flatMap { S3AddressingStyle(rawValue: $0.lowercased()) } ?? .auto
         let explicit = nonEmpty(environment["AWS_PROFILE"]) != nil || nonEmpty(environment["AWS_DEFAULT_PROFILE"]) != nil
-        return AWSSettings(
+        var settings = AWSSettings(
             profileName: profileName, region: region, endpointURL: endpoint, addressingStyle: style,
             configProfile: profile, credentialsProfile: credentialsProfile ?? [:],
             missingExplicitProfile: explicit && credentialsProfile == nil && configProfile == nil)
+        if let source = nonEmpty(profile["source_profile"]) {
+            let sourceConfig = configFile.sections[source == "default" && configFile.sections["default"] != nil
+                ? "default" : "profile \(source)"] ?? [:]
+            settings.sourceProfile = sourceConfig.merging(credentialsFile.sections[source] ?? [:]) { _, credentials in credentials }
+        }
+        if environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]?.lowercased() != "true" {
+            settings.stsEndpointURL = nonEmpty(environment["AWS_ENDPOINT_URL_STS"]) ?? nonEmpty(environment["AWS_ENDPOINT_URL"])
+                ?? nonEmpty(profile["endpoint_url"])
+        }
+        return settings
     }
 
     private static func nonEmpty(_ value: String?) -> String? {

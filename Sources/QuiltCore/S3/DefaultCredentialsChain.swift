@@ -12,6 +12,8 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
     private let environment: [String: String]
     private let settings: AWSSettings
     private let metadataHTTP: HTTPClient
+    /// For STS AssumeRole (profiles with `role_arn`).
+    private let stsHTTP: HTTPClient
     private let refreshMargin: TimeInterval
     // Resolution happens under the lock so that many threads needing credentials trigger one fetch.
     private let cache = Locked<AWSCredentials??>(nil)
@@ -25,6 +27,7 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
         // wait long for them.
         metadataHTTP = HTTPClient(
             configuration: .init(connectTimeout: 1, requestTimeout: 3, stallTimeout: nil, maxIdleHandles: 1))
+        stsHTTP = HTTPClient(configuration: .init(connectTimeout: 10, requestTimeout: 30, stallTimeout: nil, maxIdleHandles: 1))
     }
 
     public func credentials() throws -> AWSCredentials? {
@@ -62,9 +65,11 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
         if let command = nonEmpty(settings.configProfile["credential_process"]) {
             return try processCredentials(command)
         }
+        if let role = nonEmpty(settings.configProfile["role_arn"]), settings.configProfile["web_identity_token_file"] == nil {
+            return try assumeRole(role)
+        }
         // Sources this client cannot use: fail loudly rather than fall through to other credentials.
         for (key, source) in [
-            ("role_arn", "an assumed role (role_arn)"),
             ("sso_session", "SSO"), ("sso_start_url", "SSO"), ("web_identity_token_file", "web identity"),
         ] where settings.configProfile[key] != nil {
             throw S3Error.unsupportedCredentialSource(profile: settings.profileName, source: source)
@@ -139,6 +144,60 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
         return try Self.parseCredentialsDocument(document.body, source: source)
     }
 
+    /// A profile with `role_arn`: STS AssumeRole, signed with the credentials of `source_profile` (static keys)
+    /// or of the environment (`credential_source = Environment`), as the AWS CLI does.
+    private func assumeRole(_ roleArn: String) throws -> AWSCredentials {
+        let profile = settings.configProfile
+        let source: AWSCredentials
+        if let name = nonEmpty(profile["source_profile"]) {
+            guard let access = nonEmpty(settings.sourceProfile["aws_access_key_id"]),
+                  let secret = nonEmpty(settings.sourceProfile["aws_secret_access_key"]) else {
+                throw S3Error.credentialsUnavailable(source: "source_profile \(name)", detail: "no static keys in that profile")
+            }
+            source = AWSCredentials(accessKeyId: access, secretAccessKey: secret,
+                                    sessionToken: nonEmpty(settings.sourceProfile["aws_session_token"]))
+        } else if profile["credential_source"]?.lowercased() == "environment",
+                  let access = value("AWS_ACCESS_KEY_ID"), let secret = value("AWS_SECRET_ACCESS_KEY") {
+            source = AWSCredentials(accessKeyId: access, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN"))
+        } else {
+            throw S3Error.unsupportedCredentialSource(profile: settings.profileName, source: "an assumed role (role_arn) without source_profile")
+        }
+        let region = settings.region ?? "us-east-1"
+        var endpoint = settings.stsEndpointURL ?? "https://sts.\(region).amazonaws.com"
+        while endpoint.hasSuffix("/") { endpoint.removeLast() }
+        guard let url = URL(string: endpoint), let host = url.host else {
+            throw S3Error.credentialsUnavailable(source: "STS", detail: "bad endpoint")
+        }
+        let hostHeader = url.port.map { "\(host):\($0)" } ?? host
+        var form = [("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", roleArn),
+                    ("RoleSessionName", nonEmpty(profile["role_session_name"]) ?? "quilt-\(Int(Date().timeIntervalSince1970))")]
+        if let external = nonEmpty(profile["external_id"]) { form.append(("ExternalId", external)) }
+        if let duration = nonEmpty(profile["duration_seconds"]) { form.append(("DurationSeconds", duration)) }
+        let body = Array(form.map { URIEncoding.encode($0.0) + "=" + URIEncoding.encode($0.1) }.joined(separator: "&").utf8)
+        var headers: [(name: String, value: String)] = [
+            ("host", hostHeader), ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
+        ]
+        SigV4Signer(region: region, service: "sts").sign(
+            method: "POST", path: "/", query: [], headers: &headers, payloadHash: S3Crypto.hex(S3Crypto.sha256(body)),
+            credentials: source)
+        let response: HTTPResponse
+        do {
+            response = try stsHTTP.perform(HTTPRequest(method: "POST", url: endpoint + "/", headers: headers, body: .bytes(body)))
+        } catch let error as HTTPError {
+            throw S3Error.credentialsUnavailable(source: "STS AssumeRole", detail: error.message)
+        }
+        let xml = S3XMLElement.parse(response.body)
+        let result = xml?.child("AssumeRoleResult") ?? xml
+        guard response.status == 200, let credentials = result?.child("Credentials"),
+              let access = credentials.value("AccessKeyId"), let secret = credentials.value("SecretAccessKey") else {
+            let code = xml?.child("Error")?.value("Code") ?? xml?.value("Code") ?? "HTTP \(response.status)"
+            throw S3Error.credentialsUnavailable(source: "STS AssumeRole of \(roleArn)", detail: code)
+        }
+        let expiration = credentials.value("Expiration").flatMap(Self.parseDate)
+        return AWSCredentials(accessKeyId: access, secretAccessKey: secret, sessionToken: credentials.value("SessionToken"),
+                              expiration: expiration)
+    }
+
     /// The profile's `credential_process`, run through the shell as the AWS CLI does; it prints
     /// `{"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}`. Its output is never shown.
     private func processCredentials(_ command: String) throws -> AWSCredentials {
@@ -160,6 +219,14 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
         return try Self.parseCredentialsDocument(Array(body), source: "credential_process")
     }
 
+    /// An ISO 8601 time, with or without fractional seconds (services use both).
+    static func parseDate(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
     /// Reads the JSON the metadata services and `credential_process` return: `AccessKeyId`, `SecretAccessKey`,
     /// `Token` (or `SessionToken`), `Expiration`.
     static func parseCredentialsDocument(_ body: [UInt8], source: String) throws -> AWSCredentials {
@@ -168,15 +235,7 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
         else {
             throw S3Error.credentialsUnavailable(source: source, detail: "unexpected response")
         }
-        var expiration: Date?
-        if let text = object["Expiration"] as? String {
-            let formatter = ISO8601DateFormatter()
-            expiration = formatter.date(from: text)
-            if expiration == nil {
-                formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-                expiration = formatter.date(from: text)
-            }
-        }
+        let expiration = (object["Expiration"] as? String).flatMap(parseDate)
         return AWSCredentials(
             accessKeyId: access, secretAccessKey: secret,
             sessionToken: (object["Token"] as? String) ?? (object["SessionToken"] as? String), expiration: expiration)
