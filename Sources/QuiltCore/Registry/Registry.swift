@@ -70,11 +70,15 @@ public struct Registry: Sendable {
         return topHash
     }
 
+    /// Small reads in flight at once: several on S3, where each waits on the network; one locally, where a
+    /// thread per read would cost more than the read.
+    var readConcurrency: Int { storage is LocalStorage ? 1 : 8 }
+
     /// The header lines of several manifests, read several at a time; a manifest that cannot be read is left out.
     public func manifestHeaders(_ topHashes: [String]) -> [String: JSONObject] {
         let unique = Array(Set(topHashes))
         let headers = Locked<[String: JSONObject]>([:])
-        try? TransferPool.run(count: unique.count, maxConcurrency: 8) { i in
+        try? TransferPool.run(count: unique.count, maxConcurrency: readConcurrency) { i in
             if let header = try? manifestHeader(unique[i]) { headers.withLock { $0[unique[i]] = header } }
         }
         return headers.value
@@ -144,7 +148,7 @@ public struct Registry: Sendable {
         let keys = try storage.list(prefix: prefix).filter { !$0.dropFirst(prefix.count).contains("/") }
         // One small GET per pointer: on S3 they go several at a time.
         let read = Locked<[Int: String]>([:])
-        try TransferPool.run(count: keys.count, maxConcurrency: 8) { i in
+        try TransferPool.run(count: keys.count, maxConcurrency: readConcurrency) { i in
             guard let bytes = try storage.getIfPresent(keys[i]) else { return }
             let hash = try Self.parsePointer(bytes, location: keys[i])
             read.withLock { $0[i] = hash }
