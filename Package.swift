@@ -1,5 +1,8 @@
 // swift-tools-version:6.0
-// Quilt data packages as a git-style command suite: plumbing programs and porcelain over one core.
+// Quilt data packages as a git-style command suite: plumbing programs and porcelain over layered core libraries.
+// The dependency arrows between the library targets are the architecture (Documentation/architecture.md); the
+// build checks them (scripts/test builds with --explicit-target-dependency-import-check=error).
+// Linux only: the core calls Glibc directly (pread, openat, renameat2), so no Apple platform is claimed.
 import PackageDescription
 
 /// Every program of the suite. Each is its own executable target of one line that calls into QuiltCommands.
@@ -17,29 +20,45 @@ let programs = [
 
 let package = Package(
     name: "quilt-swift",
-    platforms: [.macOS(.v13)],
     products: programs.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // libcurl through pkg-config: HTTP for S3.
+        // libcurl through pkg-config: HTTP for S3. Imported by QuiltHTTP only.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        // OpenSSL's libcrypto: SHA-256 and HMAC.
+        // OpenSSL's libcrypto: SHA-256 and HMAC. Imported by QuiltSupport only.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        // zlib: CRC-32 and gzip.
+        // zlib: the deflate/inflate streams that bundles will use. Nothing imports it yet.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Typed wrappers for the C calls Swift cannot make itself (variadic curl_easy_setopt, zlib macros).
         .target(name: "CQuiltShims", dependencies: ["CCurl", "CZlib"]),
-        // Formats, hashing, storage, registries, S3. No argument parsing, no printing.
-        .target(name: "QuiltCore", dependencies: ["CCurl", "COpenSSL", "CZlib", "CQuiltShims"]),
+        // Errors, files and system calls, locks and thread pools, hex/base64, SHA-256 and HMAC.
+        .target(name: "QuiltSupport", dependencies: ["COpenSSL"]),
+        // Formats: JSON as Python sees it, object hashes, manifests and entry streams, names and keys. No network.
+        .target(name: "QuiltFormat", dependencies: ["QuiltSupport"]),
+        // HTTP over libcurl: a pool of handles, timeouts, transport errors.
+        .target(name: "QuiltHTTP", dependencies: ["QuiltSupport", "CCurl", "CQuiltShims"]),
+        // The one storage interface (get, put, conditional put, list, delete, head), its vocabulary, and the
+        // local-directory backend.
+        .target(name: "QuiltStorage", dependencies: ["QuiltSupport"]),
+        // AWS: credentials, SigV4, the S3 client, the S3 backend of the storage interface, multipart uploads.
+        .target(name: "QuiltAWS", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltStorage"]),
+        // Registries and packages: refs, revisions, building, pushing, installing, transfers, configuration.
+        .target(name: "QuiltRegistry", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltStorage", "QuiltAWS"]),
         // One file per command, plus the shared machinery (error to exit code, output).
         .target(
             name: "QuiltCommands",
-            dependencies: ["QuiltCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "QuiltSupport", "QuiltFormat", "QuiltRegistry",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
-        .testTarget(name: "QuiltCoreTests", dependencies: ["QuiltCore"]),
-        .testTarget(name: "QuiltCommandsTests", dependencies: ["QuiltCommands", "QuiltCore"]),
+        .testTarget(
+            name: "QuiltCoreTests",
+            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltRegistry"]
+        ),
+        .testTarget(name: "QuiltCommandsTests", dependencies: ["QuiltCommands", "QuiltSupport", "QuiltFormat", "QuiltRegistry"]),
     ] + programs.map { .executableTarget(name: $0, dependencies: ["QuiltCommands"]) },
     swiftLanguageModes: [.v6]
 )

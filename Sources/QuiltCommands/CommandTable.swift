@@ -1,7 +1,9 @@
 // The table of every command: drives `quilt <name>` dispatch, each `quilt-<name>` executable, and `quilt help`.
 import ArgumentParser
 import Foundation
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 public enum CommandTable {
     enum Category: String {

@@ -1,7 +1,12 @@
 // Resolution of AWS settings and credentials from an injected environment and temporary config files.
 import Foundation
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 @Suite struct AWSSettingsTests {
     let directory: String

@@ -1,6 +1,11 @@
 // Building packages from directories: quilt3's set_dir walk, .quiltignore, symbolic links, set/remove.
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 #if canImport(Glibc)
 import Glibc
 #endif

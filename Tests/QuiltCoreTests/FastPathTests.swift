@@ -1,6 +1,11 @@
 // The fast paths of manifest reading and writing, each checked against the general path it stands in for.
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 /// Everything an item turns into: its manifest line, its canonical (hashed) form, and the stored hash key order.
 private func render(_ item: EntryStream.Item) -> String {

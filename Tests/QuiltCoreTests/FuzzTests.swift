@@ -1,7 +1,12 @@
 // A bounded, seeded fuzz of the JSON parser, the manifest reader and the entry-stream reader: mutated valid inputs
 // must either parse or throw the typed error (never trap), and whatever parses must survive a write-and-reparse.
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 /// SplitMix64: small, fast and the same sequence on every platform, so a failure is reproducible from its seed.
 struct SeededGenerator: RandomNumberGenerator {

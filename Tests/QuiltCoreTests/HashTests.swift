@@ -1,6 +1,11 @@
 // Object hashes against quilt3's published vectors.
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 private func chunked(_ bytes: [UInt8]) -> String {
     let hasher = StreamingHasher(type: .sha2256Chunked, expectedSize: bytes.count)

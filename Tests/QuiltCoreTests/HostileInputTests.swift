@@ -1,6 +1,11 @@
 // Hostile manifests, logical keys and package names: each is refused with the expected typed error, never a trap.
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 private let hash64 = String(repeating: "ab", count: 32)
 private let header = #"{"version": "v0", "message": "m"}"#

@@ -1,6 +1,11 @@
 // The JSON value type, parser and both writers against Python's json module's exact output.
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 @Suite struct PythonFloatReprTests {
     @Test(arguments: [

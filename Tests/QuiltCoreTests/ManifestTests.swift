@@ -1,6 +1,11 @@
 // Manifests: the writer's exact bytes, the top hash against quilt3's vectors, tree order, validation.
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 private func topHash(header: String, entries: [ManifestEntry] = []) throws -> String {
     guard case .object(let object) = try JSONParser.parse(header) else { throw ManifestError.empty }

@@ -1,7 +1,12 @@
 // Container and EC2 instance-metadata credentials, served by a tiny local HTTP server.
 import Foundation
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 /// A one-thread HTTP/1.0-style server on 127.0.0.1 that answers each request with `respond(method, path, headers)`
 /// and records what it saw. Enough for the metadata protocols; closes each connection after one answer.

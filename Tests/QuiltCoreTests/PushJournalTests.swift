@@ -1,6 +1,11 @@
 // The push journal: what an interrupted push leaves, and what the next run reads back.
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 @Suite struct PushJournalTests {
     @Test func recordsSurviveReopeningAndATornLastLine() throws {

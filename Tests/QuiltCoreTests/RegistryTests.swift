@@ -1,6 +1,11 @@
 // Registries: pointers, compare-and-swap, delete semantics of quilt3, prefixes, listing.
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 @Suite struct RegistryTests {
     let dir = TemporaryDirectory()

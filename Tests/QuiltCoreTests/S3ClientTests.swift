@@ -1,7 +1,12 @@
 // S3Client operations beyond the Storage interface, against a live endpoint (QUILT_TEST_S3_ENDPOINT).
 import Foundation
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 private let endpoint = ProcessInfo.processInfo.environment["QUILT_TEST_S3_ENDPOINT"]
 

@@ -1,7 +1,12 @@
 // S3Storage and S3Client against a live S3 endpoint (moto in development), enabled by QUILT_TEST_S3_ENDPOINT.
 import Foundation
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 /// The endpoint under test, e.g. `http://127.0.0.1:5055`; the suite is skipped without it.
 private let endpoint = ProcessInfo.processInfo.environment["QUILT_TEST_S3_ENDPOINT"]

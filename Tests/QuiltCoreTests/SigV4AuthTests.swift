@@ -24,7 +24,12 @@
 // QUILT_TEST_S3_AUTH_SECRET=<secret> swift test --filter SigV4AuthTests.
 import Foundation
 import Testing
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltHTTP
+import QuiltStorage
+import QuiltAWS
+import QuiltRegistry
 
 private let environment = ProcessInfo.processInfo.environment
 private let authEndpoint = environment["QUILT_TEST_S3_AUTH_ENDPOINT"]

@@ -1,6 +1,11 @@
 // SigV4 against the example vectors AWS publishes in the S3 and IAM documentation.
 import Testing
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 @Suite struct SigV4Tests {
     let credentials = AWSCredentials(
@@ -60,7 +65,7 @@ import Testing
             ("x-amz-date", "20130524T000000Z"), ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
             ("x-amz-content-sha256", payloadHash),
         ]
-        let path = "/" + URIEncoding.encode("test$file.text", keepSlash: true)
+        let path = "/" + PercentEncoding.encode("test$file.text", keepSlash: true)
         #expect(path == "/test%24file.text")
         let authorization = signer.authorizationHeader(
             method: "PUT", path: path, query: [], headers: headers, payloadHash: payloadHash, credentials: credentials,
@@ -122,10 +127,10 @@ import Testing
     }
 
     @Test func uriEncoding() {
-        #expect(URIEncoding.encode("a b/c+d%é~_.-", keepSlash: true) == "a%20b/c%2Bd%25%C3%A9~_.-")
-        #expect(URIEncoding.encode("a/b") == "a%2Fb")
-        #expect(URIEncoding.decode("a%20b%2Bc+d", plusIsSpace: true) == "a b+c d")
-        #expect(URIEncoding.decode("100%", plusIsSpace: false) == "100%")
+        #expect(PercentEncoding.encode("a b/c+d%é~_.-", keepSlash: true) == "a%20b/c%2Bd%25%C3%A9~_.-")
+        #expect(PercentEncoding.encode("a/b") == "a%2Fb")
+        #expect(PercentEncoding.decode("a%20b%2Bc+d", plusIsSpace: true) == "a b+c d")
+        #expect(PercentEncoding.decode("100%", plusIsSpace: false) == "100%")
     }
 
     @Test func base64RoundTrip() {

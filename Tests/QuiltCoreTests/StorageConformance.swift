@@ -1,7 +1,12 @@
 // One conformance check for every Storage backend: each contract of the Storage protocol's documentation.
 import Foundation
 import Testing
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltHTTP
+import QuiltStorage
+import QuiltAWS
+import QuiltRegistry
 
 /// Checks every contract of `Storage` against fresh stores from `makeStorage` (each call should give an empty
 /// store; the checks use their own key prefix so a shared one works too).

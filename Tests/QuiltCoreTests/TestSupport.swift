@@ -1,6 +1,11 @@
 // Helpers for tests that need files: a fresh temporary directory per test.
 import Foundation
-@testable import QuiltCore
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltHTTP
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
 
 /// A temporary directory, removed when the value goes away.
 final class TemporaryDirectory {

@@ -1,6 +1,8 @@
 // quilt-cat-manifest: print a stored manifest exactly as stored (git's cat-file -p).
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct CatManifest: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

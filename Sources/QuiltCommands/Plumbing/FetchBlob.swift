@@ -1,6 +1,8 @@
 // quilt-fetch-blob: download (or copy) entries' data into a directory, verifying every hash.
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct FetchBlob: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
@@ -24,8 +26,7 @@ struct FetchBlob: QuiltCommand, VerboseCommand {
             if case .entry(let entry) = item { entries.append(entry) }
         }
         let root = FileSystem.absolute(dest)
-        let installer = Installer(remote: ContextBlobSource(context: try io.context()))
-        try installer.materialize(entries, root: root, concurrency: transferConcurrency(io.environment))
+        try io.context().fetch(entries, into: root)
         for entry in entries { io.line(root + "/" + entry.logicalKey) }
     }
 }

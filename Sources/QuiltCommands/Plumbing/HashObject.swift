@@ -1,6 +1,8 @@
 // quilt-hash-object: hash files (git's hash-object), or turn paths into an entry stream.
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct HashObject: QuiltCommand {
     static let configuration = CommandConfiguration(
@@ -39,10 +41,10 @@ struct HashObject: QuiltCommand {
 
     func execute(_ io: IO) throws {
         let hashType = HashType(rawValue: type)!
-        let rootPath = try entries ? FileSystem.realPath(root) : ""
+        let files = try entries ? FileEntries(root: root) : nil
         var batch: [String] = []
         let flushBatch = {
-            try emit(batch, type: hashType, rootPath: rootPath, io: io)
+            try emit(batch, type: hashType, files: files, io: io)
             batch.removeAll(keepingCapacity: true)
         }
         if stdinPaths {
@@ -55,53 +57,22 @@ struct HashObject: QuiltCommand {
                 if batch.count == 4096 { try flushBatch() }
             }
         } else {
-            batch = files
+            batch = self.files
         }
         try flushBatch()
     }
 
-    private func emit(_ paths: [String], type: HashType, rootPath: String, io: IO) throws {
+    private func emit(_ paths: [String], type: HashType, files: FileEntries?, io: IO) throws {
         guard !paths.isEmpty else { return }
-        let results = try EntryHasher.hashFiles(paths, type: type)
         var out: [UInt8] = []
-        for (path, result) in zip(paths, results) {
-            if entries {
-                let logicalKey = try relativeKey(path, root: rootPath)
-                let real = try FileSystem.realPath(path)
-                let entry = ManifestEntry(logicalKey: logicalKey, physicalKey: PhysicalKey.local(path: real).url,
-                                          size: result.size, hash: result.hash)
-                EntryStream.write(entry, to: &out)
-            } else {
+        if let files {
+            for entry in try files.entries(paths, type: type) { EntryStream.write(entry, to: &out) }
+        } else {
+            for result in try EntryHasher.hashFiles(paths, type: type) {
                 out.append(contentsOf: result.hash.value.utf8)
                 out.append(0x0A)
             }
         }
         io.write(out)
-    }
-
-    /// The path below `root`, `/`-separated, as a valid logical key.
-    private func relativeKey(_ path: String, root: String) throws -> String {
-        let absolute = normalize(FileSystem.absolute(path))
-        // Compare against both the root as given and as resolved, so `--root .` works from a symlinked cwd.
-        for base in [root, normalize(FileSystem.absolute(self.root))] {
-            let prefix = base == "/" ? "/" : base + "/"
-            if absolute.hasBytePrefix(prefix) {
-                let key = String(absolute.utf8.dropFirst(prefix.utf8.count)).map { $0 } ?? ""
-                try LogicalKey.validate(key)
-                return key
-            }
-        }
-        throw ManifestError.invalidLogicalKey(path, reason: "not below --root \(quoted(self.root))")
-    }
-
-    /// Removes `.` segments and folds `..` lexically.
-    private func normalize(_ path: String) -> String {
-        var parts: [Substring] = []
-        for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
-            if segment == "." { continue }
-            if segment == ".." { _ = parts.popLast(); continue }
-            parts.append(segment)
-        }
-        return "/" + parts.joined(separator: "/")
     }
 }

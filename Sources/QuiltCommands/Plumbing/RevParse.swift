@@ -1,6 +1,8 @@
 // quilt-rev-parse: resolve a revision to its 64-hex top hash.
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct RevParse: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 // quilt-show-ref: list pointers (git's show-ref).
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct ShowRef: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 // quilt-update-ref: move a package's pointers (git's update-ref), or delete them.
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct UpdateRef: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 // quilt-write-manifest: turn an entry stream into a stored manifest and print its top hash.
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct WriteManifest: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
@@ -26,40 +28,14 @@ struct WriteManifest: QuiltCommand, VerboseCommand {
     var print = false
 
     func execute(_ io: IO) throws {
-        var manifest = try Self.readManifest(meta: meta.map(parseMetaArgument), message: message) { parse in
-            try io.readStandardInput(parse)
-        }
+        var manifest = try Manifest.read(entryStream: { try io.readStandardInput($0) }, meta: meta.map(parseMetaArgument),
+                                         message: message)
         try EntryHasher.hashMissing(&manifest.entries)
         if print {
-            try ManifestWriter().write(&manifest) { io.write($0) }
+            try io.context().manifestWriter.write(&manifest) { io.write($0) }
             return
         }
         let topHash = try io.registry(registryOptions).storeManifest(&manifest)
         io.line(topHash)
-    }
-
-    /// Builds the manifest an entry stream describes, checking every logical key. `input` hands each block of
-    /// the stream to the function it is given; lines are parsed as they arrive, so the input is never held whole.
-    static func readManifest(meta: JSONValue?, message: String?,
-                             input: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Manifest {
-        var manifest = Manifest()
-        if let meta { manifest.userMeta = meta }
-        manifest.setMessage(message)
-        var parser = EntryStream.Parser()
-        let add = { (item: EntryStream.Item) throws in
-            switch item {
-            case .entry(let entry):
-                try LogicalKey.validate(entry.logicalKey)
-                manifest.entries.append(entry)
-            case .directory(let key, let meta):
-                manifest.directoryMeta.append((key, meta))
-            case .header:
-                break
-            }
-        }
-        try input { block in try parser.feed(block, into: add) }
-        try parser.finish(into: add)
-        try manifest.normalize()
-        return manifest
     }
 }

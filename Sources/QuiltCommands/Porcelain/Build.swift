@@ -1,6 +1,8 @@
 // quilt build: build a package revision from local files into a registry (quilt3's set_dir + build).
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 /// Options `build` and `push` share: what goes into the revision.
 struct RevisionContentOptions: ParsableArguments {
@@ -29,44 +31,14 @@ struct RevisionContentOptions: ParsableArguments {
         for set in sets where !set.contains("=") { throw ValidationError("--set takes LK=PATH, got '\(set)'") }
     }
 
-    var hasContent: Bool { directory != nil || !sets.isEmpty || from != nil || !removals.isEmpty || meta != nil }
-
-    /// The manifest these options describe, hashes computed. `base` is the revision `--from` names. DIR and
-    /// `--set` paths may be `s3://` URLs: the objects are referenced where they are and hashed from their bytes.
-    func makeManifest(base: Manifest?, context: QuiltContext, progress: ProgressHandler?) throws -> Manifest {
-        try PackageName.validate(name)
-        let metaValue = try meta.map(parseMetaArgument)
-        var builder = PackageBuilder(base: base ?? Manifest())
-        for key in removals { try builder.remove(key) }
-        if let directory {
-            if directory.hasPrefix("s3://") {
-                try builder.setS3Directory(".", url: directory, meta: metaValue, client: context.s3Client())
-            } else {
-                try builder.setDirectory(".", path: directory, meta: metaValue)
-            }
-        } else if let metaValue {
-            builder.setPackageMeta(metaValue)
-        }
-        for set in sets {
-            let parts = set.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = String(parts[0]), path = String(parts[1])
-            if path.hasPrefix("s3://") {
-                if path.hasSuffix("/") {
-                    try builder.setS3Directory(key, url: path, meta: nil, client: context.s3Client())
-                } else {
-                    try builder.setS3Object(key, url: path, client: context.s3Client())
-                }
-            } else if FileSystem.isDirectory(path) {
-                try builder.setDirectory(key, path: path, meta: nil)
-            } else {
-                try builder.setFile(key, path: path)
-            }
-        }
-        builder.setMessage(message)
-        let needsS3 = builder.manifest.entries.contains { ($0.hash == nil || $0.size < 0) && $0.physicalKey.hasPrefix("s3://") }
-        let remote = needsS3 ? S3Transfers(client: try context.s3Client(), concurrency: transferConcurrency(context.environment)) : nil
-        try builder.hashMissing(remote: remote, progress: progress)
-        return builder.manifest
+    /// The revision these options describe.
+    func spec() throws -> RevisionSpec {
+        RevisionSpec(name: name, directory: directory,
+                     sets: sets.map { set in
+                         let parts = set.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                         return (String(parts[0]), String(parts[1]))
+                     },
+                     removals: removals, meta: try meta.map(parseMetaArgument), message: message)
     }
 }
 
@@ -90,21 +62,18 @@ struct Build: QuiltCommand, VerboseCommand {
     var json = false
 
     func execute(_ io: IO) throws {
-        let registry = try io.registry(registryOptions)
-        try registry.refuseWorkflows()
-        let base = try content.from.map { try registry.loadManifest(registry.resolve(Revision($0))) }
-        let progress = io.progressAllowed(json: json) ? ProgressLine(label: "hashing") : nil
-        var manifest = try content.makeManifest(base: base, context: io.context(), progress: progress?.handler)
+        let progress = ProgressPhaseLines.phases(io, json: json)
+        defer { progress?.finish() }
+        let result = try io.context().build(content.spec(), from: content.from, registry: registryOptions.registry,
+                                            progress: progress?.handler)
         progress?.finish()
-        let topHash = try registry.storeManifest(&manifest)
-        let timestamp = try registry.updateRef(content.name, to: topHash)
         if json {
             io.json(.object(JSONObject([
-                ("name", .string(content.name)), ("top_hash", .string(topHash)),
-                ("registry", .string(registry.url)), ("timestamp", .integer(timestamp)),
+                ("name", .string(result.name)), ("top_hash", .string(result.topHash)),
+                ("registry", .string(result.registry)), ("timestamp", result.timestamp.map { .integer($0) } ?? .null),
             ])))
         } else {
-            io.line(topHash)
+            io.line(result.topHash)
         }
     }
 }

@@ -1,6 +1,8 @@
 // quilt config: read and set quilt3's config.yml keys.
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct Config: QuiltCommand {
     static let configuration = CommandConfiguration(

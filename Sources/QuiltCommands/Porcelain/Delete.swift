@@ -1,6 +1,8 @@
 // quilt delete: remove a package's pointers (quilt3's delete_package); manifests and data stay.
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct Delete: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 // quilt diff: what changed between two revisions (quilt3's pkg.diff).
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct Diff: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

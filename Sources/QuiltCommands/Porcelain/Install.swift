@@ -1,6 +1,8 @@
 // quilt install: materialise a revision's files and record the revision in the local registry (quilt3's install).
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct Install: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
@@ -33,71 +35,19 @@ struct Install: QuiltCommand, VerboseCommand {
     var revision: String
 
     func execute(_ io: IO) throws {
-        let context = try io.context()
-        let rev = try Revision(revision, allowBareHash: false)
-        guard let name = rev.name else { throw RegistryError.invalidRevision(revision, reason: "needs a package name") }
-        let registry = try io.registry(registryOptions)
-        let topHash = try registry.resolve(rev)
-        var manifest = try registry.loadManifest(topHash)
-        let destination = try dest.map(Self.localPath) ?? Self.localPath(
-            context.config.defaultInstallLocation ?? context.config.defaultLocalRegistry) + "/" + name
-        let (entries, relative) = try Self.select(manifest.entries, path: path)
-        let progress = io.progressAllowed(json: json) ? ProgressLine(label: "installing") : nil
-        let installer = Installer(remote: ContextBlobSource(context: context))
-        try installer.materialize(entries, root: destination, concurrency: transferConcurrency(io.environment),
-                                  relativePath: relative, progress: progress?.handler)
+        let progress = ProgressPhaseLines.phases(io, json: json)
+        defer { progress?.finish() }
+        let result = try io.context().install(revision, registry: registryOptions.registry, destination: dest,
+                                              recordIn: destRegistry, path: path, progress: progress?.handler)
         progress?.finish()
-        let record = try destRegistry.map { try context.registry($0) } ?? context.localRegistry()
-        try record.storeManifest(&manifest)
-        try record.updateRef(name, to: topHash)
         if json {
             io.json(.object(JSONObject([
-                ("name", .string(name)), ("top_hash", .string(topHash)), ("dest", .string(destination)),
-                ("files", .int(entries.count)),
+                ("name", .string(result.name)), ("top_hash", .string(result.topHash)),
+                ("dest", .string(result.destination)), ("files", .int(result.files)),
             ])))
         } else {
-            io.info("Installed \(name)@\(topHash.prefix(7)) to \(destination) (\(entries.count) file\(entries.count == 1 ? "" : "s"))")
+            io.info("Installed \(result.name)@\(result.topHash.prefix(7)) to \(result.destination) "
+                    + "(\(result.files) file\(result.files == 1 ? "" : "s"))")
         }
-    }
-
-    /// The entries under `path`, and where each lands relative to the destination.
-    static func select(_ entries: [ManifestEntry], path: String?) throws
-        -> ([ManifestEntry], @Sendable (ManifestEntry) -> String) {
-        guard var path else { return (entries, { $0.logicalKey }) }
-        while path.hasSuffix("/") { path.removeLast() }
-        if let single = entries.first(where: { $0.logicalKey.isIdentical(to: path) }) {
-            let base = FileSystem.baseName(of: single.logicalKey)
-            return ([single], { _ in base })
-        }
-        let prefix = path + "/"
-        let selected = entries.filter { $0.logicalKey.hasBytePrefix(prefix) }
-        guard !selected.isEmpty else { throw InstallError.noSuchPath(path) }
-        let count = prefix.utf8.count
-        return (selected, { String(decoding: $0.logicalKey.utf8.dropFirst(count), as: UTF8.self) })
-    }
-
-    /// A local directory given as a path or a file:// URL.
-    static func localPath(_ text: String) throws -> String {
-        if text.hasPrefix("file://") {
-            guard case .local(let path) = try PhysicalKey(url: text) else { throw ArgumentError.invalid("not a local directory '\(text)'") }
-            return path
-        }
-        if text.contains("://") { throw ArgumentError.invalid("install destination must be local: '\(text)'") }
-        return FileSystem.absolute(text)
-    }
-}
-
-/// `QUILT_TRANSFER_MAX_CONCURRENCY`, default 10 as in quilt3.
-func transferConcurrency(_ environment: [String: String]) -> Int {
-    environment["QUILT_TRANSFER_MAX_CONCURRENCY"].flatMap { Int($0) }.map { max(1, $0) } ?? 10
-}
-
-/// S3 as a blob source, with the process's S3 client created only when an S3 object is actually read.
-struct ContextBlobSource: BlobSource {
-    let context: QuiltContext
-
-    func fetch(_ key: PhysicalKey, size: Int, into writer: AtomicFileWriter) throws -> ObjectHash? {
-        let transfers = S3Transfers(client: try context.s3Client(), concurrency: transferConcurrency(context.environment))
-        return try S3BlobSource(transfers: transfers).fetch(key, size: size, into: writer)
     }
 }

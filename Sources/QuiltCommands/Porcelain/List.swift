@@ -1,6 +1,8 @@
 // quilt list: the packages in a registry (quilt3's list_packages).
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct List: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,9 @@
 // quilt log: a package's revisions, newest first.
 import ArgumentParser
 import Foundation
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct Log: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

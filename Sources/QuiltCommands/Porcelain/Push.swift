@@ -1,6 +1,8 @@
 // quilt push: copy data to S3 and publish a revision to a remote registry (quilt3's push).
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct Push: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
@@ -45,62 +47,21 @@ struct Push: QuiltCommand, VerboseCommand {
     }
 
     func execute(_ io: IO) throws {
-        let context = try io.context()
-        guard let registryURL = registry ?? context.config.defaultRemoteRegistry else {
-            throw ArgumentError.invalid("no registry: give --registry s3://bucket or set 'quilt config default_remote_registry'")
-        }
-        try PackageName.validate(content.name)
-        let remote = try context.registry(registryURL)
-        let transfers = S3Transfers(client: try context.s3Client(), concurrency: transferConcurrency(io.environment))
-        let pusher = try Pusher(registry: remote, transfers: transfers)
-        let local = try context.localRegistry()
-
-        var manifest: Manifest
-        var parent: String?
-        let onlyPublish = content.directory == nil && content.sets.isEmpty && content.removals.isEmpty
-            && content.meta == nil && content.from == nil
-        if onlyPublish {
-            guard let hash = try local.latest(content.name) else { throw RegistryError.noSuchPackage(content.name) }
-            manifest = try local.loadManifest(hash)
-            if let message = content.message { manifest.setMessage(message) }
-            parent = hash
-        } else {
-            // Like `quilt build`: the revision starts from --from or from nothing. The revision this push knows
-            // of (for the conflict check) is --from's, else the local latest, as after `quilt install`.
-            var base: Manifest?
-            if let from = content.from {
-                parent = try remote.resolve(Revision(from))
-                base = try remote.loadManifest(parent!)
-            } else {
-                parent = try local.latest(content.name)
-            }
-            let hashing = io.progressAllowed(json: json) ? ProgressLine(label: "hashing") : nil
-            manifest = try content.makeManifest(base: base, context: context, progress: hashing?.handler)
-            hashing?.finish()
-        }
-
-        var destPrefix: String?
-        if let dest {
-            guard case .s3(let bucket, let key, nil) = try PhysicalKey(url: dest), bucket == pusher.bucket else {
-                throw PushError.destinationOutsideRegistry(dest: dest, bucket: pusher.bucket)
-            }
-            destPrefix = key
-        }
-        let progress = io.progressAllowed(json: json) ? ProgressLine(label: "uploading") : nil
-        let result = try pusher.push(content.name, manifest: manifest, parent: parent, destPrefix: destPrefix,
-                                     copyMode: CopyMode(rawValue: copy)!, force: force, dedupe: dedupe,
-                                     journalDirectory: context.config.paths.dataDirectory + "/journal",
-                                     progress: progress?.handler)
+        let request = PushRequest(spec: try content.spec(), from: content.from, registry: registry, dest: dest,
+                                  copyMode: CopyMode(rawValue: copy)!, force: force, dedupe: dedupe)
+        let progress = ProgressPhaseLines.phases(io, json: json)
+        defer { progress?.finish() }
+        let result = try io.context().push(request, progress: progress?.handler)
         progress?.finish()
         if json {
             io.json(.object(JSONObject([
-                ("name", .string(content.name)), ("top_hash", .string(result.topHash)), ("registry", .string(remote.url)),
+                ("name", .string(result.name)), ("top_hash", .string(result.topHash)), ("registry", .string(result.registry)),
                 ("timestamp", result.timestamp.map { .integer($0) } ?? .null),
             ])))
         } else {
             io.line(result.topHash)
             let what = result.timestamp == nil ? "already at" : "pushed to"
-            io.info("Package \(content.name)@\(result.topHash.prefix(7)) \(what) \(remote.url)")
+            io.info("Package \(result.name)@\(result.topHash.prefix(7)) \(what) \(result.registry)")
         }
     }
 }

@@ -1,6 +1,8 @@
 // quilt show: the header and entries of a revision.
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct Show: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 // quilt verify: check a directory against a revision (quilt3's verify).
 import ArgumentParser
-import QuiltCore
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
 
 struct Verify: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

@@ -1,0 +1,55 @@
+// Everything an S3Client needs to know before its first request: endpoint, region, credentials, timeouts.
+import QuiltSupport
+import QuiltHTTP
+import QuiltStorage
+
+/// How an `S3Client` reaches S3.
+public struct S3ClientConfiguration: Sendable {
+    public var endpoint: S3Endpoint
+    /// A fixed region; nil to discover each bucket's region (HeadBucket), falling back to us-east-1.
+    public var region: String?
+    public var credentials: any AWSCredentialsProvider
+    public var http: HTTPClient.Configuration
+    /// Tries per request for throttling, 5xx answers and broken connections (1 = no retry).
+    public var maxAttempts: Int
+    /// Told one line per HTTP attempt (operation, bucket, key, status or error, time) for `--verbose`. The line
+    /// never holds a header, a query string, a credential or a signature.
+    public var requestLog: (@Sendable (String) -> Void)?
+
+    public init(
+        endpoint: S3Endpoint = .aws, region: String? = nil, credentials: any AWSCredentialsProvider,
+        http: HTTPClient.Configuration = .init(), maxAttempts: Int = 4
+    ) {
+        self.endpoint = endpoint
+        self.region = region
+        self.credentials = credentials
+        self.http = http
+        self.maxAttempts = max(1, maxAttempts)
+    }
+
+    /// Resolves endpoint, region and credentials like the AWS CLI. `environment` stands for the process
+    /// environment (pass `ProcessInfo.processInfo.environment` in programs, a dictionary in tests).
+    public static func resolve(environment: [String: String], http: HTTPClient.Configuration = .init()) throws
+        -> S3ClientConfiguration
+    {
+        let settings = AWSSettings.load(environment: environment)
+        var http = http
+        if http.caBundlePath == nil, let bundle = environment["AWS_CA_BUNDLE"] ?? settings.configProfile["ca_bundle"], !bundle.isEmpty {
+            http.caBundlePath = bundle
+        }
+        // The suite's own knobs (Documentation/quilt.md, ENVIRONMENT); seconds, decimals allowed.
+        if let seconds = environment["QUILT_S3_CONNECT_TIMEOUT"].flatMap(Double.init), seconds > 0 { http.connectTimeout = seconds }
+        if let seconds = environment["QUILT_S3_REQUEST_TIMEOUT"].flatMap(Double.init), seconds > 0 { http.requestTimeout = seconds }
+        if let seconds = environment["QUILT_S3_STALL_TIMEOUT"].flatMap(Double.init), seconds > 0 { http.stallTimeout = seconds }
+        let attempts = environment["QUILT_S3_MAX_ATTEMPTS"].flatMap { Int($0) }.map { max(1, $0) } ?? 4
+        var endpoint = S3Endpoint.aws
+        endpoint.addressingStyle = settings.addressingStyle
+        if let url = settings.endpointURL {
+            endpoint = try S3Endpoint(url: url, addressingStyle: settings.addressingStyle)
+        }
+        return S3ClientConfiguration(
+            endpoint: endpoint, region: settings.region,
+            credentials: DefaultCredentialsChain(environment: environment, settings: settings), http: http,
+            maxAttempts: attempts)
+    }
+}

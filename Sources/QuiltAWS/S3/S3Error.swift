@@ -1,0 +1,50 @@
+// S3 failures that StorageError has no case for: configuration, credentials, unexpected responses. S3's own
+// error answers map to StorageError (see S3Client.mapError).
+import QuiltSupport
+import QuiltHTTP
+import QuiltStorage
+
+/// Errors of the S3 layer beyond `StorageError`. Messages never contain secrets, tokens or signatures.
+public enum S3Error: QuiltError, Equatable {
+    /// `AWS_PROFILE` names a profile that is in neither the config nor the credentials file.
+    case profileNotFound(profile: String)
+    /// The profile gets its credentials in a way this client does not implement (SSO, roles, processes).
+    case unsupportedCredentialSource(profile: String, source: String)
+    /// Container or instance-metadata credentials could not be fetched or read.
+    case credentialsUnavailable(source: String, detail: String)
+    /// An endpoint URL that cannot be used.
+    case badEndpoint(url: String)
+    /// A bucket name S3 would refuse.
+    case badBucketName(bucket: String)
+    /// A response S3 should not have sent (unparseable XML, missing fields).
+    case badResponse(location: String, operation: String, detail: String)
+
+    public var kind: FailureKind {
+        switch self {
+        case .badEndpoint, .badBucketName: return .usage
+        default: return .operationFailed
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .profileNotFound(let profile): return "AWS profile \(quoted(profile)) not found"
+        case .unsupportedCredentialSource(let profile, let source):
+            return "AWS profile \(quoted(profile)) uses \(source), which is not supported"
+        case .credentialsUnavailable(let source, let detail): return "cannot get AWS credentials from \(source): \(detail)"
+        case .badEndpoint(let url): return "bad S3 endpoint URL \(quoted(url))"
+        case .badBucketName(let bucket): return "bad S3 bucket name \(quoted(bucket))"
+        case .badResponse(let location, let operation, let detail):
+            return "\(operation) got a bad response for \(quoted(location)): \(detail)"
+        }
+    }
+
+    public var hint: String? {
+        switch self {
+        case .profileNotFound: return "check AWS_PROFILE, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE"
+        case .unsupportedCredentialSource:
+            return "export AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (e.g. from `aws configure export-credentials`)"
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,141 @@
+// The Storage interface over an S3 bucket, optionally below a prefix: `s3://bucket[/prefix]`.
+import QuiltSupport
+import QuiltHTTP
+import QuiltStorage
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A `Storage` whose keys are objects in one bucket, relative to an optional prefix.
+public struct S3Storage: Storage {
+    public let client: S3Client
+    public let bucket: String
+    /// The key prefix, without leading or trailing `/`; empty for the bucket root.
+    public let prefix: String
+
+    /// Files (manifests) at least this big go up as multipart uploads. Package data does not use this: its
+    /// part size is fixed by the chunked hash (S3Transfers).
+    public var multipartThreshold: Int
+    /// The part size of those uploads.
+    public var partSize: Int
+    /// Single PUTs stop at 5 GiB.
+    static let singlePutLimit = 5 * 1024 * 1024 * 1024
+
+    /// Where objects are staged before upload (`stage`).
+    public let temporaryDirectory: String
+
+    public init(client: S3Client, bucket: String, prefix: String = "", multipartThreshold: Int = 64 << 20,
+                partSize: Int = 16 << 20, temporaryDirectory: String = "/tmp") {
+        self.client = client
+        self.temporaryDirectory = temporaryDirectory
+        self.bucket = bucket
+        self.multipartThreshold = min(max(multipartThreshold, 5 << 20), Self.singlePutLimit)
+        self.partSize = max(partSize, 5 << 20)
+        var trimmed = Substring(prefix)
+        while trimmed.hasPrefix("/") { trimmed = trimmed.dropFirst() }
+        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        self.prefix = String(trimmed)
+    }
+
+    /// Opens `s3://bucket[/prefix]`.
+    public init(client: S3Client, url: String) throws {
+        guard url.hasPrefix("s3://") else { throw S3Error.badBucketName(bucket: url) }
+        let rest = url.dropFirst(5)
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let bucket = String(rest[..<slash])
+        guard !bucket.isEmpty else { throw S3Error.badBucketName(bucket: url) }
+        self.init(client: client, bucket: bucket, prefix: String(rest[slash...]))
+    }
+
+    /// Every read waits on the network, so several at once pay off.
+    public var capabilities: StorageCapabilities {
+        StorageCapabilities(readConcurrency: 8, streamingPut: true, conditionalPut: true, versioning: true,
+                            serverSideCopy: true)
+    }
+
+    public func stage() throws -> any StagedObject {
+        try TemporaryFileStagedObject(storage: self, temporaryDirectory: temporaryDirectory)
+    }
+
+    public var rootURL: String {
+        prefix.isEmpty ? "s3://\(bucket)" : "s3://\(bucket)/\(prefix)"
+    }
+
+    /// The S3 key of a storage key.
+    public func objectKey(_ key: String) -> String {
+        prefix.isEmpty ? key : "\(prefix)/\(key)"
+    }
+
+    public func get(_ key: String) throws -> [UInt8] {
+        try client.getObject(bucket: bucket, key: objectKey(key)).body
+    }
+
+    /// One ranged GET; S3 answers a range past the end with what there is.
+    public func getPrefix(_ key: String, count: Int) throws -> [UInt8] {
+        guard count > 0 else { return [] }
+        do {
+            return try client.getObject(bucket: bucket, key: objectKey(key), range: 0..<count).body
+        } catch StorageError.failed(_, _, let detail) where detail.contains("416") {
+            return []  // an empty object has no byte 0
+        }
+    }
+
+    @discardableResult
+    public func put(_ key: String, bytes: [UInt8], condition: WriteCondition) throws -> ObjectInfo {
+        let result = try client.putObject(
+            bucket: bucket, key: objectKey(key), body: .bytes(bytes), options: S3PutOptions(condition: condition))
+        return ObjectInfo(size: bytes.count, etag: result.etag, versionId: result.versionId)
+    }
+
+    @discardableResult
+    public func put(_ key: String, contentsOfFile path: String, condition: WriteCondition) throws -> ObjectInfo {
+        guard let kind = FileSystem.kind(ofPath: path) else { throw FileSystemError.notFound(path: path) }
+        guard case .regular(let size) = kind else { throw FileSystemError.notARegularFile(path: path) }
+        let objectKey = objectKey(key)
+        if size < multipartThreshold {
+            let result = try client.putObject(
+                bucket: bucket, key: objectKey, body: .fileRange(path: path, offset: 0, length: size),
+                options: S3PutOptions(condition: condition))
+            return ObjectInfo(size: size, etag: result.etag, versionId: result.versionId)
+        }
+        // The condition is checked when the upload completes, so the object appears whole or not at all.
+        var chosenPartSize = self.partSize
+        while (size + chosenPartSize - 1) / chosenPartSize > 10_000 { chosenPartSize *= 2 }
+        let partSize = chosenPartSize
+        let count = (size + partSize - 1) / partSize
+        let upload = try S3MultipartUpload.start(client: client, bucket: bucket, key: objectKey,
+                                                 options: S3PutOptions(checksumSHA256: true))
+        let client = self.client
+        let result = try upload.run(partCount: count, concurrency: 4, condition: condition) { index in
+            let offset = index * partSize
+            return try client.uploadPart(
+                bucket: upload.bucket, key: upload.key, uploadId: upload.uploadId, partNumber: index + 1,
+                body: .fileRange(path: path, offset: offset, length: min(partSize, size - offset)))
+        }
+        return ObjectInfo(size: size, etag: result.etag, versionId: result.versionId)
+    }
+
+    public func head(_ key: String) throws -> ObjectInfo? {
+        guard let head = try client.headObject(bucket: bucket, key: objectKey(key)) else { return nil }
+        return ObjectInfo(size: head.size, etag: head.etag, versionId: head.versionId)
+    }
+
+    public func list(prefix keyPrefix: String) throws -> [String] {
+        let base = prefix.isEmpty ? "" : prefix + "/"
+        let objects = try client.listAllObjects(bucket: bucket, prefix: base + keyPrefix)
+        var keys: [String] = []
+        keys.reserveCapacity(objects.count)
+        // Compare bytes, not Characters: a key may start with a combining mark right after the prefix.
+        for object in objects where object.key.utf8.starts(with: base.utf8) {
+            keys.append(String(decoding: object.key.utf8.dropFirst(base.utf8.count), as: UTF8.self))
+        }
+        // S3 already lists in UTF-8 byte order; S3-compatible stores are not all as careful.
+        return keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    public func delete(_ key: String) throws {
+        try client.deleteObject(bucket: bucket, key: objectKey(key))
+    }
+}

@@ -1,0 +1,139 @@
+// AWS Signature Version 4 for S3 requests: canonical request, string to sign, signing key, Authorization header.
+import QuiltSupport
+import QuiltHTTP
+import QuiltStorage
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Signs requests with AWS Signature Version 4 (header form).
+public struct SigV4Signer: Sendable {
+    /// The payload hash sent when a body is streamed without hashing it first.
+    public static let unsignedPayload = "UNSIGNED-PAYLOAD"
+    /// SHA-256 of no bytes.
+    public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+    public var region: String
+    public var service: String
+
+    public init(region: String, service: String = "s3") {
+        self.region = region
+        self.service = service
+    }
+
+    /// The timestamp forms SigV4 uses.
+    public struct Timestamp: Sendable, Equatable {
+        /// `YYYYMMDDTHHMMSSZ`.
+        public var amzDate: String
+        /// `YYYYMMDD`.
+        public var date: String { String(amzDate.prefix(8)) }
+
+        public init(amzDate: String) {
+            self.amzDate = amzDate
+        }
+
+        /// The current UTC time.
+        public static func now() -> Timestamp {
+            var seconds = time(nil)
+            var parts = tm()
+            gmtime_r(&seconds, &parts)
+            func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+            let stamp = "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T"
+                + "\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
+            return Timestamp(amzDate: stamp)
+        }
+    }
+
+    /// Adds `x-amz-date`, `x-amz-content-sha256`, `x-amz-security-token` (when the credentials have one) and
+    /// `Authorization` to `headers`. `path` is the already-encoded URL path; `query` holds raw (unencoded) pairs.
+    /// `headers` must contain `host`.
+    public func sign(
+        method: String, path: String, query: [(name: String, value: String)], headers: inout [(name: String, value: String)],
+        payloadHash: String, credentials: AWSCredentials, timestamp: Timestamp = .now()
+    ) {
+        headers.append((name: "x-amz-date", value: timestamp.amzDate))
+        headers.append((name: "x-amz-content-sha256", value: payloadHash))
+        if let token = credentials.sessionToken { headers.append((name: "x-amz-security-token", value: token)) }
+        let authorization = authorizationHeader(
+            method: method, path: path, query: query, headers: headers, payloadHash: payloadHash,
+            credentials: credentials, timestamp: timestamp)
+        headers.append((name: "Authorization", value: authorization))
+    }
+
+    /// The `Authorization` value for a request whose headers are complete (every header given is signed).
+    public func authorizationHeader(
+        method: String, path: String, query: [(name: String, value: String)], headers: [(name: String, value: String)],
+        payloadHash: String, credentials: AWSCredentials, timestamp: Timestamp
+    ) -> String {
+        let (canonical, signedHeaders) = canonicalRequest(
+            method: method, path: path, query: query, headers: headers, payloadHash: payloadHash)
+        let toSign = stringToSign(canonicalRequest: canonical, timestamp: timestamp)
+        let key = signingKey(secretAccessKey: credentials.secretAccessKey, date: timestamp.date)
+        let signature = S3Crypto.hex(S3Crypto.hmacSHA256(key: key, message: Array(toSign.utf8)))
+        return "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope(date: timestamp.date)),"
+            + "SignedHeaders=\(signedHeaders),Signature=\(signature)"
+    }
+
+    /// The canonical request and the `;`-joined list of signed header names.
+    public func canonicalRequest(
+        method: String, path: String, query: [(name: String, value: String)], headers: [(name: String, value: String)],
+        payloadHash: String
+    ) -> (request: String, signedHeaders: String) {
+        // Encoded names and values are ASCII, so String order is byte order here.
+        let encoded: [(String, String)] = query.map { (PercentEncoding.encode($0.name), PercentEncoding.encode($0.value)) }
+        let sortedPairs = encoded.sorted { (left: (String, String), right: (String, String)) -> Bool in
+            left.0 == right.0 ? left.1 < right.1 : left.0 < right.0
+        }
+        let canonicalQuery = sortedPairs.map { $0.0 + "=" + $0.1 }.joined(separator: "&")
+        // Header names are merged case-insensitively; repeated headers join their values with commas.
+        var merged: [String: [String]] = [:]
+        for header in headers {
+            merged[header.name.lowercased(), default: []].append(Self.normalizeHeaderValue(header.value))
+        }
+        let names = merged.keys.sorted()
+        var canonicalHeaders = ""
+        for name in names {
+            canonicalHeaders += name + ":" + (merged[name] ?? []).joined(separator: ",") + "\n"
+        }
+        let signedHeaders = names.joined(separator: ";")
+        let request = [method, path.isEmpty ? "/" : path, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash]
+            .joined(separator: "\n")
+        return (request, signedHeaders)
+    }
+
+    /// `AWS4-HMAC-SHA256`, the timestamp, the scope and the hash of the canonical request.
+    public func stringToSign(canonicalRequest: String, timestamp: Timestamp) -> String {
+        "AWS4-HMAC-SHA256\n\(timestamp.amzDate)\n\(scope(date: timestamp.date))\n"
+            + S3Crypto.hex(S3Crypto.sha256(canonicalRequest))
+    }
+
+    /// The key derived from the secret for one day, region and service.
+    public func signingKey(secretAccessKey: String, date: String) -> [UInt8] {
+        let dateKey = S3Crypto.hmacSHA256(key: Array("AWS4\(secretAccessKey)".utf8), message: Array(date.utf8))
+        let regionKey = S3Crypto.hmacSHA256(key: dateKey, message: Array(region.utf8))
+        let serviceKey = S3Crypto.hmacSHA256(key: regionKey, message: Array(service.utf8))
+        return S3Crypto.hmacSHA256(key: serviceKey, message: Array("aws4_request".utf8))
+    }
+
+    private func scope(date: String) -> String {
+        "\(date)/\(region)/\(service)/aws4_request"
+    }
+
+    /// Trims the value and collapses runs of spaces into one, as SigV4 requires.
+    static func normalizeHeaderValue(_ value: String) -> String {
+        var out = ""
+        var pendingSpace = false
+        for character in value.trimmingSpaces {
+            if character == " " || character == "\t" {
+                pendingSpace = true
+            } else {
+                if pendingSpace { out.append(" ") }
+                pendingSpace = false
+                out.append(character)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,53 @@
+// Options several commands share, and the argument values only the command layer can check.
+import ArgumentParser
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
+
+/// Options of every command that touches a registry.
+struct RegistryOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Registry: a path, file:///dir or s3://bucket[/prefix] (default: the local registry).", valueName: "url"))
+    var registry: String?
+}
+
+/// `--verbose`: one line on stderr per S3 request (never a credential, a header or a signature).
+struct VerboseOption: ParsableArguments {
+    @Flag(name: [.customShort("v"), .long], help: "Show each S3 request on standard error.")
+    var verbose = false
+}
+
+/// Reads `--meta JSON|@FILE`.
+func parseMetaArgument(_ text: String) throws -> JSONValue {
+    if text.hasPrefix("@") {
+        let path = String(text.dropFirst())
+        let bytes = try FileSystem.readFile(path)
+        do { return try JSONParser.parse(bytes) } catch {
+            throw ArgumentError.invalidMetadata(subject: path, reason: error.message)
+        }
+    }
+    do { return try JSONParser.parse(text) } catch {
+        throw ArgumentError.invalidMetadata(subject: text, reason: error.message)
+    }
+}
+
+/// Errors in what the user typed that only the command layer can see.
+enum ArgumentError: QuiltError {
+    case invalidMetadata(subject: String, reason: String)
+    case invalid(String)
+    case notConfirmed
+
+    var kind: FailureKind {
+        switch self {
+        case .invalidMetadata: return .badInput
+        case .invalid: return .usage
+        case .notConfirmed: return .operationFailed
+        }
+    }
+    var message: String {
+        switch self {
+        case .invalidMetadata(let subject, let reason): return "invalid metadata JSON \(quoted(subject)): \(reason)"
+        case .invalid(let text): return text
+        case .notConfirmed: return "not confirmed; nothing deleted"
+        }
+    }
+}

@@ -1,0 +1,149 @@
+// A command's streams and surroundings: stdout for data in large blocks, stderr for messages and progress,
+// the context read once from the environment, and the one place where errors become messages and exit codes.
+import ArgumentParser
+import Foundation
+import QuiltSupport
+import QuiltFormat
+import QuiltRegistry
+
+/// A command's streams and surroundings. stdout carries data only and is written in large blocks.
+final class IO {
+    let environment: [String: String]
+    private var buffer: [UInt8] = []
+    private lazy var contextResult: Result<QuiltContext, any Error> = Result { try QuiltContext(environment: environment) }
+
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    /// Turns on `--verbose` request logging (before the first use of `context()`).
+    func setVerbose(_ verbose: Bool) {
+        guard verbose else { return }
+        let environment = self.environment
+        contextResult = Result {
+            try QuiltContext(environment: environment) { line in
+                let bytes = Array(("verbose: " + line + "\n").utf8)
+                bytes.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
+            }
+        }
+    }
+
+    /// The environment and quilt3's configuration, read on first use.
+    func context() throws -> QuiltContext { try contextResult.get() }
+
+    func registry(_ options: RegistryOptions) throws -> Registry {
+        try context().registry(options.registry)
+    }
+
+    // MARK: stdout
+
+    func write(_ bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func line(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    /// Writes a JSON value and a newline.
+    func json(_ value: JSONValue) {
+        var out: [UInt8] = []
+        JSONWriter.writeManifestForm(value, to: &out)
+        out.append(0x0A)
+        write(out)
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        buffer.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = Foundation.write(1, raw.baseAddress! + done, raw.count - done)
+                if n <= 0 {
+                    if errno == EINTR { continue }
+                    // A closed pipe (`| head`) is not an error worth a message.
+                    exit(errno == EPIPE ? 0 : ExitStatus.failure)
+                }
+                done += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: stderr
+
+    func message(_ text: String) {
+        let bytes = Array((text + "\n").utf8)
+        bytes.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
+    }
+
+    func warning(_ text: String) { message("warning: " + text) }
+
+    /// A note for a person watching (what was done, where): shown on a terminal only, like progress, so scripts
+    /// and pipes see nothing on stderr unless something is wrong.
+    func info(_ text: String) {
+        if progressAllowed(json: false) { message(text) }
+    }
+
+    /// Prints an error the git way and returns the exit status it maps to.
+    func report(_ error: any Error) -> Int32 {
+        switch error {
+        case let error as QuiltError:
+            message("error: " + error.message)
+            if let hint = error.hint { message("hint: " + hint) }
+            return ExitStatus.forKind(error.kind)
+        case let exit as ExitCode:
+            return exit.rawValue
+        case let error as ValidationError:
+            message("error: " + error.message)
+            return ExitStatus.usage
+        default:
+            message("error: \(error)")
+            return ExitStatus.failure
+        }
+    }
+
+    var stderrIsTerminal: Bool { FileSystem.isTerminal(2) }
+    var stdinIsTerminal: Bool { FileSystem.isTerminal(0) }
+
+    /// Progress goes to a terminal only, never with `--json` or `QUILT_MINIMIZE_STDOUT=true`.
+    func progressAllowed(json: Bool) -> Bool {
+        !json && stderrIsTerminal && environment["QUILT_MINIMIZE_STDOUT"]?.lowercased() != "true"
+    }
+
+    /// All of standard input.
+    func readStandardInput() -> [UInt8] {
+        var bytes: [UInt8] = []
+        readStandardInput { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
+    /// Standard input in blocks of up to 1 MiB, for readers that need not hold all of it.
+    func readStandardInput(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { block.deallocate() }
+        while true {
+            let n = Foundation.read(0, block.baseAddress, block.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            try body(UnsafeRawBufferPointer(rebasing: block[0..<n]))
+        }
+    }
+
+    /// Asks a yes/no question on the terminal.
+    func confirm(_ question: String) -> Bool {
+        let bytes = Array((question + " [y/N] ").utf8)
+        bytes.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
+        guard let answer = readLine() else { return false }
+        return ["y", "yes"].contains(answer.trimmingWhitespace.lowercased())
+    }
+}

@@ -1,0 +1,286 @@
+// The entry stream: the JSONL unit that flows between plumbing programs, in the manifest's own line form.
+import QuiltSupport
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+public enum EntryStream {
+    /// One parsed line of an entry stream.
+    public enum Item: Sendable {
+        case entry(ManifestEntry)
+        case directory(key: String, meta: JSONValue)
+        /// A manifest header line (only as the first line).
+        case header(JSONObject)
+    }
+
+    /// Parses one line. A missing or null `hash` is allowed (it is computed later); `size` may be missing for
+    /// a local file (it is read later, and marked -1 until then). Fields may come in any order, and unknown
+    /// fields are ignored.
+    public static func parseLine(_ line: UnsafeRawBufferPointer, lineNumber: Int) throws(ManifestError) -> Item {
+        if let item = parseLineDirectly(line) { return item }
+        return try parseLineInGeneral(line, lineNumber: lineNumber)
+    }
+
+    /// The general path: the whole line as a JSON value, then its fields. It also words every error.
+    static func parseLineInGeneral(_ line: UnsafeRawBufferPointer, lineNumber: Int) throws(ManifestError) -> Item {
+        let value: JSONValue
+        do { value = try JSONParser.parse(line) } catch {
+            throw .invalidLine(line: lineNumber, reason: error.message)
+        }
+        guard case .object(let object) = value else { throw .invalidLine(line: lineNumber, reason: "not a JSON object") }
+        guard case .string(let logicalKey)? = object["logical_key"] else {
+            // A whole manifest piped in (`quilt-cat-manifest REV | …`) starts with its header: not an entry.
+            if lineNumber == 1, object["version"] != nil { return .header(object) }
+            throw .missingField(line: lineNumber, field: "logical_key")
+        }
+        var url: String?
+        switch object["physical_keys"] {
+        case nil, .null?: url = nil
+        case .array(let list)?:
+            if let first = list.first {
+                guard case .string(let s) = first else {
+                    throw .invalidLine(line: lineNumber, reason: "'physical_keys' must be a list of URLs")
+                }
+                url = s
+            }
+        default: throw .invalidLine(line: lineNumber, reason: "'physical_keys' must be a list of URLs")
+        }
+        var size = -1
+        if let sizeValue = object["size"], sizeValue != .null {
+            guard let s = sizeValue.intValue, s >= 0 else {
+                throw .invalidLine(line: lineNumber, reason: "'size' must be a non-negative integer")
+            }
+            size = s
+        }
+        var hash: ObjectHash?
+        switch object["hash"] {
+        case nil, .null?: hash = nil
+        case .object(let h)?:
+            guard case .string(let type)? = h["type"], case .string(let value)? = h["value"] else {
+                throw .invalidLine(line: lineNumber, reason: "'hash' must have string 'type' and 'value'")
+            }
+            hash = ObjectHash(type: type, value: value, valueFirst: h.keys.first == "value")
+        default: throw .invalidLine(line: lineNumber, reason: "'hash' must be an object")
+        }
+        return makeItem(logicalKey: logicalKey, url: url, size: size, hash: hash, meta: object["meta"])
+    }
+
+    /// The item a line's fields describe; both parsing paths end here so they cannot disagree.
+    static func makeItem(logicalKey: String, url: String?, size: Int, hash: ObjectHash?, meta: JSONValue?) -> Item {
+        guard let url else { return .directory(key: logicalKey, meta: meta ?? .null) }
+        let meta = meta ?? .object(JSONObject())
+        return .entry(ManifestEntry(logicalKey: logicalKey, physicalKey: url, size: size, hash: hash,
+                                    meta: meta.isTruthy ? meta : .object(JSONObject())))
+    }
+
+    /// The fast path: reads the fields straight from the line's bytes, in any order, building JSON values only
+    /// for `meta` and unknown fields. It returns nil for anything out of the ordinary (an escaped or non-ASCII
+    /// key, a repeated field, an unusual shape, any syntax error), and the general path then decides.
+    static func parseLineDirectly(_ line: UnsafeRawBufferPointer) -> Item? {
+        var reader = JSONParser.Reader(bytes: line)
+        var logicalKey: String?
+        var url: String?
+        var size = -1
+        var hash: ObjectHash?
+        var meta: JSONValue?
+        var seen = Field()
+        do throws(JSONError) {
+            reader.skipWhitespace()
+            guard reader.consume(UInt8(ascii: "{")) else { return nil }
+            repeat {
+                reader.skipWhitespace()
+                guard let key = reader.plainKey() else { return nil }
+                reader.skipWhitespace()
+                guard reader.consume(UInt8(ascii: ":")) else { return nil }
+                reader.skipWhitespace()
+                let field = Field(key)
+                if !field.isEmpty {
+                    guard !seen.contains(field) else { return nil }
+                    seen.insert(field)
+                }
+                switch field {
+                case .logicalKey:
+                    guard reader.peek() == UInt8(ascii: "\"") else { return nil }
+                    logicalKey = try reader.parseString()
+                case .physicalKeys:
+                    if reader.consumeLiteral("null") { break }
+                    guard reader.consume(UInt8(ascii: "[")) else { return nil }
+                    reader.skipWhitespace()
+                    if reader.consume(UInt8(ascii: "]")) { break }
+                    guard reader.peek() == UInt8(ascii: "\"") else { return nil }
+                    url = try reader.parseString()
+                    reader.skipWhitespace()
+                    guard reader.consume(UInt8(ascii: "]")) else { return nil }
+                case .size:
+                    if reader.consumeLiteral("null") { break }
+                    guard let value = reader.smallNonNegativeInteger() else { return nil }
+                    size = value
+                case .hash:
+                    if reader.consumeLiteral("null") { break }
+                    guard let value = try reader.hashObject() else { return nil }
+                    hash = value
+                case .meta:
+                    meta = try reader.parseValue(depth: 1)
+                default:
+                    _ = try reader.parseValue(depth: 1)
+                }
+                reader.skipWhitespace()
+            } while reader.consume(UInt8(ascii: ","))
+            guard reader.consume(UInt8(ascii: "}")) else { return nil }
+            reader.skipWhitespace()
+            guard reader.position == line.count else { return nil }
+        } catch {
+            return nil
+        }
+        guard let logicalKey else { return nil }
+        return makeItem(logicalKey: logicalKey, url: url, size: size, hash: hash, meta: meta)
+    }
+
+    /// The fields of an entry line the fast path reads itself.
+    struct Field: OptionSet {
+        let rawValue: UInt8
+        init(rawValue: UInt8) { self.rawValue = rawValue }
+        static let logicalKey = Field(rawValue: 1)
+        static let physicalKeys = Field(rawValue: 2)
+        static let size = Field(rawValue: 4)
+        static let hash = Field(rawValue: 8)
+        static let meta = Field(rawValue: 16)
+
+        /// The field a key names; empty for any other key.
+        init(_ key: UnsafeRawBufferPointer) {
+            func equals(_ name: StaticString) -> Bool { JSONParser.Reader.bytes(key, equal: name) }
+            if equals("logical_key") { self = .logicalKey }
+            else if equals("physical_keys") { self = .physicalKeys }
+            else if equals("size") { self = .size }
+            else if equals("hash") { self = .hash }
+            else if equals("meta") { self = .meta }
+            else { self = [] }
+        }
+    }
+
+    /// Parses an entry stream that arrives in blocks (standard input), so the whole input is never held: lines
+    /// are parsed as they complete, and only a line split across blocks is copied.
+    public struct Parser {
+        private var partial: [UInt8] = []
+        private var lineNumber = 0
+
+        public init() {}
+
+        /// Parses every line that `block` completes.
+        public mutating func feed(_ block: UnsafeRawBufferPointer, into body: (Item) throws -> Void) throws {
+            var start = 0
+            while let newline = Parser.index(of: 0x0A, in: block, from: start) {
+                if partial.isEmpty {
+                    try parse(UnsafeRawBufferPointer(rebasing: block[start..<newline]), into: body)
+                } else {
+                    partial.append(contentsOf: UnsafeRawBufferPointer(rebasing: block[start..<newline]))
+                    try partial.withUnsafeBytes { try parse($0, into: body) }
+                    partial.removeAll(keepingCapacity: true)
+                }
+                start = newline + 1
+            }
+            partial.append(contentsOf: UnsafeRawBufferPointer(rebasing: block[start...]))
+        }
+
+        /// Parses the last line, if the input did not end with a newline.
+        public mutating func finish(into body: (Item) throws -> Void) throws {
+            guard !partial.isEmpty else { return }
+            try partial.withUnsafeBytes { try parse($0, into: body) }
+            partial.removeAll()
+        }
+
+        private mutating func parse(_ line: UnsafeRawBufferPointer, into body: (Item) throws -> Void) throws {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
+            try body(try parseLine(line, lineNumber: lineNumber))
+        }
+
+        private static func index(of byte: UInt8, in block: UnsafeRawBufferPointer, from start: Int) -> Int? {
+            guard start < block.count, let base = block.baseAddress,
+                  let found = memchr(base + start, Int32(byte), block.count - start) else { return nil }
+            return UnsafeRawPointer(found) - base
+        }
+    }
+
+    /// Splits `bytes` into lines and parses each non-blank one.
+    public static func parse(_ bytes: [UInt8], into body: (Item) throws -> Void) throws {
+        var parser = Parser()
+        try bytes.withUnsafeBytes { try parser.feed($0, into: body) }
+        try parser.finish(into: body)
+    }
+
+    /// Appends an entry line (manifest form, with a trailing newline).
+    public static func write(_ entry: ManifestEntry, to out: inout [UInt8]) {
+        appendLine(entry, to: &out)
+        out.append(0x0A)
+    }
+
+    /// A file entry in the manifest's line form, without the newline (the one writer of entry lines, for manifests
+    /// and streams alike); a missing hash is written `null`.
+    static func appendLine(_ entry: ManifestEntry, to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"logical_key": "#.utf8)
+        JSONWriter.writeString(entry.logicalKey, asciiOnly: false, to: &out)
+        out.append(contentsOf: #", "physical_keys": ["#.utf8)
+        JSONWriter.writeString(entry.physicalKey, asciiOnly: false, to: &out)
+        out.append(contentsOf: #"], "size": "#.utf8)
+        JSONWriter.writeInteger(entry.size, to: &out)
+        out.append(contentsOf: #", "hash": "#.utf8)
+        if let hash = entry.hash {
+            ManifestWriter.appendHash(hash, to: &out)
+        } else {
+            out.append(contentsOf: "null".utf8)
+        }
+        out.append(contentsOf: #", "meta": "#.utf8)
+        JSONWriter.writeManifestForm(entry.meta, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    public static func writeDirectory(key: String, meta: JSONValue, to out: inout [UInt8]) {
+        appendDirectoryLine(key: key, meta: meta, to: &out)
+        out.append(0x0A)
+    }
+
+    /// A directory-metadata line, without the newline.
+    static func appendDirectoryLine(key: String, meta: JSONValue, to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"logical_key": "#.utf8)
+        JSONWriter.writeString(key, asciiOnly: false, to: &out)
+        out.append(contentsOf: #", "meta": "#.utf8)
+        JSONWriter.writeManifestForm(meta, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+}
+
+extension JSONParser.Reader {
+    /// A `hash` dict with string `type` and `value` (in either order, other keys ignored). The default type is
+    /// matched in place so the million entries of a large manifest share one immortal String for it.
+    mutating func hashObject() throws(JSONError) -> ObjectHash? {
+        guard consume(UInt8(ascii: "{")) else { return nil }
+        var type: String?
+        var value: String?
+        var valueFirst = false
+        var first = true
+        repeat {
+            skipWhitespace()
+            guard let key = plainKey() else { return nil }
+            skipWhitespace()
+            guard consume(UInt8(ascii: ":")) else { return nil }
+            skipWhitespace()
+            let isType = Self.bytes(key, equal: "type"), isValue = Self.bytes(key, equal: "value")
+            if first { valueFirst = isValue; first = false }
+            if isType {
+                guard type == nil, peek() == UInt8(ascii: "\"") else { return nil }
+                type = consumeLiteral(#""sha2-256-chunked""#) ? HashType.sha2256Chunked.rawValue : try parseString()
+            } else if isValue {
+                guard value == nil, peek() == UInt8(ascii: "\"") else { return nil }
+                value = try parseString()
+            } else {
+                _ = try parseValue(depth: 2)
+            }
+            skipWhitespace()
+        } while consume(UInt8(ascii: ","))
+        guard consume(UInt8(ascii: "}")), let type, let value else { return nil }
+        return ObjectHash(type: type, value: value, valueFirst: valueFirst)
+    }
+}

@@ -1,0 +1,47 @@
+// Everything that can be wrong with a manifest, a logical key, a package name or a physical key.
+import QuiltSupport
+
+public enum ManifestError: QuiltError {
+    case invalidLine(line: Int, reason: String)
+    case missingField(line: Int, field: String)
+    case duplicateLogicalKey(String)
+    /// A file entry where a directory is needed, or the other way round: `a` and `a/b` both files.
+    case logicalKeyCollision(file: String, directory: String)
+    case invalidLogicalKey(String, reason: String)
+    case invalidPackageName(String)
+    case recordTooLarge(subject: String, size: Int, limit: Int)
+    case invalidPhysicalKey(String, reason: String)
+    case missingHash(logicalKey: String)
+    case invalidMetadata(subject: String, reason: String)
+    case invalidMessage
+    case empty
+
+    public var kind: FailureKind { .badInput }
+
+    public var message: String {
+        switch self {
+        case .invalidLine(let line, let reason): return "malformed manifest line \(line): \(reason)"
+        case .missingField(let line, let field): return "malformed manifest line \(line): missing \(quoted(field))"
+        case .duplicateLogicalKey(let key): return "duplicate logical key \(quoted(key))"
+        case .logicalKeyCollision(let file, let directory):
+            return "logical key \(quoted(directory)) passes through the file entry \(quoted(file))"
+        case .invalidLogicalKey(let key, let reason): return "invalid logical key \(quoted(key)): \(reason)"
+        case .invalidPackageName(let name):
+            return "invalid package name \(quoted(name)): must be 'namespace/name' of letters, digits, '_' and '-'"
+        case .recordTooLarge(let subject, let size, let limit):
+            return "manifest record too large for \(subject): \(size) bytes, limit \(limit)"
+        case .invalidPhysicalKey(let url, let reason): return "invalid physical key \(quoted(url)): \(reason)"
+        case .missingHash(let key): return "entry has no hash or size \(quoted(key))"
+        case .invalidMetadata(let subject, let reason): return "invalid metadata for \(subject): \(reason)"
+        case .invalidMessage: return "invalid manifest header: 'message' must be a string or null"
+        case .empty: return "malformed manifest: no header line"
+        }
+    }
+
+    public var hint: String? {
+        switch self {
+        case .recordTooLarge: return "keep metadata under 1 MB a record, or raise QUILT_MANIFEST_MAX_RECORD_SIZE"
+        default: return nil
+        }
+    }
+}

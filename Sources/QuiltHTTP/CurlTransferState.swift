@@ -1,0 +1,110 @@
+// The per-transfer state libcurl's callbacks read and write: the body being sent, the response being received.
+import QuiltSupport
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Lives for one `curl_easy_perform`; curl gets an unretained pointer to it as callback context.
+final class CurlTransferState {
+    // Request body source.
+    private let bodyBytes: [UInt8]
+    private let bodyFD: Int32
+    private let bodyOffset: Int
+    let bodyLength: Int
+    private var bodyPosition = 0
+    var bodyError: String?
+
+    // Response.
+    private let destinationFD: Int32
+    private let destinationOffset: Int
+    var status = 0
+    var headers: [(name: String, value: String)] = []
+    var body: [UInt8] = []
+    var bytesWritten = 0
+    var destinationError: String?
+
+    init(bodyBytes: [UInt8], bodyFD: Int32, bodyOffset: Int, bodyLength: Int, destinationFD: Int32, destinationOffset: Int) {
+        self.bodyBytes = bodyBytes
+        self.bodyFD = bodyFD
+        self.bodyOffset = bodyOffset
+        self.bodyLength = bodyLength
+        self.destinationFD = destinationFD
+        self.destinationOffset = destinationOffset
+    }
+
+    /// Fills curl's upload buffer; returns the byte count, 0 at the end, or nil to abort.
+    func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int? {
+        let wanted = min(capacity, bodyLength - bodyPosition)
+        if wanted <= 0 { return 0 }
+        if bodyFD < 0 {
+            bodyBytes.withUnsafeBufferPointer { source in
+                guard let base = source.baseAddress else { return }
+                UnsafeMutableRawPointer(buffer).copyMemory(from: base + bodyPosition, byteCount: wanted)
+            }
+            bodyPosition += wanted
+            return wanted
+        }
+        while true {
+            let got = pread(bodyFD, buffer, wanted, off_t(bodyOffset + bodyPosition))
+            if got < 0 && errno == EINTR { continue }
+            if got < 0 {
+                bodyError = String(cString: strerror(errno))
+                return nil
+            }
+            if got == 0 {
+                // The file is shorter than announced: it changed while being sent.
+                bodyError = "file shrank while being read"
+                return nil
+            }
+            bodyPosition += got
+            return got
+        }
+    }
+
+    /// Rewinds the body (curl resends a request whose reused connection turned out dead).
+    func seek(to offset: Int) -> Bool {
+        guard offset >= 0 && offset <= bodyLength else { return false }
+        bodyPosition = offset
+        return true
+    }
+
+    /// Takes one header line; a status line starts a new response (after `100 Continue` or an interim reply).
+    func receiveHeader(_ line: UnsafeBufferPointer<UInt8>) {
+        var end = line.count
+        while end > 0 && (line[end - 1] == 0x0A || line[end - 1] == 0x0D) { end -= 1 }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: line[0..<end]), as: UTF8.self)
+        if text.hasPrefix("HTTP/") {
+            let fields = text.split(separator: " ", maxSplits: 2)
+            status = fields.count > 1 ? Int(fields[1]) ?? 0 : 0
+            headers.removeAll()
+            return
+        }
+        guard let colon = text.firstIndex(of: ":") else { return }
+        let name = text[..<colon].trimmingSpaces.lowercased()
+        let value = text[text.index(after: colon)...].trimmingSpaces
+        headers.append((name: name, value: value))
+    }
+
+    /// Takes a piece of the response body; returns false to make curl stop with a write error.
+    func receiveBody(_ data: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard destinationFD >= 0 && (200..<300).contains(status) else {
+            body.append(contentsOf: data)
+            return true
+        }
+        guard let base = data.baseAddress else { return true }
+        var done = 0
+        while done < data.count {
+            let wrote = pwrite(destinationFD, base + done, data.count - done, off_t(destinationOffset + bytesWritten))
+            if wrote < 0 && errno == EINTR { continue }
+            if wrote <= 0 {
+                destinationError = wrote < 0 ? String(cString: strerror(errno)) : "short write"
+                return false
+            }
+            done += wrote
+            bytesWritten += wrote
+        }
+        return true
+    }
+}

@@ -1,0 +1,95 @@
+// What a new revision is made of, as `build` and `push` take it from their arguments: a directory at the root,
+// single files or directories at logical keys, keys removed from the starting revision, metadata and a message.
+import QuiltSupport
+import QuiltFormat
+import QuiltAWS
+
+public struct RevisionSpec: Sendable {
+    /// The package name, ns/name.
+    public var name: String
+    /// A local directory or an `s3://` prefix that becomes the package root.
+    public var directory: String?
+    /// `(logical key, path or s3:// URL)` pairs added after the directory.
+    public var sets: [(key: String, path: String)] = []
+    /// Logical keys (or directory keys) removed from the starting revision.
+    public var removals: [String] = []
+    /// Package metadata (`user_meta`); nil leaves the starting revision's (or none).
+    public var meta: JSONValue?
+    public var message: String?
+
+    public init(name: String, directory: String? = nil, sets: [(key: String, path: String)] = [], removals: [String] = [],
+                meta: JSONValue? = nil, message: String? = nil) {
+        self.name = name
+        self.directory = directory
+        self.sets = sets
+        self.removals = removals
+        self.meta = meta
+        self.message = message
+    }
+
+    /// True when the spec adds, removes or changes anything (else `push` publishes the local latest as it is).
+    public var changesContent: Bool { directory != nil || !sets.isEmpty || !removals.isEmpty || meta != nil }
+
+    /// The manifest this spec describes on top of `base`, every hash computed. Directory and `--set` paths may
+    /// be `s3://` URLs: the objects are referenced where they are and hashed from their bytes.
+    public func makeManifest(base: Manifest?, context: QuiltContext, progress: ProgressHandler?) throws -> Manifest {
+        try PackageName.validate(name)
+        var builder = PackageBuilder(base: base ?? Manifest())
+        for key in removals { try builder.remove(key) }
+        if let directory {
+            if directory.hasPrefix("s3://") {
+                try builder.setS3Directory(".", url: directory, meta: meta, client: context.s3Client())
+            } else {
+                try builder.setDirectory(".", path: directory, meta: meta)
+            }
+        } else if let meta {
+            builder.setPackageMeta(meta)
+        }
+        for (key, path) in sets {
+            if path.hasPrefix("s3://") {
+                if path.hasSuffix("/") {
+                    try builder.setS3Directory(key, url: path, meta: nil, client: context.s3Client())
+                } else {
+                    try builder.setS3Object(key, url: path, client: context.s3Client())
+                }
+            } else if FileSystem.isDirectory(path) {
+                try builder.setDirectory(key, path: path, meta: nil)
+            } else {
+                try builder.setFile(key, path: path)
+            }
+        }
+        builder.setMessage(message)
+        let needsS3 = builder.manifest.entries.contains { ($0.hash == nil || $0.size < 0) && $0.physicalKey.hasPrefix("s3://") }
+        try builder.hashMissing(remote: needsS3 ? context.transfers() : nil, progress: progress)
+        return builder.manifest
+    }
+}
+
+/// What a build or push published.
+public struct PublishResult: Sendable {
+    public var name: String
+    public var topHash: String
+    /// The registry's URL.
+    public var registry: String
+    /// The timestamp pointer written; nil when a deduplicated push found the revision already there.
+    public var timestamp: String?
+}
+
+/// Names the phases of a long operation and hands out a progress handler for each; the command layer draws
+/// them (a new phase ends the previous one's line). The core never prints.
+public typealias ProgressPhases = @Sendable (_ phase: String) -> ProgressHandler
+
+extension QuiltContext {
+    /// `quilt build`: the revision `spec` describes, starting from `from` (a revision in the same registry),
+    /// stored in `registryURL` (default: the local registry) with its name moved to it. No data is copied.
+    public func build(_ spec: RevisionSpec, from: String?, registry registryURL: String?,
+                      progress: ProgressPhases? = nil) throws -> PublishResult {
+        let registry = try registry(registryURL)
+        try registry.refuseWorkflows()
+        let base = try from.map { try registry.loadManifest(registry.resolve(Revision($0))) }
+        var manifest = try spec.makeManifest(base: base, context: self, progress: progress?("hashing"))
+        let topHash = try registry.storeManifest(&manifest)
+        let timestamp = try registry.updateRef(spec.name, to: topHash)
+        return PublishResult(name: spec.name, topHash: topHash, registry: registry.url, timestamp: timestamp)
+    }
+}

@@ -1,0 +1,147 @@
+// Materialising entries as files: every file verified against its hash before it is put in place, never written
+// outside the destination, never left half-written.
+import QuiltSupport
+import QuiltFormat
+import QuiltStorage
+import QuiltAWS
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+public enum InstallError: QuiltError {
+    case unsafeKey(String, reason: String)
+    case hashMismatch(logicalKey: String, expected: String, actual: String)
+    case sizeMismatch(logicalKey: String, expected: Int, actual: Int)
+    case noSuchPath(String)
+    /// An install destination that is not a local directory.
+    case notLocal(String)
+
+    public var kind: FailureKind {
+        switch self {
+        case .unsafeKey: return .badInput
+        case .noSuchPath, .notLocal: return .usage
+        default: return .operationFailed
+        }
+    }
+    public var message: String {
+        switch self {
+        case .unsafeKey(let key, let reason): return "refusing to write logical key \(quoted(key)): \(reason)"
+        case .hashMismatch(let key, let expected, let actual):
+            return "hash mismatch for \(quoted(key)): expected \(expected), got \(actual)"
+        case .sizeMismatch(let key, let expected, let actual):
+            return "size mismatch for \(quoted(key)): expected \(expected) bytes, got \(actual)"
+        case .noSuchPath(let path): return "no such path in the package \(quoted(path))"
+        case .notLocal(let text): return "install destination must be a local directory, not \(quoted(text))"
+        }
+    }
+}
+
+public struct Installer: Sendable {
+    /// Reads `file://` keys itself and hands every other key to `remote`.
+    public let remote: (any BlobSource)?
+
+    public init(remote: (any BlobSource)? = nil) { self.remote = remote }
+
+    /// Checks that `relativePath` stays inside the destination: a valid logical key, with no `.`/`..`/empty
+    /// segment, not absolute, no NUL.
+    public static func checkSafe(_ relativePath: String) throws(InstallError) {
+        do { try LogicalKey.validate(relativePath) } catch {
+            if case .invalidLogicalKey(_, let reason) = error { throw .unsafeKey(relativePath, reason: reason) }
+            throw .unsafeKey(relativePath, reason: "invalid")
+        }
+    }
+
+    /// Creates the directories of `relativePath` below `root`, refusing any symbolic link on the way.
+    static func prepareParents(root: String, relativePath: String) throws -> String {
+        var current = root
+        let parts = relativePath.split(separator: "/", omittingEmptySubsequences: false)
+        for part in parts.dropLast() {
+            current += "/" + part
+            switch FileSystem.kind(ofPath: current, followLinks: false) {
+            case nil:
+                if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                    throw FileSystemError.cannotWrite(path: current, reason: String(cString: strerror(errno)))
+                }
+                guard FileSystem.kind(ofPath: current, followLinks: false) == .directory else {
+                    throw InstallError.unsafeKey(relativePath, reason: "a symbolic link or file is in the way")
+                }
+            case .directory?:
+                continue
+            default:
+                throw InstallError.unsafeKey(relativePath, reason: "\(quoted(current)) is not a directory")
+            }
+        }
+        let target = current + "/" + parts.last!
+        if FileSystem.kind(ofPath: target, followLinks: false) == .directory {
+            throw InstallError.unsafeKey(relativePath, reason: "a directory is in the way")
+        }
+        return target
+    }
+
+    /// An install killed mid-file leaves its `.<name>.tmp-XXXXXX` behind (never the file itself): remove those
+    /// of the files about to be installed, so a rerun leaves the directory clean.
+    static func removeStaleTemporaryFiles(root: String, relativePaths: [String]) {
+        var wanted: [String: Set<String>] = [:]
+        for path in relativePaths {
+            let full = root + "/" + path
+            wanted[FileSystem.parent(of: full), default: []].insert("." + FileSystem.baseName(of: full) + ".tmp-")
+        }
+        for (directory, prefixes) in wanted {
+            guard let names = try? FileSystem.contentsOfDirectory(directory) else { continue }
+            for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+                guard let cut = name.range(of: ".tmp-", options: .backwards) else { continue }
+                let prefix = String(name[..<cut.upperBound])
+                if prefixes.contains(prefix), name.utf8.count == prefix.utf8.count + 6,
+                   FileSystem.kind(ofPath: directory + "/" + name, followLinks: false).map({ if case .regular = $0 { return true }; return false }) == true {
+                    try? FileSystem.removeFile(directory + "/" + name)
+                }
+            }
+        }
+    }
+
+    /// Copies one entry to `root/relativePath`: streamed to a temporary file beside the target while hashing,
+    /// renamed into place only when size and hash match.
+    public func materialize(_ entry: ManifestEntry, root: String, relativePath: String) throws {
+        try Self.checkSafe(relativePath)
+        try FileSystem.makeDirectories(root)
+        let target = try Self.prepareParents(root: root, relativePath: relativePath)
+        let key = try PhysicalKey(url: entry.physicalKey)
+        guard let expected = entry.hash else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
+        guard let type = expected.hashType else { throw HashError.unsupportedType(expected.type) }
+        let writer = try AtomicFileWriter(destination: target)
+        let source: any BlobSource = key.isLocal ? LocalBlobSource(hashType: type) : (remote ?? LocalBlobSource(hashType: type))
+        let streamed = try source.fetch(key, size: entry.size, into: writer)
+        try writer.finish()
+        let written = try InputFile(path: writer.pathBeforeCommit)
+        guard written.size == entry.size else {
+            throw InstallError.sizeMismatch(logicalKey: entry.logicalKey, expected: entry.size, actual: written.size)
+        }
+        let actual = try streamed ?? FileHasher.hash(file: written, type: type)
+        guard actual.value == expected.value else {
+            throw InstallError.hashMismatch(logicalKey: entry.logicalKey, expected: expected.value, actual: actual.value)
+        }
+        try writer.commit()
+    }
+
+    /// Materialises many entries, several at a time; `relativePath` maps an entry to its place below `root`.
+    public func materialize(_ entries: [ManifestEntry], root: String, concurrency: Int = 8,
+                            relativePath: @escaping @Sendable (ManifestEntry) -> String = { $0.logicalKey },
+                            progress: ProgressHandler? = nil) throws {
+        for entry in entries { try Self.checkSafe(relativePath(entry)) }
+        Self.removeStaleTemporaryFiles(root: root, relativePaths: entries.map(relativePath))
+        let done = Locked<(files: Int, bytes: Int)>((0, 0))
+        let total = entries.reduce(0) { $0 + max($1.size, 0) }
+        try TransferPool.run(count: entries.count, maxConcurrency: concurrency) { i in
+            try self.materialize(entries[i], root: root, relativePath: relativePath(entries[i]))
+            if let progress {
+                let state = done.withLock { s -> (files: Int, bytes: Int) in
+                    s.files += 1
+                    s.bytes += entries[i].size
+                    return s
+                }
+                progress(Progress(filesDone: state.files, filesTotal: entries.count, bytesDone: state.bytes, bytesTotal: total))
+            }
+        }
+    }
+}

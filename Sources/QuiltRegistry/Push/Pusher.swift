@@ -1,0 +1,113 @@
+// quilt3's push: copy the data a revision needs into the registry bucket, then publish the revision there with
+// the conflict check, in the order objects → manifest → timestamp pointer → latest.
+import QuiltSupport
+import QuiltFormat
+import QuiltStorage
+import QuiltAWS
+
+public enum PushError: QuiltError {
+    case notABucket(String)
+    case destinationOutsideRegistry(dest: String, bucket: String)
+    case localFileNotCopied(String)
+    /// No `--registry` and no `default_remote_registry`.
+    case noRegistry
+    /// Data can go only to `s3://bucket[/prefix]` (or, for one file, `s3://bucket/key`).
+    case badDestination(String)
+    /// Publishing a name as it is, but the local registry has no such package.
+    case notInLocalRegistry(name: String, registry: String)
+
+    public var kind: FailureKind {
+        switch self {
+        case .notInLocalRegistry: return .operationFailed
+        default: return .usage
+        }
+    }
+    public var message: String {
+        switch self {
+        case .badDestination(let url): return "destination must be s3://bucket[/prefix] without a versionId, not \(quoted(url))"
+        case .noRegistry: return "no registry: give --registry s3://bucket or set 'quilt config default_remote_registry'"
+        case .notInLocalRegistry(let name, let registry):
+            return "no such package \(quoted(name)) in the local registry \(quoted(registry))"
+        case .notABucket(let url): return "a push registry must be an S3 bucket \(quoted(url))"
+        case .destinationOutsideRegistry(let dest, let bucket):
+            return "--dest must be in the registry bucket \(quoted(bucket)), not \(quoted(dest))"
+        case .localFileNotCopied(let key): return "with --copy none, local file entries cannot be published \(quoted(key))"
+        }
+    }
+    public var hint: String? {
+        if case .notInLocalRegistry(let name, _) = self {
+            return "a push without DIR publishes a locally built revision; to push a directory: quilt push \(name) DIR --registry s3://bucket"
+        }
+        return nil
+    }
+}
+
+public struct PushResult: Sendable {
+    public var topHash: String
+    /// The timestamp pointer written; nil when `dedupe` found the revision already there.
+    public var timestamp: String?
+    public var copied: Int
+    public var reused: Int
+}
+
+public struct Pusher: Sendable {
+    public let registry: Registry
+    public let bucket: String
+    public let transfers: S3Transfers
+
+    /// `registry` must be an S3 registry at a bucket's root, as quilt3 requires.
+    public init(registry: Registry, transfers: S3Transfers) throws {
+        guard case .s3(let bucket, "")? = try? RegistryLocation(registry.url) else { throw PushError.notABucket(registry.url) }
+        self.registry = registry
+        self.bucket = bucket
+        self.transfers = transfers
+    }
+
+    /// Publishes `manifest` as `name`. `parent` is the revision it was made from (what quilt3 calls the origin):
+    /// unless `force`, the remote `latest` must be absent or equal to it. `destPrefix` is where data goes
+    /// (default `<ns>/<name>`).
+    /// With a `journalDirectory`, uploads are journalled there so that running the same push again after an
+    /// interruption sends only what is missing; the journal is removed once the revision is published.
+    public func push(_ name: String, manifest input: Manifest, parent: String?, destPrefix: String? = nil,
+                     copyMode: CopyMode = .outsideRegistry, force: Bool = false, dedupe: Bool = false,
+                     journalDirectory: String? = nil, progress: ProgressHandler? = nil) throws -> PushResult {
+        try PackageName.validate(name)
+        try registry.refuseWorkflows()
+        var manifest = input
+        try manifest.normalize()
+        let remoteLatest = try registry.latest(name)
+        try checkConflict(name, remoteLatest: remoteLatest, parent: parent, force: force)
+        // Copied entries get sha2-256-chunked hashes; when every entry already has one, the top hash is known
+        // before anything is sent, and a push that would change nothing sends nothing.
+        if dedupe, let remoteLatest, manifest.entries.allSatisfy({ $0.hash?.hashType == .sha2256Chunked && $0.size >= 0 }),
+           try registry.writer.topHash(of: &manifest) == remoteLatest {
+            return PushResult(topHash: remoteLatest, timestamp: nil, copied: 0, reused: 0)
+        }
+
+        let copier = EntryCopier(transfers: transfers, bucket: bucket, prefix: destPrefix ?? name)
+        let journal = try journalDirectory.map { try PushJournal(directory: $0, bucket: bucket, name: name) }
+        let counts = try copier.copy(&manifest.entries, copyMode: copyMode, journal: journal, progress: progress)
+        if let journal { transfers.abortAbandoned(journal) }
+        try EntryHasher.hashMissing(&manifest.entries, remote: transfers)
+
+        let topHash = try registry.writer.topHash(of: &manifest)
+        if dedupe && topHash == remoteLatest {
+            journal?.remove()
+            return PushResult(topHash: topHash, timestamp: nil, copied: counts.copied, reused: counts.reused)
+        }
+        // The remote may have moved while the data was copied: check again, then move latest only if it still
+        // holds what was checked.
+        let latestNow = try registry.latest(name)
+        try checkConflict(name, remoteLatest: latestNow, parent: parent, force: force)
+        try registry.storeManifest(&manifest)
+        let expectation: RefExpectation = force ? .any : (latestNow.map { .hash($0) } ?? .absent)
+        let timestamp = try registry.updateRef(name, to: topHash, expecting: expectation)
+        journal?.remove()
+        return PushResult(topHash: topHash, timestamp: timestamp, copied: counts.copied, reused: counts.reused)
+    }
+
+    private func checkConflict(_ name: String, remoteLatest: String?, parent: String?, force: Bool) throws {
+        guard !force, let remoteLatest, remoteLatest != parent else { return }
+        throw RegistryError.pushConflict(name: name, remoteLatest: remoteLatest)
+    }
+}

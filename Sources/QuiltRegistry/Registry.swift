@@ -1,0 +1,314 @@
+// A registry (registry version 1): manifests under `.quilt/packages/<top-hash>`, pointers under
+// `.quilt/named_packages/<ns>/<name>/{<timestamp>,latest}`, over any Storage backend.
+import QuiltSupport
+import QuiltFormat
+import QuiltStorage
+import QuiltAWS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `updateRef` requires of `latest` before moving it.
+public enum RefExpectation: Sendable, Equatable {
+    /// No check: quilt3's `build` behaviour.
+    case any
+    /// `latest` must not exist yet.
+    case absent
+    /// `latest` must hold this top hash.
+    case hash(String)
+}
+
+/// One registry: the core operations plumbing and porcelain share.
+public struct Registry: Sendable {
+    public let storage: any Storage
+    /// Writes this registry's manifests (and checks the ones it reads), with the record-size limit in force.
+    public let writer: ManifestWriter
+
+    public init(storage: any Storage, writer: ManifestWriter = ManifestWriter()) {
+        self.storage = storage
+        self.writer = writer
+    }
+
+    public var url: String { storage.rootURL }
+
+    static let packagesPrefix = ".quilt/packages/"
+    static let pointersPrefix = ".quilt/named_packages/"
+
+    public static func manifestKey(_ topHash: String) -> String { packagesPrefix + topHash }
+    public static func pointerKey(_ name: String, _ pointer: String) -> String { pointersPrefix + name + "/" + pointer }
+
+    // MARK: Manifests
+
+    /// The manifest's bytes exactly as stored.
+    public func manifestBytes(_ topHash: String) throws -> [UInt8] {
+        do {
+            return try storage.get(Self.manifestKey(topHash))
+        } catch StorageError.notFound {
+            throw RegistryError.noSuchManifest(topHash)
+        }
+    }
+
+    public func hasManifest(_ topHash: String) throws -> Bool {
+        try storage.head(Self.manifestKey(topHash)) != nil
+    }
+
+    /// Loads a manifest and, unless told otherwise, checks that it hashes to its name before it is used.
+    public func loadManifest(_ topHash: String, verify: Bool = true) throws -> Manifest {
+        var manifest = try ManifestReader.read(try manifestBytes(topHash))
+        if verify {
+            let actual = try writer.topHash(of: &manifest)
+            guard actual == topHash else { throw RegistryError.corruptManifest(topHash: topHash, actual: actual) }
+        }
+        return manifest
+    }
+
+    /// Writes `manifest` at `.quilt/packages/<top-hash>`, streaming it to a staged object first; returns the
+    /// top hash. Writing a manifest that is already there is harmless: the name is its content's hash.
+    @discardableResult
+    public func storeManifest(_ manifest: inout Manifest) throws -> String {
+        let staged = try storage.stage()
+        let topHash = try writer.write(&manifest) { try staged.write($0) }
+        try staged.commit(as: Self.manifestKey(topHash))
+        return topHash
+    }
+
+    /// Small reads in flight at once, as the backend prefers.
+    var readConcurrency: Int { storage.capabilities.readConcurrency }
+
+    /// The header lines of several manifests, read several at a time; a manifest that cannot be read is left out.
+    public func manifestHeaders(_ topHashes: [String]) -> [String: JSONObject] {
+        let unique = Array(Set(topHashes))
+        let headers = Locked<[String: JSONObject]>([:])
+        try? TransferPool.run(count: unique.count, maxConcurrency: readConcurrency) { i in
+            if let header = try? manifestHeader(unique[i]) { headers.withLock { $0[unique[i]] = header } }
+        }
+        return headers.value
+    }
+
+    /// The header line of a manifest (for `log`, which needs only messages).
+    public func manifestHeader(_ topHash: String) throws -> JSONObject {
+        // The header is the first line: 64 KiB nearly always holds it; a longer one costs a second, full read.
+        var bytes: [UInt8]
+        do {
+            bytes = try storage.getPrefix(Self.manifestKey(topHash), count: 64 << 10)
+        } catch StorageError.notFound {
+            throw RegistryError.noSuchManifest(topHash)
+        }
+        if !bytes.contains(0x0A) && bytes.count == 64 << 10 { bytes = try manifestBytes(topHash) }
+        let end = bytes.firstIndex(of: 0x0A) ?? bytes.count
+        guard case .object(let header) = try JSONParser.parse(Array(bytes[0..<end])) else {
+            throw ManifestError.invalidLine(line: 1, reason: "not a JSON object")
+        }
+        return header
+    }
+
+    /// Every top hash in the registry that starts with `prefix`.
+    public func topHashes(withPrefix prefix: String) throws -> [String] {
+        try storage.list(prefix: Self.packagesPrefix + prefix).compactMap { key in
+            let hash = String(key.dropFirst(Self.packagesPrefix.count))
+            return Hex.isTopHash(hash) ? hash : nil
+        }
+    }
+
+    /// quilt3's `resolve_top_hash`: 64 digits as they are; 6–63 must match exactly one manifest.
+    public func resolvePrefix(_ prefix: String) throws -> String {
+        if prefix.utf8.count == 64 { return prefix }
+        guard prefix.utf8.count >= 6 else { throw RegistryError.invalidRevision(prefix, reason: "a hash needs at least 6 hex digits") }
+        let matches = try topHashes(withPrefix: prefix)
+        guard !matches.isEmpty else { throw RegistryError.noSuchRevision(prefix) }
+        guard matches.count == 1 else { throw RegistryError.ambiguousPrefix(prefix, matches: matches.count) }
+        return matches[0]
+    }
+
+    /// The shortest prefix of at least 7 digits that is unique in the registry.
+    public func shortHash(_ topHash: String) -> String {
+        guard let candidates = try? topHashes(withPrefix: String(topHash.prefix(7))), candidates.count > 1 else {
+            return String(topHash.prefix(7))
+        }
+        var length = 7
+        while length < 64 {
+            let prefix = topHash.prefix(length)
+            if candidates.filter({ $0.hasPrefix(prefix) }).count <= 1 { break }
+            length += 1
+        }
+        return String(topHash.prefix(length))
+    }
+
+    /// quilt3 validates every build and push against `.quilt/workflows/config.yml` when the registry has one, and
+    /// stamps the header; writing without that would publish revisions the catalog's rules never saw.
+    public func refuseWorkflows() throws {
+        // A GET, as quilt3 does: an S3 error to a HEAD has no body, so a 403 could not say why.
+        if try storage.getIfPresent(".quilt/workflows/config.yml") != nil { throw RegistryError.workflowsNotSupported(url) }
+    }
+
+    // MARK: Pointers
+
+    /// Every pointer of `name` (`latest` included) with the hash it holds, in key order.
+    public func pointers(_ name: String) throws -> [(pointer: String, topHash: String)] {
+        let prefix = Self.pointersPrefix + name + "/"
+        let keys = try storage.list(prefix: prefix).filter { !$0.dropFirst(prefix.count).contains("/") }
+        // One small GET per pointer: on S3 they go several at a time.
+        let read = Locked<[Int: String]>([:])
+        try TransferPool.run(count: keys.count, maxConcurrency: readConcurrency) { i in
+            guard let bytes = try storage.getIfPresent(keys[i]) else { return }
+            let hash = try Self.parsePointer(bytes, location: keys[i])
+            read.withLock { $0[i] = hash }
+        }
+        let hashes = read.value
+        return keys.indices.compactMap { i in hashes[i].map { (String(keys[i].dropFirst(prefix.count)), $0) } }
+    }
+
+    /// Timestamp pointers, newest first (numerically), with the hash each holds.
+    public func versions(_ name: String) throws -> [(timestamp: String, topHash: String)] {
+        Self.versions(of: try pointers(name))
+    }
+
+    /// The timestamp pointers among `pointers`, newest first.
+    public static func versions(of pointers: [(pointer: String, topHash: String)]) -> [(timestamp: String, topHash: String)] {
+        pointers
+            .filter { $0.pointer != "latest" }
+            .sorted { ($0.pointer.count, $0.pointer) > ($1.pointer.count, $1.pointer) }
+            .map { ($0.pointer, $0.topHash) }
+    }
+
+    /// The hash `latest` holds, or nil.
+    public func latest(_ name: String) throws -> String? {
+        guard let bytes = try storage.getIfPresent(Self.pointerKey(name, "latest")) else { return nil }
+        return try Self.parsePointer(bytes, location: Self.pointerKey(name, "latest"))
+    }
+
+    /// quilt3 writes bare hex; tolerate whitespace a hand edit may have added.
+    static func parsePointer(_ bytes: [UInt8], location: String) throws -> String {
+        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace
+        guard Hex.isTopHash(text) else { throw RegistryError.corruptPointer(location) }
+        return text
+    }
+
+    /// `str(int(time.time()))`.
+    public static func currentTimestamp() -> String {
+        String(Int(WallClock.now()))
+    }
+
+    /// Moves `name` to `topHash`: the timestamp pointer, then `latest` (by compare-and-swap unless `.any`).
+    /// Returns the timestamp written.
+    @discardableResult
+    public func updateRef(_ name: String, to topHash: String, expecting expectation: RefExpectation = .any,
+                          timestamp: String = Registry.currentTimestamp()) throws -> String {
+        try PackageName.validate(name)
+        let hashBytes = Array(topHash.utf8)
+        let latestKey = Self.pointerKey(name, "latest")
+        var condition = WriteCondition.always
+        if expectation != .any {
+            let current = try? storage.getWithInfo(latestKey)
+            let currentHash = try current.map { try Self.parsePointer($0.bytes, location: latestKey) }
+            switch expectation {
+            case .any: break
+            case .absent:
+                if let currentHash { throw RegistryError.refConflict(name: name, expected: "none", actual: currentHash) }
+                condition = .absent
+            case .hash(let expected):
+                guard let currentHash, let current, currentHash == expected else {
+                    throw RegistryError.refConflict(name: name, expected: expected, actual: currentHash ?? "none")
+                }
+                condition = .matches(etag: current.info.etag)
+            }
+        }
+        guard condition != .always else {
+            // quilt3's build: plain writes, pointer then latest.
+            try storage.put(Self.pointerKey(name, timestamp), bytes: hashBytes, condition: .always)
+            try storage.put(latestKey, bytes: hashBytes, condition: .always)
+            return timestamp
+        }
+        // Compare-and-swap: the timestamp pointer is created, never overwritten, so a writer racing in the same
+        // second cannot erase another's pointer; on a name already taken this second, wait for the next one.
+        var timestamp = timestamp
+        var attempts = 0
+        while true {
+            do {
+                try storage.put(Self.pointerKey(name, timestamp), bytes: hashBytes, condition: .absent)
+                break
+            } catch StorageError.preconditionFailed {
+                if try storage.getIfPresent(Self.pointerKey(name, timestamp)) == hashBytes { break }
+                attempts += 1
+                if attempts > 3 { throw StorageError.preconditionFailed(location: Self.pointerKey(name, timestamp)) }
+                usleep(useconds_t(200_000 * attempts))
+                timestamp = String(max(Int(Registry.currentTimestamp()) ?? 0, (Int(timestamp) ?? 0) + 1))
+            }
+        }
+        do {
+            try storage.put(latestKey, bytes: hashBytes, condition: condition)
+        } catch StorageError.preconditionFailed {
+            let now = (try? latest(name)) ?? nil
+            // A retried write whose first answer was lost finds its own hash already there: that is success.
+            if now == topHash { return timestamp }
+            // The swap was lost: take back the pointer this attempt created (it still holds our hash: pointers
+            // written by compare-and-swap are never overwritten), so nothing moved.
+            try? storage.delete(Self.pointerKey(name, timestamp))
+            let expected: String
+            switch expectation {
+            case .hash(let h): expected = h
+            default: expected = "none"
+            }
+            throw RegistryError.refConflict(name: name, expected: expected, actual: now ?? "none")
+        }
+        return timestamp
+    }
+
+    /// quilt3's `delete_package`: with no hash, every pointer of `name`; with a hash (or prefix), the pointers
+    /// holding it, re-pointing `latest` at the newest remaining one. Manifests and data stay. Returns the pointers
+    /// removed.
+    @discardableResult
+    public func deletePackage(_ name: String, topHash: String? = nil) throws -> [String] {
+        try PackageName.validate(name)
+        let all = try pointers(name)
+        guard !all.isEmpty else { throw RegistryError.noSuchPackage(name) }
+        guard let topHash else {
+            for pointer in all { try storage.delete(Self.pointerKey(name, pointer.pointer)) }
+            return all.map(\.pointer)
+        }
+        let hash = try resolvePrefix(topHash)
+        let deleted = all.filter { $0.topHash == hash }.map(\.pointer)
+        let remaining = all.filter { $0.topHash != hash }.map(\.pointer)
+        guard !deleted.isEmpty else { throw RegistryError.noSuchRevision(name + "@" + topHash) }
+        for pointer in deleted { try storage.delete(Self.pointerKey(name, pointer)) }
+        if deleted.contains("latest"), let newest = remaining.max(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            let bytes = try storage.get(Self.pointerKey(name, newest))
+            try storage.put(Self.pointerKey(name, "latest"), bytes: bytes, condition: .always)
+        }
+        return deleted
+    }
+
+    /// Package names (`ns/name`), as quilt3's `list_packages`, sorted.
+    public func listPackages() throws -> [String] {
+        var names: [String] = []
+        for key in try storage.list(prefix: Self.pointersPrefix) {
+            let parts = key.dropFirst(Self.pointersPrefix.count).split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            let name = parts[0] + "/" + parts[1]
+            if names.last.map({ !$0.isIdentical(to: String(name)) }) ?? true { names.append(String(name)) }
+        }
+        return names
+    }
+
+    // MARK: Revisions
+
+    /// The top hash a revision names.
+    public func resolve(_ revision: Revision) throws -> String {
+        switch revision.selector {
+        case .hash(let hash):
+            return try resolvePrefix(hash)
+        case .latest:
+            guard let name = revision.name else { throw RegistryError.noSuchRevision(revision.text) }
+            guard let hash = try latest(name) else {
+                throw RegistryError.noSuchPackage(name)
+            }
+            return hash
+        case .pointer(let pointer):
+            guard let name = revision.name,
+                  let bytes = try storage.getIfPresent(Self.pointerKey(name, pointer)) else {
+                throw RegistryError.noSuchRevision(revision.text)
+            }
+            return try Self.parsePointer(bytes, location: Self.pointerKey(name, pointer))
+        }
+    }
+}

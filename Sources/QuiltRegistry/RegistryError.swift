@@ -1,0 +1,65 @@
+// Errors of registries: revisions, pointers, manifests.
+import QuiltSupport
+import QuiltFormat
+import QuiltStorage
+import QuiltAWS
+
+public enum RegistryError: QuiltError {
+    case invalidRevision(String, reason: String)
+    /// The name part of a revision is not a valid package name.
+    case invalidPackageName(String)
+    case invalidRegistry(String, reason: String)
+    case noSuchPackage(String)
+    case noSuchRevision(String)
+    case noSuchManifest(String)
+    case ambiguousPrefix(String, matches: Int)
+    /// `latest` is not what the caller expected: a compare-and-swap lost.
+    case refConflict(name: String, expected: String, actual: String)
+    /// The remote `latest` is a revision this push does not descend from.
+    case pushConflict(name: String, remoteLatest: String)
+    case corruptManifest(topHash: String, actual: String)
+    case corruptPointer(String)
+    /// The registry has quilt3 workflows (`.quilt/workflows/config.yml`), which this suite does not apply yet.
+    case workflowsNotSupported(String)
+
+    public var kind: FailureKind {
+        switch self {
+        case .invalidRevision, .invalidRegistry: return .usage
+        case .invalidPackageName: return .badInput
+        case .refConflict, .pushConflict: return .conflict
+        case .corruptManifest, .corruptPointer: return .operationFailed
+        default: return .operationFailed
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .invalidRevision(let text, let reason): return "invalid revision \(quoted(text)): \(reason)"
+        case .invalidRegistry(let text, let reason): return "invalid registry \(quoted(text)): \(reason)"
+        case .invalidPackageName(let name): return ManifestError.invalidPackageName(name).message
+        case .noSuchPackage(let name): return "no such package \(quoted(name))"
+        case .noSuchRevision(let text): return "unknown revision \(quoted(text))"
+        case .noSuchManifest(let hash): return "no manifest for top hash \(quoted(hash))"
+        case .ambiguousPrefix(let prefix, let matches): return "ambiguous hash prefix \(quoted(prefix)) (\(matches) matches)"
+        case .refConflict(let name, let expected, let actual):
+            return "latest of \(quoted(name)) is \(actual), not \(expected)"
+        case .pushConflict(let name, let remote):
+            return "the remote latest of \(quoted(name)) (\(remote.prefix(12))) is not the revision this one starts from"
+        case .corruptManifest(let hash, let actual):
+            return "manifest does not hash to its name \(quoted(hash)) (it hashes to \(actual))"
+        case .corruptPointer(let location): return "pointer does not hold a top hash \(quoted(location))"
+        case .workflowsNotSupported(let url):
+            return "registry has workflows (.quilt/workflows/config.yml), which this version cannot validate \(quoted(url))"
+        }
+    }
+
+    public var hint: String? {
+        switch self {
+        case .ambiguousPrefix: return "give more hex digits of the hash"
+        case .refConflict: return "someone else moved it; look at 'quilt log' and retry"
+        case .pushConflict: return "start from the remote latest with --from, or overwrite it with --force"
+        case .workflowsNotSupported: return "publish to this registry with quilt3 (quilt3 push --workflow …) for now"
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,44 @@
+// Where a registry is: `file:///abs/dir`, a plain path, or `s3://bucket[/prefix]`; and opening it.
+import QuiltSupport
+import QuiltFormat
+import QuiltStorage
+import QuiltAWS
+
+public enum RegistryLocation: Sendable, Equatable {
+    case local(path: String)
+    case s3(bucket: String, prefix: String)
+
+    public init(_ text: String) throws(RegistryError) {
+        if text.hasPrefix("s3://") {
+            let rest = text.dropFirst(5)
+            let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+            let bucket = String(parts[0])
+            guard !bucket.isEmpty else { throw .invalidRegistry(text, reason: "missing bucket") }
+            var prefix = parts.count > 1 ? String(parts[1]) : ""
+            while prefix.hasSuffix("/") { prefix.removeLast() }
+            self = .s3(bucket: bucket, prefix: prefix)
+        } else if text.hasPrefix("file://") {
+            guard case .local(let path) = try? PhysicalKey(url: text) else {
+                throw .invalidRegistry(text, reason: "not a local file URL")
+            }
+            self = .local(path: path)
+        } else if text.contains("://") {
+            throw .invalidRegistry(text, reason: "expected a path, file:// or s3:// URL")
+        } else {
+            guard !text.isEmpty else { throw .invalidRegistry(text, reason: "empty") }
+            self = .local(path: FileSystem.normalized(FileSystem.absolute(text)))
+        }
+    }
+
+    public var url: String {
+        switch self {
+        case .local(let path): return PhysicalKey.local(path: path).url
+        case .s3(let bucket, let prefix): return "s3://" + bucket + (prefix.isEmpty ? "" : "/" + prefix)
+        }
+    }
+
+    public var isLocal: Bool {
+        if case .local = self { return true }
+        return false
+    }
+}

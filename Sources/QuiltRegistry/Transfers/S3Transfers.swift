@@ -1,0 +1,225 @@
+// Moving data to, from and within S3 the way quilt3 does, with the package hash always computed here:
+// single PUTs below 8 MiB, multipart uploads whose part size is the chunked-hash chunk size at and above it,
+// server-side copies, parallel ranged downloads, and S3's checksums used only as a cross-check.
+import QuiltSupport
+import QuiltFormat
+import QuiltStorage
+import QuiltAWS
+
+public struct S3Transfers: Sendable {
+    public let client: S3Client
+    /// `QUILT_TRANSFER_MAX_CONCURRENCY`: requests in flight at once.
+    public let concurrency: Int
+
+    /// Below this, one PUT; at and above it, a multipart upload (quilt3's CHECKSUM_MULTIPART_THRESHOLD).
+    public static let multipartThreshold = 8 * 1024 * 1024
+    /// quilt3 checks the destination before uploading files of at least this size.
+    public static let reuseCheckThreshold = 1024
+
+    public init(client: S3Client, concurrency: Int = 10) {
+        self.client = client
+        self.concurrency = max(1, concurrency)
+    }
+
+    static func location(_ bucket: String, _ key: String) -> String { "s3://\(bucket)/\(key)" }
+
+    static func resultKey(bucket: String, key: String, versionId: String?) -> PhysicalKey {
+        .s3(bucket: bucket, key: key, versionId: versionId)
+    }
+
+    // MARK: Upload
+
+    /// Uploads a local file to `bucket/key`; the hash is computed from the bytes as they are sent. With a
+    /// `journal`, an upload finished by an earlier, interrupted run is reused (if its object version still exists),
+    /// an open multipart upload is resumed, and what finishes now is recorded.
+    public func upload(path: String, bucket: String, key: String, journal: PushJournal? = nil,
+                       existing: ExistingObjects? = nil) throws -> TransferResult {
+        let source = journal == nil ? nil : SourceIdentity(path: path)
+        if let journal, let source, let done = journal.completed(bucket: bucket, key: key, source: source),
+           let head = try client.headObject(bucket: bucket, key: key, versionId: done.versionId), head.size == source.size {
+            return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: done.versionId),
+                                  hash: done.hash, size: source.size, reused: true)
+        }
+        let result = try uploadNow(path: path, bucket: bucket, key: key, journal: journal, source: source, existing: existing)
+        if let journal, let source {
+            try journal.recordCompleted(bucket: bucket, key: key, source: source, versionId: result.physicalKey.versionId,
+                                        hash: result.hash)
+        }
+        return result
+    }
+
+    private func uploadNow(path: String, bucket: String, key: String, journal: PushJournal?,
+                           source: SourceIdentity?, existing: ExistingObjects?) throws -> TransferResult {
+        let file = try InputFile(path: path)
+        let size = file.size
+        // quilt3's reuse: if the destination already holds this content, keep its version instead of sending.
+        if size >= Self.reuseCheckThreshold, existing?.mayHold(key, size: size) ?? true, let head = try client.headObject(bucket: bucket, key: key), head.size == size {
+            let (hash, _) = try FileHasher.hash(path: path)
+            if let checksum = head.checksumSHA256, Self.quiltHash(fromS3Checksum: checksum, size: size) == hash.value {
+                return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: head.versionId),
+                                      hash: hash, size: size, reused: true)
+            }
+        }
+        if size < Self.multipartThreshold {
+            let bytes = try file.readAll()
+            let digest = SHA256Hasher.digest(bytes)
+            let result = try client.putObject(bucket: bucket, key: key, body: .bytes(bytes), bodySHA256: digest,
+                                              options: S3PutOptions(checksumSHA256: true))
+            let hash = ObjectHash(.sha2256Chunked, value: Self.singlePartValue(digest: digest, size: size))
+            if let theirs = result.checksumSHA256, theirs != Base64.encode(digest) {
+                throw TransferError.checksumMismatch(location: Self.location(bucket, key), ours: Base64.encode(digest), theirs: theirs)
+            }
+            return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: result.versionId),
+                                  hash: hash, size: size, reused: false)
+        }
+        return try multipartUpload(file: file, bucket: bucket, key: key, journal: journal, source: source)
+    }
+
+    /// Parts of the chunk size, each read once into memory, hashed, and sent with its checksum; several at once.
+    /// Parts an interrupted run finished (in the journal and still listed by S3) are not sent again.
+    private func multipartUpload(file: InputFile, bucket: String, key: String, journal: PushJournal?,
+                                 source: SourceIdentity?) throws -> TransferResult {
+        let size = file.size
+        let chunk = ChunkedHash.chunkSize(forSize: size)
+        let count = (size + chunk - 1) / chunk
+        var resumedParts: [Int: S3UploadedPart] = [:]
+        var resumedDigests: [Int: [UInt8]] = [:]
+        var resumed: String?
+        if let journal, let source, let open = journal.openUpload(bucket: bucket, key: key, source: source),
+           let listed = try? client.listParts(bucket: bucket, key: key, uploadId: open.uploadId) {
+            resumed = open.uploadId
+            for part in listed {
+                guard let known = open.parts[part.partNumber], known.etag == part.etag else { continue }
+                resumedParts[part.partNumber - 1] = S3UploadedPart(partNumber: part.partNumber, etag: known.etag,
+                                                                   checksumSHA256: known.checksum)
+                resumedDigests[part.partNumber - 1] = known.digest
+            }
+        }
+        let upload: S3MultipartUpload
+        if let resumed {
+            upload = S3MultipartUpload(client: client, bucket: bucket, key: key, uploadId: resumed)
+        } else {
+            upload = try S3MultipartUpload.start(client: client, bucket: bucket, key: key, options: S3PutOptions(checksumSHA256: true))
+            if let journal, let source { try journal.recordStarted(bucket: bucket, key: key, source: source, uploadId: upload.uploadId) }
+        }
+        let digests = Locked(resumedDigests)
+        let client = self.client
+        // With a journal the upload stays open on failure for the next run to resume; without one it is aborted.
+        let result = try upload.run(partCount: count, concurrency: concurrency, alreadySent: resumedParts,
+                                    keepOnFailure: journal != nil) { index in
+            let offset = index * chunk
+            let length = min(chunk, size - offset)
+            var bytes = [UInt8](repeating: 0, count: length)
+            try bytes.withUnsafeMutableBytes { try file.readFully(into: $0, at: offset) }
+            let digest = SHA256Hasher.digest(bytes)
+            let part = try client.uploadPart(bucket: bucket, key: key, uploadId: upload.uploadId, partNumber: index + 1,
+                                             body: .bytes(bytes), partSHA256: digest)
+            try journal?.recordPart(bucket: bucket, key: key, uploadId: upload.uploadId, number: index + 1, etag: part.etag,
+                                    checksum: part.checksumSHA256, digest: digest)
+            digests.withLock { $0[index] = digest }
+            return part
+        }
+        let done = digests.value
+        let value = ChunkedHash.combine(partDigests: (0..<count).map { done[$0]! })
+        if let theirs = result.checksumSHA256, let composite = Self.quiltHash(fromS3Checksum: theirs, size: size), composite != value {
+            throw TransferError.checksumMismatch(location: Self.location(bucket, key), ours: value, theirs: theirs)
+        }
+        return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: result.versionId),
+                              hash: ObjectHash(.sha2256Chunked, value: value), size: size, reused: false)
+    }
+
+    /// Aborts the multipart uploads an earlier run left that this run did not take over.
+    public func abortAbandoned(_ journal: PushJournal) {
+        for upload in journal.abandonedUploads() {
+            try? client.abortMultipartUpload(bucket: upload.bucket, key: upload.key, uploadId: upload.uploadId)
+            try? journal.recordAborted(bucket: upload.bucket, key: upload.key)
+        }
+    }
+
+    // MARK: Copy
+
+    /// Server-side copy of `source` (of `size` bytes) to `bucket/key`. The hash is `knownHash` when it is already
+    /// sha2-256-chunked, else computed by reading the source.
+    public func copy(from source: S3ObjectReference, size: Int, knownHash: ObjectHash?, bucket: String, key: String) throws -> TransferResult {
+        let hash = try knownHash.flatMap { $0.hashType == .sha2256Chunked ? $0 : nil } ?? hashObject(source, size: size)
+        let versionId: String?
+        if size < Self.multipartThreshold {
+            versionId = try client.copyObject(from: source, toBucket: bucket, key: key, options: S3PutOptions(checksumSHA256: true)).versionId
+        } else {
+            let chunk = ChunkedHash.chunkSize(forSize: size)
+            let upload = try S3MultipartUpload.start(client: client, bucket: bucket, key: key, options: S3PutOptions(checksumSHA256: true))
+            let client = self.client
+            versionId = try upload.run(partCount: (size + chunk - 1) / chunk, concurrency: concurrency) { index in
+                let start = index * chunk
+                return try client.uploadPartCopy(from: source, range: start..<min(size, start + chunk), bucket: bucket,
+                                                 key: key, uploadId: upload.uploadId, partNumber: index + 1)
+            }.versionId
+        }
+        return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: versionId), hash: hash, size: size,
+                              reused: false)
+    }
+
+    // MARK: Read
+
+    /// The sha2-256-chunked hash of an S3 object, from its bytes (ranged GETs of the chunk size, in parallel).
+    public func hashObject(_ source: S3ObjectReference, size: Int) throws -> ObjectHash {
+        guard size > 0 else { return ObjectHash(.sha2256Chunked, value: ChunkedHash.combine(partDigests: [])) }
+        let chunk = ChunkedHash.chunkSize(forSize: size)
+        let count = (size + chunk - 1) / chunk
+        let digests = Locked<[Int: [UInt8]]>([:])
+        try TransferPool.run(count: count, maxConcurrency: concurrency) { index in
+            let start = index * chunk
+            let range = start..<min(size, start + chunk)
+            let body = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId, range: range).body
+            guard body.count == range.count else {
+                throw TransferError.sizeChanged(location: source.description, expected: size, actual: body.count)
+            }
+            digests.withLock { $0[index] = SHA256Hasher.digest(body) }
+        }
+        let done = digests.value
+        return ObjectHash(.sha2256Chunked, value: ChunkedHash.combine(partDigests: (0..<count).map { done[$0]! }))
+    }
+
+    /// Downloads `source` into `descriptor` (ranged GETs of 8 MiB in parallel for big objects).
+    public func download(_ source: S3ObjectReference, size: Int, into descriptor: Int32) throws {
+        if size < Self.multipartThreshold {
+            let result = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId,
+                                              destination: .file(descriptor: descriptor, offset: 0))
+            guard result.bytesWritten == size else {
+                throw TransferError.sizeChanged(location: source.description, expected: size, actual: result.bytesWritten)
+            }
+            return
+        }
+        let part = Self.multipartThreshold
+        let count = (size + part - 1) / part
+        try TransferPool.run(count: count, maxConcurrency: concurrency) { index in
+            let start = index * part
+            let range = start..<min(size, start + part)
+            let result = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId, range: range,
+                                              destination: .file(descriptor: descriptor, offset: start))
+            guard result.bytesWritten == range.count else {
+                throw TransferError.sizeChanged(location: source.description, expected: size, actual: result.bytesWritten)
+            }
+        }
+    }
+
+    // MARK: Checksums
+
+    /// A single part's value: SHA-256 of its digest; an empty object is SHA-256 of nothing.
+    static func singlePartValue(digest: [UInt8], size: Int) -> String {
+        size == 0 ? Base64.encode(digest) : Base64.encode(SHA256Hasher.digest(digest))
+    }
+
+    /// quilt3's conversion of S3's `ChecksumSHA256`: `<b64>-<N>` (multipart of the chunk size) is already the
+    /// package value; a plain one (single PUT) is re-hashed, except for an empty object.
+    static func quiltHash(fromS3Checksum checksum: String, size: Int) -> String? {
+        if let dash = checksum.lastIndex(of: "-") {
+            let parts = Int(checksum[checksum.index(after: dash)...])
+            guard parts == ChunkedHash.partCount(forSize: size) else { return nil }
+            return String(checksum[..<dash])
+        }
+        guard let digest = Base64.decode(checksum), digest.count == 32 else { return nil }
+        if ChunkedHash.partCount(forSize: size) > 1 { return nil }
+        return singlePartValue(digest: digest, size: size)
+    }
+}

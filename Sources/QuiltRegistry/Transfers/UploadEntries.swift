@@ -1,0 +1,40 @@
+// `quilt-upload-blob` as a core call: an entry stream's data put into a bucket through the same EntryCopier
+// as push, entries left in place hashed where their hash is missing.
+import QuiltSupport
+import QuiltFormat
+import QuiltStorage
+import QuiltAWS
+
+extension QuiltContext {
+    /// Puts the data of `items`' entries under `destination` (`s3://bucket[/prefix]`) and returns the items with
+    /// new physical keys, hashes and sizes. Local files are uploaded, S3 objects in other buckets copied, objects
+    /// already in the bucket kept where they are (quilt3's copy rule).
+    public func upload(_ items: [EntryStream.Item], to destination: String,
+                       progress: ProgressHandler? = nil) throws -> [EntryStream.Item] {
+        guard case .s3(let bucket, let prefix, nil)? = try? PhysicalKey(url: destination) else {
+            throw PushError.badDestination(destination)
+        }
+        var entries: [ManifestEntry] = items.compactMap { if case .entry(let e) = $0 { return e } else { return nil } }
+        for entry in entries { try LogicalKey.validate(entry.logicalKey) }
+        let transfers = try transfers()
+        try EntryCopier(transfers: transfers, bucket: bucket, prefix: prefix)
+            .copy(&entries, copyMode: .outsideRegistry, progress: progress)
+        try EntryHasher.hashMissing(&entries, remote: transfers)
+        var next = entries.makeIterator()
+        return items.compactMap { item in
+            switch item {
+            case .header: return nil
+            case .directory: return item
+            case .entry: return .entry(next.next()!)
+            }
+        }
+    }
+
+    /// Uploads one file to exactly `url` (`s3://bucket/key`) and returns its entry.
+    public func uploadFile(_ path: String, to url: String) throws -> ManifestEntry {
+        guard case .s3(let bucket, let key, nil)? = try? PhysicalKey(url: url), !key.isEmpty else {
+            throw PushError.badDestination(url)
+        }
+        return try EntryCopier(transfers: transfers(), bucket: bucket, prefix: "").uploadFile(path, key: key)
+    }
+}

@@ -1,0 +1,139 @@
+// The one storage interface every registry backend implements (local directory, S3), in the spirit of restic's
+// backend: small, with written contracts, and one conformance suite run against every implementation.
+import QuiltSupport
+
+/// What a conditional write requires of the object already at the key.
+public enum WriteCondition: Sendable, Equatable {
+    /// Write unconditionally.
+    case always
+    /// Write only if no object exists at the key (`If-None-Match: *`).
+    case absent
+    /// Write only if the object's current ETag is this one (`If-Match`).
+    case matches(etag: String)
+}
+
+/// What `head` tells about a stored object.
+public struct ObjectInfo: Sendable, Equatable {
+    public var size: Int
+    /// An opaque tag that changes whenever the content changes; what `WriteCondition.matches` compares.
+    public var etag: String
+    /// The S3 version id, when the store is versioned.
+    public var versionId: String?
+
+    public init(size: Int, etag: String, versionId: String? = nil) {
+        self.size = size
+        self.etag = etag
+        self.versionId = versionId
+    }
+}
+
+/// A flat key space of objects: a directory on disk or an S3 bucket (with an optional prefix).
+///
+/// Keys are `/`-separated paths relative to the store's root, such as `.quilt/packages/<hash>`; they never start
+/// with `/`. Contracts every implementation keeps:
+/// - `get` of a missing key throws `StorageError.notFound`.
+/// - `put` is atomic: a concurrent reader sees the old object or the new one, never a part.
+/// - A conditional `put` whose condition does not hold throws `StorageError.preconditionFailed` and changes nothing.
+/// - `list` returns every key below a prefix (recursively), sorted by UTF-8 bytes.
+/// - `delete` of a missing key succeeds.
+/// - `stage` returns an object that appears at its key atomically when committed, and never if it is not.
+public protocol Storage: Sendable {
+    /// The root of the store as a URL (`file:///…` or `s3://bucket/prefix`), for messages.
+    var rootURL: String { get }
+    /// What the backend is good at, for callers that adapt to it (instead of asking which backend it is).
+    var capabilities: StorageCapabilities { get }
+    /// The whole object.
+    func get(_ key: String) throws -> [UInt8]
+    /// Stores `bytes` at `key`, if `condition` holds; returns the new object's ETag.
+    @discardableResult
+    func put(_ key: String, bytes: [UInt8], condition: WriteCondition) throws -> ObjectInfo
+    /// Stores the contents of a local file at `key`, streaming it.
+    @discardableResult
+    func put(_ key: String, contentsOfFile path: String, condition: WriteCondition) throws -> ObjectInfo
+    /// At most the first `count` bytes of the object (all of it when shorter): what reading a manifest's header
+    /// line needs, without fetching a manifest of a million entries.
+    func getPrefix(_ key: String, count: Int) throws -> [UInt8]
+    /// The whole object and its ETag, read together (what a compare-and-swap starts from).
+    func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo)
+    /// Size and ETag of the object at `key`, or nil if there is none.
+    func head(_ key: String) throws -> ObjectInfo?
+    /// Every key that starts with `prefix`, sorted.
+    func list(prefix: String) throws -> [String]
+    /// Removes the object at `key`; a missing key is not an error.
+    func delete(_ key: String) throws
+    /// A new object written piece by piece, stored under a key given only when it is committed (a manifest is
+    /// named by the hash of its own bytes).
+    func stage() throws -> any StagedObject
+}
+
+/// What a backend does well or at all. Stated by each backend; callers adapt to it.
+public struct StorageCapabilities: Sendable, Equatable {
+    /// Small independent reads worth running at once: several where each waits on the network, one where a
+    /// thread per read would cost more than the read.
+    public var readConcurrency: Int
+    /// `put(_:contentsOfFile:)` streams the file instead of holding it in memory.
+    public var streamingPut: Bool
+    /// `WriteCondition.absent` and `.matches` are honoured atomically (always true: the contract requires it;
+    /// stated so that a backend that cannot is refused rather than trusted).
+    public var conditionalPut: Bool
+    /// Writes can return a version id that names the bytes written for good.
+    public var versioning: Bool
+    /// Objects can be copied within the store without passing through this process.
+    public var serverSideCopy: Bool
+
+    public init(readConcurrency: Int, streamingPut: Bool, conditionalPut: Bool, versioning: Bool, serverSideCopy: Bool) {
+        self.readConcurrency = readConcurrency
+        self.streamingPut = streamingPut
+        self.conditionalPut = conditionalPut
+        self.versioning = versioning
+        self.serverSideCopy = serverSideCopy
+    }
+}
+
+/// An object being written whose key is known only at the end.
+public protocol StagedObject: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    /// Stores what was written at `key` (unconditionally); the staged object cannot be used afterwards.
+    @discardableResult
+    func commit(as key: String) throws -> ObjectInfo
+}
+
+/// Staging in a local temporary file, then one streaming `put`: for backends with no cheaper way.
+public final class TemporaryFileStagedObject: StagedObject {
+    private let storage: any Storage
+    private let file: AtomicFileWriter
+
+    public init(storage: any Storage, temporaryDirectory: String) throws {
+        self.storage = storage
+        file = try AtomicFileWriter(destination: temporaryDirectory + "/quilt-staged")
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws { try file.write(bytes) }
+
+    public func commit(as key: String) throws -> ObjectInfo {
+        try file.finish()
+        return try storage.put(key, contentsOfFile: file.pathBeforeCommit, condition: .always)
+    }
+}
+
+extension Storage {
+    @discardableResult
+    public func put(_ key: String, bytes: [UInt8]) throws -> ObjectInfo {
+        try put(key, bytes: bytes, condition: .always)
+    }
+    /// Default: the whole object, cut.
+    public func getPrefix(_ key: String, count: Int) throws -> [UInt8] {
+        Array(try get(key).prefix(count))
+    }
+
+    /// Default: `head` then `get`; a backend whose GET returns the ETag should answer in one request.
+    public func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo) {
+        guard let info = try head(key) else { throw StorageError.notFound(location: rootURL + "/" + key) }
+        return (try get(key), info)
+    }
+
+    /// The object, or nil if there is none.
+    public func getIfPresent(_ key: String) throws -> [UInt8]? {
+        do { return try get(key) } catch StorageError.notFound { return nil }
+    }
+}
