@@ -2,8 +2,6 @@
 import ArgumentParser
 import Foundation
 import QuiltSupport
-import QuiltFormat
-import QuiltRegistry
 
 public enum CommandTable {
     enum Category: String {

@@ -1,44 +1,43 @@
 // Progress on a terminal: one line on stderr, redrawn in place.
 import Foundation
 import QuiltSupport
-import QuiltFormat
 import QuiltRegistry
 
 /// A progress line on stderr, redrawn at most ten times a second.
-final class ProgressLine: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lastDraw = 0.0
+final class ProgressLine: Sendable {
     private let label: String
     private let start = Date()
-    private var drew = false
+    /// When the line was last drawn (seconds since `start`), and whether it ever was.
+    private let state = Locked<(lastDraw: Double, drew: Bool)>((0, false))
 
     init(label: String) { self.label = label }
 
     func update(_ progress: QuiltRegistry.Progress) {
-        lock.lock()
-        defer { lock.unlock() }
-        let now = Date().timeIntervalSince(start)
-        guard now - lastDraw >= 0.1 || progress.filesDone == progress.filesTotal else { return }
-        lastDraw = now
-        drew = true
-        var text = "\r\(label): \(progress.filesDone)/\(progress.filesTotal) files, \(formatBytes(progress.bytesDone))"
-        if progress.bytesTotal > 0 {
-            text += " of \(formatBytes(progress.bytesTotal))"
-            let rate = Double(progress.bytesDone) / max(now, 0.001)
-            text += ", \(formatBytes(Int(rate)))/s"
-            if rate > 0 && progress.bytesDone < progress.bytesTotal {
-                text += ", ETA \(Int(Double(progress.bytesTotal - progress.bytesDone) / rate))s"
+        state.withLock { state in
+            let now = Date().timeIntervalSince(start)
+            guard now - state.lastDraw >= 0.1 || progress.filesDone == progress.filesTotal else { return }
+            state = (now, true)
+            var text = "\r\(label): \(progress.filesDone)/\(progress.filesTotal) files, \(formatBytes(progress.bytesDone))"
+            if progress.bytesTotal > 0 {
+                text += " of \(formatBytes(progress.bytesTotal))"
+                let rate = Double(progress.bytesDone) / max(now, 0.001)
+                text += ", \(formatBytes(Int(rate)))/s"
+                if rate > 0 && progress.bytesDone < progress.bytesTotal {
+                    text += ", ETA \(Int(Double(progress.bytesTotal - progress.bytesDone) / rate))s"
+                }
             }
+            text += "\u{1B}[K"
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
         }
-        text += "\u{1B}[K"
-        let bytes = Array(text.utf8)
-        bytes.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
     }
 
+    /// Ends the line (once), if anything was drawn.
     func finish() {
-        lock.lock()
-        defer { lock.unlock() }
-        if drew { _ = Foundation.write(2, "\n", 1) }
+        state.withLock { state in
+            if state.drew { _ = Foundation.write(2, "\n", 1) }
+            state.drew = false
+        }
     }
 
     var handler: ProgressHandler { { [self] in self.update($0) } }
@@ -46,10 +45,8 @@ final class ProgressLine: @unchecked Sendable {
 
 /// Progress lines for an operation of several phases: each phase draws its own line, and a new phase ends the
 /// line of the one before. Nothing is drawn when progress is not allowed (not a terminal, `--json`).
-final class ProgressPhaseLines: @unchecked Sendable {
-    // Unchecked: `current` is only touched under `lock`.
-    private let lock = NSLock()
-    private var current: ProgressLine?
+final class ProgressPhaseLines: Sendable {
+    private let current = Locked<ProgressLine?>(nil)
 
     /// The phases handler for the core, or nil when progress is not shown.
     static func phases(_ io: IO, json: Bool) -> ProgressPhaseLines? {
@@ -59,19 +56,19 @@ final class ProgressPhaseLines: @unchecked Sendable {
     var handler: ProgressPhases {
         { [self] phase in
             let line = ProgressLine(label: phase)
-            lock.lock()
-            current?.finish()
-            current = line
-            lock.unlock()
+            current.withLock { current in
+                current?.finish()
+                current = line
+            }
             return line.handler
         }
     }
 
     func finish() {
-        lock.lock()
-        current?.finish()
-        current = nil
-        lock.unlock()
+        current.withLock { current in
+            current?.finish()
+            current = nil
+        }
     }
 }
 

@@ -1,6 +1,5 @@
 // What every command is: it parses its arguments, then executes with an IO; errors become exit codes here.
 import ArgumentParser
-import QuiltSupport
 
 /// A command of the suite: parses its arguments (swift-argument-parser), then `execute`s with an `IO`.
 protocol QuiltCommand: ParsableCommand {

@@ -1,5 +1,4 @@
 // Owns one libcurl easy handle; reused across requests so its connection cache keeps connections alive.
-import QuiltSupport
 internal import CCurl
 internal import CQuiltShims
 #if canImport(Glibc)

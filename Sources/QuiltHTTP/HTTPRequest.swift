@@ -1,5 +1,4 @@
 // One HTTP request as the S3 layer hands it to libcurl: method, URL, headers, and where the body comes from.
-import QuiltSupport
 
 /// Where a request body comes from.
 public enum HTTPBody: Sendable, Equatable {

@@ -1,5 +1,4 @@
 // What came back for one HTTP request.
-import QuiltSupport
 
 /// A response from `HTTPClient`.
 public struct HTTPResponse: Sendable {

@@ -1,8 +1,6 @@
 // Comparing revisions with each other (quilt3's `diff`) and with a directory (quilt3's `verify`).
 import QuiltSupport
 import QuiltFormat
-import QuiltStorage
-import QuiltAWS
 
 public struct ManifestDiff: Sendable, Equatable {
     public var added: [String]

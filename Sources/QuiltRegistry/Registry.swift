@@ -3,7 +3,6 @@
 import QuiltSupport
 import QuiltFormat
 import QuiltStorage
-import QuiltAWS
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,8 +1,6 @@
 // Errors of registries: revisions, pointers, manifests.
 import QuiltSupport
 import QuiltFormat
-import QuiltStorage
-import QuiltAWS
 
 public enum RegistryError: QuiltError {
     case invalidRevision(String, reason: String)

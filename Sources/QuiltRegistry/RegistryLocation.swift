@@ -1,8 +1,6 @@
 // Where a registry is: `file:///abs/dir`, a plain path, or `s3://bucket[/prefix]`; and opening it.
 import QuiltSupport
 import QuiltFormat
-import QuiltStorage
-import QuiltAWS
 
 public enum RegistryLocation: Sendable, Equatable {
     case local(path: String)

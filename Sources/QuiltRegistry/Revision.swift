@@ -2,8 +2,6 @@
 // `ns/name:<timestamp>`, or a bare 64-hex top hash.
 import QuiltSupport
 import QuiltFormat
-import QuiltStorage
-import QuiltAWS
 
 public struct Revision: Sendable, Equatable, CustomStringConvertible {
     public enum Selector: Sendable, Equatable {

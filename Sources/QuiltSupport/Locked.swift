@@ -9,9 +9,7 @@ package struct UnsafeSendable<Value>: @unchecked Sendable {
     package init(_ value: Value) { self.value = value }
 }
 
-/// A value that many threads read and write, always under one lock.
-///
-/// `Mutex` from Synchronization would do the same but needs macOS 15; the package supports macOS 13.
+/// A value that many threads read and write, always under one lock: the one lock type of the suite.
 public final class Locked<Value>: @unchecked Sendable {
     // Unchecked because every access to `state` goes through `lock`.
     private let lock = NSLock()

@@ -25,6 +25,12 @@ func randomBucketName() -> String {
     "quilt-test-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
 }
 
+/// In CI the S3 endpoint is part of the suite: a missing one is a failure, never a quiet skip.
+@Test(.enabled(if: ProcessInfo.processInfo.environment["CI"] == "true", "only CI requires the S3 endpoint"))
+func s3EndpointPresentInCI() {
+    #expect(endpoint != nil, "CI=true but QUILT_TEST_S3_ENDPOINT is unset: moto did not start, so the S3 backend went untested")
+}
+
 @Suite(.enabled(if: endpoint != nil, "set QUILT_TEST_S3_ENDPOINT to run against an S3 endpoint"))
 struct S3StorageTests {
     let client: S3Client

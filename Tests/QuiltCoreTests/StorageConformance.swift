@@ -1,4 +1,5 @@
 // One conformance check for every Storage backend: each contract of the Storage protocol's documentation.
+import Dispatch
 import Foundation
 import Testing
 import QuiltSupport
@@ -92,6 +93,71 @@ func checkStorageConformance(_ makeStorage: () throws -> any Storage) throws {
     #expect(try storage.head(base + "never-written") == nil)
     expectPreconditionFailed { try storage.put(casKey, contentsOfFile: file, condition: .absent) }
     #expect(try storage.get(casKey) == Array("two".utf8))
+
+    // getWithInfo: the bytes and the ETag a compare-and-swap needs, read together; missing is notFound.
+    let withInfo = try storage.getWithInfo(casKey)
+    #expect(withInfo.bytes == Array("two".utf8))
+    #expect(withInfo.info.etag == second.etag, "getWithInfo's etag is the one a conditional put compares")
+    #expect(withInfo.info.size == 3)
+    do {
+        _ = try storage.getWithInfo(base + "missing")
+        Issue.record("getWithInfo of a missing key succeeded")
+    } catch StorageError.notFound {
+    } catch {
+        Issue.record("getWithInfo of a missing key threw \(error), not notFound")
+    }
+    let swapped = try storage.put(casKey, bytes: Array("four".utf8), condition: .matches(etag: withInfo.info.etag))
+    #expect(try storage.getWithInfo(casKey).info.etag == swapped.etag)
+
+    // N writers race to create the same key, and N more to swap it from the same ETag: exactly one wins each.
+    for round in 0..<2 {
+        let key = base + "race-\(round)"
+        let condition = round == 0 ? WriteCondition.absent
+            : .matches(etag: try storage.put(key, bytes: Array("start".utf8)).etag)
+        let writers = 8
+        let outcomes = Locked<[Int: Bool]>([:])
+        let unexpected = Locked<[String]>([])
+        let ready = DispatchGroup(), go = DispatchSemaphore(value: 0), done = DispatchGroup()
+        for writer in 0..<writers {
+            ready.enter()
+            done.enter()
+            Thread {
+                ready.leave()
+                go.wait()
+                do {
+                    try storage.put(key, bytes: Array("writer \(writer)".utf8), condition: condition)
+                    outcomes.withLock { $0[writer] = true }
+                } catch StorageError.preconditionFailed {
+                    outcomes.withLock { $0[writer] = false }
+                } catch {
+                    unexpected.withLock { $0.append("\(error)") }
+                }
+                done.leave()
+            }.start()
+        }
+        ready.wait()
+        for _ in 0..<writers { go.signal() }
+        done.wait()
+        #expect(unexpected.value.isEmpty, "racing writers failed otherwise: \(unexpected.value)")
+        let winners = outcomes.value.filter(\.value).map(\.key)
+        #expect(winners.count == 1, "round \(round): \(winners.count) of \(writers) racing conditional writers won")
+        if let winner = winners.first {
+            #expect(try storage.get(key) == Array("writer \(winner)".utf8), "the object holds the winner's bytes")
+        }
+    }
+
+    // stage: written in pieces, stored at a key chosen at commit, nothing visible before.
+    let staged = try storage.stage()
+    let pieces = [Array("staged ".utf8), Array("object".utf8)]
+    for piece in pieces { try piece.withUnsafeBytes { try staged.write($0) } }
+    #expect(try storage.list(prefix: base + "staged") == [])
+    let stagedInfo = try staged.commit(as: base + "staged/object")
+    #expect(stagedInfo.size == 13)
+    #expect(try storage.get(base + "staged/object") == Array("staged object".utf8))
+
+    // Capabilities are stated, and the contract needs conditional puts.
+    #expect(storage.capabilities.conditionalPut)
+    #expect(storage.capabilities.readConcurrency >= 1)
 
     // Overwrite is unconditional by default.
     try storage.put(base + "small.txt", bytes: Array("bye".utf8))

@@ -1,7 +1,4 @@
 // An AWS access key pair with its optional session token and expiry.
-import QuiltSupport
-import QuiltHTTP
-import QuiltStorage
 import Foundation
 
 /// Credentials for signing requests. `description` never shows the secret or the token.

@@ -1,7 +1,4 @@
 // The credentials interface the S3 client signs with, and its simplest implementation.
-import QuiltSupport
-import QuiltHTTP
-import QuiltStorage
 
 /// Gives credentials for signing; nil means none were found and requests go unsigned (public buckets).
 public protocol AWSCredentialsProvider: Sendable {

@@ -1,7 +1,5 @@
 // A reader for the AWS CLI's INI files (~/.aws/credentials, ~/.aws/config), including nested sub-properties.
 import QuiltSupport
-import QuiltHTTP
-import QuiltStorage
 
 /// The sections of an AWS INI file. Keys are lowercased; sub-properties (an empty value followed by indented
 /// `key = value` lines, as in `s3 =\n  endpoint_url = …`) are stored as `parent.key`.

@@ -1,7 +1,5 @@
 // Where the S3 layer's settings come from, resolved like the AWS CLI: environment first, then the profile.
 import QuiltSupport
-import QuiltHTTP
-import QuiltStorage
 import Foundation
 
 /// How bucket names go into URLs.

@@ -2,7 +2,6 @@
 // refreshes temporary ones before they expire.
 import QuiltSupport
 import QuiltHTTP
-import QuiltStorage
 import Foundation
 
 /// The AWS CLI's default credential chain, cached and thread-safe.

@@ -516,6 +516,7 @@ public final class S3Client: Sendable {
         let detail = [code, message].filter { !$0.isEmpty }.joined(separator: ": ")
         switch (response.status, code) {
         case (_, "NoSuchBucket"): return StorageError.noSuchBucket(bucket: request.bucket)
+        case (416, _), (_, "InvalidRange"): return S3Error.rangeNotSatisfiable(location: location)
         case (_, "NoSuchKey"), (_, "NoSuchVersion"), (_, "NoSuchUpload"): return StorageError.notFound(location: location)
         case (404, ""): return request.key == nil ? StorageError.noSuchBucket(bucket: request.bucket) : StorageError.notFound(location: location)
         case (412, _), (_, "PreconditionFailed"), (409, "ConditionalRequestConflict"):

@@ -1,7 +1,5 @@
 // Everything an S3Client needs to know before its first request: endpoint, region, credentials, timeouts.
-import QuiltSupport
 import QuiltHTTP
-import QuiltStorage
 
 /// How an `S3Client` reaches S3.
 public struct S3ClientConfiguration: Sendable {

@@ -1,8 +1,6 @@
 // SHA-256, HMAC-SHA256, hex and base64 for request signing and checksums: names the S3 code reads well with,
 // over the one implementation of each in Hashing/.
 import QuiltSupport
-import QuiltHTTP
-import QuiltStorage
 
 /// Hashing helpers for SigV4 and S3 checksums.
 public enum S3Crypto {

@@ -1,8 +1,6 @@
 // S3 failures that StorageError has no case for: configuration, credentials, unexpected responses. S3's own
 // error answers map to StorageError (see S3Client.mapError).
 import QuiltSupport
-import QuiltHTTP
-import QuiltStorage
 
 /// Errors of the S3 layer beyond `StorageError`. Messages never contain secrets, tokens or signatures.
 public enum S3Error: QuiltError, Equatable {
@@ -16,6 +14,9 @@ public enum S3Error: QuiltError, Equatable {
     case badEndpoint(url: String)
     /// A bucket name S3 would refuse.
     case badBucketName(bucket: String)
+    /// A ranged GET that starts past the end of the object (HTTP 416, `InvalidRange`): an empty object has no
+    /// byte 0.
+    case rangeNotSatisfiable(location: String)
     /// A response S3 should not have sent (unparseable XML, missing fields).
     case badResponse(location: String, operation: String, detail: String)
 
@@ -34,6 +35,7 @@ public enum S3Error: QuiltError, Equatable {
         case .credentialsUnavailable(let source, let detail): return "cannot get AWS credentials from \(source): \(detail)"
         case .badEndpoint(let url): return "bad S3 endpoint URL \(quoted(url))"
         case .badBucketName(let bucket): return "bad S3 bucket name \(quoted(bucket))"
+        case .rangeNotSatisfiable(let location): return "requested range not satisfiable \(quoted(location))"
         case .badResponse(let location, let operation, let detail):
             return "\(operation) got a bad response for \(quoted(location)): \(detail)"
         }

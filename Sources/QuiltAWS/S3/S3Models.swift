@@ -1,7 +1,6 @@
 // The plain values the S3 client takes and returns. Kept in one file because each is a handful of fields
 // describing one S3 response shape; none has behaviour of its own.
 import QuiltSupport
-import QuiltHTTP
 import QuiltStorage
 
 /// Options of a PutObject (and of the CreateMultipartUpload/Complete pair).

@@ -2,7 +2,6 @@
 // threads, complete it in part order, and abort it when anything fails (unless the caller keeps it to resume).
 // S3Storage's large puts, package uploads and server-side copies all go through it.
 import QuiltSupport
-import QuiltHTTP
 import QuiltStorage
 
 /// One multipart upload of one object.

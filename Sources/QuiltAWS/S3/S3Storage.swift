@@ -1,6 +1,5 @@
 // The Storage interface over an S3 bucket, optionally below a prefix: `s3://bucket[/prefix]`.
 import QuiltSupport
-import QuiltHTTP
 import QuiltStorage
 #if canImport(Glibc)
 import Glibc
@@ -77,7 +76,7 @@ public struct S3Storage: Storage {
         guard count > 0 else { return [] }
         do {
             return try client.getObject(bucket: bucket, key: objectKey(key), range: 0..<count).body
-        } catch StorageError.failed(_, _, let detail) where detail.contains("416") {
+        } catch S3Error.rangeNotSatisfiable {
             return []  // an empty object has no byte 0
         }
     }

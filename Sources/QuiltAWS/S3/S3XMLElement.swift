@@ -1,8 +1,5 @@
 // A minimal XML reader for S3's responses: elements, text and entities, nothing else (no Foundation XMLParser,
 // which Linux toolchains do not reliably ship). Named S3XMLElement because macOS Foundation has an XMLElement.
-import QuiltSupport
-import QuiltHTTP
-import QuiltStorage
 
 /// One XML element: its local name (namespace prefix dropped), child elements and text content.
 public struct S3XMLElement: Sendable, Equatable {

@@ -1,7 +1,5 @@
 // AWS Signature Version 4 for S3 requests: canonical request, string to sign, signing key, Authorization header.
 import QuiltSupport
-import QuiltHTTP
-import QuiltStorage
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

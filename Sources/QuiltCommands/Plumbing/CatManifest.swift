@@ -1,7 +1,5 @@
 // quilt-cat-manifest: print a stored manifest exactly as stored (git's cat-file -p).
 import ArgumentParser
-import QuiltSupport
-import QuiltFormat
 import QuiltRegistry
 
 struct CatManifest: QuiltCommand, VerboseCommand {

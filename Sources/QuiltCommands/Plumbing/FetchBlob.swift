@@ -2,7 +2,6 @@
 import ArgumentParser
 import QuiltSupport
 import QuiltFormat
-import QuiltRegistry
 
 struct FetchBlob: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

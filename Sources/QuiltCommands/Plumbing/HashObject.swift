@@ -1,6 +1,5 @@
 // quilt-hash-object: hash files (git's hash-object), or turn paths into an entry stream.
 import ArgumentParser
-import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 

@@ -1,7 +1,5 @@
 // quilt-rev-parse: resolve a revision to its 64-hex top hash.
 import ArgumentParser
-import QuiltSupport
-import QuiltFormat
 import QuiltRegistry
 
 struct RevParse: QuiltCommand, VerboseCommand {

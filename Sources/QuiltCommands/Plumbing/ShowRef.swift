@@ -1,6 +1,5 @@
 // quilt-show-ref: list pointers (git's show-ref).
 import ArgumentParser
-import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 

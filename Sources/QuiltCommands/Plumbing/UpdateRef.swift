@@ -1,6 +1,5 @@
 // quilt-update-ref: move a package's pointers (git's update-ref), or delete them.
 import ArgumentParser
-import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 

@@ -1,8 +1,6 @@
 // quilt-upload-blob: upload entries' data to S3 and print the entries with their new physical keys.
 import ArgumentParser
-import QuiltSupport
 import QuiltFormat
-import QuiltRegistry
 
 struct UploadBlob: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

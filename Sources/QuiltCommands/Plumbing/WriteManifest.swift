@@ -1,6 +1,5 @@
 // quilt-write-manifest: turn an entry stream into a stored manifest and print its top hash.
 import ArgumentParser
-import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 

@@ -1,6 +1,5 @@
 // quilt build: build a package revision from local files into a registry (quilt3's set_dir + build).
 import ArgumentParser
-import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 

@@ -1,6 +1,5 @@
 // quilt config: read and set quilt3's config.yml keys.
 import ArgumentParser
-import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 

@@ -1,8 +1,6 @@
 // quilt delete: remove a package's pointers (quilt3's delete_package); manifests and data stay.
 import ArgumentParser
-import QuiltSupport
 import QuiltFormat
-import QuiltRegistry
 
 struct Delete: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,5 @@
 // quilt diff: what changed between two revisions (quilt3's pkg.diff).
 import ArgumentParser
-import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 

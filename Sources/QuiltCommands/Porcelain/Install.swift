@@ -1,8 +1,6 @@
 // quilt install: materialise a revision's files and record the revision in the local registry (quilt3's install).
 import ArgumentParser
-import QuiltSupport
 import QuiltFormat
-import QuiltRegistry
 
 struct Install: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,5 @@
 // quilt list: the packages in a registry (quilt3's list_packages).
 import ArgumentParser
-import QuiltSupport
-import QuiltFormat
-import QuiltRegistry
 
 struct List: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

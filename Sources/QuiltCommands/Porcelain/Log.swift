@@ -1,7 +1,6 @@
 // quilt log: a package's revisions, newest first.
 import ArgumentParser
 import Foundation
-import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 

@@ -1,6 +1,5 @@
 // quilt push: copy data to S3 and publish a revision to a remote registry (quilt3's push).
 import ArgumentParser
-import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 

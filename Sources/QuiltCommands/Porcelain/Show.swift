@@ -1,6 +1,5 @@
 // quilt show: the header and entries of a revision.
 import ArgumentParser
-import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 

@@ -1,6 +1,5 @@
 // quilt verify: check a directory against a revision (quilt3's verify).
 import ArgumentParser
-import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 

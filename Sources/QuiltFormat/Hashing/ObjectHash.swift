@@ -1,7 +1,6 @@
 // Object hashes as quilt3 knows them: sha2-256-chunked (the default), SHA256 (legacy) and CRC64NVME.
 import QuiltSupport
 import Dispatch
-import Synchronization
 
 /// The hash types quilt3 8.0.0 accepts.
 public enum HashType: String, Sendable, CaseIterable {
@@ -232,7 +231,7 @@ public enum FileHasher {
 
 /// Buffers of one size shared by the threads of a parallel loop: take one, give it back.
 final class BufferPool: Sendable {
-    private let free = Mutex<[UnsafeSendable<UnsafeMutableRawBufferPointer>]>([])
+    private let free = Locked<[UnsafeSendable<UnsafeMutableRawBufferPointer>]>([])
     private let byteCount: Int
 
     init(byteCount: Int) { self.byteCount = byteCount }
@@ -246,6 +245,6 @@ final class BufferPool: Sendable {
     }
 
     deinit {
-        for buffer in free.withLock({ $0 }) { buffer.value.deallocate() }
+        for buffer in free.value { buffer.value.deallocate() }
     }
 }

@@ -1,6 +1,5 @@
 // A strict, fast JSON parser over UTF-8 bytes, accepting exactly what Python's json module accepts in strict mode
 // minus NaN/Infinity, and producing `JSONValue`s that keep what hashing needs.
-import QuiltSupport
 #if canImport(Glibc)
 import Glibc
 #else

@@ -1,5 +1,4 @@
 // The two JSON encodings quilt3 uses: the manifest form and the canonical form fed to the top hash.
-import QuiltSupport
 
 /// Writes `JSONValue`s byte for byte as Python's `json` module does.
 public enum JSONWriter {

@@ -1,6 +1,5 @@
 // Python's float repr: the shortest digits that round-trip, laid out by Python's rules (exponent form when the
 // decimal exponent is below -4 or at least 16, `.0` on whole numbers, `e+XX`/`e-XX` with two or more digits).
-import QuiltSupport
 
 /// Appends `value` formatted exactly as Python's `repr(float)`. `value` must be finite.
 func appendPythonFloat(_ value: Double, to out: inout [UInt8]) {

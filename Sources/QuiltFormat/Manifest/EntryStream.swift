@@ -1,5 +1,4 @@
 // The entry stream: the JSONL unit that flows between plumbing programs, in the manifest's own line form.
-import QuiltSupport
 #if canImport(Glibc)
 import Glibc
 #else

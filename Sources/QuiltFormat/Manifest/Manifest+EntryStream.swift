@@ -1,5 +1,4 @@
 // An entry stream read into a manifest, as quilt-write-manifest and bundles read one.
-import QuiltSupport
 
 extension Manifest {
     /// The manifest an entry stream describes, every logical key checked, in the format's order. `input` hands

@@ -1,5 +1,4 @@
 // Validation rules for package names and logical keys, and the tree order entries are written and hashed in.
-import QuiltSupport
 
 public enum PackageName {
     /// quilt3's `^[\w-]+/[\w-]+$` with Unicode `\w`: letters, digits and `_` of any script, and `-`.

@@ -1,9 +1,5 @@
 // Python's `fnmatch` (as quilt3 applies `.quiltignore` rules): `*` matches anything including `/`, `?` one
 // character, `[...]`/`[!...]` a class; case-sensitive on POSIX.
-import QuiltSupport
-import QuiltFormat
-import QuiltStorage
-import QuiltAWS
 
 public struct GlobPattern: Sendable {
     enum Token: Sendable {

@@ -2,7 +2,6 @@
 // single files or directories at logical keys, keys removed from the starting revision, metadata and a message.
 import QuiltSupport
 import QuiltFormat
-import QuiltAWS
 
 public struct RevisionSpec: Sendable {
     /// The package name, ns/name.

@@ -2,8 +2,6 @@
 // both tools share one configuration.
 import QuiltSupport
 import QuiltFormat
-import QuiltStorage
-import QuiltAWS
 import Foundation
 
 /// Where quilt3 keeps its files (platformdirs' `user_data_dir("Quilt", "QuiltData")`).

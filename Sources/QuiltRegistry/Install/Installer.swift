@@ -2,8 +2,6 @@
 // outside the destination, never left half-written.
 import QuiltSupport
 import QuiltFormat
-import QuiltStorage
-import QuiltAWS
 #if canImport(Glibc)
 import Glibc
 #endif

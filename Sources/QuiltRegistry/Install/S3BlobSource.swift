@@ -1,7 +1,6 @@
 // S3 as a source of bytes for installs and fetches.
 import QuiltSupport
 import QuiltFormat
-import QuiltStorage
 import QuiltAWS
 
 /// S3 as a source of bytes for installs and fetches.

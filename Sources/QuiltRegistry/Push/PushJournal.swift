@@ -3,8 +3,6 @@
 // in `<data dir>/journal/`, removed when the push has published its revision.
 import QuiltSupport
 import QuiltFormat
-import QuiltStorage
-import QuiltAWS
 
 /// What a journal knows about one upload's source: the same path, size and modification time mean the same
 /// bytes (the same test rsync and make use).

@@ -1,8 +1,6 @@
 // `quilt push` as one core call: choose the registry, make the revision (or take the local latest), check where
 // the data goes, and publish.
-import QuiltSupport
 import QuiltFormat
-import QuiltAWS
 
 /// Everything `quilt push` takes from its arguments.
 public struct PushRequest: Sendable {

@@ -2,8 +2,6 @@
 // the conflict check, in the order objects → manifest → timestamp pointer → latest.
 import QuiltSupport
 import QuiltFormat
-import QuiltStorage
-import QuiltAWS
 
 public enum PushError: QuiltError {
     case notABucket(String)

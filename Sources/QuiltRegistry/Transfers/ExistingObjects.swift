@@ -1,7 +1,4 @@
 // One listing of a destination prefix, so uploads of many small files need not each ask with a HEAD.
-import QuiltSupport
-import QuiltFormat
-import QuiltStorage
 import QuiltAWS
 
 /// What a destination prefix already holds (key → size), listed once so that uploads of many small files need

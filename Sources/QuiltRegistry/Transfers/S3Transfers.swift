@@ -3,7 +3,6 @@
 // server-side copies, parallel ranged downloads, and S3's checksums used only as a cross-check.
 import QuiltSupport
 import QuiltFormat
-import QuiltStorage
 import QuiltAWS
 
 public struct S3Transfers: Sendable {

@@ -1,8 +1,6 @@
 // What a transfer produced, and how transfers fail.
 import QuiltSupport
 import QuiltFormat
-import QuiltStorage
-import QuiltAWS
 
 /// Errors of data transfers.
 public enum TransferError: QuiltError {

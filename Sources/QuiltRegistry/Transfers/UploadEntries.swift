@@ -1,9 +1,6 @@
 // `quilt-upload-blob` as a core call: an entry stream's data put into a bucket through the same EntryCopier
 // as push, entries left in place hashed where their hash is missing.
-import QuiltSupport
 import QuiltFormat
-import QuiltStorage
-import QuiltAWS
 
 extension QuiltContext {
     /// Puts the data of `items`' entries under `destination` (`s3://bucket[/prefix]`) and returns the items with

@@ -327,12 +327,6 @@ public enum FileSystem {
 
     /// Whether `descriptor` is a terminal.
     public static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) == 1 }
-
-    /// The environment of this process.
-    public static func environment(_ name: String) -> String? {
-        guard let value = getenv(name) else { return nil }
-        return String(cString: value)
-    }
 }
 
 /// A file that only grows, one record per `append`, each written with a single `write(2)` on an `O_APPEND`

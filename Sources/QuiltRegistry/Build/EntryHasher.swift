@@ -1,0 +1,98 @@
+// Hashing entries: local files on all cores (big files' parts in parallel), S3 objects by reading them.
+import QuiltSupport
+import QuiltFormat
+import QuiltStorage
+import QuiltAWS
+import Dispatch
+
+
+/// Hashes entries' local files: small files spread over all cores, big files' parts hashed in parallel.
+public enum EntryHasher {
+    /// Computes every missing hash (and size): local files on all cores; S3 objects by reading them through
+    /// `remote` (quilt3 never trusts S3 metadata for the package hash either).
+    public static func hashMissing(_ entries: inout [ManifestEntry], type: HashType = .sha2256Chunked,
+                                   remote: S3Transfers? = nil, progress: ProgressHandler? = nil) throws {
+        let pending = entries.indices.filter { entries[$0].hash == nil || entries[$0].size < 0 }
+        guard !pending.isEmpty else { return }
+        var localIndices: [Int] = [], paths: [String] = [], remoteIndices: [Int] = []
+        for i in pending {
+            switch try PhysicalKey(url: entries[i].physicalKey) {
+            case .local(let path):
+                localIndices.append(i)
+                paths.append(path)
+            case .s3:
+                guard remote != nil else { throw BuildError.unsupportedPhysicalKey(entries[i].physicalKey) }
+                remoteIndices.append(i)
+            }
+        }
+        let results = try hashFiles(paths, type: type, progress: progress)
+        for (n, i) in localIndices.enumerated() {
+            entries[i].hash = results[n].hash
+            entries[i].size = results[n].size
+        }
+        guard let remote, !remoteIndices.isEmpty else { return }
+        for i in remoteIndices {
+            guard case .s3(let bucket, let key, let versionId) = try PhysicalKey(url: entries[i].physicalKey) else { continue }
+            let source = S3ObjectReference(bucket: bucket, key: key, versionId: versionId)
+            if entries[i].size < 0 {
+                guard let head = try remote.client.headObject(bucket: bucket, key: key, versionId: versionId) else {
+                    throw StorageError.notFound(location: entries[i].physicalKey)
+                }
+                entries[i].size = head.size
+            }
+            if entries[i].hash == nil { entries[i].hash = try remote.hashObject(source, size: entries[i].size) }
+        }
+    }
+
+    /// Hashes `paths` (in parallel) and returns hash and size of each, in order.
+    public static func hashFiles(_ paths: [String], type: HashType = .sha2256Chunked,
+                                 progress: ProgressHandler? = nil) throws -> [(hash: ObjectHash, size: Int)] {
+        let count = paths.count
+        let results = UnsafeMutableBufferPointer<(hash: ObjectHash, size: Int)?>.allocate(capacity: count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        let shared = UnsafeSendable(results)
+        let failure = Locked<BuildError?>(nil)
+        let done = Locked<(files: Int, bytes: Int)>((0, 0))
+        // Big files already use every core for their parts: they are put aside when opened and hashed one at a
+        // time afterwards, the rest in parallel. Deciding at open time (fstat) saves a stat per file.
+        let big = Locked<[Int]>([])
+        let work: @Sendable (Int, Bool) -> Void = { i, bigPass in
+            if failure.value != nil { return }
+            do {
+                let file = try InputFile(path: paths[i])
+                if !bigPass && file.size > ChunkedHash.minimumChunkSize {
+                    big.withLock { $0.append(i) }
+                    return
+                }
+                let hash = try FileHasher.hash(file: file, type: type)
+                let size = file.size
+                shared.value[i] = (hash, size)
+                if let progress {
+                    let snapshot = done.withLock { state -> (Int, Int) in
+                        state.files += 1
+                        state.bytes += size
+                        return (state.files, state.bytes)
+                    }
+                    progress(Progress(filesDone: snapshot.0, filesTotal: count, bytesDone: snapshot.1, bytesTotal: 0))
+                }
+            } catch {
+                failure.withLock { if $0 == nil { $0 = .unreadable(path: paths[i], reason: Self.reason(error)) } }
+            }
+        }
+        DispatchQueue.concurrentPerform(iterations: count) { work($0, false) }
+        for i in big.value.sorted() { work(i, true) }
+        if let error = failure.value { throw error }
+        return (0..<count).map { results[$0]! }
+    }
+
+    static func reason(_ error: any Error) -> String {
+        switch error {
+        case FileSystemError.notFound: return "no such file"
+        case FileSystemError.notARegularFile: return "not a regular file"
+        case FileSystemError.cannotOpen(_, let reason), FileSystemError.cannotRead(_, let reason): return reason
+        case let error as QuiltError: return error.message
+        default: return String(describing: error)
+        }
+    }
+}

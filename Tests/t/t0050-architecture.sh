@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+test_description='the layers of Documentation/architecture.md hold: imports, C owners, environment, storage types'
+. "$(dirname "$0")/lib.sh"
+
+test_expect_success 'every import is a declared dependency, C modules have one owner, the diagram matches' '
+	"$REPO/scripts/check-architecture" >out 2>&1 || { cat out; return 1; }
+'
+
+test_expect_success 'the check fails on a layering violation' '
+	cp -R "$REPO/Sources" "$REPO/Package.swift" "$REPO/scripts" . && mkdir -p Documentation Tests &&
+	cp "$REPO/Documentation/architecture.md" Documentation/ && cp -R "$REPO/Tests/QuiltCoreTests" "$REPO/Tests/QuiltCommandsTests" Tests/ &&
+	printf "import QuiltAWS\n" >>Sources/QuiltCommands/Porcelain/List.swift &&
+	printf "let x = getenv(\"HOME\")\n" >>Sources/QuiltFormat/JSON/JSONValue.swift &&
+	test_must_fail scripts/check-architecture >out &&
+	grep -q "List.swift: imports QuiltAWS" out &&
+	grep -q "JSONValue.swift: reads the environment" out
+'
+
+test_done
