@@ -23,6 +23,7 @@ let package = Package(
     products: programs.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libcurl through pkg-config: HTTP for S3. Imported by QuiltHTTP only.
@@ -44,8 +45,12 @@ let package = Package(
         .target(name: "QuiltStorage", dependencies: ["QuiltSupport"]),
         // AWS: credentials, SigV4, the S3 client, the S3 backend of the storage interface, multipart uploads.
         .target(name: "QuiltAWS", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltStorage"]),
-        // Registries and packages: refs, revisions, building, pushing, installing, transfers, configuration.
-        .target(name: "QuiltRegistry", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltStorage", "QuiltAWS"]),
+        // Registries and packages: refs, revisions, building, pushing, installing, transfers, configuration
+        // (YAML through Yams: config.yml and workflow configs).
+        .target(
+            name: "QuiltRegistry",
+            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltStorage", "QuiltAWS", .product(name: "Yams", package: "Yams")]
+        ),
         // One file per command, plus the shared machinery (error to exit code, output).
         .target(
             name: "QuiltCommands",
