@@ -34,14 +34,16 @@ struct WriteManifest: QuiltCommand, VerboseCommand {
 
     func execute(_ io: IO) throws {
         let registry = try io.registry(registryOptions)
-        var manifest = try io.context().manifest(entryStream: { try io.readStandardInput($0) }, meta: meta.map(parseMetaArgument),
-                                                 message: message, name: name, workflow: WorkflowChoice(argument: workflow),
-                                                 registry: registry)
+        let manifest = try io.context().spooledManifest(entryStream: { try io.readStandardInput($0) },
+                                                        meta: meta.map(parseMetaArgument), message: message, name: name,
+                                                        workflow: WorkflowChoice(argument: workflow), registry: registry)
         if print {
-            try registry.writer.write(&manifest) { io.write($0) }
+            // Standard output cannot be taken back: duplicates across sorted runs are looked for before a line goes out.
+            try manifest.entries.checkTree()
+            try registry.writer.write(manifest) { io.write($0) }
             return
         }
-        let topHash = try registry.storeManifest(&manifest)
+        let topHash = try registry.storeManifest(manifest)
         io.line(topHash)
     }
 }

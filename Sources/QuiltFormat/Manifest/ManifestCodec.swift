@@ -121,7 +121,7 @@ public struct ManifestWriter: Sendable {
 
         var header = manifest.header
         header.removeValue(forKey: "top_hash")
-        try checkFinite(.object(header), subject: "package metadata")
+        try Self.checkFinite(.object(header), subject: "package metadata")
 
         // The top hash depends on the entries alone, not on the lines: it is computed on another core while the
         // lines are written (for a million entries each pass takes about a second).
@@ -142,7 +142,7 @@ public struct ManifestWriter: Sendable {
             .filter { $0.meta.isTruthy }
             .sorted { LogicalKey.precedes($0.key, $1.key) }
         for directory in directories {
-            try checkFinite(directory.meta, subject: "directory \(quoted(directory.key))")
+            try Self.checkFinite(directory.meta, subject: "directory \(quoted(directory.key))")
             lineStart = output.count
             EntryStream.appendDirectoryLine(key: directory.key, meta: directory.meta, to: &output)
             try endLine(&output, from: lineStart, subject: "entry with logical key \(quoted(directory.key))")
@@ -151,7 +151,7 @@ public struct ManifestWriter: Sendable {
 
         for entry in manifest.entries {
             guard entry.hash != nil else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
-            try checkFinite(entry.meta, subject: "entry \(quoted(entry.logicalKey))")
+            try Self.checkFinite(entry.meta, subject: "entry \(quoted(entry.logicalKey))")
             lineStart = output.count
             EntryStream.appendLine(entry, to: &output)
             try endLine(&output, from: lineStart, subject: "entry with logical key \(quoted(entry.logicalKey))")
@@ -240,7 +240,7 @@ public struct ManifestWriter: Sendable {
         output.removeAll(keepingCapacity: true)
     }
 
-    private func checkFinite(_ value: JSONValue, subject: @autoclosure () -> String) throws(ManifestError) {
+    static func checkFinite(_ value: JSONValue, subject: @autoclosure () -> String) throws(ManifestError) {
         if !ManifestWriter.isFinite(value) {
             throw .invalidMetadata(subject: subject(), reason: "NaN and Infinity are not allowed")
         }

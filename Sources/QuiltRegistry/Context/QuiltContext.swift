@@ -15,8 +15,11 @@ public struct QuiltContext: Sendable {
     public let transferConcurrency: Int
     /// `QUILT_MANIFEST_MAX_RECORD_SIZE`: the longest manifest line written (default 1,000,000 bytes).
     public let manifestMaxRecordSize: Int
-    /// `TMPDIR`, else `/tmp`: where manifests bound for S3 are staged.
+    /// `TMPDIR`, else `/tmp`: where manifests bound for S3 are staged and big manifests' sorted runs go.
     public let temporaryDirectory: String
+    /// `QUILT_MANIFEST_MEMORY_BUDGET` (bytes, or with K, M or G): the memory a manifest's entries may take while
+    /// it is written or sorted before sorted runs go to disk (default 512 MiB).
+    public let manifestMemoryBudget: Int
     private let s3Box = Locked<S3Client?>(nil)
 
     public init(environment: [String: String], requestLog: (@Sendable (String) -> Void)? = nil) throws {
@@ -27,6 +30,7 @@ public struct QuiltContext: Sendable {
         manifestMaxRecordSize = environment["QUILT_MANIFEST_MAX_RECORD_SIZE"].flatMap { Int($0) }
             ?? ManifestWriter.defaultMaxRecordSize
         temporaryDirectory = nonEmpty(environment["TMPDIR"]) ?? "/tmp"
+        manifestMemoryBudget = Self.byteSize(environment["QUILT_MANIFEST_MEMORY_BUDGET"]) ?? EntrySpool.defaultMemoryBudget
     }
 
     /// The S3 client, created on first use from the environment (credentials, region, endpoint).
@@ -49,6 +53,12 @@ public struct QuiltContext: Sendable {
     /// Where installs and fetches read bytes: local files directly, S3 through a client made only when an S3
     /// object is actually read.
     public var blobSource: any BlobSource { ContextBlobSource(context: self) }
+
+    /// A spool for a manifest's entries, within this context's memory budget, spilling to `temporaryDirectory`.
+    public func entrySpool() -> EntrySpool {
+        EntrySpool(memoryBudget: manifestMemoryBudget, temporaryDirectory: temporaryDirectory,
+                   maxRecordSize: manifestMaxRecordSize)
+    }
 
     /// Writes manifests under this context's record-size limit.
     public var manifestWriter: ManifestWriter { ManifestWriter(maxRecordSize: manifestMaxRecordSize) }

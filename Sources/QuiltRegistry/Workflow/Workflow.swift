@@ -39,6 +39,12 @@ public struct Workflow: Sendable {
 
     /// Checks a package in quilt3's order and throws the first failure.
     public func check(name: String, manifest: Manifest, message: String?) throws(WorkflowError) {
+        try check(name: name, userMeta: manifest.userMeta, entries: { Self.entriesForValidation(manifest) }, message: message)
+    }
+
+    /// The same checks given the package metadata and, only if the workflow has an entries schema, the entries
+    /// as that schema sees them.
+    func check(name: String, userMeta: JSONValue?, entries: () -> JSONValue, message: String?) throws(WorkflowError) {
         if isMessageRequired && (message ?? "").isEmpty {
             throw .failed(workflow: id, rule: .message, path: nil, reason: "a message is required")
         }
@@ -48,13 +54,13 @@ public struct Workflow: Sendable {
         }
         if let metadataSchema {
             // quilt3 validates `Package.meta`: an absent user_meta reads as {}, an explicit null as None.
-            let meta = manifest.userMeta ?? .object(JSONObject())
+            let meta = userMeta ?? .object(JSONObject())
             if let failure = metadataSchema.validate(meta) {
                 throw .failed(workflow: id, rule: .metadata, path: failure.path, reason: failure.message)
             }
         }
         if let entriesSchema {
-            let entries = Self.entriesForValidation(manifest)
+            let entries = entries()
             if let failure = entriesSchema.validate(entries) {
                 throw .failed(workflow: id, rule: .entries, path: failure.path, reason: failure.message)
             }
@@ -72,6 +78,30 @@ public struct Workflow: Sendable {
                 ("meta", entry.userMeta ?? .object(JSONObject())),
             ]))
         })
+    }
+
+    /// What `entries_schema` sees of a spooled manifest: the same list, read back from the spool (held whole:
+    /// the schema validates one array).
+    static func entriesForValidation(_ manifest: SpooledManifest) throws -> JSONValue {
+        var entries: [JSONValue] = []
+        try manifest.forEachEntry { entry in
+            entries.append(.object(JSONObject([
+                ("logical_key", .string(entry.logicalKey)), ("size", .int(entry.size)),
+                ("meta", entry.userMeta ?? .object(JSONObject())),
+            ])))
+        }
+        return .array(entries)
+    }
+
+    /// `apply` for a spooled manifest. Its entries are read back only for a workflow with an entries schema.
+    public static func apply(_ workflow: Workflow?, to manifest: inout SpooledManifest, name: String, message: String?) throws {
+        guard let workflow else {
+            manifest.header.removeValue(forKey: "workflow")
+            return
+        }
+        let entries = workflow.entriesSchema == nil ? JSONValue.array([]) : try entriesForValidation(manifest)
+        try workflow.check(name: name, userMeta: manifest.userMeta, entries: { entries }, message: message)
+        manifest.header["workflow"] = workflow.stamp
     }
 
     /// Checks `manifest` and stamps its header, or, with no workflow at all (no config), removes any stamp, as
@@ -139,6 +169,29 @@ extension QuiltContext {
                          message: String?, name: String?, workflow choice: WorkflowChoice, registry: Registry) throws -> Manifest {
         var manifest = try Manifest.read(entryStream: input, meta: meta, message: nil)
         try EntryHasher.hashMissing(&manifest.entries)
+        let workflow = try workflow(choice, in: registry)
+        if workflow != nil {
+            guard let name else { throw WorkflowError.nameNeeded }
+            try PackageName.validate(name)
+        }
+        // The stamp goes before the message, as in a fresh build.
+        manifest.header.removeValue(forKey: "message")
+        try Workflow.apply(workflow, to: &manifest, name: name ?? "", message: message)
+        manifest.setMessage(message)
+        return manifest
+    }
+}
+
+extension QuiltContext {
+    /// `manifest(entryStream:…)` in bounded memory: the entries wait in a spool (sorted runs on disk past
+    /// `manifestMemoryBudget`), missing hashes are computed a batch at a time, and only a workflow with an
+    /// entries schema reads them back before the manifest is written.
+    public func spooledManifest(entryStream input: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void, meta: JSONValue?,
+                                message: String?, name: String?, workflow choice: WorkflowChoice,
+                                registry: Registry) throws -> SpooledManifest {
+        var manifest = try SpooledManifest.read(entryStream: input, meta: meta, message: nil, into: entrySpool()) { entries in
+            try EntryHasher.hashMissing(&entries)
+        }
         let workflow = try workflow(choice, in: registry)
         if workflow != nil {
             guard let name else { throw WorkflowError.nameNeeded }
