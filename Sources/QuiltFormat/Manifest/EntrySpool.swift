@@ -1,7 +1,7 @@
 // File entries in bounded memory: each entry is kept as its manifest line in a byte arena, indexed by a small
 // record, sorted into tree order; past a memory budget the sorted lines go to a scratch file as one run, and the
 // runs are merged (a k-way merge) when the manifest is written. Millions of entries cost their lines' bytes and
-// 24 bytes each, not Strings and JSON values.
+// 32 bytes each, not Strings and JSON values.
 import QuiltSupport
 #if canImport(Glibc)
 import Glibc
@@ -35,6 +35,8 @@ public final class EntrySpool {
     struct Slot {
         /// The key's first 8 bytes, ranked for tree order, big-endian: most comparisons end here.
         var prefix: UInt64
+        /// The next 8 (during a sort, the 8 after `prefix`'s).
+        var next: UInt64
         /// Chunk index in the high 32 bits, offset in the low 32.
         var location: UInt64
         var lineLength: UInt32
@@ -88,17 +90,31 @@ public final class EntrySpool {
         var key = entry.logicalKey
         try key.withUTF8 { key in
             try line.withUnsafeBytes { line in
-                try store(line: line, key: UnsafeRawBufferPointer(key))
+                // The key is read in place unless the line had to escape it.
+                let key = UnsafeRawBufferPointer(key)
+                let inPlace = line.count >= Self.keyOffset + key.count + 1
+                    && (key.isEmpty || memcmp(line.baseAddress! + Self.keyOffset, key.baseAddress!, key.count) == 0)
+                    && line[Self.keyOffset + key.count] == UInt8(ascii: "\"")
+                try store(line: line, key: key, inPlace: inPlace)
             }
         }
     }
 
+    /// Adds an entry-stream line, if it is an entry line plain enough to be turned into its manifest line
+    /// straight from its bytes (`EntryStream.renderLineDirectly`); false, adding nothing, for any other line.
+    public func add(line input: UnsafeRawBufferPointer) throws -> Bool {
+        precondition(!finished, "EntrySpool.add after finish")
+        line.removeAll(keepingCapacity: true)
+        guard let key = EntryStream.renderLineDirectly(input, to: &line) else { return false }
+        if line.count > maxRecordSize || line.count >= Int(Self.separateKey) { return false }
+        try line.withUnsafeBytes { line in
+            try store(line: line, key: UnsafeRawBufferPointer(rebasing: line[key]), inPlace: true)
+        }
+        return true
+    }
+
     /// Stores a line whose logical key is `key` (unescaped bytes).
-    private func store(line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer) throws {
-        // The key is read in place unless the line had to escape it.
-        let inPlace = line.count >= Self.keyOffset + key.count + 1
-            && memcmp(line.baseAddress! + Self.keyOffset, key.baseAddress ?? UnsafeRawPointer(line.baseAddress!), key.count) == 0
-            && line[Self.keyOffset + key.count] == UInt8(ascii: "\"")
+    private func store(line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, inPlace: Bool) throws {
         let needed = line.count + (inPlace ? 0 : key.count)
         if currentChunk < 0 || used + needed > chunks[currentChunk].count {
             try nextChunk(needed)
@@ -108,7 +124,7 @@ public final class EntrySpool {
         if !inPlace, key.count > 0 {
             base.advanced(by: used + line.count).copyMemory(from: key.baseAddress!, byteCount: key.count)
         }
-        slots.append(Slot(prefix: Self.sortPrefix(key), location: UInt64(currentChunk) << 32 | UInt64(used),
+        slots.append(Slot(prefix: Self.sortPrefix(key), next: Self.sortPrefix(key, from: 8), location: UInt64(currentChunk) << 32 | UInt64(used),
                           lineLength: UInt32(line.count), keyLength: UInt32(key.count) | (inPlace ? 0 : Self.separateKey)))
         used += needed
         count += 1
@@ -171,7 +187,7 @@ public final class EntrySpool {
         let bases = chunks.map { $0.baseAddress! }
         try bases.withUnsafeBufferPointer { bases in
             try slots.withUnsafeMutableBufferPointer { slots in
-                Self.sort(slots, depth: 0, bases: bases)
+                Self.sort(slots, depth: 0, nextHeld: true, bases: bases)
                 guard slots.count > 1 else { return }
                 for i in 1..<slots.count {
                     try Self.checkNeighbours(UnsafeRawBufferPointer(Self.key(slots[i - 1], bases)),
@@ -181,10 +197,12 @@ public final class EntrySpool {
         }
     }
 
-    /// Sorts slots whose keys agree on their first `depth` bytes (and whose prefixes hold the next 8): by prefix,
-    /// then each group of equal prefixes by its next 8 bytes, and so on. Comparisons read only the slots, which
-    /// lie side by side; each key is read from the arena once per 8 bytes that matter, not once per comparison.
-    static func sort(_ slots: UnsafeMutableBufferPointer<Slot>, depth: Int, bases: UnsafeBufferPointer<UnsafeMutableRawPointer>) {
+    /// Sorts slots whose keys agree on their first `depth` bytes (and whose prefixes hold the next 8, and, with
+    /// `nextHeld`, their `next` the 8 after): by prefix, then each group of equal prefixes by its next 8 bytes,
+    /// and so on. Comparisons read only the slots, which lie side by side; a key is read from the arena only
+    /// where 16 bytes did not tell it from its neighbours, and then once per 8 bytes, not once per comparison.
+    static func sort(_ slots: UnsafeMutableBufferPointer<Slot>, depth: Int, nextHeld: Bool,
+                     bases: UnsafeBufferPointer<UnsafeMutableRawPointer>) {
         var slots = slots
         slots.sort { $0.prefix < $1.prefix }
         var start = 0
@@ -195,9 +213,10 @@ public final class EntrySpool {
                 var group = UnsafeMutableBufferPointer(rebasing: slots[start..<end])
                 if group.contains(where: { Int($0.keyLength & ~separateKey) > depth + 8 }) {
                     for i in group.indices {
-                        group[i].prefix = sortPrefix(UnsafeRawBufferPointer(key(group[i], bases)), from: depth + 8)
+                        group[i].prefix = nextHeld ? group[i].next
+                            : sortPrefix(UnsafeRawBufferPointer(key(group[i], bases)), from: depth + 8)
                     }
-                    sort(group, depth: depth + 8, bases: bases)
+                    sort(group, depth: depth + 8, nextHeld: false, bases: bases)
                 } else {
                     // Every key ends here: equal, or differing only by a `/` against a shorter key's end.
                     group.sort { LogicalKey.precedes(key($0, bases), key($1, bases)) }

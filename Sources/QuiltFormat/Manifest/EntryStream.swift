@@ -137,6 +137,105 @@ public enum EntryStream {
         return makeItem(logicalKey: logicalKey, url: url, size: size, hash: hash, meta: meta)
     }
 
+    /// The manifest line of an entry-stream line, made from its bytes without parsing them into values: for an
+    /// entry line whose strings need no escapes (keys in any order, unknown fields ignored, any spacing), with a
+    /// hash and a size, and a valid logical key. Returns the range of the logical key in `out` (what was
+    /// appended is the line, without a newline), or nil, with nothing appended, for any other line: the
+    /// general path then parses it, and words any error.
+    static func renderLineDirectly(_ line: UnsafeRawBufferPointer, to out: inout [UInt8]) -> Range<Int>? {
+        var reader = JSONParser.Reader(bytes: line)
+        var key: Range<Int>?, url: Range<Int>?, size: Range<Int>?, type: Range<Int>?, value: Range<Int>?
+        var valueFirst = false
+        var meta: JSONValue?
+        var seen = Field()
+        reader.skipWhitespace()
+        guard reader.consume(UInt8(ascii: "{")) else { return nil }
+        repeat {
+            reader.skipWhitespace()
+            guard let name = reader.plainKey() else { return nil }
+            reader.skipWhitespace()
+            guard reader.consume(UInt8(ascii: ":")) else { return nil }
+            reader.skipWhitespace()
+            let field = Field(name)
+            if !field.isEmpty {
+                guard !seen.contains(field) else { return nil }
+                seen.insert(field)
+            }
+            switch field {
+            case .logicalKey:
+                guard let range = reader.plainString() else { return nil }
+                key = range
+            case .physicalKeys:
+                guard reader.consume(UInt8(ascii: "[")) else { return nil }
+                reader.skipWhitespace()
+                guard let range = reader.plainString() else { return nil }
+                url = range
+                reader.skipWhitespace()
+                guard reader.consume(UInt8(ascii: "]")) else { return nil }
+            case .size:
+                let start = reader.position
+                guard reader.smallNonNegativeInteger() != nil else { return nil }
+                size = start..<reader.position
+            case .hash:
+                guard reader.consume(UInt8(ascii: "{")) else { return nil }
+                for i in 0..<2 {
+                    if i == 1 { guard reader.consume(UInt8(ascii: ",")) else { return nil } }
+                    reader.skipWhitespace()
+                    guard let name = reader.plainKey() else { return nil }
+                    reader.skipWhitespace()
+                    guard reader.consume(UInt8(ascii: ":")) else { return nil }
+                    reader.skipWhitespace()
+                    guard let range = reader.plainString() else { return nil }
+                    if JSONParser.Reader.bytes(name, equal: "type"), type == nil {
+                        type = range
+                    } else if JSONParser.Reader.bytes(name, equal: "value"), value == nil {
+                        value = range
+                        if i == 0 { valueFirst = true }
+                    } else {
+                        return nil
+                    }
+                    reader.skipWhitespace()
+                }
+                guard reader.consume(UInt8(ascii: "}")) else { return nil }
+            case .meta:
+                if reader.consumeLiteral("{}") {
+                    meta = nil
+                } else {
+                    guard let value = try? reader.parseValue(depth: 1) else { return nil }
+                    meta = value.isTruthy ? value : nil
+                }
+            default:
+                guard (try? reader.parseValue(depth: 1)) != nil else { return nil }
+            }
+            reader.skipWhitespace()
+        } while reader.consume(UInt8(ascii: ","))
+        guard reader.consume(UInt8(ascii: "}")) else { return nil }
+        reader.skipWhitespace()
+        guard reader.position == line.count, let key, let url, let size, let type, let value else { return nil }
+        let keyBytes = UnsafeRawBufferPointer(rebasing: line[(key.lowerBound + 1)..<(key.upperBound - 1)])
+        guard LogicalKey.problem(keyBytes.assumingMemoryBound(to: UInt8.self)) == nil else { return nil }
+        func raw(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: line[range]) }
+        out.append(contentsOf: #"{"logical_key": "#.utf8)
+        let keyStart = out.count + 1
+        out.append(contentsOf: raw(key))
+        out.append(contentsOf: #", "physical_keys": ["#.utf8)
+        out.append(contentsOf: raw(url))
+        out.append(contentsOf: #"], "size": "#.utf8)
+        out.append(contentsOf: raw(size))
+        out.append(contentsOf: valueFirst ? #", "hash": {"value": "#.utf8 : #", "hash": {"type": "#.utf8)
+        out.append(contentsOf: raw(valueFirst ? value : type))
+        out.append(contentsOf: valueFirst ? #", "type": "#.utf8 : #", "value": "#.utf8)
+        out.append(contentsOf: raw(valueFirst ? type : value))
+        out.append(contentsOf: #"}, "meta": "#.utf8)
+        if let meta {
+            JSONWriter.writeManifestForm(meta, to: &out)
+        } else {
+            out.append(contentsOf: "{}".utf8)
+        }
+        out.append(UInt8(ascii: "}"))
+        return keyStart..<(keyStart + keyBytes.count)
+    }
+
     /// The fields of an entry line the fast path reads itself.
     struct Field: OptionSet {
         let rawValue: UInt8
@@ -169,13 +268,24 @@ public enum EntryStream {
 
         /// Parses every line that `block` completes.
         public mutating func feed(_ block: UnsafeRawBufferPointer, into body: (Item) throws -> Void) throws {
+            try feedLines(block) { line, number in try body(try parseLine(line, lineNumber: number)) }
+        }
+
+        /// Parses the last line, if the input did not end with a newline.
+        public mutating func finish(into body: (Item) throws -> Void) throws {
+            try finishLines { line, number in try body(try parseLine(line, lineNumber: number)) }
+        }
+
+        /// Hands over every non-blank line that `block` completes, unparsed, with its line number.
+        public mutating func feedLines(_ block: UnsafeRawBufferPointer,
+                                       into body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
             var start = 0
             while let newline = Parser.index(of: 0x0A, in: block, from: start) {
                 if partial.isEmpty {
-                    try parse(UnsafeRawBufferPointer(rebasing: block[start..<newline]), into: body)
+                    try hand(UnsafeRawBufferPointer(rebasing: block[start..<newline]), to: body)
                 } else {
                     partial.append(contentsOf: UnsafeRawBufferPointer(rebasing: block[start..<newline]))
-                    try partial.withUnsafeBytes { try parse($0, into: body) }
+                    try partial.withUnsafeBytes { try hand($0, to: body) }
                     partial.removeAll(keepingCapacity: true)
                 }
                 start = newline + 1
@@ -183,17 +293,17 @@ public enum EntryStream {
             partial.append(contentsOf: UnsafeRawBufferPointer(rebasing: block[start...]))
         }
 
-        /// Parses the last line, if the input did not end with a newline.
-        public mutating func finish(into body: (Item) throws -> Void) throws {
+        /// Hands over the last line, if the input did not end with a newline.
+        public mutating func finishLines(into body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
             guard !partial.isEmpty else { return }
-            try partial.withUnsafeBytes { try parse($0, into: body) }
+            try partial.withUnsafeBytes { try hand($0, to: body) }
             partial.removeAll()
         }
 
-        private mutating func parse(_ line: UnsafeRawBufferPointer, into body: (Item) throws -> Void) throws {
+        private mutating func hand(_ line: UnsafeRawBufferPointer, to body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
-            try body(try parseLine(line, lineNumber: lineNumber))
+            try body(line, lineNumber)
         }
 
         private static func index(of byte: UInt8, in block: UnsafeRawBufferPointer, from start: Int) -> Int? {
@@ -252,6 +362,19 @@ public enum EntryStream {
 }
 
 extension JSONParser.Reader {
+    /// A string with no escapes (so its bytes, quotes included, are also its manifest form), as a range; its
+    /// bytes are checked to be UTF-8. Nil, consuming nothing, for anything else.
+    mutating func plainString() -> Range<Int>? {
+        guard peek() == UInt8(ascii: "\"") else { return nil }
+        var seen = ByteScan.Seen()
+        let end = ByteScan.stringEnd(bytes, from: position + 1, seen: &seen)
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+        if seen.nonASCII && !UTF8Check.isValid(UnsafeRawBufferPointer(rebasing: bytes[(position + 1)..<end])) { return nil }
+        let range = position..<(end + 1)
+        position = end + 1
+        return range
+    }
+
     /// A `hash` dict with string `type` and `value` (in either order, other keys ignored). The default type is
     /// matched in place so the million entries of a large manifest share one immortal String for it.
     mutating func hashObject() throws(JSONError) -> ObjectHash? {
@@ -281,5 +404,86 @@ extension JSONParser.Reader {
         } while consume(UInt8(ascii: ","))
         guard consume(UInt8(ascii: "}")), let type, let value else { return nil }
         return ObjectHash(type: type, value: value, valueFirst: valueFirst)
+    }
+}
+
+/// Well-formed UTF-8 as the Unicode standard defines it (table 3-7): no overlong forms, no surrogates, nothing
+/// past U+10FFFF. What `String(validating:)` accepts, without making a String.
+enum UTF8Check {
+    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        let n = bytes.count
+        @inline(__always) func continuation(_ j: Int) -> Bool { j < n && bytes[j] & 0xC0 == 0x80 }
+        while i < n {
+            let b0 = bytes[i]
+            if b0 < 0x80 {
+                i += 1
+            } else if b0 < 0xC2 {
+                return false
+            } else if b0 < 0xE0 {
+                guard continuation(i + 1) else { return false }
+                i += 2
+            } else if b0 < 0xF0 {
+                guard i + 2 < n, continuation(i + 2) else { return false }
+                let b1 = bytes[i + 1]
+                switch b0 {
+                case 0xE0: guard b1 >= 0xA0 && b1 <= 0xBF else { return false }
+                case 0xED: guard b1 >= 0x80 && b1 <= 0x9F else { return false }
+                default: guard b1 & 0xC0 == 0x80 else { return false }
+                }
+                i += 3
+            } else if b0 < 0xF5 {
+                guard i + 3 < n, continuation(i + 2), continuation(i + 3) else { return false }
+                let b1 = bytes[i + 1]
+                switch b0 {
+                case 0xF0: guard b1 >= 0x90 && b1 <= 0xBF else { return false }
+                case 0xF4: guard b1 >= 0x80 && b1 <= 0x8F else { return false }
+                default: guard b1 & 0xC0 == 0x80 else { return false }
+                }
+                i += 4
+            } else {
+                return false
+            }
+        }
+        return true
+    }
+}
+
+/// Scanning JSON string bodies eight bytes at a time.
+enum ByteScan {
+    /// What the bytes passed over held.
+    struct Seen {
+        var ored: UInt64 = 0
+        var bumped: UInt64 = 0
+        /// A byte of 0x80 or more.
+        var nonASCII: Bool { ored & 0x8080_8080_8080_8080 != 0 }
+        /// A byte of 0x7F or more (what the canonical form escapes).
+        var beyondPrintable: Bool { (ored | bumped) & 0x8080_8080_8080_8080 != 0 }
+    }
+
+    /// The index of the first byte from `start` that is `"`, `\\` or a control character (or the end).
+    @inline(__always)
+    static func stringEnd(_ bytes: UnsafeRawBufferPointer, from start: Int, seen: inout Seen) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let n = bytes.count
+        guard let base = bytes.baseAddress else { return start }
+        var i = start
+        while i + 8 <= n {
+            let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- ones &* 0x20) & ~w)
+            if special & highs != 0 { break }
+            seen.ored |= w
+            seen.bumped |= w &+ ones
+            i += 8
+        }
+        while i < n {
+            let b = base.load(fromByteOffset: i, as: UInt8.self)
+            if b == 0x22 || b == 0x5C || b < 0x20 { break }
+            seen.ored |= UInt64(b)
+            seen.bumped |= UInt64(b) &+ 1
+            i += 1
+        }
+        return i
     }
 }

@@ -71,8 +71,12 @@ extension SpooledManifest {
                 break
             }
         }
-        try input { block in try parser.feed(block, into: add) }
-        try parser.finish(into: add)
+        func addLine(_ line: UnsafeRawBufferPointer, number: Int) throws {
+            if try spool.add(line: line) { return }
+            try add(try EntryStream.parseLine(line, lineNumber: number))
+        }
+        try input { block in try parser.feedLines(block, into: addLine) }
+        try parser.finishLines(into: addLine)
         if !incomplete.isEmpty { try completeHeld() }
         try spool.finish()
         return manifest

@@ -199,22 +199,18 @@ struct LineScanner {
         guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { return nil }
         var i = position + 1
         var plain = true
-        while i < bytes.count {
+        var seen = ByteScan.Seen()
+        while true {
+            i = ByteScan.stringEnd(bytes, from: i, seen: &seen)
+            guard i < bytes.count else { return nil }
             let b = bytes[i]
-            if b == UInt8(ascii: "\"") {
-                let token = Token(range: position..<(i + 1), plain: plain)
-                position = i + 1
-                return token
-            }
-            if b == UInt8(ascii: "\\") {
-                plain = false
-                i += 2
-                continue
-            }
-            if b >= 0x7F || b < 0x20 { plain = false }
-            i += 1
+            if b == UInt8(ascii: "\"") { break }
+            plain = false
+            i += b == UInt8(ascii: "\\") ? 2 : 1
         }
-        return nil
+        let token = Token(range: position..<(i + 1), plain: plain && !seen.beyondPrintable)
+        position = i + 1
+        return token
     }
 
     /// A non-negative integer as JSON writes one.
@@ -268,8 +264,10 @@ final class TopHashPipeline: @unchecked Sendable {
         try block.withUnsafeBytes { raw in
             var start = 0
             while start < raw.count {
-                var end = start
-                while end < raw.count && raw[end] != 0x0A { end += 1 }
+                var end = raw.count
+                if let found = memchr(raw.baseAddress! + start, 0x0A, raw.count - start) {
+                    end = UnsafeRawPointer(found) - raw.baseAddress!
+                }
                 try ManifestWriter.appendCanonicalEntry(line: UnsafeRawBufferPointer(rebasing: raw[start..<end]), to: &canonical)
                 if canonical.count >= ManifestWriter.blockSize {
                     hasher.update(canonical)
