@@ -22,10 +22,17 @@ public struct Registry: Sendable {
     public let storage: any Storage
     /// Writes this registry's manifests (and checks the ones it reads), with the record-size limit in force.
     public let writer: ManifestWriter
+    /// Memory a manifest's entries may take when they must be sorted (a manifest stored out of tree order), and
+    /// where sorted runs go past it.
+    public let manifestMemoryBudget: Int
+    public let temporaryDirectory: String
 
-    public init(storage: any Storage, writer: ManifestWriter = ManifestWriter()) {
+    public init(storage: any Storage, writer: ManifestWriter = ManifestWriter(),
+                manifestMemoryBudget: Int = EntrySpool.defaultMemoryBudget, temporaryDirectory: String = "/tmp") {
         self.storage = storage
         self.writer = writer
+        self.manifestMemoryBudget = manifestMemoryBudget
+        self.temporaryDirectory = temporaryDirectory
     }
 
     public var url: String { storage.rootURL }

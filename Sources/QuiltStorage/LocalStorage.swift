@@ -40,6 +40,19 @@ public struct LocalStorage: Storage {
         }
     }
 
+    public func reader(_ key: String) throws -> any ObjectReader {
+        guard case .regular? = FileSystem.kind(ofPath: path(for: key)) else {
+            throw StorageError.notFound(location: path(for: key))
+        }
+        do {
+            return LocalObjectReader(file: try InputFile(path: path(for: key)))
+        } catch .notFound {
+            throw StorageError.notFound(location: path(for: key))
+        } catch .notARegularFile {
+            throw StorageError.notFound(location: path(for: key))
+        }
+    }
+
     public func getPrefix(_ key: String, count: Int) throws -> [UInt8] {
         guard case .regular? = FileSystem.kind(ofPath: path(for: key)) else {
             throw StorageError.notFound(location: path(for: key))
@@ -196,5 +209,22 @@ final class LocalStagedObject: StagedObject {
         try file.commit(as: storage.path(for: key))
         guard let info = try storage.head(key) else { throw StorageError.notFound(location: storage.path(for: key)) }
         return info
+    }
+}
+
+/// A local file read from its start (up to its size when opened: objects are replaced by rename, never grown).
+final class LocalObjectReader: ObjectReader {
+    private let file: InputFile
+    private var offset = 0
+
+    init(file: InputFile) { self.file = file }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let wanted = min(buffer.count, file.size - offset)
+        guard wanted > 0 else { return 0 }
+        let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<wanted]), at: offset)
+        if n == 0 { throw FileSystemError.cannotRead(path: file.path, reason: "file shrank while being read") }
+        offset += n
+        return n
     }
 }

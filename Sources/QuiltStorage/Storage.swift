@@ -37,6 +37,7 @@ public struct ObjectInfo: Sendable, Equatable {
 /// - `list` returns every key below a prefix (recursively), sorted by UTF-8 bytes.
 /// - `delete` of a missing key succeeds.
 /// - `stage` returns an object that appears at its key atomically when committed, and never if it is not.
+/// - `reader` of a missing key throws `StorageError.notFound`; it reads exactly the bytes `get` would return.
 public protocol Storage: Sendable {
     /// The root of the store as a URL (`file:///…` or `s3://bucket/prefix`), for messages.
     var rootURL: String { get }
@@ -53,6 +54,9 @@ public protocol Storage: Sendable {
     /// At most the first `count` bytes of the object (all of it when shorter): what reading a manifest's header
     /// line needs, without fetching a manifest of a million entries.
     func getPrefix(_ key: String, count: Int) throws -> [UInt8]
+    /// The object read from its start in pieces as the caller asks for them, so an object bigger than memory
+    /// (a manifest of ten million entries) is never held whole.
+    func reader(_ key: String) throws -> any ObjectReader
     /// The whole object and its ETag, read together (what a compare-and-swap starts from).
     func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo)
     /// Size and ETag of the object at `key`, or nil if there is none.
@@ -98,6 +102,28 @@ public protocol StagedObject: AnyObject {
     func commit(as key: String) throws -> ObjectInfo
 }
 
+/// An object being read from its start, one piece at a time.
+public protocol ObjectReader: AnyObject {
+    /// Reads the next bytes into `buffer`; returns how many (0 only at the end).
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+/// Bytes already in memory, read piece by piece: the reader of backends with no better way.
+public final class InMemoryObjectReader: ObjectReader {
+    private let bytes: [UInt8]
+    private var offset = 0
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = min(buffer.count, bytes.count - offset)
+        guard n > 0 else { return 0 }
+        bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
+        offset += n
+        return n
+    }
+}
+
 /// Staging in a local temporary file, then one streaming `put`: for backends with no cheaper way.
 public final class TemporaryFileStagedObject: StagedObject {
     private let storage: any Storage
@@ -121,6 +147,11 @@ extension Storage {
     public func put(_ key: String, bytes: [UInt8]) throws -> ObjectInfo {
         try put(key, bytes: bytes, condition: .always)
     }
+    /// Default: the whole object, handed out in pieces.
+    public func reader(_ key: String) throws -> any ObjectReader {
+        InMemoryObjectReader(try get(key))
+    }
+
     /// Default: the whole object, cut.
     public func getPrefix(_ key: String, count: Int) throws -> [UInt8] {
         Array(try get(key).prefix(count))

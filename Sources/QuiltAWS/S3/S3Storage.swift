@@ -71,6 +71,11 @@ public struct S3Storage: Storage {
         try client.getObject(bucket: bucket, key: objectKey(key)).body
     }
 
+    /// Ranged GETs of 8 MiB, one after the other, each asked for when the last is used up.
+    public func reader(_ key: String) throws -> any ObjectReader {
+        try S3ObjectReader(client: client, bucket: bucket, key: objectKey(key))
+    }
+
     /// One ranged GET; S3 answers a range past the end with what there is.
     public func getPrefix(_ key: String, count: Int) throws -> [UInt8] {
         guard count > 0 else { return [] }
@@ -136,5 +141,57 @@ public struct S3Storage: Storage {
 
     public func delete(_ key: String) throws {
         try client.deleteObject(bucket: bucket, key: objectKey(key))
+    }
+}
+
+/// An S3 object read in ranged GETs of `pieceSize`; the first one is sent when the reader is made, so a missing
+/// object fails there. (Manifests are named by their content's hash, which their readers check: an object
+/// replaced half-way through shows as a mismatch.)
+final class S3ObjectReader: ObjectReader {
+    static let pieceSize = 8 << 20
+    private let client: S3Client
+    private let bucket: String
+    private let key: String
+    private var piece: [UInt8] = []
+    private var pieceOffset = 0
+    private var nextOffset = 0
+    private var size: Int?
+
+    init(client: S3Client, bucket: String, key: String) throws {
+        self.client = client
+        self.bucket = bucket
+        self.key = key
+        try fetch()
+    }
+
+    private func fetch() throws {
+        let wanted = nextOffset..<(nextOffset + Self.pieceSize)
+        let result: S3GetResult
+        do {
+            result = try client.getObject(bucket: bucket, key: key, range: wanted)
+        } catch S3Error.rangeNotSatisfiable {
+            // An empty object has no byte 0; past the end there is nothing more.
+            piece = []
+            pieceOffset = 0
+            size = nextOffset
+            return
+        }
+        piece = result.body
+        pieceOffset = 0
+        nextOffset += piece.count
+        if let total = result.objectSize { size = total }
+        if piece.count < Self.pieceSize { size = nextOffset }
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if pieceOffset == piece.count {
+            if let size, nextOffset >= size { return 0 }
+            try fetch()
+            if piece.isEmpty { return 0 }
+        }
+        let n = min(buffer.count, piece.count - pieceOffset)
+        piece.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + pieceOffset, byteCount: n) }
+        pieceOffset += n
+        return n
     }
 }

@@ -20,7 +20,8 @@ struct CatManifest: QuiltCommand, VerboseCommand {
     func execute(_ io: IO) throws {
         let registry = try io.registry(registryOptions)
         let topHash = try registry.resolve(Revision(revision))
-        if verify { _ = try registry.loadManifest(topHash, verify: true) }
-        io.write(try registry.manifestBytes(topHash))
+        // Streamed both times: with --verify, a first pass checks the manifest before a byte is printed.
+        if verify { _ = try registry.manifestSummary(topHash) }
+        try registry.readManifestBytes(topHash) { io.write($0) }
     }
 }

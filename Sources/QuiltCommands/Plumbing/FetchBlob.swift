@@ -19,13 +19,27 @@ struct FetchBlob: QuiltCommand, VerboseCommand {
     @Option(name: .long, help: "The local directory to put the files in.")
     var dest: String = "."
 
+    /// Entries fetched per call of the core (transfers run several at a time within one).
+    static let batch = 4096
+
     func execute(_ io: IO) throws {
-        var entries: [ManifestEntry] = []
-        try EntryStream.parse(io.readStandardInput()) { item in
-            if case .entry(let entry) = item { entries.append(entry) }
-        }
+        // The stream is read as it comes and fetched a batch at a time, so its length does not matter.
         let root = FileSystem.absolute(dest)
-        try io.context().fetch(entries, into: root)
-        for entry in entries { io.line(root + "/" + entry.logicalKey) }
+        let context = try io.context()
+        var entries: [ManifestEntry] = []
+        func fetchBatch() throws {
+            try context.fetch(entries, into: root)
+            for entry in entries { io.line(root + "/" + entry.logicalKey) }
+            entries.removeAll(keepingCapacity: true)
+        }
+        var parser = EntryStream.Parser()
+        func add(_ item: EntryStream.Item) throws {
+            guard case .entry(let entry) = item else { return }
+            entries.append(entry)
+            if entries.count >= Self.batch { try fetchBatch() }
+        }
+        try io.readStandardInput { block in try parser.feed(block, into: add) }
+        try parser.finish(into: add)
+        try fetchBatch()
     }
 }

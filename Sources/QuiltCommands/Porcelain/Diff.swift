@@ -23,9 +23,8 @@ struct Diff: QuiltCommand, VerboseCommand {
 
     func execute(_ io: IO) throws {
         let registry = try io.registry(registryOptions)
-        let before = try registry.loadManifest(registry.resolve(Revision(old)))
-        let after = try registry.loadManifest(registry.resolve(Revision(new)))
-        let diff = ManifestDiff(from: before, to: after)
+        let diff = try ManifestDiff(registry: registry, from: registry.resolve(Revision(old)),
+                                    to: registry.resolve(Revision(new)))
         if json {
             io.json(.object(JSONObject([
                 ("added", .array(diff.added.map { .string($0) })), ("modified", .array(diff.modified.map { .string($0) })),

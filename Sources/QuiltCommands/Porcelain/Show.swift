@@ -21,32 +21,57 @@ struct Show: QuiltCommand, VerboseCommand {
         let registry = try io.registry(registryOptions)
         let rev = try Revision(revision)
         let topHash = try registry.resolve(rev)
-        let manifest = try registry.loadManifest(topHash)
         if json {
-            let entries: [JSONValue] = manifest.entries.map { entry in
-                .object(JSONObject([
-                    ("logical_key", .string(entry.logicalKey)), ("physical_key", .string(entry.physicalKey)),
-                    ("size", .int(entry.size)), ("hash", entry.hash?.json ?? .null), ("meta", entry.meta),
-                ]))
-            }
-            io.json(.object(JSONObject([
-                ("name", rev.name.map { .string($0) } ?? .null), ("top_hash", .string(topHash)),
-                ("message", manifest.header["message"] ?? .null), ("user_meta", manifest.userMeta ?? .null),
-                ("entries", .array(entries)),
-            ])))
+            try printJSON(io, registry: registry, name: rev.name, topHash: topHash)
             return
         }
+        // One pass checks the manifest against its name and counts it; the entries are read again as printed.
+        let manifest = try registry.manifestSummary(topHash)
         if let name = rev.name { io.line("name:      \(name)") }
         io.line("top hash:  \(topHash)")
         io.line("message:   \(manifest.message ?? "")")
         if let userMeta = manifest.userMeta { io.line("user_meta: \(JSONWriter.manifestForm(userMeta))") }
-        let total = manifest.entries.reduce(0) { $0 + $1.size }
-        io.line("entries:   \(manifest.entries.count) (\(formatBytes(total)))")
+        let total = manifest.totalSize
+        io.line("entries:   \(manifest.fileCount) (\(formatBytes(total)))")
         io.line("")
-        for entry in manifest.entries {
+        let entries = try registry.entriesInTreeOrder(topHash, storedInTreeOrder: manifest.inTreeOrder)
+        while let entry = try entries.next() {
             let size = String(entry.size)
             let padded = String(repeating: " ", count: max(0, 12 - size.count)) + size
             io.line("\(padded)  \(entry.hash?.value ?? "-")  \(entry.logicalKey)")
         }
+    }
+
+    /// The JSON object, streamed: entries are printed as they are read (in stored order, which is tree order for
+    /// every manifest quilt3 or this suite writes), and the manifest is checked against its name at the end; a
+    /// manifest that fails leaves the object unclosed and the command fails.
+    private func printJSON(_ io: IO, registry: Registry, name: String?, topHash: String) throws {
+        let stream = try registry.openManifest(topHash)
+        var out: [UInt8] = []
+        out.append(contentsOf: #"{"name": "#.utf8)
+        JSONWriter.writeManifestForm(name.map { .string($0) } ?? .null, to: &out)
+        out.append(contentsOf: #", "top_hash": "#.utf8)
+        JSONWriter.writeManifestForm(.string(topHash), to: &out)
+        out.append(contentsOf: #", "message": "#.utf8)
+        JSONWriter.writeManifestForm(stream.header["message"] ?? .null, to: &out)
+        out.append(contentsOf: #", "user_meta": "#.utf8)
+        JSONWriter.writeManifestForm(stream.header["user_meta"] ?? .null, to: &out)
+        out.append(contentsOf: #", "entries": ["#.utf8)
+        var first = true
+        while let entry = try stream.nextEntry() {
+            if !first { out.append(contentsOf: ", ".utf8) }
+            first = false
+            JSONWriter.writeManifestForm(.object(JSONObject([
+                ("logical_key", .string(entry.logicalKey)), ("physical_key", .string(entry.physicalKey)),
+                ("size", .int(entry.size)), ("hash", entry.hash?.json ?? .null), ("meta", entry.meta),
+            ])), to: &out)
+            if out.count >= 1 << 16 {
+                io.write(out)
+                out.removeAll(keepingCapacity: true)
+            }
+        }
+        io.write(out)
+        try registry.verify(stream, as: topHash)
+        io.write(Array("]}\n".utf8))
     }
 }

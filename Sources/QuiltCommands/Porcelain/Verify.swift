@@ -30,9 +30,9 @@ struct Verify: QuiltCommand, VerboseCommand {
 
     func execute(_ io: IO) throws {
         let registry = try io.registry(registryOptions)
-        let manifest = try registry.loadManifest(registry.resolve(Revision(revision)))
+        let topHash = try registry.resolve(Revision(revision))
         let progress = io.progressAllowed(json: json) ? ProgressLine(label: "verifying") : nil
-        let report = try VerifyReport(manifest: manifest, directory: dir, progress: progress?.handler)
+        let report = try VerifyReport(registry: registry, topHash: topHash, directory: dir, progress: progress?.handler)
         progress?.finish()
         let ok = report.ok(extraFilesOK: extraFilesOk)
         if json {

@@ -78,6 +78,11 @@ public enum EntryStream {
     /// for `meta` and unknown fields. It returns nil for anything out of the ordinary (an escaped or non-ASCII
     /// key, a repeated field, an unusual shape, any syntax error), and the general path then decides.
     static func parseLineDirectly(_ line: UnsafeRawBufferPointer) -> Item? {
+        parseLineDirectlyWithFields(line)?.item
+    }
+
+    /// `parseLineDirectly`, and which of the fields it reads the line had (a manifest requires some).
+    static func parseLineDirectlyWithFields(_ line: UnsafeRawBufferPointer) -> (item: Item, seen: Field)? {
         var reader = JSONParser.Reader(bytes: line)
         var logicalKey: String?
         var url: String?
@@ -134,7 +139,7 @@ public enum EntryStream {
             return nil
         }
         guard let logicalKey else { return nil }
-        return makeItem(logicalKey: logicalKey, url: url, size: size, hash: hash, meta: meta)
+        return (makeItem(logicalKey: logicalKey, url: url, size: size, hash: hash, meta: meta), seen)
     }
 
     /// The manifest line of an entry-stream line, made from its bytes without parsing them into values: for an
@@ -328,7 +333,7 @@ public enum EntryStream {
 
     /// A file entry in the manifest's line form, without the newline (the one writer of entry lines, for manifests
     /// and streams alike); a missing hash is written `null`.
-    static func appendLine(_ entry: ManifestEntry, to out: inout [UInt8]) {
+    public static func appendLine(_ entry: ManifestEntry, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"logical_key": "#.utf8)
         JSONWriter.writeString(entry.logicalKey, asciiOnly: false, to: &out)
         out.append(contentsOf: #", "physical_keys": ["#.utf8)

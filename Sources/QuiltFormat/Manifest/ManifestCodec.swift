@@ -24,40 +24,13 @@ public enum ManifestReader {
             lineNumber += 1
             let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
             start = end + 1
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
-                throw .invalidLine(line: lineNumber, reason: "empty line")
-            }
-            let value: JSONValue
-            do { value = try JSONParser.parse(line) } catch {
-                throw .invalidLine(line: lineNumber, reason: error.message)
-            }
-            guard case .object(var object) = value else {
-                throw .invalidLine(line: lineNumber, reason: "not a JSON object")
-            }
             if !sawHeader {
                 sawHeader = true
-                object.removeValue(forKey: "top_hash")
-                if let message = object["message"] {
-                    switch message {
-                    case .string, .null: break
-                    default: throw .invalidMessage
-                    }
-                }
-                manifest.header = object
+                manifest.header = try parseHeader(line)
                 continue
             }
-            guard case .string(let logicalKey)? = object["logical_key"] else {
-                throw .missingField(line: lineNumber, field: "logical_key")
-            }
-            let physicalKeys = object["physical_keys"]
-            let isDirectoryLine: Bool
-            switch physicalKeys {
-            case nil, .null?: isDirectoryLine = true
-            case .array(let list)?: isDirectoryLine = list.isEmpty
-            default: isDirectoryLine = false
-            }
-            if isDirectoryLine {
-                guard let meta = object["meta"] else { throw .missingField(line: lineNumber, field: "meta") }
+            switch try parseLine(line, lineNumber: lineNumber) {
+            case .directory(let logicalKey, let meta):
                 let key = ExactString(logicalKey)
                 if let index = seenDirectories[key] {
                     manifest.directoryMeta[index].meta = meta
@@ -65,35 +38,101 @@ public enum ManifestReader {
                     seenDirectories[key] = manifest.directoryMeta.count
                     manifest.directoryMeta.append((logicalKey, meta))
                 }
-                continue
+            case .entry(let entry):
+                manifest.entries.append(entry)
+            case .header:
+                break
             }
-            guard case .array(let urls)? = physicalKeys, case .string(let url)? = urls.first else {
-                throw .invalidLine(line: lineNumber, reason: "'physical_keys' must be a list of URLs")
-            }
-            guard let sizeValue = object["size"] else { throw .missingField(line: lineNumber, field: "size") }
-            guard let hashValue = object["hash"] else { throw .missingField(line: lineNumber, field: "hash") }
-            guard let metaValue = object["meta"] else { throw .missingField(line: lineNumber, field: "meta") }
-            guard let size = sizeValue.intValue, size >= 0 else {
-                throw .invalidLine(line: lineNumber, reason: "'size' must be a non-negative integer")
-            }
-            let hash: ObjectHash?
-            switch hashValue {
-            case .null: hash = nil
-            case .object(let h):
-                guard case .string(let type)? = h["type"], case .string(let value)? = h["value"] else {
-                    throw .invalidLine(line: lineNumber, reason: "'hash' must have string 'type' and 'value'")
-                }
-                hash = ObjectHash(type: type, value: value, valueFirst: h.keys.first == "value")
-            default:
-                throw .invalidLine(line: lineNumber, reason: "'hash' must be an object")
-            }
-            manifest.entries.append(ManifestEntry(
-                logicalKey: logicalKey, physicalKey: url, size: size, hash: hash,
-                meta: metaValue.isTruthy ? metaValue : .object(JSONObject())))
         }
         guard sawHeader else { throw .empty }
         try manifest.normalize()
         return manifest
+    }
+
+    /// The header line (line 1): a JSON object, `top_hash` dropped, `message` a string or null.
+    public static func parseHeader(_ line: UnsafeRawBufferPointer) throws(ManifestError) -> JSONObject {
+        if isBlank(line) { throw .invalidLine(line: 1, reason: "empty line") }
+        let value: JSONValue
+        do { value = try JSONParser.parse(line) } catch {
+            throw .invalidLine(line: 1, reason: error.message)
+        }
+        guard case .object(var object) = value else {
+            throw .invalidLine(line: 1, reason: "not a JSON object")
+        }
+        object.removeValue(forKey: "top_hash")
+        if let message = object["message"] {
+            switch message {
+            case .string, .null: break
+            default: throw .invalidMessage
+            }
+        }
+        return object
+    }
+
+    static func isBlank(_ line: UnsafeRawBufferPointer) -> Bool {
+        line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D })
+    }
+
+    /// A line after the header: a directory-metadata line (no or empty `physical_keys`; `meta` required) or a
+    /// file entry (`size`, `hash` and `meta` required; a `null` hash is kept as none, a `null` meta becomes {}).
+    public static func parseLine(_ line: UnsafeRawBufferPointer, lineNumber: Int) throws(ManifestError) -> EntryStream.Item {
+        // Most lines are read straight from their bytes; the fast path tells which fields it saw, and a line
+        // lacking one the manifest form requires goes to the general path for its error.
+        if let (item, seen) = EntryStream.parseLineDirectlyWithFields(line) {
+            switch item {
+            case .entry(let entry) where entry.size >= 0 && seen.isSuperset(of: [.physicalKeys, .size, .hash, .meta]):
+                return item
+            case .directory where seen.contains(.meta):
+                return item
+            default:
+                break
+            }
+        }
+        if isBlank(line) { throw .invalidLine(line: lineNumber, reason: "empty line") }
+        let value: JSONValue
+        do { value = try JSONParser.parse(line) } catch {
+            throw .invalidLine(line: lineNumber, reason: error.message)
+        }
+        guard case .object(let object) = value else {
+            throw .invalidLine(line: lineNumber, reason: "not a JSON object")
+        }
+        guard case .string(let logicalKey)? = object["logical_key"] else {
+            throw .missingField(line: lineNumber, field: "logical_key")
+        }
+        let physicalKeys = object["physical_keys"]
+        let isDirectoryLine: Bool
+        switch physicalKeys {
+        case nil, .null?: isDirectoryLine = true
+        case .array(let list)?: isDirectoryLine = list.isEmpty
+        default: isDirectoryLine = false
+        }
+        if isDirectoryLine {
+            guard let meta = object["meta"] else { throw .missingField(line: lineNumber, field: "meta") }
+            return .directory(key: logicalKey, meta: meta)
+        }
+        guard case .array(let urls)? = physicalKeys, case .string(let url)? = urls.first else {
+            throw .invalidLine(line: lineNumber, reason: "'physical_keys' must be a list of URLs")
+        }
+        guard let sizeValue = object["size"] else { throw .missingField(line: lineNumber, field: "size") }
+        guard let hashValue = object["hash"] else { throw .missingField(line: lineNumber, field: "hash") }
+        guard let metaValue = object["meta"] else { throw .missingField(line: lineNumber, field: "meta") }
+        guard let size = sizeValue.intValue, size >= 0 else {
+            throw .invalidLine(line: lineNumber, reason: "'size' must be a non-negative integer")
+        }
+        let hash: ObjectHash?
+        switch hashValue {
+        case .null: hash = nil
+        case .object(let h):
+            guard case .string(let type)? = h["type"], case .string(let value)? = h["value"] else {
+                throw .invalidLine(line: lineNumber, reason: "'hash' must have string 'type' and 'value'")
+            }
+            hash = ObjectHash(type: type, value: value, valueFirst: h.keys.first == "value")
+        default:
+            throw .invalidLine(line: lineNumber, reason: "'hash' must be an object")
+        }
+        return .entry(ManifestEntry(
+            logicalKey: logicalKey, physicalKey: url, size: size, hash: hash,
+            meta: metaValue.isTruthy ? metaValue : .object(JSONObject())))
     }
 }
 

@@ -71,13 +71,15 @@ public struct QuiltContext: Sendable {
     public func registry(_ location: RegistryLocation) throws -> Registry {
         switch location {
         case .local(let path):
-            return Registry(storage: LocalStorage(root: path), writer: manifestWriter)
+            return Registry(storage: LocalStorage(root: path), writer: manifestWriter,
+                            manifestMemoryBudget: manifestMemoryBudget, temporaryDirectory: temporaryDirectory)
         case .s3(let bucket, let prefix):
             return Registry(storage: S3Storage(
                 client: try s3Client(), bucket: bucket, prefix: prefix,
                 multipartThreshold: Self.byteSize(environment["QUILT_MULTIPART_THRESHOLD"]) ?? 64 << 20,
                 partSize: Self.byteSize(environment["QUILT_MULTIPART_PART_SIZE"]) ?? 16 << 20,
-                temporaryDirectory: temporaryDirectory), writer: manifestWriter)
+                temporaryDirectory: temporaryDirectory), writer: manifestWriter,
+                manifestMemoryBudget: manifestMemoryBudget, temporaryDirectory: temporaryDirectory)
         }
     }
 

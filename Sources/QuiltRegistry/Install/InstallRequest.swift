@@ -15,6 +15,10 @@ extension QuiltContext {
     /// Installs `revision` (it must name a package) from `registryURL` into `destination` (default
     /// `<default_install_location or the local registry>/<ns>/<name>`), only the subtree or file `path` if given,
     /// then records the revision in `recordIn` (default: the local registry) with its original physical keys.
+    ///
+    /// The manifest is never held whole: a first pass checks it against its name and that every selected key is
+    /// safe to write; a second reads its entries in tree order, installs them a batch at a time and writes the
+    /// record's copy of the manifest as it goes, committed once every file is in place.
     public func install(_ revision: String, registry registryURL: String?, destination: String?, recordIn: String?,
                         path: String?, progress: ProgressPhases? = nil) throws -> InstallResult {
         let rev = try Revision(revision, allowBareHash: false)
@@ -22,16 +26,60 @@ extension QuiltContext {
         let registry = try registry(registryURL)
         let record = try recordIn.map { try self.registry($0) } ?? localRegistry()
         let topHash = try registry.resolve(rev)
-        var manifest = try registry.loadManifest(topHash)
         let root = try destination.map(Self.localDirectory)
             ?? Self.localDirectory(config.defaultInstallLocation ?? config.defaultLocalRegistry) + "/" + name
-        let (entries, relative) = try Installer.select(manifest.entries, path: path)
-        try Installer(remote: blobSource).materialize(entries, root: root, concurrency: transferConcurrency,
-                                                     relativePath: relative, progress: progress?("installing"))
-        try record.storeManifest(&manifest)
+        let selection = Installer.Selection(path: path)
+        var selected = (files: 0, bytes: 0)
+        let summary = try registry.manifestSummary(topHash) { entry in
+            guard selection.contains(entry) else { return }
+            try Installer.checkSafe(selection.relativePath(entry))
+            selected.files += 1
+            selected.bytes += max(entry.size, 0)
+        }
+        if let path = selection.path, selected.files == 0 { throw InstallError.noSuchPath(path) }
+
+        let installer = Installer(remote: blobSource)
+        let entries = try registry.entriesInTreeOrder(topHash, storedInTreeOrder: summary.inTreeOrder)
+        let staged = try record.storage.stage()
+        let report = progress?("installing")
+        var batch: [ManifestEntry] = []
+        var done = (files: 0, bytes: 0)
+        func installBatch() throws {
+            guard !batch.isEmpty else { return }
+            var handler: ProgressHandler?
+            if let report {
+                let before = done, total = selected
+                handler = { p in
+                    report(Progress(filesDone: before.files + p.filesDone, filesTotal: total.files,
+                                    bytesDone: before.bytes + p.bytesDone, bytesTotal: total.bytes))
+                }
+            }
+            try installer.materialize(batch, root: root, concurrency: transferConcurrency,
+                                      relativePath: selection.relativePath, progress: handler)
+            done.files += batch.count
+            done.bytes += batch.reduce(0) { $0 + max($1.size, 0) }
+            batch.removeAll(keepingCapacity: true)
+        }
+        var line: [UInt8] = []
+        let written = try record.writer.write(header: summary.header, directories: summary.directoryMeta, lines: { emit in
+            while let entry = try entries.next() {
+                line.removeAll(keepingCapacity: true)
+                EntryStream.appendLine(entry, to: &line)
+                try line.withUnsafeBytes { try emit($0) }
+                guard selection.contains(entry) else { continue }
+                batch.append(entry)
+                if batch.count >= Self.installBatch { try installBatch() }
+            }
+            try installBatch()
+        }, to: { try staged.write($0) })
+        guard written == topHash else { throw RegistryError.corruptManifest(topHash: topHash, actual: written) }
+        try staged.commit(as: Registry.manifestKey(topHash))
         try record.updateRef(name, to: topHash)
-        return InstallResult(name: name, topHash: topHash, destination: root, files: entries.count)
+        return InstallResult(name: name, topHash: topHash, destination: root, files: selected.files)
     }
+
+    /// Files installed (or fetched) per call of the installer: enough to keep every transfer busy.
+    static let installBatch = 4096
 
     /// Writes each entry's bytes to `root/<logical key>`, verified (`quilt-fetch-blob`).
     public func fetch(_ entries: [ManifestEntry], into root: String) throws {
@@ -50,20 +98,33 @@ extension QuiltContext {
 }
 
 extension Installer {
-    /// The entries under `path` (a logical key or a directory key), and where each lands relative to the
-    /// destination: a single file at its base name, a subtree relative to it.
-    public static func select(_ entries: [ManifestEntry], path: String?) throws
-        -> ([ManifestEntry], @Sendable (ManifestEntry) -> String) {
-        guard var path else { return (entries, { $0.logicalKey }) }
-        while path.hasSuffix("/") { path.removeLast() }
-        if let single = entries.first(where: { $0.logicalKey.isIdentical(to: path) }) {
-            let base = FileSystem.baseName(of: single.logicalKey)
-            return ([single], { _ in base })
+    /// Which entries `quilt install --path` takes, and where each lands relative to the destination: `path` a
+    /// logical key (that one file, at its base name) or a directory key (its subtree, relative to it); nil: all.
+    public struct Selection: Sendable {
+        /// The path without trailing `/`; nil for everything.
+        public let path: String?
+        private let prefix: String
+
+        public init(path: String?) {
+            var trimmed = path
+            while trimmed?.hasSuffix("/") == true { trimmed?.removeLast() }
+            self.path = trimmed
+            prefix = (trimmed ?? "") + "/"
         }
-        let prefix = path + "/"
-        let selected = entries.filter { $0.logicalKey.hasBytePrefix(prefix) }
-        guard !selected.isEmpty else { throw InstallError.noSuchPath(path) }
-        let count = prefix.utf8.count
-        return (selected, { String(decoding: $0.logicalKey.utf8.dropFirst(count), as: UTF8.self) })
+
+        public func contains(_ entry: ManifestEntry) -> Bool {
+            guard let path else { return true }
+            return entry.logicalKey.isIdentical(to: path) || entry.logicalKey.hasBytePrefix(prefix)
+        }
+
+        /// Where a selected entry lands below the destination.
+        public var relativePath: @Sendable (ManifestEntry) -> String {
+            guard let path else { return { $0.logicalKey } }
+            let count = prefix.utf8.count
+            return { entry in
+                entry.logicalKey.isIdentical(to: path) ? FileSystem.baseName(of: entry.logicalKey)
+                    : String(decoding: entry.logicalKey.utf8.dropFirst(count), as: UTF8.self)
+            }
+        }
     }
 }
