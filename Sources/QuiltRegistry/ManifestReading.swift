@@ -4,6 +4,7 @@
 import QuiltSupport
 import QuiltFormat
 import QuiltStorage
+import Dispatch
 
 /// What one streaming pass over a stored manifest found.
 public struct ManifestSummary: Sendable {
@@ -25,40 +26,82 @@ struct NotInTreeOrder: Error {}
 /// File entries in tree order, one at a time: from the file itself when it is stored in tree order, else from a
 /// spool that sorted them.
 public final class TreeOrderEntries {
-    private let stream: ManifestStream?
+    /// The file read on another thread.
+    private let reader: ReadAhead?
     private var lines: EntrySpool.SortedLines?
     /// The spool behind `lines`, kept alive while they are read.
     private let spooled: SpooledManifest?
 
     init(stream: ManifestStream) {
-        self.stream = stream
+        reader = ReadAhead(stream, requireTreeOrder: true)
         spooled = nil
         lines = nil
     }
 
     init(spooled: SpooledManifest) throws {
-        stream = nil
+        reader = nil
         self.spooled = spooled
         lines = try spooled.entries.sortedLines()
     }
 
+    deinit { reader?.cancel() }
+
     /// The next file entry in tree order; nil at the end.
     public func next() throws -> ManifestEntry? {
-        if let stream {
-            let entry = try stream.nextEntry()
-            if !stream.inTreeOrder { throw NotInTreeOrder() }
-            return entry
+        if let reader {
+            while let item = try reader.next() {
+                if case .entry(let entry) = item { return entry }
+            }
+            return nil
         }
-        guard let line = try lines?.next()?.line else { return nil }
-        guard case .entry(let entry) = try EntryStream.parseLine(line, lineNumber: 0) else { return try next() }
-        return entry
+        while let line = try lines?.next()?.line {
+            if case .entry(let entry) = try EntryStream.parseLine(line, lineNumber: 0) { return entry }
+        }
+        return nil
     }
 
-    /// The stream read, if the entries come from the file (for checking its top hash at the end).
-    var fileStream: ManifestStream? { stream }
+    /// The stream read, if the entries come from the file (for checking its top hash once they are all read).
+    var fileStream: ManifestStream? { reader?.stream }
+}
+
+/// A stored manifest's entries in file order, read, parsed and hashed on another thread; checked against its
+/// name by `verify()` once they have all been read.
+public final class StreamedManifest {
+    public let header: JSONObject
+    private let reader: ReadAhead
+    private let registry: Registry
+    private let topHash: String
+
+    init(stream: ManifestStream, registry: Registry, topHash: String) {
+        header = stream.header
+        reader = ReadAhead(stream, requireTreeOrder: false)
+        self.registry = registry
+        self.topHash = topHash
+    }
+
+    deinit { reader.cancel() }
+
+    /// The next file entry (directory lines skipped); nil at the end.
+    public func nextEntry() throws -> ManifestEntry? {
+        while let item = try reader.next() {
+            if case .entry(let entry) = item { return entry }
+        }
+        return nil
+    }
+
+    /// After the last entry: fails unless the manifest hashes to its name.
+    public func verify() throws {
+        while try nextEntry() != nil {}
+        try registry.verify(reader.stream, as: topHash)
+    }
 }
 
 extension Registry {
+    /// A stored manifest's entries in file order, read ahead on another thread (see `StreamedManifest`).
+    public func streamManifest(_ topHash: String) throws -> StreamedManifest {
+        StreamedManifest(stream: try openManifest(topHash), registry: self, topHash: topHash)
+    }
+
     /// Opens a stored manifest for reading in file order; with `computeTopHash` the stream hashes what it reads,
     /// for `verify(_:as:)` at its end.
     public func openManifest(_ topHash: String, computeTopHash: Bool = true) throws -> ManifestStream {
@@ -175,5 +218,98 @@ struct DirectoryMetaCollector {
             positions[ExactString(key)] = list.count
             list.append((key, meta))
         }
+    }
+}
+
+/// A manifest stream read (parsed, checked and hashed) on another thread, its items handed over in batches, so
+/// the reader of the items and the parsing share two cores. The stream itself may be looked at only after
+/// `next()` has returned nil.
+final class ReadAhead: @unchecked Sendable {
+    // `stream` belongs to the producer until it has finished; `state` is shared under its lock; `current` and
+    // `index` are the consumer's.
+    let stream: ManifestStream
+    private let requireTreeOrder: Bool
+    private let state = Locked<(batches: [[EntryStream.Item]], finished: Bool, failure: (any Error)?, cancelled: Bool)>(
+        ([], false, nil, false))
+    private let filled = DispatchSemaphore(value: 0)
+    private let free = DispatchSemaphore(value: ReadAhead.batchesAhead)
+    private var current: [EntryStream.Item] = []
+    private var index = 0
+    private var ended = false
+
+    static let batchSize = 2048
+    static let batchesAhead = 4
+
+    /// Starts reading `stream`; with `requireTreeOrder`, the first entry out of tree order ends it with
+    /// `NotInTreeOrder`.
+    init(_ stream: ManifestStream, requireTreeOrder: Bool) {
+        self.stream = stream
+        self.requireTreeOrder = requireTreeOrder
+        DispatchQueue.global().async { [self] in produce() }
+    }
+
+    private func produce() {
+        var batch: [EntryStream.Item] = []
+        batch.reserveCapacity(Self.batchSize)
+        var failure: (any Error)?
+        do {
+            while let item = try stream.next() {
+                if requireTreeOrder && !stream.inTreeOrder { throw NotInTreeOrder() }
+                batch.append(item)
+                if batch.count == Self.batchSize {
+                    guard put(batch) else { return }
+                    batch = []
+                    batch.reserveCapacity(Self.batchSize)
+                }
+            }
+            if !batch.isEmpty { guard put(batch) else { return } }
+        } catch {
+            failure = error
+        }
+        state.withLock {
+            $0.finished = true
+            $0.failure = failure
+        }
+        filled.signal()
+    }
+
+    /// Hands a batch over, waiting for room; false if the reader has gone.
+    private func put(_ batch: [EntryStream.Item]) -> Bool {
+        free.wait()
+        let cancelled = state.withLock { state -> Bool in
+            if !state.cancelled { state.batches.append(batch) }
+            return state.cancelled
+        }
+        if !cancelled { filled.signal() }
+        return !cancelled
+    }
+
+    /// The next item of the stream; nil at its end.
+    func next() throws -> EntryStream.Item? {
+        if index < current.count {
+            index += 1
+            return current[index - 1]
+        }
+        guard !ended else { return nil }
+        filled.wait()
+        let taken = state.withLock { state -> (batch: [EntryStream.Item]?, failure: (any Error)?) in
+            if !state.batches.isEmpty { return (state.batches.removeFirst(), nil) }
+            return (nil, state.failure)
+        }
+        guard let batch = taken.batch else {
+            ended = true
+            if let failure = taken.failure { throw failure }
+            return nil
+        }
+        free.signal()
+        current = batch
+        index = 0
+        return try next()
+    }
+
+    /// Stops the producer (the reader does not want more).
+    func cancel() {
+        state.withLock { $0.cancelled = true }
+        for _ in 0...Self.batchesAhead { free.signal() }
     }
 }

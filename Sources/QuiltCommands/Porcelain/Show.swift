@@ -46,7 +46,7 @@ struct Show: QuiltCommand, VerboseCommand {
     /// every manifest quilt3 or this suite writes), and the manifest is checked against its name at the end; a
     /// manifest that fails leaves the object unclosed and the command fails.
     private func printJSON(_ io: IO, registry: Registry, name: String?, topHash: String) throws {
-        let stream = try registry.openManifest(topHash)
+        let stream = try registry.streamManifest(topHash)
         var out: [UInt8] = []
         out.append(contentsOf: #"{"name": "#.utf8)
         JSONWriter.writeManifestForm(name.map { .string($0) } ?? .null, to: &out)
@@ -71,7 +71,7 @@ struct Show: QuiltCommand, VerboseCommand {
             }
         }
         io.write(out)
-        try registry.verify(stream, as: topHash)
+        try stream.verify()
         io.write(Array("]}\n".utf8))
     }
 }

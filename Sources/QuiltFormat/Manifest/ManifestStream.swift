@@ -107,7 +107,7 @@ public final class ManifestStream {
             return nil
         }
         let item = try ManifestReader.parseLine(line, lineNumber: lines.lineNumber)
-        if case .entry(let entry) = item { try account(entry) }
+        if case .entry(let entry) = item { try account(entry, line: line) }
         return item
     }
 
@@ -119,7 +119,7 @@ public final class ManifestStream {
         return nil
     }
 
-    private func account(_ entry: ManifestEntry) throws {
+    private func account(_ entry: ManifestEntry, line: UnsafeRawBufferPointer) throws {
         fileCount += 1
         totalSize += entry.size
         if inTreeOrder, let previous = previousKey {
@@ -137,7 +137,10 @@ public final class ManifestStream {
             if missingHash == nil { missingHash = entry.logicalKey }
             return
         }
-        ManifestWriter.appendCanonicalEntry(entry, hash: hash, to: &canonical)
+        // A line in the writer's own form gives its canonical form without a String being made.
+        if !ManifestWriter.appendCanonicalEntryInPlace(line, to: &canonical) {
+            ManifestWriter.appendCanonicalEntry(entry, hash: hash, to: &canonical)
+        }
         if canonical.count >= ManifestWriter.blockSize {
             hasher.update(canonical)
             canonical.removeAll(keepingCapacity: true)
