@@ -9,20 +9,22 @@ extension ManifestDiff {
     /// name once read (a mismatch throws; nothing has been returned yet).
     public init(registry: Registry, from old: String, to new: String) throws {
         do {
-            let before = try registry.checkedEntriesInTreeOrder(old)
-            let after = try registry.checkedEntriesInTreeOrder(new)
+            let before = RawReadAhead(try registry.openManifest(old))
+            let after = RawReadAhead(try registry.openManifest(new))
             self = try Self.merge(before, after)
-            try registry.finish(before, as: old)
-            try registry.finish(after, as: new)
+            try registry.verify(before.stream, as: old)
+            try registry.verify(after.stream, as: new)
         } catch is NotInTreeOrder {
             // A manifest stored out of tree order: both are sorted in spools (and checked) first.
-            self = try Self.merge(try registry.checkedSortedEntries(old), try registry.checkedSortedEntries(new))
+            self = try Self.merge(SpoolLines(try registry.checkedSpooledManifest(old)),
+                                  SpoolLines(try registry.checkedSpooledManifest(new)))
         }
     }
 
-    /// The differences of two tree-ordered entry sequences: `deleted` and `modified` in tree order, `added`
-    /// sorted by code point (quilt3's `sorted` of the remaining keys).
-    static func merge(_ old: TreeOrderEntries, _ new: TreeOrderEntries) throws -> ManifestDiff {
+    /// The differences of two tree-ordered sequences of entry lines: `deleted` and `modified` in tree order,
+    /// `added` sorted by code point (quilt3's `sorted` of the keys left over). Lines are compared as bytes
+    /// where both are in the writer's form, and parsed only where those bytes differ.
+    static func merge(_ old: RawEntrySource, _ new: RawEntrySource) throws -> ManifestDiff {
         var diff = ManifestDiff(added: [], modified: [], deleted: [])
         var a = try old.next(), b = try new.next()
         while true {
@@ -30,21 +32,37 @@ extension ManifestDiff {
             case (nil, nil):
                 diff.added.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
                 return diff
-            case (let x?, let y?) where x.logicalKey.isIdentical(to: y.logicalKey):
-                if x.size != y.size || x.hash != y.hash || x.meta != y.meta { diff.modified.append(x.logicalKey) }
-                a = try old.next()
-                b = try new.next()
-            case (let x?, let y?) where LogicalKey.precedes(x.logicalKey, y.logicalKey):
-                diff.deleted.append(x.logicalKey)
-                a = try old.next()
+            case (let x?, let y?):
+                if x.key.elementsEqual(y.key) {
+                    if try !sameContent(x, y) { diff.modified.append(String(decoding: x.key, as: UTF8.self)) }
+                    a = try old.next()
+                    b = try new.next()
+                } else if LogicalKey.precedes(x.key.assumingMemoryBound(to: UInt8.self), y.key.assumingMemoryBound(to: UInt8.self)) {
+                    diff.deleted.append(String(decoding: x.key, as: UTF8.self))
+                    a = try old.next()
+                } else {
+                    diff.added.append(String(decoding: y.key, as: UTF8.self))
+                    b = try new.next()
+                }
             case (let x?, nil):
-                diff.deleted.append(x.logicalKey)
+                diff.deleted.append(String(decoding: x.key, as: UTF8.self))
                 a = try old.next()
-            case (_, let y?):
-                diff.added.append(y.logicalKey)
+            case (nil, let y?):
+                diff.added.append(String(decoding: y.key, as: UTF8.self))
                 b = try new.next()
             }
         }
+    }
+
+    /// quilt3's entry equality: size, hash and meta (as values: `1 == 1.0`, keys in any order).
+    static func sameContent(_ x: RawLine, _ y: RawLine) throws -> Bool {
+        if let cx = x.contentStart, let cy = y.contentStart,
+           UnsafeRawBufferPointer(rebasing: x.line[cx...]).elementsEqual(UnsafeRawBufferPointer(rebasing: y.line[cy...])) {
+            return true
+        }
+        guard case .entry(let first) = try ManifestReader.parseLine(x.line, lineNumber: 0),
+              case .entry(let second) = try ManifestReader.parseLine(y.line, lineNumber: 0) else { return false }
+        return first.size == second.size && first.hash == second.hash && first.meta == second.meta
     }
 
     /// Convenience for callers holding two manifests already: `init(from:to:)`.
@@ -56,13 +74,17 @@ extension ManifestDiff {
 }
 
 extension Registry {
-    /// The entries of a manifest sorted in a spool, after checking the spooled manifest against its name: for
-    /// manifests stored out of tree order.
-    func checkedSortedEntries(_ topHash: String) throws -> TreeOrderEntries {
+    /// A manifest read into a spool and checked against its name: for manifests stored out of tree order.
+    func checkedSpooledManifest(_ topHash: String) throws -> SpooledManifest {
         let spooled = try spooledManifest(topHash)
         let actual = try writer.topHash(of: spooled)
         guard actual == topHash else { throw RegistryError.corruptManifest(topHash: topHash, actual: actual) }
-        return try TreeOrderEntries(spooled: spooled)
+        return spooled
+    }
+
+    /// The entries of a manifest sorted in a spool, checked against its name first.
+    func checkedSortedEntries(_ topHash: String) throws -> TreeOrderEntries {
+        try TreeOrderEntries(spooled: checkedSpooledManifest(topHash))
     }
 }
 

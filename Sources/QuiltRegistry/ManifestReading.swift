@@ -221,60 +221,33 @@ struct DirectoryMetaCollector {
     }
 }
 
-/// A manifest stream read (parsed, checked and hashed) on another thread, its items handed over in batches, so
-/// the reader of the items and the parsing share two cores. The stream itself may be looked at only after
-/// `next()` has returned nil.
-final class ReadAhead: @unchecked Sendable {
-    // `stream` belongs to the producer until it has finished; `state` is shared under its lock; `current` and
-    // `index` are the consumer's.
-    let stream: ManifestStream
-    private let requireTreeOrder: Bool
-    private let state = Locked<(batches: [[EntryStream.Item]], finished: Bool, failure: (any Error)?, cancelled: Bool)>(
-        ([], false, nil, false))
+/// Batches made on another thread and handed over in order, at most a few waiting: what lets the reading and
+/// parsing of a manifest and the use of its entries share two cores.
+final class Prefetcher<Batch>: @unchecked Sendable {
+    // `state` is shared under its lock; the semaphores count batches waiting and room for more.
+    private let state = Locked<(batches: [Batch], finished: Bool, failure: (any Error)?, cancelled: Bool)>(([], false, nil, false))
     private let filled = DispatchSemaphore(value: 0)
-    private let free = DispatchSemaphore(value: ReadAhead.batchesAhead)
-    private var current: [EntryStream.Item] = []
-    private var index = 0
+    private let free: DispatchSemaphore
+    private let room: Int
     private var ended = false
 
-    static let batchSize = 2048
-    static let batchesAhead = 4
-
-    /// Starts reading `stream`; with `requireTreeOrder`, the first entry out of tree order ends it with
-    /// `NotInTreeOrder`.
-    init(_ stream: ManifestStream, requireTreeOrder: Bool) {
-        self.stream = stream
-        self.requireTreeOrder = requireTreeOrder
-        DispatchQueue.global().async { [self] in produce() }
-    }
-
-    private func produce() {
-        var batch: [EntryStream.Item] = []
-        batch.reserveCapacity(Self.batchSize)
-        var failure: (any Error)?
-        do {
-            while let item = try stream.next() {
-                if requireTreeOrder && !stream.inTreeOrder { throw NotInTreeOrder() }
-                batch.append(item)
-                if batch.count == Self.batchSize {
-                    guard put(batch) else { return }
-                    batch = []
-                    batch.reserveCapacity(Self.batchSize)
-                }
+    /// Starts `produce` on another thread; it hands each batch to the function it is given, which returns false
+    /// when the reader has gone (then it should stop).
+    init(batchesAhead: Int = 4, produce: @escaping @Sendable (_ put: (Batch) -> Bool) throws -> Void) {
+        room = batchesAhead
+        free = DispatchSemaphore(value: batchesAhead)
+        DispatchQueue.global().async { [self] in
+            var failure: (any Error)?
+            do { try produce(put) } catch { failure = error }
+            state.withLock {
+                $0.finished = true
+                $0.failure = failure
             }
-            if !batch.isEmpty { guard put(batch) else { return } }
-        } catch {
-            failure = error
+            filled.signal()
         }
-        state.withLock {
-            $0.finished = true
-            $0.failure = failure
-        }
-        filled.signal()
     }
 
-    /// Hands a batch over, waiting for room; false if the reader has gone.
-    private func put(_ batch: [EntryStream.Item]) -> Bool {
+    private func put(_ batch: Batch) -> Bool {
         free.wait()
         let cancelled = state.withLock { state -> Bool in
             if !state.cancelled { state.batches.append(batch) }
@@ -284,15 +257,11 @@ final class ReadAhead: @unchecked Sendable {
         return !cancelled
     }
 
-    /// The next item of the stream; nil at its end.
-    func next() throws -> EntryStream.Item? {
-        if index < current.count {
-            index += 1
-            return current[index - 1]
-        }
+    /// The next batch; nil once the producer has finished (its error, if it failed, is thrown once).
+    func next() throws -> Batch? {
         guard !ended else { return nil }
         filled.wait()
-        let taken = state.withLock { state -> (batch: [EntryStream.Item]?, failure: (any Error)?) in
+        let taken = state.withLock { state -> (batch: Batch?, failure: (any Error)?) in
             if !state.batches.isEmpty { return (state.batches.removeFirst(), nil) }
             return (nil, state.failure)
         }
@@ -302,14 +271,166 @@ final class ReadAhead: @unchecked Sendable {
             return nil
         }
         free.signal()
-        current = batch
-        index = 0
-        return try next()
+        return batch
     }
 
-    /// Stops the producer (the reader does not want more).
+    /// Tells the producer to stop (the reader wants no more).
     func cancel() {
         state.withLock { $0.cancelled = true }
-        for _ in 0...Self.batchesAhead { free.signal() }
+        for _ in 0...room { free.signal() }
+    }
+}
+
+/// A manifest stream read (parsed, checked and hashed) on another thread, its items handed over in batches. The
+/// stream itself may be looked at only after `next()` has returned nil.
+final class ReadAhead: @unchecked Sendable {
+    let stream: ManifestStream
+    private let prefetcher: Prefetcher<[EntryStream.Item]>
+    private var current: [EntryStream.Item] = []
+    private var index = 0
+
+    static let batchSize = 2048
+
+    /// Starts reading `stream`; with `requireTreeOrder`, the first entry out of tree order ends it with
+    /// `NotInTreeOrder`.
+    init(_ stream: ManifestStream, requireTreeOrder: Bool) {
+        self.stream = stream
+        let shared = UnsafeSendable(stream)
+        prefetcher = Prefetcher { put in
+            let stream = shared.value
+            var batch: [EntryStream.Item] = []
+            batch.reserveCapacity(Self.batchSize)
+            while let item = try stream.next() {
+                if requireTreeOrder && !stream.inTreeOrder { throw NotInTreeOrder() }
+                batch.append(item)
+                if batch.count == Self.batchSize {
+                    guard put(batch) else { return }
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+            if !batch.isEmpty { _ = put(batch) }
+        }
+    }
+
+    /// The next item of the stream; nil at its end.
+    func next() throws -> EntryStream.Item? {
+        while index == current.count {
+            guard let batch = try prefetcher.next() else { return nil }
+            current = batch
+            index = 0
+        }
+        index += 1
+        return current[index - 1]
+    }
+
+    func cancel() { prefetcher.cancel() }
+}
+
+/// File entry lines of a stream, in tree order (`NotInTreeOrder` otherwise), read and checked on another thread
+/// and handed over as bytes: for readers that compare lines rather than values (diff).
+final class RawReadAhead: RawEntrySource, @unchecked Sendable {
+    let stream: ManifestStream
+    private let prefetcher: Prefetcher<RawBatch>
+    private var current: RawBatch?
+    private var index = 0
+
+    /// Lines of one batch, side by side in one buffer.
+    final class RawBatch: @unchecked Sendable {
+        let bytes: UnsafeMutableRawBufferPointer
+        var used = 0
+        /// Per entry: line start and end, key start and end, content start (-1 for none).
+        var records: [Int] = []
+
+        init(capacity: Int) { bytes = .allocate(byteCount: capacity, alignment: 16) }
+        deinit { bytes.deallocate() }
+
+        func fits(_ count: Int) -> Bool { used + count <= bytes.count }
+
+        func add(_ entry: ManifestStream.RawEntry) {
+            let lineStart = used
+            bytes.baseAddress!.advanced(by: used).copyMemory(from: entry.line.baseAddress!, byteCount: entry.line.count)
+            used += entry.line.count
+            var keyStart = lineStart + (entry.key.baseAddress! - entry.line.baseAddress!)
+            if keyStart < lineStart || keyStart + entry.key.count > lineStart + entry.line.count {
+                // The key was not in the line (it needed unescaping): keep it after the line.
+                keyStart = used
+                if !entry.key.isEmpty {
+                    bytes.baseAddress!.advanced(by: used).copyMemory(from: entry.key.baseAddress!, byteCount: entry.key.count)
+                }
+                used += entry.key.count
+            }
+            records.append(contentsOf: [lineStart, lineStart + entry.line.count, keyStart, keyStart + entry.key.count,
+                                        entry.contentStart ?? -1])
+        }
+    }
+
+    static let batchBytes = 1 << 20
+
+    init(_ stream: ManifestStream) {
+        self.stream = stream
+        let shared = UnsafeSendable(stream)
+        prefetcher = Prefetcher { put in
+            let stream = shared.value
+            var batch = RawBatch(capacity: Self.batchBytes)
+            while let entry = try stream.nextRaw() {
+                if !stream.inTreeOrder { throw NotInTreeOrder() }
+                let needed = entry.line.count + entry.key.count
+                if !batch.fits(needed) {
+                    if !batch.records.isEmpty {
+                        guard put(batch) else { return }
+                    }
+                    batch = RawBatch(capacity: max(Self.batchBytes, needed))
+                }
+                batch.add(entry)
+            }
+            if !batch.records.isEmpty { _ = put(batch) }
+        }
+    }
+
+    deinit { prefetcher.cancel() }
+
+    func next() throws -> RawLine? {
+        while current == nil || index * 5 == current!.records.count {
+            guard let batch = try prefetcher.next() else { return nil }
+            current = batch
+            index = 0
+        }
+        let batch = current!
+        let r = index * 5
+        index += 1
+        let base = UnsafeRawPointer(batch.bytes.baseAddress!)
+        let contentStart = batch.records[r + 4]
+        return RawLine(line: UnsafeRawBufferPointer(start: base + batch.records[r], count: batch.records[r + 1] - batch.records[r]),
+                       key: UnsafeRawBufferPointer(start: base + batch.records[r + 2], count: batch.records[r + 3] - batch.records[r + 2]),
+                       contentStart: contentStart < 0 ? nil : contentStart)
+    }
+}
+
+/// A file entry line and its key's bytes, valid until the next line is asked for.
+struct RawLine {
+    var line: UnsafeRawBufferPointer
+    var key: UnsafeRawBufferPointer
+    /// Where size, hash and meta start, for a line in the writer's form (see `ManifestStream.RawEntry`).
+    var contentStart: Int?
+}
+
+/// File entry lines in tree order, one at a time.
+protocol RawEntrySource: AnyObject {
+    func next() throws -> RawLine?
+}
+
+/// The lines of a spool (sorted, so in tree order).
+final class SpoolLines: RawEntrySource {
+    private let spooled: SpooledManifest
+    private var lines: EntrySpool.SortedLines
+
+    init(_ spooled: SpooledManifest) throws {
+        self.spooled = spooled
+        lines = try spooled.entries.sortedLines()
+    }
+
+    func next() throws -> RawLine? {
+        guard let (line, key) = try lines.next() else { return nil }
+        return RawLine(line: line, key: key, contentStart: WriterFormLine.contentStart(of: line))
     }
 }

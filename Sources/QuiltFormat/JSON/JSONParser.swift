@@ -30,6 +30,11 @@ public struct JSONParser {
         return try result.get()
     }
 
+    /// Whether `bytes` hold exactly one JSON value (what `parse` accepts).
+    public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        (try? parse(bytes)) != nil
+    }
+
     public static func parse(_ text: String) throws(JSONError) -> JSONValue {
         try parse(Array(text.utf8))
     }

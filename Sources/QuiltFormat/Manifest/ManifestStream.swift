@@ -74,7 +74,9 @@ public final class LineReader {
 public final class ManifestStream {
     public let header: JSONObject
     private let lines: LineReader
-    private var previousKey: String?
+    private var previousKey: [UInt8] = []
+    private var hasPrevious = false
+    private var keyScratch: [UInt8] = []
     private let hasher: SHA256Hasher?
     private var canonical: [UInt8] = []
     private var missingHash: String?
@@ -111,6 +113,55 @@ public final class ManifestStream {
         return item
     }
 
+    /// A file entry line as stored, and what is known of it without parsing it into values.
+    public struct RawEntry {
+        /// The line, without its newline.
+        public var line: UnsafeRawBufferPointer
+        /// The logical key's bytes (unescaped).
+        public var key: UnsafeRawBufferPointer
+        /// For a line in the writer's own form, where `], "size": …` starts: two such lines with equal bytes
+        /// from there on have equal size, hash and meta.
+        public var contentStart: Int?
+    }
+
+    /// The next file entry as its line, directory lines skipped, in file order; nil at the end. A line in the
+    /// writer's form (every line quilt3 and this suite write) is checked and hashed without being parsed into
+    /// values; any other is parsed as `next()` parses it. Valid until the next call.
+    public func nextRaw() throws -> RawEntry? {
+        while !ended {
+            guard let line = try lines.next() else {
+                finishHash()
+                return nil
+            }
+            if let shape = WriterFormLine(line), !shape.key.escaped, shape.stringsAreUTF8(line) {
+                let key = UnsafeRawBufferPointer(rebasing: line[(shape.key.range.lowerBound + 1)..<(shape.key.range.upperBound - 1)])
+                let mark = canonical.count
+                if hasher == nil || !inTreeOrder || shape.appendCanonical(line, to: &canonical) {
+                    // (A meta that is not JSON fails `appendCanonical`; the general path words the error. Without
+                    // hashing, it is parsed here to be checked all the same.)
+                    if hasher != nil || JSONParser.isValid(UnsafeRawBufferPointer(rebasing: line[shape.meta])) {
+                        try checkOrder(key)
+                        fileCount += 1
+                        totalSize += LineScanner(bytes: line).integer(shape.size)
+                        if !inTreeOrder { canonical.removeSubrange(mark...) }
+                        flushCanonical()
+                        return RawEntry(line: line, key: key, contentStart: shape.contentStart)
+                    }
+                }
+            }
+            switch try ManifestReader.parseLine(line, lineNumber: lines.lineNumber) {
+            case .entry(let entry):
+                try account(entry, line: line)
+                keyScratch.removeAll(keepingCapacity: true)
+                keyScratch.append(contentsOf: entry.logicalKey.utf8)
+                return keyScratch.withUnsafeBytes { RawEntry(line: line, key: $0, contentStart: nil) }
+            case .directory, .header:
+                continue
+            }
+        }
+        return nil
+    }
+
     /// The next file entry (directory lines skipped); nil at the end.
     public func nextEntry() throws -> ManifestEntry? {
         while let item = try next() {
@@ -119,20 +170,33 @@ public final class ManifestStream {
         return nil
     }
 
-    private func account(_ entry: ManifestEntry, line: UnsafeRawBufferPointer) throws {
-        fileCount += 1
-        totalSize += entry.size
-        if inTreeOrder, let previous = previousKey {
-            var a = previous, b = entry.logicalKey
-            try a.withUTF8 { a in
-                try b.withUTF8 { b in
-                    try EntrySpool.checkNeighbours(UnsafeRawBufferPointer(a), UnsafeRawBufferPointer(b))
-                    if !LogicalKey.precedes(a, b) { inTreeOrder = false }
+    /// Checks a file entry's key against the one before (while the file is in tree order) and keeps it.
+    private func checkOrder(_ key: UnsafeRawBufferPointer) throws {
+        if inTreeOrder && hasPrevious {
+            try previousKey.withUnsafeBytes { previous in
+                try EntrySpool.checkNeighbours(previous, key)
+                if !LogicalKey.precedes(previous.assumingMemoryBound(to: UInt8.self), key.assumingMemoryBound(to: UInt8.self)) {
+                    inTreeOrder = false
                 }
             }
         }
-        previousKey = entry.logicalKey
-        guard let hasher, inTreeOrder else { return }
+        hasPrevious = true
+        previousKey.removeAll(keepingCapacity: true)
+        previousKey.append(contentsOf: key)
+    }
+
+    private func flushCanonical() {
+        guard let hasher, canonical.count >= ManifestWriter.blockSize else { return }
+        hasher.update(canonical)
+        canonical.removeAll(keepingCapacity: true)
+    }
+
+    private func account(_ entry: ManifestEntry, line: UnsafeRawBufferPointer) throws {
+        fileCount += 1
+        totalSize += entry.size
+        var key = entry.logicalKey
+        try key.withUTF8 { try checkOrder(UnsafeRawBufferPointer($0)) }
+        guard hasher != nil, inTreeOrder else { return }
         guard let hash = entry.hash else {
             if missingHash == nil { missingHash = entry.logicalKey }
             return
@@ -141,10 +205,7 @@ public final class ManifestStream {
         if !ManifestWriter.appendCanonicalEntryInPlace(line, to: &canonical) {
             ManifestWriter.appendCanonicalEntry(entry, hash: hash, to: &canonical)
         }
-        if canonical.count >= ManifestWriter.blockSize {
-            hasher.update(canonical)
-            canonical.removeAll(keepingCapacity: true)
-        }
+        flushCanonical()
     }
 
     private func finishHash() {

@@ -132,25 +132,67 @@ extension ManifestWriter {
     /// The fast path of `appendCanonicalEntry(line:to:)`; false (with nothing appended) for any line not in the
     /// writer's own form.
     static func appendCanonicalEntryInPlace(_ line: UnsafeRawBufferPointer, to out: inout [UInt8]) -> Bool {
+        guard let shape = WriterFormLine(line) else { return false }
+        return shape.appendCanonical(line, to: &out)
+    }
+}
+
+/// A file entry line in the form this suite and quilt3 write (`{"logical_key": …, "physical_keys": […], "size":
+/// …, "hash": {…}, "meta": …}`, those separators, the hash's keys in either order), as ranges of its bytes. Made
+/// without building a String or a value; the strings' UTF-8 and the meta's JSON are checked only on request.
+public struct WriterFormLine {
+    var key: LineScanner.Token
+    var url: LineScanner.Token
+    var size: Range<Int>
+    var type: LineScanner.Token
+    var value: LineScanner.Token
+    var meta: Range<Int>
+    /// Where `], "size": …` starts: everything from there on is what entries compare by (size, hash, meta).
+    var contentStart: Int
+
+    init?(_ line: UnsafeRawBufferPointer) {
         var scan = LineScanner(bytes: line)
         guard scan.literal(#"{"logical_key": "#), let key = scan.string(),
-              scan.literal(#", "physical_keys": ["#), scan.string() != nil,
-              scan.literal(#"], "size": "#), let size = scan.digits(),
-              scan.literal(#", "hash": {""#) else { return false }
-        let type: LineScanner.Token, value: LineScanner.Token
+              scan.literal(#", "physical_keys": ["#), let url = scan.string() else { return nil }
+        let contentStart = scan.position
+        guard scan.literal(#"], "size": "#), let size = scan.digits(),
+              scan.literal(#", "hash": {""#) else { return nil }
         if scan.literal(#"type": "#) {
-            guard let t = scan.string(), scan.literal(#", "value": "#), let v = scan.string() else { return false }
+            guard let t = scan.string(), scan.literal(#", "value": "#), let v = scan.string() else { return nil }
             (type, value) = (t, v)
         } else if scan.literal(#"value": "#) {
-            guard let v = scan.string(), scan.literal(#", "type": "#), let t = scan.string() else { return false }
+            guard let v = scan.string(), scan.literal(#", "type": "#), let t = scan.string() else { return nil }
             (type, value) = (t, v)
         } else {
-            return false
+            return nil
         }
         guard scan.literal(#"}, "meta": "#), line.count > scan.position, line[line.count - 1] == UInt8(ascii: "}") else {
-            return false
+            return nil
         }
-        let meta = UnsafeRawBufferPointer(rebasing: line[scan.position..<(line.count - 1)])
+        self.key = key
+        self.url = url
+        self.size = size
+        self.meta = scan.position..<(line.count - 1)
+        self.contentStart = contentStart
+    }
+
+    /// Where a line in the writer's form has its size, hash and meta (nil for another line).
+    public static func contentStart(of line: UnsafeRawBufferPointer) -> Int? {
+        WriterFormLine(line)?.contentStart
+    }
+
+    /// Whether every string is UTF-8 (what a line read from storage must be shown to be).
+    func stringsAreUTF8(_ line: UnsafeRawBufferPointer) -> Bool {
+        for token in [key, url, type, value] where token.nonASCII {
+            let body = UnsafeRawBufferPointer(rebasing: line[(token.range.lowerBound + 1)..<(token.range.upperBound - 1)])
+            if !UTF8Check.isValid(body) { return false }
+        }
+        return true
+    }
+
+    /// Appends the canonical form of the entry; false, with nothing appended, if the meta is not JSON.
+    func appendCanonical(_ line: UnsafeRawBufferPointer, to out: inout [UInt8]) -> Bool {
+        let scan = LineScanner(bytes: line)
         let mark = out.count
         out.append(contentsOf: #"{"hash":{"type":"#.utf8)
         guard scan.appendCanonical(type, to: &out) else { out.removeSubrange(mark...); return false }
@@ -159,10 +201,11 @@ extension ManifestWriter {
         out.append(contentsOf: #"},"logical_key":"#.utf8)
         guard scan.appendCanonical(key, to: &out) else { out.removeSubrange(mark...); return false }
         out.append(contentsOf: #","meta":"#.utf8)
-        if meta.count == 2 && meta[0] == UInt8(ascii: "{") && meta[1] == UInt8(ascii: "}") {
-            out.append(contentsOf: meta)
+        let metaBytes = UnsafeRawBufferPointer(rebasing: line[meta])
+        if metaBytes.count == 2 && metaBytes[0] == UInt8(ascii: "{") && metaBytes[1] == UInt8(ascii: "}") {
+            out.append(contentsOf: metaBytes)
         } else {
-            guard let value = try? JSONParser.parse(meta) else { out.removeSubrange(mark...); return false }
+            guard let value = try? JSONParser.parse(metaBytes) else { out.removeSubrange(mark...); return false }
             JSONWriter.writeCanonicalForm(value, to: &out)
         }
         out.append(contentsOf: #","size":"#.utf8)
@@ -183,6 +226,10 @@ struct LineScanner {
         var range: Range<Int>
         /// No escapes and nothing outside printable ASCII: its bytes are its canonical form.
         var plain: Bool
+        /// A backslash escape somewhere (else the bytes between the quotes are the string's own).
+        var escaped: Bool
+        /// A byte of 0x80 or more somewhere (UTF-8 to be checked when it comes from outside).
+        var nonASCII: Bool
     }
 
     mutating func literal(_ text: StaticString) -> Bool {
@@ -198,27 +245,37 @@ struct LineScanner {
     mutating func string() -> Token? {
         guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { return nil }
         var i = position + 1
-        var plain = true
+        var escaped = false
         var seen = ByteScan.Seen()
         while true {
             i = ByteScan.stringEnd(bytes, from: i, seen: &seen)
             guard i < bytes.count else { return nil }
             let b = bytes[i]
             if b == UInt8(ascii: "\"") { break }
-            plain = false
-            i += b == UInt8(ascii: "\\") ? 2 : 1
+            // A control character is no JSON; a backslash starts an escape (what follows is never the end).
+            guard b == UInt8(ascii: "\\") else { return nil }
+            escaped = true
+            i += 2
         }
-        let token = Token(range: position..<(i + 1), plain: plain && !seen.beyondPrintable)
+        let token = Token(range: position..<(i + 1), plain: !escaped && !seen.beyondPrintable, escaped: escaped,
+                          nonASCII: seen.nonASCII)
         position = i + 1
         return token
     }
 
-    /// A non-negative integer as JSON writes one.
+    /// A non-negative integer as JSON writes one, of at most 18 digits (so it fits an Int).
     mutating func digits() -> Range<Int>? {
         let start = position
         while position < bytes.count, bytes[position] >= 0x30, bytes[position] <= 0x39 { position += 1 }
-        guard position > start, bytes[start] != 0x30 || position - start == 1 else { return nil }
+        guard position > start, position - start <= 18, bytes[start] != 0x30 || position - start == 1 else { return nil }
         return start..<position
+    }
+
+    /// The value of digits from `digits()`.
+    func integer(_ range: Range<Int>) -> Int {
+        var value = 0
+        for i in range { value = value * 10 + Int(bytes[i] - 0x30) }
+        return value
     }
 
     /// The string's canonical form: its bytes when plain, else decoded and escaped to ASCII.

@@ -71,7 +71,7 @@ public enum LogicalKey {
     /// `precedes` on UTF-8 bytes: only the first differing byte matters, so the common prefix is skipped eight
     /// bytes at a time and `/` is ranked lowest only there.
     @inline(__always)
-    static func precedes(_ l: UnsafeBufferPointer<UInt8>, _ r: UnsafeBufferPointer<UInt8>) -> Bool {
+    public static func precedes(_ l: UnsafeBufferPointer<UInt8>, _ r: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = min(l.count, r.count)
         var i = 0
         if let lb = l.baseAddress, let rb = r.baseAddress {
