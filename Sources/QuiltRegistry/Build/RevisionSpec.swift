@@ -107,10 +107,17 @@ extension QuiltContext {
         let registry = try registry(registryURL)
         try PackageName.validate(spec.name)
         let workflow = try workflow(spec.workflow, in: registry)
-        let base = try from.map { try registry.loadManifest(registry.resolve(Revision($0))) }
-        var manifest = try spec.makeManifest(base: base, workflow: workflow, context: self, progress: progress?("hashing"))
         var result = PublishResult(name: spec.name, topHash: "", registry: registry.url, timestamp: nil,
                                    workflow: workflow?.id, stamped: workflow != nil)
+        if from == nil && spec.isWholeLocalDirectory && workflow?.entriesSchema == nil {
+            // A directory and nothing else: built in bounded memory, however many files.
+            let manifest = try spec.spooledManifest(workflow: workflow, spool: entrySpool(), progress: progress?("hashing"))
+            result.topHash = checkOnly ? try registry.writer.topHash(of: manifest) : try registry.storeManifest(manifest)
+            if !checkOnly { result.timestamp = try registry.updateRef(spec.name, to: result.topHash) }
+            return result
+        }
+        let base = try from.map { try registry.loadManifest(registry.resolve(Revision($0))) }
+        var manifest = try spec.makeManifest(base: base, workflow: workflow, context: self, progress: progress?("hashing"))
         if checkOnly {
             result.topHash = try registry.writer.topHash(of: &manifest)
             return result
