@@ -51,6 +51,28 @@ func checkStorageConformance(_ makeStorage: () throws -> any Storage) throws {
         etags[name] = info.etag
     }
 
+    // reader: the same bytes as get, in pieces of any size the caller asks for; a missing key is notFound.
+    for (name, bytes) in samples {
+        for piece in [1 << 20, 4093] {
+            let reader = try storage.reader(base + name)
+            var read: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: piece)
+            while true {
+                let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+                if n == 0 { break }
+                read += buffer[0..<n]
+            }
+            #expect(read == bytes, "reader of \(name) in pieces of \(piece)")
+        }
+    }
+    do {
+        _ = try storage.reader(base + "missing")
+        Issue.record("reader of a missing key succeeded")
+    } catch StorageError.notFound {
+    } catch {
+        Issue.record("reader of a missing key threw \(error), not notFound")
+    }
+
     // put(contentsOfFile:) streams a file.
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("conformance-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
