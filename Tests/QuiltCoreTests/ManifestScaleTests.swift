@@ -302,9 +302,11 @@ private func spooled(_ entries: [ManifestEntry], header: JSONObject, directories
         while let entry = try sorted.next() { keys.append(entry.logicalKey) }
         #expect(keys == loaded[0].entries.map(\.logicalKey))
 
-        // A byte changed: every reader refuses it.
+        // A byte changed (a digit of the last entry's size): every reader refuses it.
         var corrupt = try registry.manifestBytes(hashes[1])
-        corrupt[corrupt.count - 3] = UInt8(ascii: "9")
+        let size = Array(#""size": "#.utf8)
+        let at = (0...(corrupt.count - size.count)).last { Array(corrupt[$0..<($0 + size.count)]) == size }! + size.count
+        corrupt[at] = corrupt[at] == UInt8(ascii: "9") ? UInt8(ascii: "1") : corrupt[at] + 1
         try registry.storage.put(Registry.manifestKey(hashes[1]), bytes: corrupt)
         #expect(throws: RegistryError.self) { try registry.manifestSummary(hashes[1]) }
         #expect(throws: RegistryError.self) { try ManifestDiff(registry: registry, from: hashes[0], to: hashes[1]) }
