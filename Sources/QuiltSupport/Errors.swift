@@ -65,4 +65,13 @@ public enum FileSystemError: QuiltError {
         case .notFound(let path): return "no such file or directory \(quoted(path))"
         }
     }
+
+    /// What the system said, without the path: for a caller that names the subject better than the path can.
+    public var reason: String {
+        switch self {
+        case .cannotOpen(_, let reason), .cannotRead(_, let reason), .cannotWrite(_, let reason): return reason
+        case .notARegularFile: return "not a regular file"
+        case .notFound: return "no such file or directory"
+        }
+    }
 }

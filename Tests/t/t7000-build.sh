@@ -84,6 +84,21 @@ test_expect_success 'an unreadable file fails the build' '
 	fi
 '
 
+# as_unprivileged CMD...: CMD as user nobody when we are root (root is never refused a permission), else as is.
+as_unprivileged() {
+	if test "$(id -u)" = 0; then setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; else "$@"; fi
+}
+if test "$(id -u)" != 0 || command -v setpriv >/dev/null; then test_set_prereq PERMISSIONS; fi
+
+test_expect_success PERMISSIONS 'a registry that cannot be entered is reported as such, not as its workflow file' '
+	chmod 755 "$TRASH" && chmod -R a+rX data && mkdir closed && chmod 000 closed &&
+	test_must_fail --exit=1 as_unprivileged quilt build ns/np data --registry closed 2>err &&
+	grep -q "^error: cannot read registry .*closed.*: Permission denied" err && ! grep -q workflows err &&
+	mkdir readonly && chmod 555 readonly &&
+	test_must_fail --exit=1 as_unprivileged quilt build ns/np data --registry readonly 2>err &&
+	grep -q "^error: cannot write .*readonly.*: Permission denied" err && ! grep -q workflows err
+'
+
 test_expect_success 'a registry with quilt3 workflows checks and stamps the revision' '
 	mkdir -p wfreg/.quilt/workflows &&
 	printf "version: \"1\"\nworkflows:\n  main: {name: Main, is_message_required: true}\ndefault_workflow: main\n" \

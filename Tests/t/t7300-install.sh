@@ -29,6 +29,12 @@ test_expect_success 'a file whose bytes changed is refused and not left in place
 	test ! -e bad/a && echo a >d/a
 '
 
+test_expect_success 'a symbolic link in the destination is refused and named as one' '
+	mkdir -p sl elsewhere && ln -s "$TRASH/elsewhere" sl/sub &&
+	test_must_fail --exit=65 quilt install ns/pkg --registry reg --dest sl 2>err &&
+	grep -q "^error: .*sl/sub.* is a symbolic link" err && test -z "$(ls elsewhere)"
+'
+
 test_expect_success 'fetch-blob refuses keys that leave the destination' '
 	for key in ../escape /abs/x "a/../../x" "a//b"; do
 		printf "{\"logical_key\": \"%s\", \"physical_keys\": [\"file://%s/d/a\"], \"size\": 2, \"hash\": null, \"meta\": {}}\n" "$key" "$TRASH" |

@@ -66,6 +66,8 @@ public struct Installer: Sendable {
                 }
             case .directory?:
                 continue
+            case .symbolicLink?:
+                throw InstallError.unsafeKey(relativePath, reason: "\(quoted(current)) is a symbolic link")
             default:
                 throw InstallError.unsafeKey(relativePath, reason: "\(quoted(current)) is not a directory")
             }
