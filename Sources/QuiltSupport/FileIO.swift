@@ -232,21 +232,35 @@ public enum FileSystem {
         try InputFile(path: path).readAll()
     }
 
-    /// Names in a directory (not `.` or `..`), unsorted; throws if it cannot be read.
-    public static func contentsOfDirectory(_ path: String) throws(FileSystemError) -> [String] {
+    /// Names in a directory (not `.` or `..`), unsorted, as the file system holds them: `names` are the valid
+    /// UTF-8 ones; `undecodable` holds the bytes of the others (invalid UTF-8, encoded surrogates), which no
+    /// String can hold unchanged. Throws if the directory cannot be read.
+    public static func namesInDirectory(_ path: String) throws(FileSystemError) -> (names: [String], undecodable: [[UInt8]]) {
         guard let dir = opendir(path) else {
             if errno == ENOENT { throw .notFound(path: path) }
             throw .cannotRead(path: path, reason: errnoText())
         }
         defer { closedir(dir) }
         var names: [String] = []
+        var undecodable: [[UInt8]] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
+            if let name = String(validating: bytes, as: UTF8.self) {
+                names.append(name)
+            } else {
+                undecodable.append(bytes)
             }
-            if name != "." && name != ".." { names.append(name) }
         }
-        return names
+        return (names, undecodable)
+    }
+
+    /// Names in a directory (not `.` or `..`), unsorted; throws if it cannot be read. A name that is not valid
+    /// UTF-8 comes back repaired (with U+FFFD), so it names no file: a walk that must not lose files uses
+    /// `namesInDirectory`.
+    public static func contentsOfDirectory(_ path: String) throws(FileSystemError) -> [String] {
+        let listing = try namesInDirectory(path)
+        return listing.names + listing.undecodable.map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Removes a file; a missing one is fine.

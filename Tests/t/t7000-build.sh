@@ -72,6 +72,25 @@ test_expect_success 'errors: invalid name, missing directory or file, bad metada
 	test_must_fail --exit=1 quilt build ns/x --from ns/nothing
 '
 
+test_expect_success 'a file name that is not UTF-8 is refused and shown escaped; nothing is written' '
+	mkdir -p names/sub && echo a >names/a && echo b >"names/$(printf "bad\377name")" &&
+	echo c >"names/sub/$(printf "sur\355\240\200x")" &&
+	find "$(local_registry)" -type f | sort >before &&
+	test_must_fail --exit=65 quilt build ns/names names 2>err &&
+	grep -q "^error: .*names/bad\\\\xffname" err && grep -q "^hint: .*--skip-unreadable-names" err &&
+	test_must_fail --exit=65 quilt build ns/names --set k=names/sub 2>err &&
+	grep -q "^error: .*names/sub/sur\\\\xed\\\\xa0\\\\x80x" err &&
+	find "$(local_registry)" -type f | sort >after && test_cmp before after
+'
+
+test_expect_success '--skip-unreadable-names leaves them out, with a warning naming each' '
+	quilt build ns/names names --skip-unreadable-names >out 2>err &&
+	grep -q "^warning: .*names/bad\\\\xffname" err && grep -q "^warning: .*names/sub/sur\\\\xed\\\\xa0\\\\x80x" err &&
+	test_line_count = 2 err &&
+	quilt show ns/names --json >show &&
+	"$QUILT_TEST_PYTHON" -c "import json; assert [e[\"logical_key\"] for e in json.load(open(\"show\"))[\"entries\"]] == [\"a\"]"
+'
+
 test_expect_success 'a failed build writes nothing' '
 	find "$(local_registry)" -type f | sort >before &&
 	test_must_fail quilt build ns/x data --set k=missing.txt &&

@@ -46,6 +46,7 @@ extension QuiltContext {
 
         var manifest: Manifest
         var parent: String?
+        var skipped: [[UInt8]] = []
         if !request.spec.changesContent && request.from == nil {
             guard let hash = try local.latest(name) else { throw PushError.notInLocalRegistry(name: name, registry: local.url) }
             manifest = try local.loadManifest(hash)
@@ -60,12 +61,12 @@ extension QuiltContext {
             } else {
                 parent = try local.latest(name)
             }
-            manifest = try request.spec.makeManifest(base: base, workflow: workflow, context: self,
-                                                     hashing: !request.checkOnly, progress: progress?("hashing"))
+            (manifest, skipped) = try request.spec.makeManifest(base: base, workflow: workflow, context: self,
+                                                                hashing: !request.checkOnly, progress: progress?("hashing"))
         }
         if request.checkOnly {
             return PublishResult(name: name, topHash: "", registry: remote.url, timestamp: nil, workflow: workflow?.id,
-                                 stamped: workflow != nil)
+                                 stamped: workflow != nil, skipped: skipped)
         }
 
         var destPrefix: String?
@@ -80,6 +81,6 @@ extension QuiltContext {
                                      journalDirectory: config.paths.dataDirectory + "/journal",
                                      progress: progress?("uploading"))
         return PublishResult(name: name, topHash: result.topHash, registry: remote.url, timestamp: result.timestamp,
-                             workflow: workflow?.id, stamped: workflow != nil)
+                             workflow: workflow?.id, stamped: workflow != nil, skipped: skipped)
     }
 }
