@@ -27,7 +27,7 @@ struct ShowRef: QuiltCommand, VerboseCommand {
         for package in names {
             let pointers = try registry.pointers(package)
             if name != nil && pointers.isEmpty { throw RegistryError.noSuchPackage(package) }
-            for pointer in pointers { io.line("\(pointer.topHash) \(package) \(pointer.pointer)") }
+            for pointer in pointers { io.line("\(pointer.topHash) \(terminalSafe(package)) \(terminalSafe(pointer.pointer))") }
         }
     }
 }

@@ -37,7 +37,7 @@ struct Log: QuiltCommand, VerboseCommand {
             } else {
                 let date = Date(timeIntervalSince1970: Double(version.timestamp) ?? 0)
                 let marker = version.topHash == latest ? " (latest)" : ""
-                let text = message.stringValue ?? ""
+                let text = terminalSafe(message.stringValue ?? "")
                 io.line("\(Self.format(date))  \(version.topHash)\(marker)  \(text)")
             }
         }
