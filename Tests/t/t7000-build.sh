@@ -91,6 +91,19 @@ test_expect_success '--skip-unreadable-names leaves them out, with a warning nam
 	"$QUILT_TEST_PYTHON" -c "import json; assert [e[\"logical_key\"] for e in json.load(open(\"show\"))[\"entries\"]] == [\"a\"]"
 '
 
+test_expect_success 'arguments that are not UTF-8 are bad input, never silently changed' '
+	find "$(local_registry)" -type f | sort >before &&
+	test_must_fail --exit=65 quilt build ns/u data --message "$(printf "a\377b")" 2>err &&
+	grep -q "^error: .*not valid UTF-8 .*a\\\\xffb" err &&
+	test_must_fail --exit=65 quilt build ns/u data --meta "{\"k\": \"$(printf "\377")\"}" 2>err &&
+	grep -q "\\\\xff" err &&
+	test_must_fail --exit=65 quilt build ns/u data --set "$(printf "k\377")=data/a.txt" 2>err &&
+	test_must_fail --exit=65 quilt build ns/u data "--message=$(printf "\355\240\200")" 2>err &&
+	grep -q "\\\\xed\\\\xa0\\\\x80" err &&
+	test_must_fail --exit=65 quilt-write-manifest --message "$(printf "\377")" </dev/null &&
+	find "$(local_registry)" -type f | sort >after && test_cmp before after
+'
+
 test_expect_success 'a failed build writes nothing' '
 	find "$(local_registry)" -type f | sort >before &&
 	test_must_fail quilt build ns/x data --set k=missing.txt &&

@@ -23,6 +23,15 @@ assert [r[\"message\"] for r in rows] == [\"three\", \"two\", \"one\"], rows
 assert all(set(r) == {\"timestamp\", \"top_hash\", \"message\"} for r in rows)"
 '
 
+test_expect_success 'log skips a corrupt pointer with a warning and shows the rest' '
+	p="$(local_registry)/.quilt/named_packages/ns/pkg" &&
+	printf "%064d" 0 | tr 0 z >"$p/1000000000" &&
+	quilt log ns/pkg >out 2>err && test_line_count = 3 out &&
+	grep -q "^warning: skipping corrupt pointer .*ns/pkg/1000000000" err && test_line_count = 1 err &&
+	quilt log ns/pkg --json >out 2>err && grep -q "^warning: skipping corrupt pointer" err &&
+	rm "$p/1000000000"
+'
+
 test_expect_success 'list' '
 	quilt list >out && printf "ns/pkg\nother/pkg\n" >expect && test_cmp expect out &&
 	quilt list --json >out && echo "[\"ns/pkg\", \"other/pkg\"]" >expect && test_cmp expect out

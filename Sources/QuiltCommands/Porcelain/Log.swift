@@ -22,7 +22,9 @@ struct Log: QuiltCommand, VerboseCommand {
     func execute(_ io: IO) throws {
         try PackageName.validate(name)
         let registry = try io.registry(registryOptions)
-        let pointers = try registry.pointers(name)
+        let listing = try registry.listPointers(name)
+        warnCorrupt(listing, io)
+        let pointers = listing.pointers
         guard !pointers.isEmpty else { throw RegistryError.noSuchPackage(name) }
         let latest = pointers.first { $0.pointer == "latest" }?.topHash
         let versions = Registry.versions(of: pointers)
