@@ -111,6 +111,8 @@ public struct Registry: Sendable {
 
     /// quilt3's `resolve_top_hash`: 64 digits as they are; 6–63 must match exactly one manifest.
     public func resolvePrefix(_ prefix: String) throws -> String {
+        // Not hex is a malformed argument (usage), not a hash that happens to match nothing.
+        guard prefix.utf8.allSatisfy(Hex.isDigit) else { throw RegistryError.invalidRevision(prefix, reason: "not a hexadecimal hash") }
         if prefix.utf8.count == 64 { return prefix }
         guard prefix.utf8.count >= 6 else { throw RegistryError.invalidRevision(prefix, reason: "a hash needs at least 6 hex digits") }
         let matches = try topHashes(withPrefix: prefix)

@@ -101,6 +101,17 @@ test_expect_success 'config reads and writes quilt3 config.yml' '
 	test_must_fail --exit=64 quilt config no_such_key
 '
 
+test_expect_success 'config refuses registry values of the wrong kind' '
+	quilt config default_remote_registry s3://my-bucket/prefix &&
+	test_must_fail --exit=64 quilt config default_remote_registry ftp://x 2>err && grep -q default_remote_registry err &&
+	test_must_fail --exit=64 quilt config default_remote_registry /a/path &&
+	test_must_fail --exit=64 quilt config default_remote_registry "s3://Bad_Bucket!" &&
+	test_must_fail --exit=64 quilt config default_local_registry s3://my-bucket &&
+	test_must_fail --exit=64 quilt config default_local_registry ftp://x &&
+	quilt config default_remote_registry >out && echo s3://my-bucket/prefix >expect && test_cmp expect out &&
+	quilt config default_remote_registry null && quilt config default_local_registry null
+'
+
 test_expect_success 'default_local_registry from config.yml is honoured' '
 	quilt config default_local_registry "file://$TRASH/elsewhere" &&
 	quilt build ns/moved d >/dev/null && test -d "$TRASH/elsewhere/.quilt/named_packages/ns/moved"

@@ -16,7 +16,17 @@ test_expect_success 'install copies every file and records the revision locally'
 test_expect_success 'install --path: a subtree, or a single file at its basename' '
 	quilt install ns/pkg --registry reg --dest p1 --path sub && cmp d/sub/b p1/b &&
 	quilt install ns/pkg --registry reg --dest p2 --path sub/b && cmp d/sub/b p2/b &&
-	test_must_fail quilt install ns/pkg --registry reg --dest p3 --path nope
+	test_must_fail --exit=1 quilt install ns/pkg --registry reg --dest p3 --path nope 2>err &&
+	grep -q "^error: no such path in the package .nope." err && test ! -e p3
+'
+
+test_expect_success 'every argument is checked before anything is copied (exit 64)' '
+	test_must_fail --exit=64 quilt install $h --registry reg --dest u1 2>err && grep -q "name" err &&
+	test_must_fail --exit=64 quilt install ns/pkg --registry reg --dest file://host/x 2>err &&
+	test_must_fail --exit=64 quilt install ns/pkg --registry reg --dest u2 --dest-registry ftp://x 2>err &&
+	test_must_fail --exit=64 quilt install ns/pkg --registry reg --dest u3 --dest-registry "s3://Bad_Bucket!" 2>err &&
+	test_line_count = 1 err &&
+	test ! -e u1 && test ! -e u2 && test ! -e u3 && test ! -e host && test ! -e x
 '
 
 test_expect_success 'default destination is <local registry>/<ns>/<name>' '

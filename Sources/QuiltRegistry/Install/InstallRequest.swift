@@ -17,14 +17,16 @@ extension QuiltContext {
     /// then records the revision in `recordIn` (default: the local registry) with its original physical keys.
     public func install(_ revision: String, registry registryURL: String?, destination: String?, recordIn: String?,
                         path: String?, progress: ProgressPhases? = nil) throws -> InstallResult {
+        // Every argument is checked before anything is read or copied: a bad --dest-registry found after the
+        // copy would leave files behind for a revision that was never recorded.
         let rev = try Revision(revision, allowBareHash: false)
         guard let name = rev.name else { throw RegistryError.invalidRevision(revision, reason: "needs a package name") }
         let registry = try registry(registryURL)
         let record = try recordIn.map { try self.registry($0) } ?? localRegistry()
-        let topHash = try registry.resolve(rev)
-        var manifest = try registry.loadManifest(topHash)
         let root = try destination.map(Self.localDirectory)
             ?? Self.localDirectory(config.defaultInstallLocation ?? config.defaultLocalRegistry) + "/" + name
+        let topHash = try registry.resolve(rev)
+        var manifest = try registry.loadManifest(topHash)
         let (entries, relative) = try Installer.select(manifest.entries, path: path)
         try Installer(remote: blobSource).materialize(entries, root: root, concurrency: transferConcurrency,
                                                      relativePath: relative, progress: progress?("installing"))
@@ -41,7 +43,8 @@ extension QuiltContext {
     /// A local directory given as a path or a `file://` URL.
     public static func localDirectory(_ text: String) throws -> String {
         if text.hasPrefix("file://") {
-            guard case .local(let path) = try PhysicalKey(url: text) else { throw InstallError.notLocal(text) }
+            // A file URL with a host (or otherwise malformed) is a destination given wrongly, not bad data.
+            guard case .local(let path)? = try? PhysicalKey(url: text) else { throw InstallError.notLocal(text) }
             return path
         }
         if text.contains("://") { throw InstallError.notLocal(text) }

@@ -18,7 +18,7 @@ public enum InstallError: QuiltError {
     public var kind: FailureKind {
         switch self {
         case .unsafeKey: return .badInput
-        case .noSuchPath, .notLocal: return .usage
+        case .notLocal: return .usage
         default: return .operationFailed
         }
     }

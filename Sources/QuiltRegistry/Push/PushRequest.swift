@@ -41,6 +41,14 @@ extension QuiltContext {
         let remote = try registry(registryURL)
         let pusher = try Pusher(registry: remote, transfers: transfers())
         let local = try localRegistry()
+        // Checked before any file is read or hashed: a usage error is reported before work, not after it.
+        var destPrefix: String?
+        if let dest = request.dest {
+            guard case .s3(let bucket, let key, nil)? = try? PhysicalKey(url: dest), bucket == pusher.bucket else {
+                throw PushError.destinationOutsideRegistry(dest: dest, bucket: pusher.bucket)
+            }
+            destPrefix = key
+        }
         // quilt3 checks against the destination's workflow before it copies anything.
         let workflow = try workflow(request.spec.workflow, in: remote)
 
@@ -69,13 +77,6 @@ extension QuiltContext {
                                  stamped: workflow != nil, skipped: skipped)
         }
 
-        var destPrefix: String?
-        if let dest = request.dest {
-            guard case .s3(let bucket, let key, nil)? = try? PhysicalKey(url: dest), bucket == pusher.bucket else {
-                throw PushError.destinationOutsideRegistry(dest: dest, bucket: pusher.bucket)
-            }
-            destPrefix = key
-        }
         let result = try pusher.push(name, manifest: manifest, parent: parent, destPrefix: destPrefix,
                                      copyMode: request.copyMode, force: request.force, dedupe: request.dedupe,
                                      journalDirectory: config.paths.dataDirectory + "/journal",
