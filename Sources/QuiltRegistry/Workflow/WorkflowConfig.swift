@@ -32,7 +32,7 @@ struct WorkflowConfig: Sendable {
             // send the user looking for a configuration problem when the registry itself is out of reach.
             throw RegistryError.unreadableRegistry(registry.url, reason: error.reason)
         } catch let error as QuiltError {
-            throw WorkflowError.unreadable(url: registry.url + "/" + key, reason: error.message)
+            throw WorkflowError.unreadable(url: registry.url + "/" + key, reason: error.message, hint: error.hint)
         }
         let url: String
         switch location {
