@@ -11,7 +11,8 @@ private func errnoText(_ code: Int32 = errno) -> String {
 }
 
 /// An open file for reading, closed when the value goes away. Reads use `pread`, so one file can be read at
-/// several offsets from several threads at once.
+/// several offsets from several threads at once. Only regular files open: a FIFO or a device is refused before
+/// anything waits on it.
 public final class InputFile: @unchecked Sendable {
     // The descriptor is immutable after init and pread is thread-safe, hence the unchecked Sendable.
     public let path: String
@@ -21,7 +22,9 @@ public final class InputFile: @unchecked Sendable {
 
     public init(path: String) throws(FileSystemError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: an open of a FIFO without a writer would otherwise wait forever, before fstat could say
+        // what it is. For a regular file it changes nothing, and it is cleared below all the same.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else {
             let code = errno
             if code == ENOENT { throw .notFound(path: path) }
@@ -37,6 +40,7 @@ public final class InputFile: @unchecked Sendable {
             close(fd)
             throw .notARegularFile(path: path)
         }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         descriptor = fd
         size = Int(info.st_size)
     }
