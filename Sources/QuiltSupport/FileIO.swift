@@ -10,6 +10,43 @@ private func errnoText(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
 }
 
+/// What says, without reading it, that a file still holds the bytes it held: the same inode with the same size,
+/// modification time and change time. The change time cannot be set back (utimensat sets only the modification
+/// time), so a rewrite that keeps the size and restores the modification time still shows (as git and restic rely on).
+public struct FileIdentity: Sendable, Equatable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int
+    /// Nanoseconds since the epoch.
+    public var mtime: Int
+    public var ctime: Int
+
+    public init(device: UInt64, inode: UInt64, size: Int, mtime: Int, ctime: Int) {
+        self.device = device
+        self.inode = inode
+        self.size = size
+        self.mtime = mtime
+        self.ctime = ctime
+    }
+
+    init(_ info: stat) {
+        self.init(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int(info.st_size),
+                  mtime: Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec),
+                  ctime: Int(info.st_ctim.tv_sec) * 1_000_000_000 + Int(info.st_ctim.tv_nsec))
+    }
+}
+
+/// The clock the kernel stamps files with (a coarse one, advancing once a tick), in nanoseconds.
+private func fileStampClock() -> Int {
+    var spec = timespec()
+    #if os(Linux)
+    clock_gettime(CLOCK_REALTIME_COARSE, &spec)
+    #else
+    clock_gettime(CLOCK_REALTIME, &spec)
+    #endif
+    return Int(spec.tv_sec) * 1_000_000_000 + Int(spec.tv_nsec)
+}
+
 /// An open file for reading, closed when the value goes away. Reads use `pread`, so one file can be read at
 /// several offsets from several threads at once. Only regular files open: a FIFO or a device is refused before
 /// anything waits on it.
@@ -17,11 +54,16 @@ public final class InputFile: @unchecked Sendable {
     // The descriptor is immutable after init and pread is thread-safe, hence the unchecked Sendable.
     public let path: String
     private let descriptor: Int32
-    /// Size at open time.
-    public let size: Int
+    /// The file as it was at open; `size` is the number of bytes a reader takes.
+    public let identity: FileIdentity
+    /// The file-stamp clock just before the open.
+    private let openedAt: Int
+
+    public var size: Int { identity.size }
 
     public init(path: String) throws(FileSystemError) {
         self.path = path
+        openedAt = fileStampClock()
         // O_NONBLOCK: an open of a FIFO without a writer would otherwise wait forever, before fstat could say
         // what it is. For a regular file it changes nothing, and it is cleared below all the same.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
@@ -42,7 +84,38 @@ public final class InputFile: @unchecked Sendable {
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         descriptor = fd
-        size = Int(info.st_size)
+        identity = FileIdentity(info)
+    }
+
+    /// Throws `changedWhileRead` unless the file is provably as it was at open: a reader calls it after its last
+    /// read, so that what it read is one version of the file, not a mix or a prefix of two. A file last changed
+    /// in the clock tick of the open is not proven: a write later in that tick leaves every timestamp as it was
+    /// (a stamp well in the future, from another machine's clock, is no such write).
+    public func checkUnchanged() throws(FileSystemError) {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw .cannotRead(path: path, reason: errnoText()) }
+        let racy = identity.ctime >= openedAt && identity.ctime < openedAt + Self.stampTick
+        guard FileIdentity(info) == identity, !racy else { throw .changedWhileRead(path: path) }
+    }
+
+    /// Longer than a coarse clock tick (1–10 ms), with room for the finer stamps of newer kernels.
+    static let stampTick = 50_000_000
+
+    /// Opens `path` and runs `read`, which ends with `checkUnchanged()`; if the file changed while it was read,
+    /// waits a little, opens it again and reads it again, up to `attempts` times in all, and then gives up with
+    /// `changedWhileRead`. Whatever `read` returns comes from one open file read once.
+    public static func readStably<R>(_ path: String, attempts: Int = 3, _ read: (InputFile) throws -> R) throws -> R {
+        var attempt = 1
+        while true {
+            let file = try InputFile(path: path)
+            do {
+                return try read(file)
+            } catch FileSystemError.changedWhileRead where attempt < attempts {
+                // Long enough for the clock to leave a racy tick, and for a writer to finish its write.
+                usleep(UInt32(20_000 * attempt))
+                attempt += 1
+            }
+        }
     }
 
     deinit { close(descriptor) }
@@ -62,7 +135,7 @@ public final class InputFile: @unchecked Sendable {
         var done = 0
         while done < buffer.count {
             let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + done)
-            if n == 0 { throw .cannotRead(path: path, reason: "file shrank while being read") }
+            if n == 0 { throw .changedWhileRead(path: path) }
             done += n
         }
     }
@@ -371,10 +444,10 @@ public final class AppendOnlyFile: @unchecked Sendable {
 }
 
 extension FileSystem {
-    /// Size and modification time in nanoseconds: what identifies a file's version cheaply.
-    public static func identity(_ path: String) -> (size: Int, mtime: Int)? {
+    /// What identifies the version of the file at `path` cheaply (links followed); nil if nothing is there.
+    public static func identity(_ path: String) -> FileIdentity? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
-        return (Int(info.st_size), Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec))
+        return FileIdentity(info)
     }
 }
