@@ -42,11 +42,17 @@ public struct S3Transfers: Sendable {
 
     private func upload(file: InputFile, bucket: String, key: String, journal: PushJournal?,
                         existing: ExistingObjects?) throws -> TransferResult {
-        let source = SourceIdentity(path: file.path, size: file.size, mtime: file.identity.mtime)
-        if let journal, let done = journal.completed(bucket: bucket, key: key, source: source),
+        let source = SourceIdentity(file)
+        if let journal, let (done, match) = journal.completed(bucket: bucket, key: key, source: source),
            let head = try client.headObject(bucket: bucket, key: key, versionId: done.versionId), head.size == file.size {
-            return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: done.versionId),
-                                  hash: done.hash, size: file.size, reused: true)
+            let reused = TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: done.versionId),
+                                        hash: done.hash, size: file.size, reused: true)
+            if match == .same { return reused }
+            // A record of an older journal (no inode or ctime): the bytes decide, and the record is renewed in full.
+            if try FileHasher.hashUnchanged(file: file, type: .sha2256Chunked) == done.hash {
+                try journal.recordCompleted(bucket: bucket, key: key, source: source, versionId: done.versionId, hash: done.hash)
+                return reused
+            }
         }
         let result = try uploadNow(file: file, bucket: bucket, key: key, journal: journal, source: source, existing: existing)
         // Only now is the identity known to be that of the bytes sent (uploadNow checked the file is unchanged).
@@ -84,8 +90,9 @@ public struct S3Transfers: Sendable {
     }
 
     /// Parts of the chunk size, each read once into memory, hashed, and sent with its checksum; several at once.
-    /// Parts an interrupted run finished (in the journal and still listed by S3) are not sent again. The upload
-    /// completes only if the file did not change while its parts were read.
+    /// Parts an interrupted run finished (in the journal and still listed by S3) are read again, not sent again:
+    /// a part whose bytes no longer match what was sent is sent anew. The upload completes only if the file did
+    /// not change while its parts were read.
     private func multipartUpload(file: InputFile, bucket: String, key: String, journal: PushJournal?,
                                  source: SourceIdentity) throws -> TransferResult {
         let size = file.size
@@ -110,6 +117,14 @@ public struct S3Transfers: Sendable {
             try bytes.withUnsafeMutableBytes { try file.readFully(into: $0, at: offset) }
             return bytes
         }
+        let stillSame = Locked<Set<Int>>([])
+        let recorded = resumedDigests, indices = Array(resumedDigests.keys)
+        try TransferPool.run(count: indices.count, maxConcurrency: concurrency) { n in
+            if SHA256Hasher.digest(try readPart(indices[n])) == recorded[indices[n]] { stillSame.withLock { _ = $0.insert(indices[n]) } }
+        }
+        let verified = stillSame.value
+        resumedParts = resumedParts.filter { verified.contains($0.key) }
+        resumedDigests = resumedDigests.filter { verified.contains($0.key) }
         let upload: S3MultipartUpload
         if let resumed {
             upload = S3MultipartUpload(client: client, bucket: bucket, key: key, uploadId: resumed)
@@ -136,7 +151,7 @@ public struct S3Transfers: Sendable {
         } catch FileSystemError.changedWhileRead(let path) {
             // Parts of two versions of the file: nothing to resume, ever.
             upload.abort()
-            try journal?.recordAborted(bucket: bucket, key: key)
+            try journal?.recordAborted(bucket: bucket, key: key, uploadId: upload.uploadId)
             throw FileSystemError.changedWhileRead(path: path)
         }
         let done = digests.value
@@ -152,7 +167,7 @@ public struct S3Transfers: Sendable {
     public func abortAbandoned(_ journal: PushJournal) {
         for upload in journal.abandonedUploads() {
             try? client.abortMultipartUpload(bucket: upload.bucket, key: upload.key, uploadId: upload.uploadId)
-            try? journal.recordAborted(bucket: upload.bucket, key: upload.key)
+            try? journal.recordAborted(bucket: upload.bucket, key: upload.key, uploadId: upload.uploadId)
         }
     }
 
