@@ -54,6 +54,8 @@ public enum FileSystemError: QuiltError {
     case cannotWrite(path: String, reason: String)
     case notARegularFile(path: String)
     case notFound(path: String)
+    /// A symbolic link or a file where a directory was to be walked through.
+    case notADirectory(path: String)
     /// Its size, timestamps or inode moved between open and the end of the read, on every attempt.
     case changedWhileRead(path: String)
 
@@ -65,6 +67,7 @@ public enum FileSystemError: QuiltError {
         case .cannotWrite(let path, let reason): return "cannot write \(quoted(path)): \(reason)"
         case .notARegularFile(let path): return "not a regular file \(quoted(path))"
         case .notFound(let path): return "no such file or directory \(quoted(path))"
+        case .notADirectory(let path): return "not a directory \(quoted(path))"
         case .changedWhileRead(let path): return "file changed while it was read \(quoted(path))"
         }
     }

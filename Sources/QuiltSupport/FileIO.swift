@@ -87,6 +87,24 @@ public final class InputFile: @unchecked Sendable {
         identity = FileIdentity(info)
     }
 
+    /// A second descriptor on a file already open for writing (read back what was written, by descriptor, not
+    /// by a path that could name something else by now).
+    init(duplicating fd: Int32, path: String) throws(FileSystemError) {
+        self.path = path
+        openedAt = fileStampClock()
+        let copy = dup(fd)
+        guard copy >= 0 else { throw .cannotOpen(path: path, reason: errnoText()) }
+        _ = fcntl(copy, F_SETFD, FD_CLOEXEC)
+        var info = stat()
+        guard fstat(copy, &info) == 0 else {
+            let reason = errnoText()
+            close(copy)
+            throw .cannotOpen(path: path, reason: reason)
+        }
+        descriptor = copy
+        identity = FileIdentity(info)
+    }
+
     /// Throws `changedWhileRead` unless the file is provably as it was at open: a reader calls it after its last
     /// read, so that what it read is one version of the file, not a mix or a prefix of two. A file last changed
     /// in the clock tick of the open is not proven: a write later in that tick leaves every timestamp as it was
@@ -155,8 +173,13 @@ public final class InputFile: @unchecked Sendable {
 /// A file being written: created as a temporary file beside its destination, renamed into place by `commit`,
 /// removed if never committed. Readers of the destination see the old file or the new one, never a part.
 public final class AtomicFileWriter {
+    /// The destination's path, for messages (and for renames when no directory is held).
     public let destination: String
     private let temporaryPath: String
+    /// With a held directory, the temporary file and the destination are names in it, never paths.
+    private let directory: DirectoryHandle?
+    private let temporaryName: String
+    private let destinationName: String
     private var descriptor: Int32
     private var buffer: [UInt8] = []
     private var committed = false
@@ -172,12 +195,30 @@ public final class AtomicFileWriter {
         guard fd >= 0 else { throw .cannotWrite(path: destination, reason: errnoText()) }
         descriptor = fd
         temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        directory = nil
+        temporaryName = FileSystem.baseName(of: temporaryPath)
+        destinationName = FileSystem.baseName(of: destination)
+        buffer.reserveCapacity(Self.flushThreshold + 4096)
+    }
+
+    /// A file to be named `name` in `directory`: the temporary `.<name>.tmp-XXXXXX` is created there and
+    /// renamed there, by descriptor, so no path is resolved again on the way.
+    public init(in directory: DirectoryHandle, name: String) throws(FileSystemError) {
+        destination = directory.path + "/" + name
+        self.directory = directory
+        destinationName = name
+        let (fd, temporary) = try directory.createTemporaryFile(prefix: "." + name + ".tmp-")
+        descriptor = fd
+        temporaryName = temporary
+        temporaryPath = directory.path + "/" + temporary
         buffer.reserveCapacity(Self.flushThreshold + 4096)
     }
 
     deinit {
         if descriptor >= 0 { close(descriptor) }
-        if !committed { unlink(temporaryPath) }
+        if !committed {
+            if let directory { directory.unlink(temporaryName) } else { unlink(temporaryPath) }
+        }
     }
 
     public func write(_ bytes: [UInt8]) throws(FileSystemError) {
@@ -218,6 +259,12 @@ public final class AtomicFileWriter {
     /// The temporary file's path, for a caller that wants to read back what was written before committing.
     public var pathBeforeCommit: String { temporaryPath }
 
+    /// What was written so far, open for reading through the writer's own descriptor (before `finish`).
+    public func readBack() throws(FileSystemError) -> InputFile {
+        try flush()
+        return try InputFile(duplicating: descriptor, path: temporaryPath)
+    }
+
     /// Flushes and closes the temporary file without moving it into place.
     public func finish(durable: Bool = false) throws(FileSystemError) {
         try flush()
@@ -233,8 +280,12 @@ public final class AtomicFileWriter {
     /// Flushes, closes and renames the file into place.
     public func commit(durable: Bool = false) throws(FileSystemError) {
         if descriptor >= 0 { try finish(durable: durable) }
-        guard rename(temporaryPath, destination) == 0 else {
-            throw .cannotWrite(path: destination, reason: errnoText())
+        if let directory {
+            try directory.rename(temporaryName, to: destinationName)
+        } else {
+            guard rename(temporaryPath, destination) == 0 else {
+                throw .cannotWrite(path: destination, reason: errnoText())
+            }
         }
         committed = true
     }
@@ -247,6 +298,118 @@ public final class AtomicFileWriter {
             throw .cannotWrite(path: path, reason: errnoText())
         }
         committed = true
+    }
+}
+
+/// An open directory, to work below it without resolving a path twice: each step down opens one name relative
+/// to the directory held (`openat`, `O_NOFOLLOW`), and files are created, renamed and removed by name in it. A
+/// directory swapped for a symbolic link meanwhile cannot send a write elsewhere: the link is refused, and what
+/// was opened before the swap stays the directory it was.
+public final class DirectoryHandle: @unchecked Sendable {
+    // The descriptor is immutable after init; the *at calls are thread-safe.
+    /// For messages only.
+    public let path: String
+    private let descriptor: Int32
+
+    /// Opens the directory at `path`: the one place a path is resolved (links included, as the user named it).
+    public init(path: String) throws(FileSystemError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { throw .notFound(path: path) }
+            if code == ENOTDIR { throw .notADirectory(path: path) }
+            throw .cannotOpen(path: path, reason: errnoText(code))
+        }
+        self.path = path
+        descriptor = fd
+    }
+
+    private init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    deinit { close(descriptor) }
+
+    /// The directory `name` in this one, created (mode 0755 less the umask) if missing. A symbolic link or
+    /// anything else in its place is `notADirectory`.
+    public func subdirectory(_ name: String, create: Bool = true) throws(FileSystemError) -> DirectoryHandle {
+        let full = path + "/" + name
+        for _ in 0..<2 {
+            let fd = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if fd >= 0 { return DirectoryHandle(descriptor: fd, path: full) }
+            let code = errno
+            switch code {
+            case ENOENT where create:
+                if mkdirat(descriptor, name, 0o755) != 0 && errno != EEXIST {
+                    throw .cannotWrite(path: full, reason: errnoText())
+                }
+            case ENOENT: throw .notFound(path: full)
+            case ENOTDIR, ELOOP: throw .notADirectory(path: full)
+            default: throw .cannotOpen(path: full, reason: errnoText(code))
+            }
+        }
+        // Created, and gone or replaced before it could be opened.
+        throw .notADirectory(path: full)
+    }
+
+    /// What `name` in this directory is, without following a link; nil if nothing.
+    public func kind(of name: String) -> FileKind? {
+        var info = stat()
+        guard fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .regular(size: Int(info.st_size))
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .symbolicLink
+        default: return .other
+        }
+    }
+
+    /// Names in the directory (not `.` or `..`), unsorted.
+    public func names() throws(FileSystemError) -> [String] {
+        // fdopendir takes over its descriptor: give it its own, reading from the start.
+        let fd = openat(descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotRead(path: path, reason: errnoText()) }
+        guard let dir = fdopendir(fd) else {
+            let reason = errnoText()
+            close(fd)
+            throw .cannotRead(path: path, reason: reason)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Removes the file `name` (never a directory); false if it could not.
+    @discardableResult
+    public func unlink(_ name: String) -> Bool { unlinkat(descriptor, name, 0) == 0 }
+
+    /// `renameat` within this directory: the last component is replaced, never followed.
+    public func rename(_ from: String, to: String) throws(FileSystemError) {
+        guard renameat(descriptor, from, descriptor, to) == 0 else {
+            throw .cannotWrite(path: path + "/" + to, reason: errnoText())
+        }
+    }
+
+    /// Creates `<prefix>XXXXXX` (six random letters and digits, as mkstemp does) exclusively, mode 0600 as
+    /// mkstemp's; returns its descriptor and name.
+    func createTemporaryFile(prefix: String) throws(FileSystemError) -> (Int32, String) {
+        let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<100 {
+            let suffix = (0..<6).map { _ in letters[Int(generator.next(upperBound: UInt(letters.count)))] }
+            let name = prefix + String(decoding: suffix, as: UTF8.self)
+            let fd = openat(descriptor, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd >= 0 { return (fd, name) }
+            if errno != EEXIST { throw .cannotWrite(path: path + "/" + name, reason: errnoText()) }
+        }
+        throw .cannotWrite(path: path + "/" + prefix + "XXXXXX", reason: "no free temporary name")
     }
 }
 

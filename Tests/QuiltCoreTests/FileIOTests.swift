@@ -92,4 +92,29 @@ private func letTheClockMoveOn() { usleep(UInt32(InputFile.stampTick / 1000 + 10
         expectError(FileSystemError.notARegularFile(path: path)) { _ = try InputFile(path: path) }
         expectError(FileSystemError.notARegularFile(path: "/dev/zero")) { _ = try InputFile(path: "/dev/zero") }
     }
+
+    @Test func aDirectoryHandleNeverFollowsALinkBelowIt() throws {
+        let dir = TemporaryDirectory()
+        try FileSystem.makeDirectories(dir.path + "/outside")
+        try FileSystem.makeDirectories(dir.path + "/dest/real")
+        symlink(dir.path + "/outside", dir.path + "/dest/link")
+        let dest = try DirectoryHandle(path: dir.path + "/dest")
+        expectError(FileSystemError.notADirectory(path: dir.path + "/dest/link")) { _ = try dest.subdirectory("link") }
+        #expect(dest.kind(of: "link") == .symbolicLink)
+
+        // The handle stays on the directory it opened, whatever its name becomes.
+        let real = try dest.subdirectory("real")
+        try FileSystem.move(dir.path + "/dest/real", to: dir.path + "/dest/moved")
+        symlink(dir.path + "/outside", dir.path + "/dest/real")
+        let writer = try AtomicFileWriter(in: real, name: "a")
+        #expect(try real.names().count == 1 && real.names()[0].hasPrefix(".a.tmp-") && real.names()[0].utf8.count == 13)
+        try writer.write(Array("x".utf8))
+        try writer.commit()
+        #expect(try FileSystem.readFile(dir.path + "/dest/moved/a") == Array("x".utf8))
+        #expect(try FileSystem.contentsOfDirectory(dir.path + "/outside").isEmpty)
+
+        // A writer never committed takes its temporary file with it.
+        do { _ = try AtomicFileWriter(in: real, name: "b") }
+        #expect(try real.names() == ["a"])
+    }
 }
