@@ -29,6 +29,13 @@ test_expect_success 'a file whose bytes changed is refused and not left in place
 	test ! -e bad/a && echo a >d/a
 '
 
+test_expect_success 'a size mismatch names the size found' '
+	echo "longer now" >d/a &&
+	{ test_must_fail --exit=1 quilt install ns/pkg --registry reg --dest bad2 2>err; rc=$?; echo a >d/a; test $rc -eq 0; } &&
+	grep -q "^error: size mismatch for .a.: expected 2 bytes, got 11$" err &&
+	test ! -e bad2/a
+'
+
 test_expect_success 'fetch-blob refuses keys that leave the destination' '
 	for key in ../escape /abs/x "a/../../x" "a//b"; do
 		printf "{\"logical_key\": \"%s\", \"physical_keys\": [\"file://%s/d/a\"], \"size\": 2, \"hash\": null, \"meta\": {}}\n" "$key" "$TRASH" |

@@ -112,7 +112,12 @@ public struct Installer: Sendable {
         let (directory, name) = try Self.openParent(root: root, relativePath: relativePath)
         let writer = try AtomicFileWriter(in: directory, name: name)
         let source: any BlobSource = key.isLocal ? LocalBlobSource(hashType: type) : (remote ?? LocalBlobSource(hashType: type))
-        let streamed = try source.fetch(key, size: entry.size, into: writer)
+        let streamed: ObjectHash?
+        do {
+            streamed = try source.fetch(key, size: entry.size, into: writer)
+        } catch TransferError.sizeChanged(_, _, let actual) {
+            throw InstallError.sizeMismatch(logicalKey: entry.logicalKey, expected: entry.size, actual: actual)
+        }
         let written = try writer.readBack()
         guard written.size == entry.size else {
             throw InstallError.sizeMismatch(logicalKey: entry.logicalKey, expected: entry.size, actual: written.size)

@@ -205,9 +205,11 @@ public struct S3Transfers: Sendable {
         try TransferPool.run(count: count, maxConcurrency: concurrency) { index in
             let start = index * chunk
             let range = start..<min(size, start + chunk)
-            let body = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId, range: range).body
+            let result = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId, range: range)
+            let body = result.body
             guard body.count == range.count else {
-                throw TransferError.sizeChanged(location: source.description, expected: size, actual: body.count)
+                throw TransferError.sizeChanged(location: source.description, expected: size,
+                                                actual: result.objectSize ?? range.lowerBound + body.count)
             }
             digests.withLock { $0[index] = SHA256Hasher.digest(body) }
         }
@@ -233,7 +235,9 @@ public struct S3Transfers: Sendable {
             let result = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId, range: range,
                                               destination: .file(descriptor: descriptor, offset: start))
             guard result.bytesWritten == range.count else {
-                throw TransferError.sizeChanged(location: source.description, expected: size, actual: result.bytesWritten)
+                // The object's size, not the count of this range.
+                throw TransferError.sizeChanged(location: source.description, expected: size,
+                                                actual: result.objectSize ?? range.lowerBound + result.bytesWritten)
             }
         }
     }
