@@ -183,6 +183,8 @@ public final class AtomicFileWriter {
     private var descriptor: Int32
     private var buffer: [UInt8] = []
     private var committed = false
+    /// Files made in a held directory get their mode from the umask at creation, as cp's do.
+    private let modeFromUmask: Bool
     /// Flushing in large writes keeps system calls few when a manifest is written line by line.
     private static let flushThreshold = 1 << 20
 
@@ -198,11 +200,12 @@ public final class AtomicFileWriter {
         directory = nil
         temporaryName = FileSystem.baseName(of: temporaryPath)
         destinationName = FileSystem.baseName(of: destination)
+        modeFromUmask = false
         buffer.reserveCapacity(Self.flushThreshold + 4096)
     }
 
-    /// A file to be named `name` in `directory`: the temporary `.<name>.tmp-XXXXXX` is created there and
-    /// renamed there, by descriptor, so no path is resolved again on the way.
+    /// A file to be named `name` in `directory`: the temporary `.<name>.tmp-XXXXXX` is created there (mode
+    /// 0666 less the umask) and renamed there, by descriptor, so no path is resolved again on the way.
     public init(in directory: DirectoryHandle, name: String) throws(FileSystemError) {
         destination = directory.path + "/" + name
         self.directory = directory
@@ -211,6 +214,7 @@ public final class AtomicFileWriter {
         descriptor = fd
         temporaryName = temporary
         temporaryPath = directory.path + "/" + temporary
+        modeFromUmask = true
         buffer.reserveCapacity(Self.flushThreshold + 4096)
     }
 
@@ -269,7 +273,7 @@ public final class AtomicFileWriter {
     public func finish(durable: Bool = false) throws(FileSystemError) {
         try flush()
         if durable { fsync(descriptor) }
-        fchmod(descriptor, 0o644)
+        if !modeFromUmask { fchmod(descriptor, 0o644) }
         if close(descriptor) != 0 {
             descriptor = -1
             throw .cannotWrite(path: destination, reason: errnoText())
@@ -331,8 +335,8 @@ public final class DirectoryHandle: @unchecked Sendable {
 
     deinit { close(descriptor) }
 
-    /// The directory `name` in this one, created (mode 0755 less the umask) if missing. A symbolic link or
-    /// anything else in its place is `notADirectory`.
+    /// The directory `name` in this one, created (mode 0777 less the umask, as mkdir does) if missing. A
+    /// symbolic link or anything else in its place is `notADirectory`.
     public func subdirectory(_ name: String, create: Bool = true) throws(FileSystemError) -> DirectoryHandle {
         let full = path + "/" + name
         for _ in 0..<2 {
@@ -341,7 +345,7 @@ public final class DirectoryHandle: @unchecked Sendable {
             let code = errno
             switch code {
             case ENOENT where create:
-                if mkdirat(descriptor, name, 0o755) != 0 && errno != EEXIST {
+                if mkdirat(descriptor, name, 0o777) != 0 && errno != EEXIST {
                     throw .cannotWrite(path: full, reason: errnoText())
                 }
             case ENOENT: throw .notFound(path: full)
@@ -397,15 +401,15 @@ public final class DirectoryHandle: @unchecked Sendable {
         }
     }
 
-    /// Creates `<prefix>XXXXXX` (six random letters and digits, as mkstemp does) exclusively, mode 0600 as
-    /// mkstemp's; returns its descriptor and name.
+    /// Creates `<prefix>XXXXXX` (six random letters and digits, as mkstemp does) exclusively, mode 0666 less the
+    /// umask; returns its descriptor and name.
     func createTemporaryFile(prefix: String) throws(FileSystemError) -> (Int32, String) {
         let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<100 {
             let suffix = (0..<6).map { _ in letters[Int(generator.next(upperBound: UInt(letters.count)))] }
             let name = prefix + String(decoding: suffix, as: UTF8.self)
-            let fd = openat(descriptor, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            let fd = openat(descriptor, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
             if fd >= 0 { return (fd, name) }
             if errno != EEXIST { throw .cannotWrite(path: path + "/" + name, reason: errnoText()) }
         }
@@ -451,12 +455,12 @@ public enum FileSystem {
 
     public static func isDirectory(_ path: String) -> Bool { kind(ofPath: path) == .directory }
 
-    /// `mkdir -p`.
+    /// `mkdir -p` (mode 0777 less the umask).
     public static func makeDirectories(_ path: String) throws(FileSystemError) {
         if path.isEmpty || isDirectory(path) { return }
         let parentPath = parent(of: path)
         if parentPath != path { try makeDirectories(parentPath) }
-        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+        if mkdir(path, 0o777) != 0 && errno != EEXIST {
             throw .cannotWrite(path: path, reason: errnoText())
         }
     }

@@ -36,6 +36,13 @@ test_expect_success 'a size mismatch names the size found' '
 	test ! -e bad2/a
 '
 
+test_expect_success 'installed files and directories follow the umask, as cp and mkdir do' '
+	(umask 027 && quilt install ns/pkg --registry reg --dest m027) &&
+	test "$(stat -c %a m027/a m027/sub m027/sub/b)" = "$(printf "640\n750\n640")" &&
+	(umask 002 && quilt install ns/pkg --registry reg --dest m002) &&
+	test "$(stat -c %a m002/a m002/sub m002/sub/b)" = "$(printf "664\n775\n664")"
+'
+
 test_expect_success 'fetch-blob refuses keys that leave the destination' '
 	for key in ../escape /abs/x "a/../../x" "a//b"; do
 		printf "{\"logical_key\": \"%s\", \"physical_keys\": [\"file://%s/d/a\"], \"size\": 2, \"hash\": null, \"meta\": {}}\n" "$key" "$TRASH" |
