@@ -43,6 +43,14 @@ test_expect_success 'installed files and directories follow the umask, as cp and
 	test "$(stat -c %a m002/a m002/sub m002/sub/b)" = "$(printf "664\n775\n664")"
 '
 
+test_expect_success 'a manifest this registry could not record is refused before any file is written' '
+	"$QUILT_TEST_PYTHON" -c "import json; print(json.dumps({\"blob\": \"x\" * 1500000}))" >big-meta.json &&
+	QUILT_MANIFEST_MAX_RECORD_SIZE=2000000 quilt build ns/bigmeta d --meta @big-meta.json --registry reg >/dev/null &&
+	test_must_fail quilt install ns/bigmeta --registry reg --dest toolarge 2>err &&
+	grep -q "^error: .*package metadata" err &&
+	test ! -e toolarge
+'
+
 test_expect_success 'fetch-blob refuses keys that leave the destination' '
 	for key in ../escape /abs/x "a/../../x" "a//b"; do
 		printf "{\"logical_key\": \"%s\", \"physical_keys\": [\"file://%s/d/a\"], \"size\": 2, \"hash\": null, \"meta\": {}}\n" "$key" "$TRASH" |
