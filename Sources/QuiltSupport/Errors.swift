@@ -90,6 +90,10 @@ public enum FileSystemError: QuiltError {
     case cannotWrite(path: String, reason: String)
     case notARegularFile(path: String)
     case notFound(path: String)
+    /// A symbolic link or a file where a directory was to be walked through.
+    case notADirectory(path: String)
+    /// Its size, timestamps or inode moved between open and the end of the read, on every attempt.
+    case changedWhileRead(path: String)
 
     public var kind: FailureKind { .operationFailed }
     public var message: String {
@@ -99,6 +103,8 @@ public enum FileSystemError: QuiltError {
         case .cannotWrite(let path, let reason): return "cannot write \(quoted(path)): \(reason)"
         case .notARegularFile(let path): return "not a regular file \(quoted(path))"
         case .notFound(let path): return "no such file or directory \(quoted(path))"
+        case .notADirectory(let path): return "not a directory \(quoted(path))"
+        case .changedWhileRead(let path): return "file changed while it was read \(quoted(path))"
         }
     }
 
@@ -108,6 +114,8 @@ public enum FileSystemError: QuiltError {
         case .cannotOpen(_, let reason), .cannotRead(_, let reason), .cannotWrite(_, let reason): return reason
         case .notARegularFile: return "not a regular file"
         case .notFound: return "no such file or directory"
+        case .notADirectory: return "not a directory"
+        case .changedWhileRead: return "file changed while it was read"
         }
     }
 }

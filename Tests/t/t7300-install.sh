@@ -45,6 +45,28 @@ test_expect_success 'a symbolic link in the destination is refused and named as 
 	grep -q "^error: .*sl/sub.* is a symbolic link" err && test -z "$(ls elsewhere)"
 '
 
+test_expect_success 'a size mismatch names the size found' '
+	echo "longer now" >d/a &&
+	{ test_must_fail --exit=1 quilt install ns/pkg --registry reg --dest bad2 2>err; rc=$?; echo a >d/a; test $rc -eq 0; } &&
+	grep -q "^error: size mismatch for .a.: expected 2 bytes, got 11$" err &&
+	test ! -e bad2/a
+'
+
+test_expect_success 'installed files and directories follow the umask, as cp and mkdir do' '
+	(umask 027 && quilt install ns/pkg --registry reg --dest m027) &&
+	test "$(stat -c %a m027/a m027/sub m027/sub/b)" = "$(printf "640\n750\n640")" &&
+	(umask 002 && quilt install ns/pkg --registry reg --dest m002) &&
+	test "$(stat -c %a m002/a m002/sub m002/sub/b)" = "$(printf "664\n775\n664")"
+'
+
+test_expect_success 'a manifest this registry could not record is refused before any file is written' '
+	"$QUILT_TEST_PYTHON" -c "import json; print(json.dumps({\"blob\": \"x\" * 1500000}))" >big-meta.json &&
+	QUILT_MANIFEST_MAX_RECORD_SIZE=2000000 quilt build ns/bigmeta d --meta @big-meta.json --registry reg >/dev/null &&
+	test_must_fail quilt install ns/bigmeta --registry reg --dest toolarge 2>err &&
+	grep -q "^error: .*package metadata" err &&
+	test ! -e toolarge
+'
+
 test_expect_success 'fetch-blob refuses keys that leave the destination' '
 	for key in ../escape /abs/x "a/../../x" "a//b"; do
 		printf "{\"logical_key\": \"%s\", \"physical_keys\": [\"file://%s/d/a\"], \"size\": 2, \"hash\": null, \"meta\": {}}\n" "$key" "$TRASH" |

@@ -28,9 +28,11 @@ extension QuiltContext {
         let topHash = try registry.resolve(rev)
         var manifest = try registry.loadManifest(topHash)
         let (entries, relative) = try Installer.select(manifest.entries, path: path)
+        // The manifest is recorded first: one this registry cannot write (a line over its record limit) is refused
+        // before any file is written. Until the ref moves, nothing names it (and its name is its content's hash).
+        try record.storeManifest(&manifest)
         try Installer(remote: blobSource).materialize(entries, root: root, concurrency: transferConcurrency,
                                                      relativePath: relative, progress: progress?("installing"))
-        try record.storeManifest(&manifest)
         try record.updateRef(name, to: topHash)
         return InstallResult(name: name, topHash: topHash, destination: root, files: entries.count)
     }
