@@ -1,4 +1,5 @@
 // Everything an S3Client needs to know before its first request: endpoint, region, credentials, timeouts.
+import QuiltSupport
 import QuiltHTTP
 
 /// How an `S3Client` reaches S3.
@@ -27,19 +28,18 @@ public struct S3ClientConfiguration: Sendable {
 
     /// Resolves endpoint, region and credentials like the AWS CLI. `environment` stands for the process
     /// environment (pass `ProcessInfo.processInfo.environment` in programs, a dictionary in tests).
-    public static func resolve(environment: [String: String], http: HTTPClient.Configuration = .init()) throws
-        -> S3ClientConfiguration
+    public static func resolve(environment: [String: String], http: HTTPClient.Configuration = .init(),
+                               tuning: S3Tuning? = nil) throws -> S3ClientConfiguration
     {
+        let tuning = try tuning ?? S3Tuning(environment: environment)
         let settings = AWSSettings.load(environment: environment)
         var http = http
         if http.caBundlePath == nil, let bundle = environment["AWS_CA_BUNDLE"] ?? settings.configProfile["ca_bundle"], !bundle.isEmpty {
             http.caBundlePath = bundle
         }
-        // The suite's own knobs (Documentation/quilt.md, ENVIRONMENT); seconds, decimals allowed.
-        if let seconds = environment["QUILT_S3_CONNECT_TIMEOUT"].flatMap(Double.init), seconds > 0 { http.connectTimeout = seconds }
-        if let seconds = environment["QUILT_S3_REQUEST_TIMEOUT"].flatMap(Double.init), seconds > 0 { http.requestTimeout = seconds }
-        if let seconds = environment["QUILT_S3_STALL_TIMEOUT"].flatMap(Double.init), seconds > 0 { http.stallTimeout = seconds }
-        let attempts = environment["QUILT_S3_MAX_ATTEMPTS"].flatMap { Int($0) }.map { max(1, $0) } ?? 4
+        if let seconds = tuning.connectTimeout { http.connectTimeout = seconds }
+        if let seconds = tuning.requestTimeout { http.requestTimeout = seconds }
+        if let seconds = tuning.stallTimeout { http.stallTimeout = seconds }
         var endpoint = S3Endpoint.aws
         endpoint.addressingStyle = settings.addressingStyle
         if let url = settings.endpointURL {
@@ -48,6 +48,26 @@ public struct S3ClientConfiguration: Sendable {
         return S3ClientConfiguration(
             endpoint: endpoint, region: settings.region,
             credentials: DefaultCredentialsChain(environment: environment, settings: settings), http: http,
-            maxAttempts: attempts)
+            maxAttempts: tuning.maxAttempts)
+    }
+}
+
+/// The suite's own S3 knobs (Documentation/quilt.md, ENVIRONMENT), read strictly: a value that does not parse is a
+/// `SettingError`, never quietly the default.
+public struct S3Tuning: Sendable, Equatable {
+    /// `QUILT_S3_CONNECT_TIMEOUT`, `QUILT_S3_REQUEST_TIMEOUT`, `QUILT_S3_STALL_TIMEOUT`: seconds, decimals allowed;
+    /// nil keeps the HTTP layer's default.
+    public var connectTimeout: Double?
+    public var requestTimeout: Double?
+    public var stallTimeout: Double?
+    /// `QUILT_S3_MAX_ATTEMPTS` (default 4).
+    public var maxAttempts: Int
+
+    public init(environment: [String: String]) throws(SettingError) {
+        let settings = Settings(environment)
+        connectTimeout = try settings.seconds("QUILT_S3_CONNECT_TIMEOUT")
+        requestTimeout = try settings.seconds("QUILT_S3_REQUEST_TIMEOUT")
+        stallTimeout = try settings.seconds("QUILT_S3_STALL_TIMEOUT")
+        maxAttempts = try settings.integer("QUILT_S3_MAX_ATTEMPTS", default: 4, in: 1...Int.max)
     }
 }

@@ -76,6 +76,14 @@ public struct S3Storage: Storage {
         try S3ObjectReader(client: client, bucket: bucket, key: objectKey(key))
     }
 
+    /// One GET that also gives the ETag and version. The protocol's default (a HEAD, then a GET) costs a request
+    /// more, and an error answer to a HEAD has no body, so a 403 could not say why (SignatureDoesNotMatch,
+    /// AccessDenied) and loses its hint.
+    public func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo) {
+        let result = try client.getObject(bucket: bucket, key: objectKey(key))
+        return (result.body, ObjectInfo(size: result.body.count, etag: result.etag ?? "", versionId: result.versionId))
+    }
+
     /// One ranged GET; S3 answers a range past the end with what there is.
     public func getPrefix(_ key: String, count: Int) throws -> [UInt8] {
         guard count > 0 else { return [] }

@@ -29,7 +29,7 @@ struct FetchBlob: QuiltCommand, VerboseCommand {
         var entries: [ManifestEntry] = []
         func fetchBatch() throws {
             try context.fetch(entries, into: root)
-            for entry in entries { io.line(root + "/" + entry.logicalKey) }
+            for entry in entries { io.line(terminalSafe(root + "/" + entry.logicalKey)) }
             entries.removeAll(keepingCapacity: true)
         }
         var parser = EntryStream.Parser()

@@ -29,7 +29,7 @@ struct Config: QuiltCommand {
         }
         if let key {
             guard QuiltConfig.templateKeys.contains(key), let value = config[key] else { throw ConfigError.unknownKey(key) }
-            io.line(value.description)
+            io.line(terminalSafe(value.description))
             return
         }
         let keys = config.values.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
@@ -44,6 +44,6 @@ struct Config: QuiltCommand {
             })))
             return
         }
-        for key in keys { io.line("\(key): \(config.values[key]!)") }
+        for key in keys { io.line("\(terminalSafe(key)): \(terminalSafe(config.values[key]!.description))") }
     }
 }

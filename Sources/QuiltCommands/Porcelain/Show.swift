@@ -29,8 +29,8 @@ struct Show: QuiltCommand, VerboseCommand {
         let manifest = try registry.manifestSummary(topHash)
         if let name = rev.name { io.line("name:      \(name)") }
         io.line("top hash:  \(topHash)")
-        io.line("message:   \(manifest.message ?? "")")
-        if let userMeta = manifest.userMeta { io.line("user_meta: \(JSONWriter.manifestForm(userMeta))") }
+        io.line("message:   \(terminalSafe(manifest.message ?? ""))")
+        if let userMeta = manifest.userMeta { io.line("user_meta: \(terminalSafe(JSONWriter.manifestForm(userMeta)))") }
         let total = manifest.totalSize
         io.line("entries:   \(manifest.fileCount) (\(formatBytes(total)))")
         io.line("")
@@ -38,7 +38,7 @@ struct Show: QuiltCommand, VerboseCommand {
         while let entry = try entries.next() {
             let size = String(entry.size)
             let padded = String(repeating: " ", count: max(0, 12 - size.count)) + size
-            io.line("\(padded)  \(entry.hash?.value ?? "-")  \(entry.logicalKey)")
+            io.line("\(padded)  \(terminalSafe(entry.hash?.value ?? "-"))  \(terminalSafe(entry.logicalKey))")
         }
     }
 

@@ -16,12 +16,16 @@ extension RevisionSpec {
 
     /// The manifest of a whole-directory build, in a spool: set_dir('.', directory, meta), the workflow's checks
     /// (before any file is read, as quilt3 does), every file hashed, the message set.
-    func spooledManifest(workflow: Workflow?, spool: EntrySpool, progress: ProgressHandler?) throws -> SpooledManifest {
+    /// Files whose names are not UTF-8 are refused, or, with `skipUndecodableNames`, left out and added to
+    /// `skipped`.
+    func spooledManifest(workflow: Workflow?, spool: EntrySpool, skipped: inout [[UInt8]],
+                         progress: ProgressHandler?) throws -> SpooledManifest {
         guard let directory else { throw BuildError.notADirectory("") }
         try PackageName.validate(name)
         var manifest = SpooledManifest(entries: spool)
         manifest.userMeta = meta ?? .null
-        var files = try DirectoryScanner.scan(directory)
+        var files = skipUndecodableNames ? try DirectoryScanner.scan(directory, skipped: &skipped)
+            : try DirectoryScanner.scan(directory)
         try Workflow.apply(workflow, to: &manifest, name: name, message: message)
         let total = files.count
         var done = (files: 0, bytes: 0)

@@ -15,6 +15,12 @@ public struct QuiltContext: Sendable {
     public let transferConcurrency: Int
     /// `QUILT_MANIFEST_MAX_RECORD_SIZE`: the longest manifest line written (default 1,000,000 bytes).
     public let manifestMaxRecordSize: Int
+    /// `QUILT_MULTIPART_THRESHOLD`, `QUILT_MULTIPART_PART_SIZE`: how registry metadata goes to S3 (defaults 64M and
+    /// 16M; S3 takes parts of 5M to 5G).
+    public let multipartThreshold: Int
+    public let multipartPartSize: Int
+    /// `QUILT_S3_*` timeouts and attempts, checked here so that a bad value is refused before any work.
+    public let s3Tuning: S3Tuning
     /// `TMPDIR`, else `/tmp`: where manifests bound for S3 are staged and big manifests' sorted runs go.
     public let temporaryDirectory: String
     /// `QUILT_MANIFEST_MEMORY_BUDGET` (bytes, or with K, M or G): the memory a manifest's entries may take while
@@ -24,20 +30,27 @@ public struct QuiltContext: Sendable {
 
     public init(environment: [String: String], requestLog: (@Sendable (String) -> Void)? = nil) throws {
         self.environment = environment
+        // Every setting is read, and refused if it cannot be used, before the configuration file or any registry
+        // is touched: a typo must not take effect as the default halfway through a push.
+        let settings = Settings(environment)
+        transferConcurrency = try settings.integer("QUILT_TRANSFER_MAX_CONCURRENCY", default: 10, in: 1...Int.max)
+        manifestMaxRecordSize = try settings.integer("QUILT_MANIFEST_MAX_RECORD_SIZE",
+                                                     default: ManifestWriter.defaultMaxRecordSize, in: 1...Int.max)
+        multipartThreshold = try settings.byteSize("QUILT_MULTIPART_THRESHOLD", default: 64 << 20, in: (5 << 20)...(5 << 30))
+        multipartPartSize = try settings.byteSize("QUILT_MULTIPART_PART_SIZE", default: 16 << 20, in: (5 << 20)...(5 << 30))
+        manifestMemoryBudget = try settings.byteSize("QUILT_MANIFEST_MEMORY_BUDGET", default: EntrySpool.defaultMemoryBudget,
+                                                     in: EntrySpool.minimumMemoryBudget...(1 << 40))
+        s3Tuning = try S3Tuning(environment: environment)
         self.config = try QuiltConfig(environment: environment)
         self.requestLog = requestLog
-        transferConcurrency = environment["QUILT_TRANSFER_MAX_CONCURRENCY"].flatMap { Int($0) }.map { max(1, $0) } ?? 10
-        manifestMaxRecordSize = environment["QUILT_MANIFEST_MAX_RECORD_SIZE"].flatMap { Int($0) }
-            ?? ManifestWriter.defaultMaxRecordSize
         temporaryDirectory = nonEmpty(environment["TMPDIR"]) ?? "/tmp"
-        manifestMemoryBudget = Self.byteSize(environment["QUILT_MANIFEST_MEMORY_BUDGET"]) ?? EntrySpool.defaultMemoryBudget
     }
 
     /// The S3 client, created on first use from the environment (credentials, region, endpoint).
     public func s3Client() throws -> S3Client {
         try s3Box.withLock { client in
             if let client { return client }
-            var configuration = try S3ClientConfiguration.resolve(environment: environment)
+            var configuration = try S3ClientConfiguration.resolve(environment: environment, tuning: s3Tuning)
             configuration.requestLog = requestLog
             let created = S3Client(configuration: configuration)
             client = created
@@ -76,8 +89,7 @@ public struct QuiltContext: Sendable {
         case .s3(let bucket, let prefix):
             return Registry(storage: S3Storage(
                 client: try s3Client(), bucket: bucket, prefix: prefix,
-                multipartThreshold: Self.byteSize(environment["QUILT_MULTIPART_THRESHOLD"]) ?? 64 << 20,
-                partSize: Self.byteSize(environment["QUILT_MULTIPART_PART_SIZE"]) ?? 16 << 20,
+                multipartThreshold: multipartThreshold, partSize: multipartPartSize,
                 temporaryDirectory: temporaryDirectory), writer: manifestWriter,
                 manifestMemoryBudget: manifestMemoryBudget, temporaryDirectory: temporaryDirectory)
         }
@@ -86,21 +98,6 @@ public struct QuiltContext: Sendable {
     /// The local registry (where installs are recorded and `push` finds local revisions).
     public func localRegistry() throws -> Registry {
         try registry(RegistryLocation(config.defaultLocalRegistry))
-    }
-
-    /// `1048576`, `64K`, `16M`, `1G` (binary units).
-    static func byteSize(_ text: String?) -> Int? {
-        guard var text = text?.trimmingWhitespace.uppercased(), !text.isEmpty else { return nil }
-        var unit = 1
-        if text.hasSuffix("IB") { text.removeLast(2) } else if text.hasSuffix("B") { text.removeLast() }
-        switch text.last {
-        case "K": unit = 1 << 10
-        case "M": unit = 1 << 20
-        case "G": unit = 1 << 30
-        default: break
-        }
-        if unit > 1 { text.removeLast() }
-        return Int(text).map { $0 * unit }
     }
 }
 

@@ -17,17 +17,19 @@ extension QuiltContext {
     /// then records the revision in `recordIn` (default: the local registry) with its original physical keys.
     ///
     /// The manifest is never held whole: a first pass checks it against its name and that every selected key is
-    /// safe to write; a second reads its entries in tree order, installs them a batch at a time and writes the
-    /// record's copy of the manifest as it goes, committed once every file is in place.
+    /// safe to write; a second writes the record's copy of it (refused, before any file is written, if that
+    /// registry cannot take it); a third installs its entries a batch at a time, in tree order.
     public func install(_ revision: String, registry registryURL: String?, destination: String?, recordIn: String?,
                         path: String?, progress: ProgressPhases? = nil) throws -> InstallResult {
+        // Every argument is checked before anything is read or copied: a bad --dest-registry found after the
+        // copy would leave files behind for a revision that was never recorded.
         let rev = try Revision(revision, allowBareHash: false)
         guard let name = rev.name else { throw RegistryError.invalidRevision(revision, reason: "needs a package name") }
         let registry = try registry(registryURL)
         let record = try recordIn.map { try self.registry($0) } ?? localRegistry()
-        let topHash = try registry.resolve(rev)
         let root = try destination.map(Self.localDirectory)
             ?? Self.localDirectory(config.defaultInstallLocation ?? config.defaultLocalRegistry) + "/" + name
+        let topHash = try registry.resolve(rev)
         let selection = Installer.Selection(path: path)
         var selected = (files: 0, bytes: 0)
         let summary = try registry.manifestSummary(topHash) { entry in
@@ -38,9 +40,23 @@ extension QuiltContext {
         }
         if let path = selection.path, selected.files == 0 { throw InstallError.noSuchPath(path) }
 
+        // The manifest is recorded first: one this registry cannot write (a line over its record limit) is refused
+        // before any file is written. Until the ref moves, nothing names it (and its name is its content's hash).
+        let staged = try record.storage.stage()
+        var line: [UInt8] = []
+        let recorded = try registry.entriesInTreeOrder(topHash, storedInTreeOrder: summary.inTreeOrder)
+        let written = try record.writer.write(header: summary.header, directories: summary.directoryMeta, lines: { emit in
+            while let entry = try recorded.next() {
+                line.removeAll(keepingCapacity: true)
+                EntryStream.appendLine(entry, to: &line)
+                try line.withUnsafeBytes { try emit($0) }
+            }
+        }, to: { try staged.write($0) })
+        guard written == topHash else { throw RegistryError.corruptManifest(topHash: topHash, actual: written) }
+        try staged.commit(as: Registry.manifestKey(topHash))
+
         let installer = Installer(remote: blobSource)
         let entries = try registry.entriesInTreeOrder(topHash, storedInTreeOrder: summary.inTreeOrder)
-        let staged = try record.storage.stage()
         let report = progress?("installing")
         var batch: [ManifestEntry] = []
         var done = (files: 0, bytes: 0)
@@ -60,20 +76,12 @@ extension QuiltContext {
             done.bytes += batch.reduce(0) { $0 + max($1.size, 0) }
             batch.removeAll(keepingCapacity: true)
         }
-        var line: [UInt8] = []
-        let written = try record.writer.write(header: summary.header, directories: summary.directoryMeta, lines: { emit in
-            while let entry = try entries.next() {
-                line.removeAll(keepingCapacity: true)
-                EntryStream.appendLine(entry, to: &line)
-                try line.withUnsafeBytes { try emit($0) }
-                guard selection.contains(entry) else { continue }
-                batch.append(entry)
-                if batch.count >= Self.installBatch { try installBatch() }
-            }
-            try installBatch()
-        }, to: { try staged.write($0) })
-        guard written == topHash else { throw RegistryError.corruptManifest(topHash: topHash, actual: written) }
-        try staged.commit(as: Registry.manifestKey(topHash))
+        while let entry = try entries.next() {
+            guard selection.contains(entry) else { continue }
+            batch.append(entry)
+            if batch.count >= Self.installBatch { try installBatch() }
+        }
+        try installBatch()
         try record.updateRef(name, to: topHash)
         return InstallResult(name: name, topHash: topHash, destination: root, files: selected.files)
     }
@@ -89,7 +97,8 @@ extension QuiltContext {
     /// A local directory given as a path or a `file://` URL.
     public static func localDirectory(_ text: String) throws -> String {
         if text.hasPrefix("file://") {
-            guard case .local(let path) = try PhysicalKey(url: text) else { throw InstallError.notLocal(text) }
+            // A file URL with a host (or otherwise malformed) is a destination given wrongly, not bad data.
+            guard case .local(let path)? = try? PhysicalKey(url: text) else { throw InstallError.notLocal(text) }
             return path
         }
         if text.contains("://") { throw InstallError.notLocal(text) }

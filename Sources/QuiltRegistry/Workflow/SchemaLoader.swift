@@ -84,7 +84,7 @@ struct SchemaLoader {
                 let result = try context.s3Client().getObject(bucket: bucket, key: objectKey, versionId: versionId)
                 return (result.body, PhysicalKey.s3(bucket: bucket, key: objectKey, versionId: result.versionId ?? versionId).url)
             } catch let error as QuiltError {
-                throw WorkflowError.unreadable(url: normalized, reason: error.message)
+                throw WorkflowError.unreadable(url: normalized, reason: error.message, hint: error.hint)
             }
         }
     }
