@@ -71,6 +71,22 @@ test_expect_success 'records over QUILT_MANIFEST_MAX_RECORD_SIZE are refused' '
 	QUILT_MANIFEST_MAX_RECORD_SIZE=50 test_must_fail --exit=65 quilt-write-manifest --meta "{\"k\": \"$(printf %060d 0)\"}" <entries
 '
 
+test_expect_success 'QUILT_MANIFEST_MEMORY_BUDGET: sorted runs in TMPDIR give the same bytes and leave nothing; a bad value is refused' '
+	awk "BEGIN { for (i = 0; i < 4000; i++) printf \"{\\\"logical_key\\\": \\\"d%d/f%05d\\\", \\\"physical_keys\\\": [\\\"s3://b/k%d\\\"], \\\"size\\\": %d, \\\"hash\\\": {\\\"type\\\": \\\"SHA256\\\", \\\"value\\\": \\\"%064d\\\"}, \\\"meta\\\": {}}\\n\", i % 13, i, i, i, i }" >many &&
+	test_line_count = 4000 many &&
+	whole=$(quilt-write-manifest --message m <many) &&
+	mkdir runs && runs=$(TMPDIR=$PWD/runs QUILT_MANIFEST_MEMORY_BUDGET=64K quilt-write-manifest --message m <many) &&
+	test "$whole" = "$runs" && test -z "$(ls -A runs)" &&
+	quilt-cat-manifest "$whole" >stored &&
+	TMPDIR=$PWD/runs QUILT_MANIFEST_MEMORY_BUDGET=64K quilt-write-manifest --print --message m <many >printed &&
+	test_cmp stored printed &&
+	(cat many && head -1 many) | TMPDIR=$PWD/runs QUILT_MANIFEST_MEMORY_BUDGET=64K test_must_fail --exit=65 quilt-write-manifest --print >out 2>err &&
+	grep -q "duplicate logical key" err && test ! -s out &&
+	QUILT_MANIFEST_MEMORY_BUDGET=lots test_must_fail --exit=64 quilt-write-manifest <many 2>err &&
+	grep -q QUILT_MANIFEST_MEMORY_BUDGET err &&
+	QUILT_MANIFEST_MEMORY_BUDGET=1K test_must_fail --exit=64 quilt-write-manifest <many
+'
+
 test_expect_success 'unknown revisions and ambiguous input' '
 	test_must_fail --exit=1 quilt-rev-parse ns/other 2>err && grep -q "ns/other" err &&
 	test_must_fail --exit=64 quilt-rev-parse "ns/pkg@abc" &&
