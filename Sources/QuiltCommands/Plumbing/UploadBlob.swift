@@ -4,8 +4,8 @@ import QuiltFormat
 import QuiltRegistry
 
 struct UploadBlob: QuiltCommand, VerboseCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "quilt-upload-blob",
+    static let configuration = CommandConfiguration.plumbing(
+        "upload-blob",
         abstract: "Upload entries' data to S3 and print the entries with their new physical keys.",
         discussion: """
         Reads an entry stream on standard input; each entry whose data is a local file (or an S3 object in \

@@ -58,7 +58,7 @@ func warnSkipped(_ result: PublishResult, _ io: IO) {
 
 struct Build: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt build",
+        commandName: "build",
         abstract: "Build a package revision into a registry.",
         discussion: """
         Adds DIR at the package root as quilt3's set_dir('.', DIR, meta=META) does (honouring .quiltignore; \

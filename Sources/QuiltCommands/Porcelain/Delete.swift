@@ -4,7 +4,7 @@ import QuiltFormat
 
 struct Delete: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt delete",
+        commandName: "delete",
         abstract: "Delete a package, or one revision of it, from a registry.",
         discussion: """
         Deletes pointers only, as quilt3's delete_package does: manifests and data stay. With --top-hash, only \

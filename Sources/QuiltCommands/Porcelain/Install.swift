@@ -4,7 +4,7 @@ import QuiltFormat
 
 struct Install: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt install",
+        commandName: "install",
         abstract: "Copy a revision's files into a directory and record the revision locally.",
         discussion: """
         Copies every file (or, with --path, one subtree or file) to DIR/<logical key>, checking each file's hash \

@@ -6,7 +6,7 @@ import QuiltRegistry
 
 struct Log: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt log",
+        commandName: "log",
         abstract: "Show a package's revisions, newest first.",
         discussion: "One line per timestamp pointer: the time (UTC), the top hash and the message; '(latest)' marks the revision latest names.")
 

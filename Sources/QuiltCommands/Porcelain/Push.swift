@@ -5,7 +5,7 @@ import QuiltRegistry
 
 struct Push: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt push",
+        commandName: "push",
         abstract: "Copy data to S3 and publish a revision to a remote registry.",
         discussion: """
         With no DIR, --set, --rm, --meta or --from, publishes NAME's latest revision from the local registry. \

@@ -5,7 +5,7 @@ import QuiltRegistry
 
 struct Show: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt show",
+        commandName: "show",
         abstract: "Show the header and entries of a revision.")
 
     @OptionGroup var registryOptions: RegistryOptions

@@ -5,7 +5,7 @@ import QuiltRegistry
 
 struct Verify: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt verify",
+        commandName: "verify",
         abstract: "Check that a directory holds exactly a revision's files.",
         discussion: """
         Every entry must be present under DIR with the same size and hash (recomputed with the entry's own hash \
