@@ -55,6 +55,7 @@ public enum CommandTable {
             guard let row = row(String(program.dropFirst("quilt-".count))) else {
                 fatalError("no command table row for \(program)")
             }
+            Tracer.process?.line("built-in: " + shellQuoted([program] + arguments))
             run(row.standalone, arguments, helpCommand: program)
         }
         guard let first = arguments.first else {
@@ -81,6 +82,7 @@ public enum CommandTable {
             break
         }
         if row(first) != nil {
+            Tracer.process?.line("built-in: " + shellQuoted(["quilt"] + arguments))
             run(Quilt.self, arguments, helpCommand: "quilt \(first)")
         }
         // Options of `quilt` itself: --generate-completion-script, and the parser's own errors for the rest.
@@ -145,6 +147,7 @@ public enum CommandTable {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
             let path = directory + "/" + program
             guard access(path, X_OK) == 0 else { continue }
+            Tracer.process?.line("exec: " + shellQuoted([path] + arguments))
             let argv = ([program] + arguments).map { strdup($0) } + [nil]
             execv(path, argv)
         }

@@ -11,6 +11,8 @@ public struct QuiltContext: Sendable {
     public let config: QuiltConfig
     /// Where `--verbose` sends one line per S3 request; nil when not verbose.
     public let requestLog: (@Sendable (String) -> Void)?
+    /// Where decisions are traced (`QUILT_TRACE`); nil when not tracing.
+    public let trace: TraceHandler?
     /// `QUILT_TRANSFER_MAX_CONCURRENCY`: transfers in flight at once (default 10, as in quilt3).
     public let transferConcurrency: Int
     /// `QUILT_MANIFEST_MAX_RECORD_SIZE`: the longest manifest line written (default 1,000,000 bytes).
@@ -25,7 +27,8 @@ public struct QuiltContext: Sendable {
     public let temporaryDirectory: String
     private let s3Box = Locked<S3Client?>(nil)
 
-    public init(environment: [String: String], requestLog: (@Sendable (String) -> Void)? = nil) throws {
+    public init(environment: [String: String], requestLog: (@Sendable (String) -> Void)? = nil,
+                trace: TraceHandler? = nil) throws {
         self.environment = environment
         // Every setting is read, and refused if it cannot be used, before the configuration file or any registry
         // is touched: a typo must not take effect as the default halfway through a push.
@@ -38,6 +41,7 @@ public struct QuiltContext: Sendable {
         s3Tuning = try S3Tuning(environment: environment)
         self.config = try QuiltConfig(environment: environment)
         self.requestLog = requestLog
+        self.trace = trace
         temporaryDirectory = nonEmpty(environment["TMPDIR"]) ?? "/tmp"
     }
 
@@ -55,7 +59,7 @@ public struct QuiltContext: Sendable {
 
     /// Data transfers to, from and within S3 with this process's client and concurrency.
     public func transfers() throws -> S3Transfers {
-        S3Transfers(client: try s3Client(), concurrency: transferConcurrency)
+        S3Transfers(client: try s3Client(), concurrency: transferConcurrency, trace: trace)
     }
 
     /// Where installs and fetches read bytes: local files directly, S3 through a client made only when an S3
@@ -67,7 +71,9 @@ public struct QuiltContext: Sendable {
 
     /// The registry named by `text`, else the default local registry (quilt3's `default_local_registry`).
     public func registry(_ text: String?) throws -> Registry {
-        try registry(RegistryLocation(text ?? config.defaultLocalRegistry))
+        let registry = try registry(RegistryLocation(text ?? config.defaultLocalRegistry))
+        trace?("registry \(registry.url) (\(text == nil ? "default_local_registry" : "--registry"))")
+        return registry
     }
 
     public func registry(_ location: RegistryLocation) throws -> Registry {
