@@ -48,7 +48,7 @@ final class IO {
                 let bytes = Array(("verbose: " + line + "\n").utf8)
                 bytes.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
             }
-            tracer?.line("s3: " + line)
+            tracer?.line(line)
         }
     }
 

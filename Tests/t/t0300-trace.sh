@@ -3,7 +3,7 @@ test_description='QUILT_TRACE: dispatch, registry and workflow decisions, S3 req
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'setup' '
-	mkdir d && echo a >d/a.txt && echo b >d/b.txt
+	mkdir d && echo a >d/a.txt && echo b >d/b.txt && make_file d/big.bin 4096
 '
 
 test_expect_success 'QUILT_TRACE=1: trace lines on stderr, stdout unchanged' '
@@ -52,15 +52,15 @@ test_expect_success 'an external quilt-<name> is traced as exec' '
 '
 
 bucket=trace-$$-$RANDOM
-test_expect_success S3 'push: S3 requests, the registry, upload then reuse and keep' '
+test_expect_success S3 'push: S3 requests, the registry, upload, then reuse (1 KiB and more) and keep' '
 	s3_make_bucket "$bucket" --versioned &&
 	QUILT_TRACE=1 quilt push ns/p d --registry "s3://$bucket" >/dev/null 2>err &&
 	grep -q " trace: registry s3://$bucket (--registry)$" err &&
-	grep -q " trace: s3: PUT $bucket/ns/p/a.txt" err &&
+	grep -q " trace: S3 PutObject s3://$bucket/ns/p/a.txt → 200" err &&
 	grep -q " trace: upload a.txt: file://.*/d/a.txt -> s3://$bucket/ns/p/a.txt?versionId=" err &&
 	grep -q " trace: conflict check: remote latest of ns/p is none" err &&
 	QUILT_TRACE=1 quilt push ns/p d --registry "s3://$bucket" --force >/dev/null 2>err &&
-	grep -q " trace: reuse a.txt: " err &&
+	grep -q " trace: reuse big.bin: file://.*/d/big.bin -> s3://$bucket/ns/p/big.bin?versionId=" err &&
 	QUILT_TRACE=1 quilt push ns/p --from ns/p --registry "s3://$bucket" --message again >/dev/null 2>err &&
 	grep -q " trace: keep a.txt at s3://$bucket/ns/p/a.txt?versionId=.*: already at its destination$" err &&
 	! grep -q "AWS_SECRET\|Authorization\|Signature=" err

@@ -46,7 +46,7 @@ public struct EntryCopier: Sendable {
             let source = try PhysicalKey(url: entry.physicalKey)
             let destKey = destinationKey(entry.logicalKey)
             if case .s3(let b, let k, _) = source, b == bucket, k == destKey {
-                trace?("keep \(entry.logicalKey): already at its destination")
+                trace?("keep \(entry.logicalKey) at \(entry.physicalKey): already at its destination")
                 continue
             }
             switch (copyMode, source) {
