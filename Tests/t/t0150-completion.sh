@@ -45,6 +45,11 @@ test_expect_success 'bash: options of plumbing commands under quilt' '
 	bash_complete quilt build --verb >out && grep -qx -- --verbose out
 '
 
+test_expect_success 'asked through a subcommand, the script is still the whole tree (was a function named "__quilt build_…")' '
+	quilt build --generate-completion-script bash >build.bash && bash -n build.bash &&
+	grep -q "^complete -o filenames -F _quilt quilt$" build.bash && ! grep -q "quilt build_" build.bash
+'
+
 test_expect_success 'a plumbing program generates its own script' '
 	quilt-hash-object --generate-completion-script bash >qho.bash && bash -n qho.bash &&
 	bash -c "source qho.bash && complete -p quilt-hash-object"
