@@ -476,6 +476,13 @@ public final class DirectoryHandle: @unchecked Sendable {
         return (Int(info.st_size), Int(info.st_atim.tv_sec), Int(info.st_mtim.tv_sec))
     }
 
+    /// Sets the access time of `name` (not following a link), leaving its modification time.
+    public func setAccessTime(of name: String, to seconds: Int) {
+        // The second timespec is UTIME_OMIT, a macro Swift does not import.
+        var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2)]
+        _ = utimensat(descriptor, name, &times, AT_SYMLINK_NOFOLLOW)
+    }
+
     /// Removes the empty directory `name`; false if it could not (not empty, or not there).
     @discardableResult
     public func removeEmptyDirectory(_ name: String) -> Bool { unlinkat(descriptor, name, AT_REMOVEDIR) == 0 }

@@ -24,6 +24,8 @@ public struct QuiltContext: Sendable {
     /// The content-addressed object cache installs and fetches use; nil when `QUILT_DISABLE_CACHE` is `true`
     /// (quilt3's variable, compared as quilt3 does, without regard to case).
     public let objectCache: ObjectCache?
+    /// `cache_max_size` from config.yml, checked here with the other settings.
+    public let cacheMaxSize: Int?
     /// `TMPDIR`, else `/tmp`: where manifests bound for S3 are staged.
     public let temporaryDirectory: String
     private let s3Box = Locked<S3Client?>(nil)
@@ -41,6 +43,7 @@ public struct QuiltContext: Sendable {
         s3Tuning = try S3Tuning(environment: environment)
         self.config = try QuiltConfig(environment: environment)
         self.requestLog = requestLog
+        cacheMaxSize = try config.cacheMaxSize
         objectCache = environment["QUILT_DISABLE_CACHE"]?.lowercased() == "true" ? nil : ObjectCache(paths: config.paths)
         temporaryDirectory = nonEmpty(environment["TMPDIR"]) ?? "/tmp"
     }

@@ -34,12 +34,14 @@ extension QuiltContext {
         try Installer(remote: blobSource, cache: objectCache).materialize(entries, root: root, concurrency: transferConcurrency,
                                                      relativePath: relative, progress: progress?("installing"))
         try record.updateRef(name, to: topHash)
+        applyCacheBudget()
         return InstallResult(name: name, topHash: topHash, destination: root, files: entries.count)
     }
 
     /// Writes each entry's bytes to `root/<logical key>`, verified (`quilt-fetch-blob`).
     public func fetch(_ entries: [ManifestEntry], into root: String) throws {
         try Installer(remote: blobSource, cache: objectCache).materialize(entries, root: root, concurrency: transferConcurrency)
+        applyCacheBudget()
     }
 
     /// A local directory given as a path or a `file://` URL.

@@ -164,7 +164,7 @@ public struct Installer: Sendable {
         let writer = try AtomicFileWriter(in: directory, name: name)
         do {
             try writer.copy(from: cached)
-        } catch let error as FileSystemError {
+        } catch {
             if case .cannotRead = error { cache.remove(hash); return false }
             throw error
         }
