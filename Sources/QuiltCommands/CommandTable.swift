@@ -30,6 +30,7 @@ public enum CommandTable {
         Row(name: "install", command: Install.self, category: .porcelain),
         Row(name: "delete", command: Delete.self, category: .porcelain),
         Row(name: "config", command: Config.self, category: .porcelain),
+        Row(name: "cache", command: Cache.self, category: .porcelain),
         Row(name: "hash-object", command: HashObject.self, category: .plumbing),
         Row(name: "write-manifest", command: WriteManifest.self, category: .plumbing),
         Row(name: "cat-manifest", command: CatManifest.self, category: .plumbing),

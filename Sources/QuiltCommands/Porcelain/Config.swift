@@ -28,7 +28,7 @@ struct Config: QuiltCommand {
             return
         }
         if let key {
-            guard QuiltConfig.templateKeys.contains(key), let value = config[key] else { throw ConfigError.unknownKey(key) }
+            guard QuiltConfig.knownKeys.contains(key), let value = config[key] ?? (QuiltConfig.ownKeys.contains(key) ? .null : nil) else { throw ConfigError.unknownKey(key) }
             io.line(terminalSafe(value.description))
             return
         }

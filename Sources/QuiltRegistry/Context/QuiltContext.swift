@@ -23,6 +23,11 @@ public struct QuiltContext: Sendable {
     public let multipartPartSize: Int
     /// `QUILT_S3_*` timeouts and attempts, checked here so that a bad value is refused before any work.
     public let s3Tuning: S3Tuning
+    /// The content-addressed object cache installs and fetches use; nil when `QUILT_DISABLE_CACHE` is `true`
+    /// (quilt3's variable, compared as quilt3 does, without regard to case).
+    public let objectCache: ObjectCache?
+    /// `cache_max_size` from config.yml, checked here with the other settings.
+    public let cacheMaxSize: Int?
     /// `TMPDIR`, else `/tmp`: where manifests bound for S3 are staged.
     public let temporaryDirectory: String
     private let s3Box = Locked<S3Client?>(nil)
@@ -42,6 +47,8 @@ public struct QuiltContext: Sendable {
         self.config = try QuiltConfig(environment: environment)
         self.requestLog = requestLog
         self.trace = trace
+        cacheMaxSize = try config.cacheMaxSize
+        objectCache = environment["QUILT_DISABLE_CACHE"]?.lowercased() == "true" ? nil : ObjectCache(paths: config.paths)
         temporaryDirectory = nonEmpty(environment["TMPDIR"]) ?? "/tmp"
     }
 
