@@ -61,7 +61,7 @@ public struct Settings: Sendable {
         return size
     }
 
-    static func parseByteSize(_ text: String) -> Int? {
+    public static func parseByteSize(_ text: String) -> Int? {
         var digits = text.uppercased()
         if digits.hasSuffix("IB") { digits.removeLast(2) } else if digits.hasSuffix("B") { digits.removeLast() }
         var unit = 1

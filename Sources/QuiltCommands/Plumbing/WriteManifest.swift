@@ -4,8 +4,8 @@ import QuiltFormat
 import QuiltRegistry
 
 struct WriteManifest: QuiltCommand, VerboseCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "quilt-write-manifest",
+    static let configuration = CommandConfiguration.plumbing(
+        "write-manifest",
         abstract: "Write a manifest from an entry stream and print its top hash.",
         discussion: """
         Reads an entry stream on standard input (any order), puts the entries in the format's tree order, computes \
@@ -39,7 +39,7 @@ struct WriteManifest: QuiltCommand, VerboseCommand {
                                                         workflow: WorkflowChoice(argument: workflow), registry: registry)
         if print {
             // Standard output cannot be taken back: duplicates across sorted runs are looked for before a line goes out.
-            try manifest.entries.checkTree()
+            try manifest.checkTree()
             try registry.writer.write(manifest) { io.write($0) }
             return
         }

@@ -5,7 +5,7 @@ import QuiltRegistry
 
 struct Config: QuiltCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt config",
+        commandName: "config",
         abstract: "Read and set configuration (quilt3's config.yml).",
         discussion: """
         With no arguments, prints every key as 'key: value'. With KEY, prints its value. With KEY VALUE, sets it \
@@ -28,7 +28,7 @@ struct Config: QuiltCommand {
             return
         }
         if let key {
-            guard QuiltConfig.templateKeys.contains(key), let value = config[key] else { throw ConfigError.unknownKey(key) }
+            guard QuiltConfig.knownKeys.contains(key), let value = config[key] ?? (QuiltConfig.ownKeys.contains(key) ? .null : nil) else { throw ConfigError.unknownKey(key) }
             io.line(terminalSafe(value.description))
             return
         }

@@ -52,7 +52,7 @@ extension ManifestWriter {
     @discardableResult
     public func write(_ manifest: SpooledManifest, to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> String {
         try write(header: manifest.header, directories: manifest.directoryMeta, lines: { emit in
-            try manifest.entries.forEachSorted { line, _ in try emit(line) }
+            try manifest.forEachLine { line, _ in try emit(line) }
         }, to: sink)
     }
 

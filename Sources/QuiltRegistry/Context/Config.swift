@@ -68,7 +68,7 @@ public enum ConfigError: QuiltError {
         }
     }
     public var hint: String? {
-        if case .unknownKey = self { return "known keys: " + QuiltConfig.templateKeys.joined(separator: ", ") }
+        if case .unknownKey = self { return "known keys: " + QuiltConfig.knownKeys.joined(separator: ", ") }
         return nil
     }
 }
@@ -80,6 +80,11 @@ public struct QuiltConfig: Sendable {
         "registryUrl", "telemetry_disabled", "s3Proxy", "apiGatewayEndpoint", "binaryApiGatewayEndpoint",
         "default_registry_version", "region",
     ]
+
+    /// Keys of ours, not quilt3's: read and set like the others, but written only once set, so the file quilt3
+    /// writes and reads stays the same until someone sets one (quilt3 keeps keys it does not know).
+    public static let ownKeys = ["cache_max_size"]
+    public static var knownKeys: [String] { templateKeys + ownKeys }
 
     public let paths: QuiltPaths
     public private(set) var values: [String: ConfigValue]
@@ -112,10 +117,26 @@ public struct QuiltConfig: Sendable {
     public var defaultRemoteRegistry: String? { values["default_remote_registry"]?.stringValue }
     public var defaultInstallLocation: String? { values["default_install_location"]?.stringValue }
 
+    /// `cache_max_size`: the object cache's size budget, applied after installs (bytes, or `10G` and the like).
+    public var cacheMaxSize: Int? {
+        get throws { try values["cache_max_size"].flatMap(Self.cacheMaxSize) }
+    }
+
+    static func cacheMaxSize(_ value: ConfigValue) throws -> Int? {
+        switch value {
+        case .null: return nil
+        case .int(let i) where i >= 0: return i
+        case .string(let s): if let size = Settings.parseByteSize(s) { return size }
+        default: break
+        }
+        throw ConfigError.invalidValue(key: "cache_max_size", reason: "a size is bytes, or a number with K, M, G or T")
+    }
+
     /// Sets `key` (one of quilt3's keys) and writes the file as quilt3's `config(key=value)` does: every key,
     /// sorted (atomically replaced; quilt3 keeps a backup only when it auto-configures from a catalog URL).
     public mutating func set(_ key: String, _ value: ConfigValue) throws {
-        guard Self.templateKeys.contains(key) else { throw ConfigError.unknownKey(key) }
+        guard Self.knownKeys.contains(key) else { throw ConfigError.unknownKey(key) }
+        if key == "cache_max_size" && value != .null { _ = try Self.cacheMaxSize(value) }
         if key.hasSuffix("_url"), case .string(let url) = value {
             guard url.contains("://"), url.split(separator: "/").count >= 2 else {
                 throw ConfigError.invalidValue(key: key, reason: "a URL needs a scheme and a host")

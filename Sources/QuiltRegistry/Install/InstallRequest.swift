@@ -55,7 +55,7 @@ extension QuiltContext {
         guard written == topHash else { throw RegistryError.corruptManifest(topHash: topHash, actual: written) }
         try staged.commit(as: Registry.manifestKey(topHash))
 
-        let installer = Installer(remote: blobSource)
+        let installer = Installer(remote: blobSource, cache: objectCache)
         let entries = try registry.entriesInTreeOrder(topHash, storedInTreeOrder: summary.inTreeOrder)
         let report = progress?("installing")
         var batch: [ManifestEntry] = []
@@ -83,6 +83,7 @@ extension QuiltContext {
         }
         try installBatch()
         try record.updateRef(name, to: topHash)
+        applyCacheBudget()
         return InstallResult(name: name, topHash: topHash, destination: root, files: selected.files)
     }
 
@@ -91,7 +92,8 @@ extension QuiltContext {
 
     /// Writes each entry's bytes to `root/<logical key>`, verified (`quilt-fetch-blob`).
     public func fetch(_ entries: [ManifestEntry], into root: String) throws {
-        try Installer(remote: blobSource).materialize(entries, root: root, concurrency: transferConcurrency)
+        try Installer(remote: blobSource, cache: objectCache).materialize(entries, root: root, concurrency: transferConcurrency)
+        applyCacheBudget()
     }
 
     /// A local directory given as a path or a `file://` URL.
