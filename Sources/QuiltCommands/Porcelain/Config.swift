@@ -9,7 +9,10 @@ struct Config: QuiltCommand {
         abstract: "Read and set configuration (quilt3's config.yml).",
         discussion: """
         With no arguments, prints every key as 'key: value'. With KEY, prints its value. With KEY VALUE, sets it \
-        ('null' clears it). The file is quilt3's own, $XDG_DATA_HOME/Quilt/config.yml, so both tools share it.
+        ('null' clears it). The file is quilt3's own, $XDG_DATA_HOME/Quilt/config.yml, \
+        so both tools share it. The suite's own settings: requests_timeout (seconds), max_pool_connections, \
+        multipart_threshold and multipart_chunksize (bytes, 5 MiB to 5 GiB); the environment variables that mean \
+        the same win over them.
         """)
 
     @Flag(name: .long, help: "Print the configuration as a JSON object.")
@@ -28,20 +31,17 @@ struct Config: QuiltCommand {
             return
         }
         if let key {
-            guard QuiltConfig.templateKeys.contains(key), let value = config[key] else { throw ConfigError.unknownKey(key) }
-            io.line(value.description)
+            guard config.knows(key) else { throw ConfigError.unknownKey(key) }
+            io.line((config[key] ?? .null).description)
             return
         }
+        printAll(config, io)
+    }
+
+    private func printAll(_ config: QuiltConfig, _ io: IO) {
         let keys = config.values.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         if json {
-            io.json(.object(JSONObject(keys.map { key -> (String, JSONValue) in
-                switch config.values[key]! {
-                case .null: return (key, .null)
-                case .bool(let b): return (key, .bool(b))
-                case .int(let i): return (key, .int(i))
-                case .string(let s): return (key, .string(s))
-                }
-            })))
+            io.json(.object(JSONObject(keys.map { ($0, config.values[$0]!.json) })))
             return
         }
         for key in keys { io.line("\(key): \(config.values[key]!)") }

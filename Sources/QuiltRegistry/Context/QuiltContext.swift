@@ -11,7 +11,8 @@ public struct QuiltContext: Sendable {
     public let config: QuiltConfig
     /// Where `--verbose` sends one line per S3 request; nil when not verbose.
     public let requestLog: (@Sendable (String) -> Void)?
-    /// `QUILT_TRANSFER_MAX_CONCURRENCY`: transfers in flight at once (default 10, as in quilt3).
+    /// `QUILT_TRANSFER_MAX_CONCURRENCY`, else config.yml's `max_pool_connections`: transfers in flight at once
+    /// (default 10, as in quilt3).
     public let transferConcurrency: Int
     /// `QUILT_MANIFEST_MAX_RECORD_SIZE`: the longest manifest line written (default 1,000,000 bytes).
     public let manifestMaxRecordSize: Int
@@ -23,7 +24,8 @@ public struct QuiltContext: Sendable {
         self.environment = environment
         self.config = try QuiltConfig(environment: environment)
         self.requestLog = requestLog
-        transferConcurrency = environment["QUILT_TRANSFER_MAX_CONCURRENCY"].flatMap { Int($0) }.map { max(1, $0) } ?? 10
+        transferConcurrency = environment["QUILT_TRANSFER_MAX_CONCURRENCY"].flatMap { Int($0) }.map { max(1, $0) }
+            ?? (try? config.settings())?.maxPoolConnections ?? 10
         manifestMaxRecordSize = environment["QUILT_MANIFEST_MAX_RECORD_SIZE"].flatMap { Int($0) }
             ?? ManifestWriter.defaultMaxRecordSize
         temporaryDirectory = nonEmpty(environment["TMPDIR"]) ?? "/tmp"
@@ -33,7 +35,8 @@ public struct QuiltContext: Sendable {
     public func s3Client() throws -> S3Client {
         try s3Box.withLock { client in
             if let client { return client }
-            var configuration = try S3ClientConfiguration.resolve(environment: environment)
+            var configuration = try S3ClientConfiguration.resolve(
+                environment: environment, timeout: try config.settings().requestsTimeout, connections: transferConcurrency)
             configuration.requestLog = requestLog
             let created = S3Client(configuration: configuration)
             client = created
@@ -63,11 +66,15 @@ public struct QuiltContext: Sendable {
         case .local(let path):
             return Registry(storage: LocalStorage(root: path), writer: manifestWriter)
         case .s3(let bucket, let prefix):
-            return Registry(storage: S3Storage(
+            let settings = try config.settings()
+            let chosenPartSize = Self.byteSize(environment["QUILT_MULTIPART_PART_SIZE"]) ?? settings.multipartChunksize
+            var storage = S3Storage(
                 client: try s3Client(), bucket: bucket, prefix: prefix,
-                multipartThreshold: Self.byteSize(environment["QUILT_MULTIPART_THRESHOLD"]) ?? 64 << 20,
-                partSize: Self.byteSize(environment["QUILT_MULTIPART_PART_SIZE"]) ?? 16 << 20,
-                temporaryDirectory: temporaryDirectory), writer: manifestWriter)
+                multipartThreshold: Self.byteSize(environment["QUILT_MULTIPART_THRESHOLD"]) ?? settings.multipartThreshold
+                    ?? 64 << 20,
+                partSize: chosenPartSize ?? 16 << 20, temporaryDirectory: temporaryDirectory)
+            storage.partSizeIsFixed = chosenPartSize != nil
+            return Registry(storage: storage, writer: manifestWriter)
         }
     }
 
