@@ -16,7 +16,8 @@ struct Push: QuiltCommand, VerboseCommand {
         is computed here and checked against S3's checksum. Unless --force, the push fails with exit status 2 \
         when the remote latest is not the revision the push started from (--from, else NAME's local latest, as \
         recorded by 'quilt install'). The registry defaults to \
-        default_remote_registry from 'quilt config'.
+        default_remote_registry from 'quilt config'. With a catalog configured (navigator_url), the revision's \
+        catalog page is shown too.
         """)
 
     @OptionGroup var verboseOption: VerboseOption
@@ -38,7 +39,7 @@ struct Push: QuiltCommand, VerboseCommand {
     @Option(name: .long, help: ArgumentHelp("Which entries to copy: default, all, local or none.", valueName: "mode"))
     var copy: String = CopyMode.outsideRegistry.rawValue
 
-    @Flag(name: .long, help: "Print {name, top_hash, registry, timestamp} as JSON.")
+    @Flag(name: .long, help: "Print {name, top_hash, registry, timestamp[, catalog_url]} as JSON.")
     var json = false
 
     func validate() throws {
@@ -53,14 +54,17 @@ struct Push: QuiltCommand, VerboseCommand {
         let result = try io.context().push(request, progress: progress?.handler)
         progress?.finish()
         if json {
-            io.json(.object(JSONObject([
+            var object = JSONObject([
                 ("name", .string(result.name)), ("top_hash", .string(result.topHash)), ("registry", .string(result.registry)),
                 ("timestamp", result.timestamp.map { .integer($0) } ?? .null),
-            ])))
+            ])
+            if let url = result.catalogURL { object["catalog_url"] = .string(url) }
+            io.json(.object(object))
         } else {
             io.line(result.topHash)
             let what = result.timestamp == nil ? "already at" : "pushed to"
             io.info("Package \(result.name)@\(result.topHash.prefix(7)) \(what) \(result.registry)")
+            if let url = result.catalogURL { io.info("View it in the catalog: \(url)") }
         }
     }
 }

@@ -72,6 +72,8 @@ public struct PublishResult: Sendable {
     public var registry: String
     /// The timestamp pointer written; nil when a deduplicated push found the revision already there.
     public var timestamp: String?
+    /// The revision's page in the configured catalog (pushes only, with `navigator_url` set).
+    public var catalogURL: String?
 }
 
 /// Names the phases of a long operation and hands out a progress handler for each; the command layer draws

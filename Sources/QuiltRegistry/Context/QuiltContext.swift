@@ -5,6 +5,7 @@ import QuiltSupport
 import QuiltFormat
 import QuiltStorage
 import QuiltAWS
+import QuiltCatalog
 
 public struct QuiltContext: Sendable {
     public let environment: [String: String]
@@ -35,8 +36,10 @@ public struct QuiltContext: Sendable {
     public func s3Client() throws -> S3Client {
         try s3Box.withLock { client in
             if let client { return client }
+            // quilt3's precedence: credentials from a catalog sign-in replace the whole AWS chain.
             var configuration = try S3ClientConfiguration.resolve(
-                environment: environment, timeout: try config.settings().requestsTimeout, connections: transferConcurrency)
+                environment: environment, credentials: try catalogCredentials(),
+                timeout: try config.settings().requestsTimeout, connections: transferConcurrency)
             configuration.requestLog = requestLog
             let created = S3Client(configuration: configuration)
             client = created

@@ -68,6 +68,7 @@ extension QuiltContext {
                                      copyMode: request.copyMode, force: request.force, dedupe: request.dedupe,
                                      journalDirectory: config.paths.dataDirectory + "/journal",
                                      progress: progress?("uploading"))
-        return PublishResult(name: name, topHash: result.topHash, registry: remote.url, timestamp: result.timestamp)
+        return PublishResult(name: name, topHash: result.topHash, registry: remote.url, timestamp: result.timestamp,
+                             catalogURL: catalogPackageURL(bucket: pusher.bucket, name: name, topHash: result.topHash))
     }
 }
