@@ -110,15 +110,14 @@ extension QuiltContext {
     public func whoami(registry registryText: String?) throws -> WhoamiReport {
         let client = try s3Client()
         let provider = client.configuration.credentials
-        let settings = AWSSettings.load(environment: environment)
-        let catalog = provider.source.kind == "catalog"
         var report = WhoamiReport(sourceKind: provider.source.kind, source: provider.source.description)
-        // quilt3 signs with the catalog's region when it has catalog credentials and config.yml names one.
-        report.region = catalog ? (config.values["region"]?.stringValue ?? settings.region) : settings.region
+        // S3 requests are signed for the AWS settings' region, else each bucket's own (found once per bucket).
+        report.region = client.configuration.region
         do {
             if let credentials = try provider.credentials() {
+                let stsRegion = report.region ?? (provider.source.kind == "catalog" ? config.values["region"]?.stringValue : nil)
                 let identity = try CallerIdentity.fetch(
-                    credentials: credentials, region: report.region, environment: environment,
+                    credentials: credentials, region: stsRegion, environment: environment,
                     timeout: try config.settings().requestsTimeout ?? 30)
                 report.account = identity.account
                 report.arn = identity.arn
