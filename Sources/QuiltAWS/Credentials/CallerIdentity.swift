@@ -33,13 +33,15 @@ public struct CallerIdentity: Sendable, Equatable {
         do {
             response = try http.perform(HTTPRequest(method: "POST", url: endpoint + "/", headers: headers, body: .bytes(body)))
         } catch let error as HTTPError {
-            throw S3Error.credentialsUnavailable(source: "STS GetCallerIdentity", detail: error.message)
+            throw S3Error.identityUnknown(detail: error.message)
         }
         let xml = S3XMLElement.parse(response.body)
         let result = xml?.child("GetCallerIdentityResult") ?? xml
         guard response.status == 200, let arn = result?.value("Arn"), let account = result?.value("Account") else {
-            let code = xml?.child("Error")?.value("Code") ?? xml?.value("Code") ?? "HTTP \(response.status)"
-            throw S3Error.credentialsUnavailable(source: "STS GetCallerIdentity", detail: "refused: \(code)")
+            // AWS nests the error once (ErrorResponse/Error), some implementations twice (…/Errors/Error).
+            let error = xml?.child("Error") ?? xml?.child("Errors")?.child("Error")
+            let code = error?.value("Code") ?? xml?.value("Code") ?? "HTTP \(response.status)"
+            throw S3Error.identityUnknown(detail: "STS refused the credentials: \(code)")
         }
         return CallerIdentity(account: account, arn: arn, userId: result?.value("UserId") ?? "")
     }

@@ -10,6 +10,8 @@ public enum S3Error: QuiltError, Equatable {
     case unsupportedCredentialSource(profile: String, source: String)
     /// Container or instance-metadata credentials could not be fetched or read.
     case credentialsUnavailable(source: String, detail: String)
+    /// STS GetCallerIdentity gave no identity for the credentials.
+    case identityUnknown(detail: String)
     /// An SSO profile whose `aws sso login` is missing or expired.
     case ssoLoginRequired(profile: String, reason: String)
     /// An endpoint URL that cannot be used.
@@ -37,6 +39,7 @@ public enum S3Error: QuiltError, Equatable {
         case .unsupportedCredentialSource(let profile, let source):
             return "AWS profile \(quoted(profile)) uses \(source), which is not supported"
         case .credentialsUnavailable(let source, let detail): return "cannot get AWS credentials from \(source): \(detail)"
+        case .identityUnknown(let detail): return "cannot tell whose the credentials are: \(detail)"
         case .ssoLoginRequired(let profile, let reason):
             return "AWS SSO profile \(quoted(profile)) needs a new sign-in: \(reason)"
         case .badEndpoint(let url): return "bad S3 endpoint URL \(quoted(url))"
@@ -54,6 +57,7 @@ public enum S3Error: QuiltError, Equatable {
         case .profileNotFound: return "check AWS_PROFILE, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE"
         case .unsupportedCredentialSource:
             return "export AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (e.g. from `aws configure export-credentials`)"
+        case .identityUnknown: return "check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID), or sign in again"
         case .ssoLoginRequired(let profile, _): return "run 'aws sso login --profile \(profile)'"
         case .tooManyParts(_, let size, _):
             return "raise multipart_chunksize (quilt config) or QUILT_MULTIPART_PART_SIZE to at least \((size + 9_999) / 10_000) bytes"

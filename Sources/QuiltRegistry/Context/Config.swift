@@ -63,7 +63,13 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
         case .bool(let b): return .bool(b)
         case .int(let i): return .int(i)
         case .double(let d): return d.isFinite ? .float(d) : .string(PyYAML.floatText(d))
-        case .string(let s), .plain(let s): return .string(s)
+        case .string(let s): return .string(s)
+        case .plain(let s):
+            // An integer beyond 64 bits is still a number to PyYAML.
+            let digits = s.hasPrefix("-") || s.hasPrefix("+") ? s.dropFirst() : Substring(s)
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return .string(s) }
+            let trimmed = digits.drop { $0 == "0" }
+            return .integer((s.hasPrefix("-") && !trimmed.isEmpty ? "-" : "") + (trimmed.isEmpty ? "0" : String(trimmed)))
         case .list(let items): return .array(items.map(\.json))
         case .mapping(let mapping):
             let keys = mapping.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
