@@ -36,6 +36,9 @@ def env_for(home: Path) -> dict:
         XDG_CACHE_HOME=str(home / "cache"),
         XDG_CONFIG_HOME=str(home / "config"),
         QUILT_DISABLE_USAGE_METRICS="true",
+        # Only 127.0.0.1: STS (quilt whoami) goes to the test S3 endpoint, or to a port where nothing listens.
+        AWS_ENDPOINT_URL=os.environ.get("QUILT_TEST_S3_ENDPOINT") or "http://127.0.0.1:9",
+        AWS_EC2_METADATA_DISABLED="true",
     )
     return env
 

@@ -86,7 +86,7 @@ test_expect_success S3AUTH 'the right key: everything works' '
 	grep -q "^identity:    arn:aws:iam::[0-9]*:user/quilt-test$" out && grep -q "^write:       ok$" out
 '
 
-test_expect_success 'no secret in any output above, --verbose included' '
+test_expect_success S3 'no secret in any output above, --verbose included' '
 	run env AWS_SECRET_ACCESS_KEY=S3CR3T-whoami-$$ quilt whoami -v --registry reg;
 	EXTRA_SECRETS="$EXTRA_SECRETS S3CR3T-whoami-$$" no_secret_in all.out
 '

@@ -16,14 +16,16 @@ struct Whoami: QuiltCommand, VerboseCommand {
         .quilt/whoami/, whose version is deleted again at once). Exit status 1 when any check fails.
         """)
 
-    @OptionGroup var registryOptions: RegistryOptions
+    @Option(name: .long, help: ArgumentHelp("Also check reading and writing here: s3://bucket[/prefix], a path or file:///dir.", valueName: "url"))
+    var registry: String?
+
     @OptionGroup var verboseOption: VerboseOption
 
     @Flag(name: .long, help: "Print the report as one JSON object.")
     var json = false
 
     func execute(_ io: IO) throws {
-        let report = try io.context().whoami(registry: registryOptions.registry)
+        let report = try io.context().whoami(registry: registry)
         if json {
             io.json(Self.json(report))
         } else {
