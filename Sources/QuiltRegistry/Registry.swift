@@ -133,13 +133,6 @@ public struct Registry: Sendable {
         return String(topHash.prefix(length))
     }
 
-    /// quilt3 validates every build and push against `.quilt/workflows/config.yml` when the registry has one, and
-    /// stamps the header; writing without that would publish revisions the catalog's rules never saw.
-    public func refuseWorkflows() throws {
-        // A GET, as quilt3 does: an S3 error to a HEAD has no body, so a 403 could not say why.
-        if try storage.getIfPresent(".quilt/workflows/config.yml") != nil { throw RegistryError.workflowsNotSupported(url) }
-    }
-
     // MARK: Pointers
 
     /// Every pointer of `name` (`latest` included) with the hash it holds, in key order.

@@ -17,8 +17,6 @@ public enum RegistryError: QuiltError {
     case pushConflict(name: String, remoteLatest: String)
     case corruptManifest(topHash: String, actual: String)
     case corruptPointer(String)
-    /// The registry has quilt3 workflows (`.quilt/workflows/config.yml`), which this suite does not apply yet.
-    case workflowsNotSupported(String)
 
     public var kind: FailureKind {
         switch self {
@@ -46,8 +44,6 @@ public enum RegistryError: QuiltError {
         case .corruptManifest(let hash, let actual):
             return "manifest does not hash to its name \(quoted(hash)) (it hashes to \(actual))"
         case .corruptPointer(let location): return "pointer does not hold a top hash \(quoted(location))"
-        case .workflowsNotSupported(let url):
-            return "registry has workflows (.quilt/workflows/config.yml), which this version cannot validate \(quoted(url))"
         }
     }
 
@@ -56,7 +52,6 @@ public enum RegistryError: QuiltError {
         case .ambiguousPrefix: return "give more hex digits of the hash"
         case .refConflict: return "someone else moved it; look at 'quilt log' and retry"
         case .pushConflict: return "start from the remote latest with --from, or overwrite it with --force"
-        case .workflowsNotSupported: return "publish to this registry with quilt3 (quilt3 push --workflow …) for now"
         default: return nil
         }
     }

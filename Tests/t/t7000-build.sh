@@ -31,7 +31,7 @@ test_expect_success 'build equals the plumbing pipeline' '
 
 test_expect_success '--json' '
 	quilt build ns/pkg data --message first --json >out &&
-	"$QUILT_TEST_PYTHON" -c "import json,sys; d=json.load(open(\"out\")); assert set(d)=={\"name\",\"top_hash\",\"registry\",\"timestamp\"}, d; assert d[\"name\"]==\"ns/pkg\""
+	"$QUILT_TEST_PYTHON" -c "import json,sys; d=json.load(open(\"out\")); assert set(d)=={\"name\",\"top_hash\",\"registry\",\"timestamp\",\"workflow\"}, d; assert d[\"workflow\"] is False; assert d[\"name\"]==\"ns/pkg\""
 '
 
 test_expect_success '--set adds files, --from keeps, replaces and removes entries' '
@@ -84,10 +84,16 @@ test_expect_success 'an unreadable file fails the build' '
 	fi
 '
 
-test_expect_success 'a registry with quilt3 workflows is refused, not written without validation' '
-	mkdir -p wfreg/.quilt/workflows && echo "version: \"1\"" >wfreg/.quilt/workflows/config.yml &&
-	test_must_fail --exit=1 quilt build ns/wf data --registry wfreg 2>err &&
-	grep -q "workflows" err && grep -q "^hint: " err && test ! -d wfreg/.quilt/packages
+test_expect_success 'a registry with quilt3 workflows checks and stamps the revision' '
+	mkdir -p wfreg/.quilt/workflows &&
+	printf "version: \"1\"\nworkflows:\n  main: {name: Main, is_message_required: true}\ndefault_workflow: main\n" \
+		>wfreg/.quilt/workflows/config.yml &&
+	test_must_fail --exit=65 quilt build ns/wf data --registry wfreg 2>err &&
+	grep -q "^error: message fails workflow .main." err && grep -q "^hint: give --message" err &&
+	test ! -d wfreg/.quilt/packages &&
+	quilt build ns/wf data --registry wfreg --message m >top &&
+	quilt-cat-manifest --registry wfreg "$(cat top)" | head -n 1 >header &&
+	grep -q "\"workflow\": {\"id\": \"main\", \"config\": \"file://" header
 '
 
 test_done

@@ -23,18 +23,25 @@ struct WriteManifest: QuiltCommand, VerboseCommand {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Package metadata: JSON text, or @FILE to read it from a file.", valueName: "json|@file"))
     var meta: String?
 
+    @Option(name: .long, help: ArgumentHelp("The package name the registry's workflow checks (needed when it has workflows).", valueName: "ns/name"))
+    var name: String?
+
+    @Option(name: .long, help: ArgumentHelp("The registry's workflow to check and stamp with ('' for none; default: its default_workflow).", valueName: "id"))
+    var workflow: String?
+
     @Flag(name: .long, help: "Write the manifest to standard output instead; store nothing.")
     var print = false
 
     func execute(_ io: IO) throws {
-        var manifest = try Manifest.read(entryStream: { try io.readStandardInput($0) }, meta: meta.map(parseMetaArgument),
-                                         message: message)
-        try EntryHasher.hashMissing(&manifest.entries)
+        let registry = try io.registry(registryOptions)
+        var manifest = try io.context().manifest(entryStream: { try io.readStandardInput($0) }, meta: meta.map(parseMetaArgument),
+                                                 message: message, name: name, workflow: WorkflowChoice(argument: workflow),
+                                                 registry: registry)
         if print {
-            try io.context().manifestWriter.write(&manifest) { io.write($0) }
+            try registry.writer.write(&manifest) { io.write($0) }
             return
         }
-        let topHash = try io.registry(registryOptions).storeManifest(&manifest)
+        let topHash = try registry.storeManifest(&manifest)
         io.line(topHash)
     }
 }

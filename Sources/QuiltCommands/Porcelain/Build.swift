@@ -26,6 +26,9 @@ struct RevisionContentOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Start from this revision (incremental update).", valueName: "rev"))
     var from: String?
 
+    @Option(name: .long, help: ArgumentHelp("The registry's workflow to check and stamp the revision with ('' for none; default: the config's default_workflow).", valueName: "id"))
+    var workflow: String?
+
     func validate() throws {
         for set in sets where !set.contains("=") { throw ValidationError("--set takes LK=PATH, got '\(set)'") }
     }
@@ -37,7 +40,8 @@ struct RevisionContentOptions: ParsableArguments {
                          let parts = set.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                          return (String(parts[0]), String(parts[1]))
                      },
-                     removals: removals, meta: try meta.map(parseMetaArgument), message: message)
+                     removals: removals, meta: try meta.map(parseMetaArgument), message: message,
+                     workflow: WorkflowChoice(argument: workflow))
     }
 }
 
@@ -57,22 +61,40 @@ struct Build: QuiltCommand, VerboseCommand {
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var verboseOption: VerboseOption
 
-    @Flag(name: .long, help: "Print {name, top_hash, registry, timestamp} as JSON.")
+    @Flag(name: .long, help: "Check against the registry's workflow and print the top hash; write nothing.")
+    var check = false
+
+    @Flag(name: .long, help: "Print {name, top_hash, registry, timestamp, workflow} as JSON.")
     var json = false
 
     func execute(_ io: IO) throws {
         let progress = ProgressPhaseLines.phases(io, json: json)
         defer { progress?.finish() }
         let result = try io.context().build(content.spec(), from: content.from, registry: registryOptions.registry,
-                                            progress: progress?.handler)
+                                            checkOnly: check, progress: progress?.handler)
         progress?.finish()
         if json {
             io.json(.object(JSONObject([
                 ("name", .string(result.name)), ("top_hash", .string(result.topHash)),
                 ("registry", .string(result.registry)), ("timestamp", result.timestamp.map { .integer($0) } ?? .null),
+                ("workflow", workflowJSON(result)),
             ])))
         } else {
             io.line(result.topHash)
+            if check { io.info(checkSummary(result)) }
         }
     }
+}
+
+/// `workflow` in `--json` output: the id that checked the revision, null for "no workflow" in a registry with
+/// workflows, absent… as false when the registry has no workflows config.
+func workflowJSON(_ result: PublishResult) -> JSONValue {
+    guard result.stamped else { return .bool(false) }
+    return result.workflow.map { .string($0) } ?? .null
+}
+
+/// What `--check` says on a terminal.
+func checkSummary(_ result: PublishResult) -> String {
+    guard result.stamped else { return "check passed: \(result.registry) has no workflows" }
+    return "check passed: workflow " + (result.workflow.map { "'\($0)'" } ?? "None") + " of \(result.registry)"
 }

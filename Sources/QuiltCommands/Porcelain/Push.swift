@@ -39,7 +39,10 @@ struct Push: QuiltCommand, VerboseCommand {
     @Option(name: .long, help: ArgumentHelp("Which entries to copy: default, all, local or none.", valueName: "mode"))
     var copy: String = CopyMode.outsideRegistry.rawValue
 
-    @Flag(name: .long, help: "Print {name, top_hash, registry, timestamp[, catalog_url]} as JSON.")
+    @Flag(name: .long, help: "Check against the remote registry's workflow; upload and write nothing.")
+    var check = false
+
+    @Flag(name: .long, help: "Print {name, top_hash, registry, timestamp, workflow[, catalog_url]} as JSON.")
     var json = false
 
     func validate() throws {
@@ -48,7 +51,7 @@ struct Push: QuiltCommand, VerboseCommand {
 
     func execute(_ io: IO) throws {
         let request = PushRequest(spec: try content.spec(), from: content.from, registry: registry, dest: dest,
-                                  copyMode: CopyMode(rawValue: copy)!, force: force, dedupe: dedupe)
+                                  copyMode: CopyMode(rawValue: copy)!, force: force, dedupe: dedupe, checkOnly: check)
         let progress = ProgressPhaseLines.phases(io, json: json)
         defer { progress?.finish() }
         let result = try io.context().push(request, progress: progress?.handler)
@@ -56,10 +59,12 @@ struct Push: QuiltCommand, VerboseCommand {
         if json {
             var object = JSONObject([
                 ("name", .string(result.name)), ("top_hash", .string(result.topHash)), ("registry", .string(result.registry)),
-                ("timestamp", result.timestamp.map { .integer($0) } ?? .null),
+                ("timestamp", result.timestamp.map { .integer($0) } ?? .null), ("workflow", workflowJSON(result)),
             ])
             if let url = result.catalogURL { object["catalog_url"] = .string(url) }
             io.json(.object(object))
+        } else if check {
+            io.info(checkSummary(result))
         } else {
             io.line(result.topHash)
             let what = result.timestamp == nil ? "already at" : "pushed to"

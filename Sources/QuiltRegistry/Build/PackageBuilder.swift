@@ -17,6 +17,12 @@ public struct PackageBuilder: Sendable {
         for (i, entry) in manifest.entries.enumerated() { index[ExactString(entry.logicalKey)] = i }
     }
 
+    /// Checks the package against `workflow` and stamps its header (or, with no workflows config, removes a
+    /// stamp), as quilt3's build and push do before they set the message.
+    public mutating func applyWorkflow(_ workflow: Workflow?, name: String, message: String?) throws(WorkflowError) {
+        try Workflow.apply(workflow, to: &manifest, name: name, message: message)
+    }
+
     /// quilt3's `set_meta` on the package: the header's `user_meta` (nil removes it).
     public mutating func setPackageMeta(_ meta: JSONValue?) {
         manifest.userMeta = meta

@@ -15,9 +15,12 @@ public struct RevisionSpec: Sendable {
     /// Package metadata (`user_meta`); nil leaves the starting revision's (or none).
     public var meta: JSONValue?
     public var message: String?
+    /// `--workflow`: which of the registry's workflows checks and stamps the revision.
+    public var workflow: WorkflowChoice
 
     public init(name: String, directory: String? = nil, sets: [(key: String, path: String)] = [], removals: [String] = [],
-                meta: JSONValue? = nil, message: String? = nil) {
+                meta: JSONValue? = nil, message: String? = nil, workflow: WorkflowChoice = .unspecified) {
+        self.workflow = workflow
         self.name = name
         self.directory = directory
         self.sets = sets
@@ -29,9 +32,12 @@ public struct RevisionSpec: Sendable {
     /// True when the spec adds, removes or changes anything (else `push` publishes the local latest as it is).
     public var changesContent: Bool { directory != nil || !sets.isEmpty || !removals.isEmpty || meta != nil }
 
-    /// The manifest this spec describes on top of `base`, every hash computed. Directory and `--set` paths may
-    /// be `s3://` URLs: the objects are referenced where they are and hashed from their bytes.
-    public func makeManifest(base: Manifest?, context: QuiltContext, progress: ProgressHandler?) throws -> Manifest {
+    /// The manifest this spec describes on top of `base`, checked and stamped by `workflow` (nil: the registry has
+    /// no workflows config), every hash computed. Directory and `--set` paths may be `s3://` URLs: the objects are
+    /// referenced where they are and hashed from their bytes.
+    /// With `hashing` false (a check that publishes nothing), hashes are computed only where a size is unknown.
+    public func makeManifest(base: Manifest?, workflow: Workflow?, context: QuiltContext, hashing: Bool = true,
+                             progress: ProgressHandler?) throws -> Manifest {
         try PackageName.validate(name)
         var builder = PackageBuilder(base: base ?? Manifest())
         for key in removals { try builder.remove(key) }
@@ -57,9 +63,17 @@ public struct RevisionSpec: Sendable {
                 try builder.setFile(key, path: path)
             }
         }
-        builder.setMessage(message)
+        // quilt3 checks before it hashes (a refusal costs no reading), so do that whenever every size is known.
+        let sizesKnown = builder.manifest.entries.allSatisfy { $0.size >= 0 }
+        if sizesKnown { try builder.applyWorkflow(workflow, name: name, message: message) }
+        if sizesKnown && !hashing {
+            builder.setMessage(message)
+            return builder.manifest
+        }
         let needsS3 = builder.manifest.entries.contains { ($0.hash == nil || $0.size < 0) && $0.physicalKey.hasPrefix("s3://") }
         try builder.hashMissing(remote: needsS3 ? context.transfers() : nil, progress: progress)
+        if !sizesKnown { try builder.applyWorkflow(workflow, name: name, message: message) }
+        builder.setMessage(message)
         return builder.manifest
     }
 }
@@ -70,8 +84,13 @@ public struct PublishResult: Sendable {
     public var topHash: String
     /// The registry's URL.
     public var registry: String
-    /// The timestamp pointer written; nil when a deduplicated push found the revision already there.
+    /// The timestamp pointer written; nil when a deduplicated push found the revision already there, or when
+    /// nothing was written (`--check`).
     public var timestamp: String?
+    /// The id of the workflow that checked the revision (nil: none, or no workflows config).
+    public var workflow: String?
+    /// Whether the registry has a workflows config (and so the revision carries a stamp).
+    public var stamped: Bool
     /// The revision's page in the configured catalog (pushes only, with `navigator_url` set).
     public var catalogURL: String?
 }
@@ -82,15 +101,24 @@ public typealias ProgressPhases = @Sendable (_ phase: String) -> ProgressHandler
 
 extension QuiltContext {
     /// `quilt build`: the revision `spec` describes, starting from `from` (a revision in the same registry),
-    /// stored in `registryURL` (default: the local registry) with its name moved to it. No data is copied.
-    public func build(_ spec: RevisionSpec, from: String?, registry registryURL: String?,
+    /// checked by the registry's workflow, stored in `registryURL` (default: the local registry) with its name
+    /// moved to it. No data is copied. With `checkOnly`, stores nothing and moves nothing (the top hash is still
+    /// computed).
+    public func build(_ spec: RevisionSpec, from: String?, registry registryURL: String?, checkOnly: Bool = false,
                       progress: ProgressPhases? = nil) throws -> PublishResult {
         let registry = try registry(registryURL)
-        try registry.refuseWorkflows()
+        try PackageName.validate(spec.name)
+        let workflow = try workflow(spec.workflow, in: registry)
         let base = try from.map { try registry.loadManifest(registry.resolve(Revision($0))) }
-        var manifest = try spec.makeManifest(base: base, context: self, progress: progress?("hashing"))
-        let topHash = try registry.storeManifest(&manifest)
-        let timestamp = try registry.updateRef(spec.name, to: topHash)
-        return PublishResult(name: spec.name, topHash: topHash, registry: registry.url, timestamp: timestamp)
+        var manifest = try spec.makeManifest(base: base, workflow: workflow, context: self, progress: progress?("hashing"))
+        var result = PublishResult(name: spec.name, topHash: "", registry: registry.url, timestamp: nil,
+                                   workflow: workflow?.id, stamped: workflow != nil)
+        if checkOnly {
+            result.topHash = try registry.writer.topHash(of: &manifest)
+            return result
+        }
+        result.topHash = try registry.storeManifest(&manifest)
+        result.timestamp = try registry.updateRef(spec.name, to: result.topHash)
+        return result
     }
 }

@@ -15,9 +15,12 @@ public struct PushRequest: Sendable {
     public var copyMode: CopyMode = .outsideRegistry
     public var force = false
     public var dedupe = false
+    /// Check against the remote registry's workflow and stop: nothing is uploaded or written.
+    public var checkOnly = false
 
     public init(spec: RevisionSpec, from: String? = nil, registry: String? = nil, dest: String? = nil,
-                copyMode: CopyMode = .outsideRegistry, force: Bool = false, dedupe: Bool = false) {
+                copyMode: CopyMode = .outsideRegistry, force: Bool = false, dedupe: Bool = false, checkOnly: Bool = false) {
+        self.checkOnly = checkOnly
         self.spec = spec
         self.from = from
         self.registry = registry
@@ -38,12 +41,15 @@ extension QuiltContext {
         let remote = try registry(registryURL)
         let pusher = try Pusher(registry: remote, transfers: transfers())
         let local = try localRegistry()
+        // quilt3 checks against the destination's workflow before it copies anything.
+        let workflow = try workflow(request.spec.workflow, in: remote)
 
         var manifest: Manifest
         var parent: String?
         if !request.spec.changesContent && request.from == nil {
             guard let hash = try local.latest(name) else { throw PushError.notInLocalRegistry(name: name, registry: local.url) }
             manifest = try local.loadManifest(hash)
+            try Workflow.apply(workflow, to: &manifest, name: name, message: request.spec.message ?? manifest.message)
             if let message = request.spec.message { manifest.setMessage(message) }
             parent = hash
         } else {
@@ -54,7 +60,12 @@ extension QuiltContext {
             } else {
                 parent = try local.latest(name)
             }
-            manifest = try request.spec.makeManifest(base: base, context: self, progress: progress?("hashing"))
+            manifest = try request.spec.makeManifest(base: base, workflow: workflow, context: self,
+                                                     hashing: !request.checkOnly, progress: progress?("hashing"))
+        }
+        if request.checkOnly {
+            return PublishResult(name: name, topHash: "", registry: remote.url, timestamp: nil, workflow: workflow?.id,
+                                 stamped: workflow != nil)
         }
 
         var destPrefix: String?
@@ -69,6 +80,7 @@ extension QuiltContext {
                                      journalDirectory: config.paths.dataDirectory + "/journal",
                                      progress: progress?("uploading"))
         return PublishResult(name: name, topHash: result.topHash, registry: remote.url, timestamp: result.timestamp,
+                             workflow: workflow?.id, stamped: workflow != nil,
                              catalogURL: catalogPackageURL(bucket: pusher.bucket, name: name, topHash: result.topHash))
     }
 }

@@ -61,7 +61,7 @@ public struct Pusher: Sendable {
         self.transfers = transfers
     }
 
-    /// Publishes `manifest` as `name`. `parent` is the revision it was made from (what quilt3 calls the origin):
+    /// Publishes `manifest` as `name`; the manifest has been checked and stamped by the registry's workflow. `parent` is the revision it was made from (what quilt3 calls the origin):
     /// unless `force`, the remote `latest` must be absent or equal to it. `destPrefix` is where data goes
     /// (default `<ns>/<name>`).
     /// With a `journalDirectory`, uploads are journalled there so that running the same push again after an
@@ -70,7 +70,6 @@ public struct Pusher: Sendable {
                      copyMode: CopyMode = .outsideRegistry, force: Bool = false, dedupe: Bool = false,
                      journalDirectory: String? = nil, progress: ProgressHandler? = nil) throws -> PushResult {
         try PackageName.validate(name)
-        try registry.refuseWorkflows()
         var manifest = input
         try manifest.normalize()
         let remoteLatest = try registry.latest(name)

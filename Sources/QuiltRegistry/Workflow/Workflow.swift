@@ -1,0 +1,153 @@
+// quilt3's workflows: the registry's `.quilt/workflows/config.yml` decides which metadata a package must have,
+// which names and files are allowed and whether a message is required, and every build and push is stamped with
+// the workflow that checked it. Resolution, loading and messages follow quilt3 8.0.0 (workflows/__init__.py):
+// the config is read again on every call, schemas are fetched from file:// or s3:// URLs, `$ref` is refused,
+// and the checks run in quilt3's order: message, name, metadata, entries.
+import QuiltSupport
+import QuiltFormat
+import QuiltStorage
+import QuiltAWS
+
+/// Which workflow a build or push asks for.
+public enum WorkflowChoice: Sendable, Equatable {
+    /// No `--workflow`: the config's `default_workflow`.
+    case unspecified
+    /// `--workflow ''`: explicitly none (allowed when the config does not require one).
+    case none
+    case id(String)
+
+    /// `--workflow` as given on the command line.
+    public init(argument: String?) {
+        switch argument {
+        case nil: self = .unspecified
+        case ""?: self = .none
+        case let id?: self = .id(id)
+        }
+    }
+}
+
+/// One workflow, resolved and loaded: its checks and the stamp a checked package carries.
+public struct Workflow: Sendable {
+    /// The workflow id; nil for "no workflow" in a registry that allows it.
+    public let id: String?
+    /// The header's `workflow` value: `{"id", "config"[, "schemas"]}`.
+    public let stamp: JSONValue
+    let handlePattern: PythonRegex?
+    let isMessageRequired: Bool
+    let metadataSchema: JSONSchema?
+    let entriesSchema: JSONSchema?
+
+    /// Checks a package in quilt3's order and throws the first failure.
+    public func check(name: String, manifest: Manifest, message: String?) throws(WorkflowError) {
+        if isMessageRequired && (message ?? "").isEmpty {
+            throw .failed(workflow: id, rule: .message, path: nil, reason: "a message is required")
+        }
+        if let handlePattern, !handlePattern.search(name) {
+            throw .failed(workflow: id, rule: .name, path: nil,
+                          reason: "\(quoted(name)) does not match handle_pattern \(quoted(handlePattern.pattern))")
+        }
+        if let metadataSchema {
+            // quilt3 validates `Package.meta`: an absent user_meta reads as {}, an explicit null as None.
+            let meta = manifest.userMeta ?? .object(JSONObject())
+            if let failure = metadataSchema.validate(meta) {
+                throw .failed(workflow: id, rule: .metadata, path: failure.path, reason: failure.message)
+            }
+        }
+        if let entriesSchema {
+            let entries = Self.entriesForValidation(manifest)
+            if let failure = entriesSchema.validate(entries) {
+                throw .failed(workflow: id, rule: .entries, path: failure.path, reason: failure.message)
+            }
+        }
+    }
+
+    /// What `entries_schema` sees: one `{logical_key, size, meta}` per file in walk (tree) order, `meta` being the
+    /// entry's user_meta or {}.
+    static func entriesForValidation(_ manifest: Manifest) -> JSONValue {
+        var sorted = manifest
+        try? sorted.normalize()
+        return .array(sorted.entries.map { entry in
+            .object(JSONObject([
+                ("logical_key", .string(entry.logicalKey)), ("size", .int(entry.size)),
+                ("meta", entry.userMeta ?? .object(JSONObject())),
+            ]))
+        })
+    }
+
+    /// Checks `manifest` and stamps its header, or, with no workflow at all (no config), removes any stamp, as
+    /// quilt3 does on every build and push.
+    public static func apply(_ workflow: Workflow?, to manifest: inout Manifest, name: String, message: String?) throws(WorkflowError) {
+        guard let workflow else {
+            manifest.header.removeValue(forKey: "workflow")
+            return
+        }
+        try workflow.check(name: name, manifest: manifest, message: message)
+        manifest.header["workflow"] = workflow.stamp
+    }
+}
+
+extension QuiltContext {
+    /// The workflow `choice` resolves to in `registry`, loaded and ready to check; nil when the registry has no
+    /// workflows config and none was asked for (then nothing is validated and no stamp is written).
+    public func workflow(_ choice: WorkflowChoice, in registry: Registry) throws -> Workflow? {
+        let location = try RegistryLocation(registry.url)
+        guard let config = try WorkflowConfig.load(from: registry, at: location) else {
+            switch choice {
+            case .unspecified: return nil
+            case .none: throw WorkflowError.noConfig(workflow: nil, registry: registry.url)
+            case .id(let id): throw WorkflowError.noConfig(workflow: id, registry: registry.url)
+            }
+        }
+        var id: String?
+        var fromDefault = false
+        switch choice {
+        case .id(let given): id = given
+        case .none: id = nil
+        case .unspecified:
+            id = config.defaultWorkflow
+            fromDefault = true
+        }
+        guard let id else {
+            if config.isWorkflowRequired { throw WorkflowError.required(known: config.workflowIds) }
+            return Workflow(id: nil, stamp: config.stamp(id: nil, schemas: []), handlePattern: nil, isMessageRequired: false,
+                            metadataSchema: nil, entriesSchema: nil)
+        }
+        guard let definition = config.workflows[id]?.objectValue else {
+            throw WorkflowError.unknownWorkflow(id, known: config.workflowIds, fromDefault: fromDefault)
+        }
+        var pattern: PythonRegex?
+        if let text = definition["handle_pattern"]?.stringValue, !text.isEmpty {
+            do { pattern = try PythonRegex(text) } catch {
+                throw WorkflowError.brokenConfig(url: config.url, reason: "workflow \(quoted(id)): handle_pattern \(quoted(text)) is not a regular expression")
+            }
+        }
+        var loader = SchemaLoader(config: config, registryIsLocal: location.isLocal, context: self)
+        let metadata = try definition["metadata_schema"]?.stringValue.map { try loader.load($0) }
+        let entries = try definition["entries_schema"]?.stringValue.map { try loader.load($0) }
+        return Workflow(id: id, stamp: config.stamp(id: id, schemas: loader.loadedURLs), handlePattern: pattern,
+                        isMessageRequired: definition["is_message_required"]?.isTruthy ?? false,
+                        metadataSchema: metadata, entriesSchema: entries)
+    }
+}
+
+extension QuiltContext {
+    /// The manifest an entry stream describes (`quilt-write-manifest`), missing hashes of local files computed,
+    /// checked by `registry`'s workflow as
+    /// `quilt build` checks it and stamped in the same place of the header, so the plumbing path publishes the
+    /// same bytes as the porcelain.
+    public func manifest(entryStream input: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void, meta: JSONValue?,
+                         message: String?, name: String?, workflow choice: WorkflowChoice, registry: Registry) throws -> Manifest {
+        var manifest = try Manifest.read(entryStream: input, meta: meta, message: nil)
+        try EntryHasher.hashMissing(&manifest.entries)
+        let workflow = try workflow(choice, in: registry)
+        if workflow != nil {
+            guard let name else { throw WorkflowError.nameNeeded }
+            try PackageName.validate(name)
+        }
+        // The stamp goes before the message, as in a fresh build.
+        manifest.header.removeValue(forKey: "message")
+        try Workflow.apply(workflow, to: &manifest, name: name ?? "", message: message)
+        manifest.setMessage(message)
+        return manifest
+    }
+}
