@@ -1,33 +1,16 @@
 // config.yml as PyYAML reads and writes it (quilt3 uses `yaml.safe_load` and `yaml.dump`), through Yams: the
 // YAML 1.1 implicit types PyYAML resolves plain scalars to (`yes`/`on` are booleans, `2001-01-01` a date, `0o7`
-// a string), and `yaml.dump`'s defaults when writing (block style, keys sorted, strings quoted exactly when they
-// would read back as something else, non-ASCII escaped, lines folded at 80 columns). libyaml, under Yams, is the
-// C original of PyYAML's emitter, so the bytes agree.
+// a string; the resolver and number constructors are YAMLDocument's), and `yaml.dump`'s defaults when writing
+// (block style, keys sorted, strings quoted exactly when they would read back as something else, non-ASCII
+// escaped, lines folded at 80 columns). libyaml, under Yams, is the C original of PyYAML's emitter, so the bytes
+// agree.
 import QuiltFormat
 import Foundation
 import Yams
 
 enum PyYAML {
-    /// PyYAML's implicit resolvers (resolver.py), in its order. Python's `$` also matches before a final `\n`;
-    /// ICU's also before other line terminators, so it is spelled out.
-    static let resolver: Resolver = {
-        let end = "(?=\\n?\\z)"
-        let rules: [(Tag.Name, String)] = [
-            (.bool, "yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"),
-            (.float, "[-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+][0-9]+)?|\\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
-                + "|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\\.[0-9_]*|[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN)"),
-            (.int, "[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
-                + "|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+"),
-            (.merge, "<<"),
-            (.null, "~|null|Null|NULL|"),
-            (.timestamp, "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
-                + "|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \\t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9]"
-                + "(?:\\.[0-9]*)?(?:[ \\t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?"),
-            (.value, "="),
-        ]
-        // swiftlint:disable:next force_try
-        return try! rules.reduce(Resolver.basic) { try $0.appending($1.0, "^(?:" + $1.1 + ")" + end) }
-    }()
+    /// PyYAML's implicit resolvers, shared with workflow configs (YAMLDocument).
+    static var resolver: Resolver { YAMLDocument.pyyamlResolver }
 
     /// Whether PyYAML reads `text`, written plain, back as this same string.
     static func readsBackAsString(_ text: String) -> Bool {
@@ -65,54 +48,14 @@ enum PyYAML {
         switch tag {
         case .null: return .null
         case .bool: return .bool(["yes", "true", "on"].contains(text.lowercased()))
-        case .int: return int(text).map(ConfigValue.int) ?? .plain(text)
-        case .float: return float(text).map(ConfigValue.double) ?? .plain(text)
+        case .int:
+            // PyYAML's ints have no size limit: one beyond 64 bits is kept as its decimal digits.
+            guard case .integer(let digits)? = YAMLDocument.integer(text) else { return .string(text) }
+            return Int(digits).map(ConfigValue.int) ?? .plain(digits)
+        case .float: return YAMLDocument.float(text).map(ConfigValue.double) ?? .plain(text)
         case .timestamp: return .plain(text)
         default: return .string(text)
         }
-    }
-
-    /// PyYAML's `construct_yaml_int`: `_` ignored, `0b`, `0x`, a leading `0` for octal, `:` for base 60.
-    static func int(_ text: String) -> Int? {
-        var digits = text.replacingOccurrences(of: "_", with: "")
-        var sign = 1
-        if digits.hasPrefix("-") { sign = -1 }
-        if digits.hasPrefix("-") || digits.hasPrefix("+") { digits.removeFirst() }
-        if digits == "0" { return 0 }
-        let magnitude: Int?
-        if digits.hasPrefix("0b") {
-            magnitude = Int(digits.dropFirst(2), radix: 2)
-        } else if digits.hasPrefix("0x") {
-            magnitude = Int(digits.dropFirst(2), radix: 16)
-        } else if digits.hasPrefix("0") {
-            magnitude = Int(digits, radix: 8)
-        } else if digits.contains(":") {
-            magnitude = sexagesimal(digits).flatMap { $0.isFinite && abs($0) < 9e18 ? Int($0) : nil }
-        } else {
-            magnitude = Int(digits)
-        }
-        return magnitude.map { sign * $0 }
-    }
-
-    /// PyYAML's `construct_yaml_float`.
-    static func float(_ text: String) -> Double? {
-        var digits = text.replacingOccurrences(of: "_", with: "").lowercased()
-        var sign = 1.0
-        if digits.hasPrefix("-") { sign = -1 }
-        if digits.hasPrefix("-") || digits.hasPrefix("+") { digits.removeFirst() }
-        if digits == ".inf" { return sign * .infinity }
-        if digits == ".nan" { return .nan }
-        if digits.contains(":") { return sexagesimal(digits).map { sign * $0 } }
-        return Double(digits).map { sign * $0 }
-    }
-
-    private static func sexagesimal(_ text: String) -> Double? {
-        var value = 0.0
-        for part in text.split(separator: ":") {
-            guard let n = Double(part) else { return nil }
-            value = value * 60 + n
-        }
-        return value
     }
 
     // MARK: writing
