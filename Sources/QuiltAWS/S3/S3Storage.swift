@@ -123,6 +123,13 @@ public struct S3Storage: Storage {
         return ObjectInfo(size: size, etag: result.etag, versionId: result.versionId)
     }
 
+    /// One GET instead of HEAD then GET: S3's answer carries the ETag and the version, and an error answer has a
+    /// body naming the cause (a HEAD's has none, so a refused signature would be a bare status).
+    public func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo) {
+        let result = try client.getObject(bucket: bucket, key: objectKey(key))
+        return (result.body, ObjectInfo(size: result.body.count, etag: result.etag ?? "", versionId: result.versionId))
+    }
+
     public func head(_ key: String) throws -> ObjectInfo? {
         guard let head = try client.headObject(bucket: bucket, key: objectKey(key)) else { return nil }
         return ObjectInfo(size: head.size, etag: head.etag, versionId: head.versionId)

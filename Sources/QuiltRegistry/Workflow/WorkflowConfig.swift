@@ -26,8 +26,9 @@ struct WorkflowConfig: Sendable {
             (bytes, info) = try registry.storage.getWithInfo(key)
         } catch StorageError.notFound {
             return nil
-        } catch let error as QuiltError {
-            throw WorkflowError.unreadable(url: registry.url + "/" + key, reason: error.message)
+        } catch let error as StorageError {
+            // Only this object's trouble is "unreadable"; a credential or network failure says so itself.
+            throw WorkflowError.unreadable(url: registry.url + "/" + key, reason: error.message, hint: error.hint)
         }
         let url: String
         switch location {

@@ -3,8 +3,9 @@
 import QuiltSupport
 
 public enum WorkflowError: QuiltError, Equatable {
-    /// The config or a schema could not be read (not "absent": absent means no workflows).
-    case unreadable(url: String, reason: String)
+    /// The config or a schema could not be read (not "absent": absent means no workflows). `hint` is the read
+    /// error's own (credentials, permissions), kept so that the remedy is not lost.
+    case unreadable(url: String, reason: String, hint: String? = nil)
     /// The config is not YAML, not a valid config, or of an unsupported version; a schema is not JSON, not a
     /// valid draft-07 schema, uses `$ref`, or names another meta-schema.
     case brokenConfig(url: String, reason: String)
@@ -35,7 +36,7 @@ public enum WorkflowError: QuiltError, Equatable {
 
     public var message: String {
         switch self {
-        case .unreadable(let url, let reason): return "cannot read workflows config \(quoted(url)): \(reason)"
+        case .unreadable(let url, let reason, _): return "cannot read workflows config \(quoted(url)): \(reason)"
         case .brokenConfig(let url, let reason): return "invalid workflows config \(quoted(url)): \(reason)"
         case .noConfig(let workflow, let registry):
             let what = workflow.map { "workflow \(quoted($0))" } ?? "no workflow (--workflow '')"
@@ -61,6 +62,7 @@ public enum WorkflowError: QuiltError, Equatable {
             return "give --workflow ID, one of: " + known.joined(separator: ", ")
         case .noConfig: return "leave out --workflow: without a workflows config nothing is validated"
         case .failed(_, .message, _, _): return "give --message"
+        case .unreadable(_, _, let hint): return hint
         default: return nil
         }
     }
