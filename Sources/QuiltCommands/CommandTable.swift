@@ -82,6 +82,9 @@ public enum CommandTable {
     /// Parses and runs one command. Help goes to stdout; argument errors are reported in the suite's one-line
     /// style (`error: …` and a `hint:`) with exit status 64, not swift-argument-parser's own format.
     static func run(_ row: Row, _ arguments: [String]) -> Never {
+        if let bytes = firstArgumentNotUTF8() {
+            Foundation.exit(IO().report(ArgumentError.notUTF8(what: "argument", bytes: bytes)))
+        }
         do {
             var command = try row.command.parseAsRoot(arguments)
             try command.run()
@@ -98,6 +101,18 @@ public enum CommandTable {
             FileHandle.standardError.write(Data("error: \(text)\nhint: see '\(name) --help'\n".utf8))
             Foundation.exit(ExitStatus.usage)
         }
+    }
+
+    /// The first argument, as the process received it, that is not valid UTF-8 (or encodes a surrogate).
+    /// `CommandLine.arguments` repairs such bytes with U+FFFD, which would store a message or metadata different
+    /// from what was given, or look for a file that does not exist, without a word.
+    static func firstArgumentNotUTF8() -> [UInt8]? {
+        for i in 1..<Int(CommandLine.argc) {
+            guard let argument = CommandLine.unsafeArgv[i] else { continue }
+            let bytes = Array(UnsafeRawBufferPointer(start: argument, count: strlen(argument)))
+            if String(validating: bytes, as: UTF8.self) == nil { return bytes }
+        }
+        return nil
     }
 
     /// As git does for `git foo`: run `quilt-foo` from PATH when it exists.

@@ -33,12 +33,15 @@ func parseMetaArgument(_ text: String) throws -> JSONValue {
 /// Errors in what the user typed that only the command layer can see.
 enum ArgumentError: QuiltError {
     case invalidMetadata(subject: String, reason: String)
+    /// Bytes given as text (an argument, a path on standard input) that are not valid UTF-8: read as a String they
+    /// would be silently changed (U+FFFD), so they are refused instead.
+    case notUTF8(what: String, bytes: [UInt8])
     case invalid(String)
     case notConfirmed
 
     var kind: FailureKind {
         switch self {
-        case .invalidMetadata: return .badInput
+        case .invalidMetadata, .notUTF8: return .badInput
         case .invalid: return .usage
         case .notConfirmed: return .operationFailed
         }
@@ -46,6 +49,7 @@ enum ArgumentError: QuiltError {
     var message: String {
         switch self {
         case .invalidMetadata(let subject, let reason): return "invalid metadata JSON \(quoted(subject)): \(reason)"
+        case .notUTF8(let what, let bytes): return "\(what) is not valid UTF-8 \(quoted(bytes: bytes))"
         case .invalid(let text): return text
         case .notConfirmed: return "not confirmed; nothing deleted"
         }

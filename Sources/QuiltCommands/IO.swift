@@ -6,6 +6,13 @@ import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 
+/// Text for a person's terminal: control characters escaped (`\n`, `\x1b`, the two bytes of a C1 control), so
+/// that a message, key or name from a registry can neither drive the terminal (retitle it, move the cursor) nor
+/// forge a line of our output. Each command passes every such field of a human-readable line through here (the
+/// separators of its own format stay as they are), and `IO.message` passes whole stderr lines; JSON output
+/// escapes by its own rules, and manifests (`quilt-cat-manifest`) are data, printed as stored.
+func terminalSafe(_ text: String) -> String { escapingControlCharacters(text) }
+
 /// A command's streams and surroundings. stdout carries data only and is written in large blocks.
 final class IO {
     let environment: [String: String]
@@ -48,6 +55,7 @@ final class IO {
         if buffer.count >= 1 << 16 { flush() }
     }
 
+    /// One line on stdout, as given: the caller passes what came from a registry through `terminalSafe`.
     func line(_ text: String) {
         buffer.append(contentsOf: text.utf8)
         buffer.append(0x0A)
@@ -81,8 +89,10 @@ final class IO {
 
     // MARK: stderr
 
+    /// One line on stderr. Messages are ours and one line each, so all of one passes through `terminalSafe`, in
+    /// case a subject in it came from a registry unquoted.
     func message(_ text: String) {
-        let bytes = Array((text + "\n").utf8)
+        let bytes = Array((terminalSafe(text) + "\n").utf8)
         bytes.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
     }
 
@@ -141,7 +151,7 @@ final class IO {
 
     /// Asks a yes/no question on the terminal.
     func confirm(_ question: String) -> Bool {
-        let bytes = Array((question + " [y/N] ").utf8)
+        let bytes = Array((terminalSafe(question) + " [y/N] ").utf8)
         bytes.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
         guard let answer = readLine() else { return false }
         return ["y", "yes"].contains(answer.trimmingWhitespace.lowercased())

@@ -79,6 +79,9 @@ extension DirectoryScanner {
     /// Every file below `directory`, `.quiltignore` not applied (verify looks at everything).
     public static func scanAll(_ directory: String) throws -> [File] {
         guard FileSystem.isDirectory(directory) else { throw BuildError.notADirectory(directory) }
-        return try scan(directory, applyIgnore: false)
+        // A name that is not UTF-8 cannot be a logical key, so it was never among a revision's files; it is left
+        // out here as it always was (it is not reported as extra).
+        var undecodable: [[UInt8]] = []
+        return try scan(directory, applyIgnore: false, skipped: &undecodable)
     }
 }

@@ -111,6 +111,8 @@ public struct Registry: Sendable {
 
     /// quilt3's `resolve_top_hash`: 64 digits as they are; 6–63 must match exactly one manifest.
     public func resolvePrefix(_ prefix: String) throws -> String {
+        // Not hex is a malformed argument (usage), not a hash that happens to match nothing.
+        guard prefix.utf8.allSatisfy(Hex.isDigit) else { throw RegistryError.invalidRevision(prefix, reason: "not a hexadecimal hash") }
         if prefix.utf8.count == 64 { return prefix }
         guard prefix.utf8.count >= 6 else { throw RegistryError.invalidRevision(prefix, reason: "a hash needs at least 6 hex digits") }
         let matches = try topHashes(withPrefix: prefix)
@@ -135,19 +137,45 @@ public struct Registry: Sendable {
 
     // MARK: Pointers
 
-    /// Every pointer of `name` (`latest` included) with the hash it holds, in key order.
+    /// Every pointer of `name` (`latest` included) with the hash it holds, in key order; a pointer that holds no
+    /// top hash fails the whole call (`corruptPointer`). Readers that show history use `listPointers`.
     public func pointers(_ name: String) throws -> [(pointer: String, topHash: String)] {
+        let listing = try listPointers(name)
+        if let location = listing.corrupt.first { throw RegistryError.corruptPointer(location) }
+        return listing.pointers
+    }
+
+    /// A package's pointers as `listPointers` finds them.
+    public struct PointerListing: Sendable {
+        /// The readable pointers (`latest` included) with the hash each holds, in key order.
+        public var pointers: [(pointer: String, topHash: String)]
+        /// The keys of pointers that hold no top hash, in key order: the caller warns and goes on, since one
+        /// damaged file must not hide the rest of a package's history.
+        public var corrupt: [String]
+    }
+
+    /// Every pointer of `name`, the corrupt ones apart.
+    public func listPointers(_ name: String) throws -> PointerListing {
         let prefix = Self.pointersPrefix + name + "/"
         let keys = try storage.list(prefix: prefix).filter { !$0.dropFirst(prefix.count).contains("/") }
-        // One small GET per pointer: on S3 they go several at a time.
-        let read = Locked<[Int: String]>([:])
+        // One small GET per pointer: on S3 they go several at a time. nil marks a corrupt one.
+        let read = Locked<[Int: String?]>([:])
         try TransferPool.run(count: keys.count, maxConcurrency: readConcurrency) { i in
             guard let bytes = try storage.getIfPresent(keys[i]) else { return }
-            let hash = try Self.parsePointer(bytes, location: keys[i])
-            read.withLock { $0[i] = hash }
+            let hash = try? Self.parsePointer(bytes, location: keys[i])
+            read.withLock { $0[i] = .some(hash) }
         }
         let hashes = read.value
-        return keys.indices.compactMap { i in hashes[i].map { (String(keys[i].dropFirst(prefix.count)), $0) } }
+        var listing = PointerListing(pointers: [], corrupt: [])
+        for i in keys.indices {
+            guard let hash = hashes[i] else { continue }
+            if let hash {
+                listing.pointers.append((String(keys[i].dropFirst(prefix.count)), hash))
+            } else {
+                listing.corrupt.append(keys[i])
+            }
+        }
+        return listing
     }
 
     /// Timestamp pointers, newest first (numerically), with the hash each holds.

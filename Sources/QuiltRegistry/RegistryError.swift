@@ -17,6 +17,8 @@ public enum RegistryError: QuiltError {
     case pushConflict(name: String, remoteLatest: String)
     case corruptManifest(topHash: String, actual: String)
     case corruptPointer(String)
+    /// A local registry whose directory cannot be read (its permissions).
+    case unreadableRegistry(String, reason: String)
 
     public var kind: FailureKind {
         switch self {
@@ -44,6 +46,7 @@ public enum RegistryError: QuiltError {
         case .corruptManifest(let hash, let actual):
             return "manifest does not hash to its name \(quoted(hash)) (it hashes to \(actual))"
         case .corruptPointer(let location): return "pointer does not hold a top hash \(quoted(location))"
+        case .unreadableRegistry(let url, let reason): return "cannot read registry \(quoted(url)): \(reason)"
         }
     }
 
@@ -52,6 +55,7 @@ public enum RegistryError: QuiltError {
         case .ambiguousPrefix: return "give more hex digits of the hash"
         case .refConflict: return "someone else moved it; look at 'quilt log' and retry"
         case .pushConflict: return "start from the remote latest with --from, or overwrite it with --force"
+        case .unreadableRegistry: return "a registry must be readable and writable: check the permissions of its directory"
         default: return nil
         }
     }

@@ -1,6 +1,7 @@
 // Where a registry is: `file:///abs/dir`, a plain path, or `s3://bucket[/prefix]`; and opening it.
 import QuiltSupport
 import QuiltFormat
+import QuiltAWS
 
 public enum RegistryLocation: Sendable, Equatable {
     case local(path: String)
@@ -12,6 +13,7 @@ public enum RegistryLocation: Sendable, Equatable {
             let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
             let bucket = String(parts[0])
             guard !bucket.isEmpty else { throw .invalidRegistry(text, reason: "missing bucket") }
+            if let problem = S3BucketName.problem(bucket) { throw .invalidRegistry(text, reason: problem) }
             var prefix = parts.count > 1 ? String(parts[1]) : ""
             while prefix.hasSuffix("/") { prefix.removeLast() }
             self = .s3(bucket: bucket, prefix: prefix)

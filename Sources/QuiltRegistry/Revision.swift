@@ -21,7 +21,9 @@ public struct Revision: Sendable, Equatable, CustomStringConvertible {
     /// Parses `text`; `allowBareHash` is for plumbing, which also takes a 64-hex top hash alone.
     public init(_ text: String, allowBareHash: Bool = true) throws(RegistryError) {
         self.text = text
-        if allowBareHash && Hex.isTopHash(text) {
+        if Hex.isTopHash(text) {
+            // Refused as a usage error, not taken for a package name that is merely invalid (bad input).
+            guard allowBareHash else { throw .invalidRevision(text, reason: "a bare top hash has no package name; give ns/name@<hash>") }
             name = nil
             selector = .hash(text)
             return

@@ -36,7 +36,10 @@ public struct LocalStorage: Storage {
         } catch .notFound {
             throw StorageError.notFound(location: path(for: key))
         } catch .notARegularFile {
-            throw StorageError.notFound(location: path(for: key))
+            // A directory where an object would be is no object (S3 has none there); a FIFO or a device is not a
+            // missing object either, and must not be written over as one.
+            if FileSystem.isDirectory(path(for: key)) { throw StorageError.notFound(location: path(for: key)) }
+            throw FileSystemError.notARegularFile(path: path(for: key))
         }
     }
 

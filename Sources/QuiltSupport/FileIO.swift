@@ -10,18 +10,63 @@ private func errnoText(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
 }
 
+/// What says, without reading it, that a file still holds the bytes it held: the same inode with the same size,
+/// modification time and change time. The change time cannot be set back (utimensat sets only the modification
+/// time), so a rewrite that keeps the size and restores the modification time still shows (as git and restic rely on).
+public struct FileIdentity: Sendable, Equatable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int
+    /// Nanoseconds since the epoch.
+    public var mtime: Int
+    public var ctime: Int
+
+    public init(device: UInt64, inode: UInt64, size: Int, mtime: Int, ctime: Int) {
+        self.device = device
+        self.inode = inode
+        self.size = size
+        self.mtime = mtime
+        self.ctime = ctime
+    }
+
+    init(_ info: stat) {
+        self.init(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int(info.st_size),
+                  mtime: Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec),
+                  ctime: Int(info.st_ctim.tv_sec) * 1_000_000_000 + Int(info.st_ctim.tv_nsec))
+    }
+}
+
+/// The clock the kernel stamps files with (a coarse one, advancing once a tick), in nanoseconds.
+private func fileStampClock() -> Int {
+    var spec = timespec()
+    #if os(Linux)
+    clock_gettime(CLOCK_REALTIME_COARSE, &spec)
+    #else
+    clock_gettime(CLOCK_REALTIME, &spec)
+    #endif
+    return Int(spec.tv_sec) * 1_000_000_000 + Int(spec.tv_nsec)
+}
+
 /// An open file for reading, closed when the value goes away. Reads use `pread`, so one file can be read at
-/// several offsets from several threads at once.
+/// several offsets from several threads at once. Only regular files open: a FIFO or a device is refused before
+/// anything waits on it.
 public final class InputFile: @unchecked Sendable {
     // The descriptor is immutable after init and pread is thread-safe, hence the unchecked Sendable.
     public let path: String
     private let descriptor: Int32
-    /// Size at open time.
-    public let size: Int
+    /// The file as it was at open; `size` is the number of bytes a reader takes.
+    public let identity: FileIdentity
+    /// The file-stamp clock just before the open.
+    private let openedAt: Int
+
+    public var size: Int { identity.size }
 
     public init(path: String) throws(FileSystemError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        openedAt = fileStampClock()
+        // O_NONBLOCK: an open of a FIFO without a writer would otherwise wait forever, before fstat could say
+        // what it is. For a regular file it changes nothing, and it is cleared below all the same.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else {
             let code = errno
             if code == ENOENT { throw .notFound(path: path) }
@@ -37,8 +82,58 @@ public final class InputFile: @unchecked Sendable {
             close(fd)
             throw .notARegularFile(path: path)
         }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         descriptor = fd
-        size = Int(info.st_size)
+        identity = FileIdentity(info)
+    }
+
+    /// A second descriptor on a file already open for writing (read back what was written, by descriptor, not
+    /// by a path that could name something else by now).
+    init(duplicating fd: Int32, path: String) throws(FileSystemError) {
+        self.path = path
+        openedAt = fileStampClock()
+        let copy = dup(fd)
+        guard copy >= 0 else { throw .cannotOpen(path: path, reason: errnoText()) }
+        _ = fcntl(copy, F_SETFD, FD_CLOEXEC)
+        var info = stat()
+        guard fstat(copy, &info) == 0 else {
+            let reason = errnoText()
+            close(copy)
+            throw .cannotOpen(path: path, reason: reason)
+        }
+        descriptor = copy
+        identity = FileIdentity(info)
+    }
+
+    /// Throws `changedWhileRead` unless the file is provably as it was at open: a reader calls it after its last
+    /// read, so that what it read is one version of the file, not a mix or a prefix of two. A file last changed
+    /// in the clock tick of the open is not proven: a write later in that tick leaves every timestamp as it was
+    /// (a stamp well in the future, from another machine's clock, is no such write).
+    public func checkUnchanged() throws(FileSystemError) {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw .cannotRead(path: path, reason: errnoText()) }
+        let racy = identity.ctime >= openedAt && identity.ctime < openedAt + Self.stampTick
+        guard FileIdentity(info) == identity, !racy else { throw .changedWhileRead(path: path) }
+    }
+
+    /// Longer than a coarse clock tick (1–10 ms), with room for the finer stamps of newer kernels.
+    static let stampTick = 50_000_000
+
+    /// Opens `path` and runs `read`, which ends with `checkUnchanged()`; if the file changed while it was read,
+    /// waits a little, opens it again and reads it again, up to `attempts` times in all, and then gives up with
+    /// `changedWhileRead`. Whatever `read` returns comes from one open file read once.
+    public static func readStably<R>(_ path: String, attempts: Int = 3, _ read: (InputFile) throws -> R) throws -> R {
+        var attempt = 1
+        while true {
+            let file = try InputFile(path: path)
+            do {
+                return try read(file)
+            } catch FileSystemError.changedWhileRead where attempt < attempts {
+                // Long enough for the clock to leave a racy tick, and for a writer to finish its write.
+                usleep(UInt32(20_000 * attempt))
+                attempt += 1
+            }
+        }
     }
 
     deinit { close(descriptor) }
@@ -58,7 +153,7 @@ public final class InputFile: @unchecked Sendable {
         var done = 0
         while done < buffer.count {
             let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + done)
-            if n == 0 { throw .cannotRead(path: path, reason: "file shrank while being read") }
+            if n == 0 { throw .changedWhileRead(path: path) }
             done += n
         }
     }
@@ -78,14 +173,21 @@ public final class InputFile: @unchecked Sendable {
 /// A file being written: created as a temporary file beside its destination, renamed into place by `commit`,
 /// removed if never committed. Readers of the destination see the old file or the new one, never a part.
 public final class AtomicFileWriter {
+    /// The destination's path, for messages (and for renames when no directory is held).
     public let destination: String
     private let temporaryPath: String
+    /// With a held directory, the temporary file and the destination are names in it, never paths.
+    private let directory: DirectoryHandle?
+    private let temporaryName: String
+    private let destinationName: String
     private var descriptor: Int32
     private var buffer: [UInt8] = []
     private var committed = false
     /// The mode the finished file gets: 0644, or 0600 for files that hold secrets (the temporary file is 0600
     /// from the start, so a secret is never readable by others, not even briefly).
     private let permissions: mode_t
+    /// Files made in a held directory get their mode from the umask at creation, as cp's do.
+    private let modeFromUmask: Bool
     /// Flushing in large writes keeps system calls few when a manifest is written line by line.
     private static let flushThreshold = 1 << 20
 
@@ -99,12 +201,33 @@ public final class AtomicFileWriter {
         guard fd >= 0 else { throw .cannotWrite(path: destination, reason: errnoText()) }
         descriptor = fd
         temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        directory = nil
+        temporaryName = FileSystem.baseName(of: temporaryPath)
+        destinationName = FileSystem.baseName(of: destination)
+        modeFromUmask = false
+        buffer.reserveCapacity(Self.flushThreshold + 4096)
+    }
+
+    /// A file to be named `name` in `directory`: the temporary `.<name>.tmp-XXXXXX` is created there (mode
+    /// 0666 less the umask) and renamed there, by descriptor, so no path is resolved again on the way.
+    public init(in directory: DirectoryHandle, name: String) throws(FileSystemError) {
+        destination = directory.path + "/" + name
+        self.directory = directory
+        destinationName = name
+        let (fd, temporary) = try directory.createTemporaryFile(prefix: "." + name + ".tmp-")
+        descriptor = fd
+        temporaryName = temporary
+        temporaryPath = directory.path + "/" + temporary
+        modeFromUmask = true
+        permissions = 0o644
         buffer.reserveCapacity(Self.flushThreshold + 4096)
     }
 
     deinit {
         if descriptor >= 0 { close(descriptor) }
-        if !committed { unlink(temporaryPath) }
+        if !committed {
+            if let directory { directory.unlink(temporaryName) } else { unlink(temporaryPath) }
+        }
     }
 
     public func write(_ bytes: [UInt8]) throws(FileSystemError) {
@@ -145,11 +268,17 @@ public final class AtomicFileWriter {
     /// The temporary file's path, for a caller that wants to read back what was written before committing.
     public var pathBeforeCommit: String { temporaryPath }
 
+    /// What was written so far, open for reading through the writer's own descriptor (before `finish`).
+    public func readBack() throws(FileSystemError) -> InputFile {
+        try flush()
+        return try InputFile(duplicating: descriptor, path: temporaryPath)
+    }
+
     /// Flushes and closes the temporary file without moving it into place.
     public func finish(durable: Bool = false) throws(FileSystemError) {
         try flush()
         if durable { fsync(descriptor) }
-        fchmod(descriptor, permissions)
+        if !modeFromUmask { fchmod(descriptor, permissions) }
         if close(descriptor) != 0 {
             descriptor = -1
             throw .cannotWrite(path: destination, reason: errnoText())
@@ -160,8 +289,12 @@ public final class AtomicFileWriter {
     /// Flushes, closes and renames the file into place.
     public func commit(durable: Bool = false) throws(FileSystemError) {
         if descriptor >= 0 { try finish(durable: durable) }
-        guard rename(temporaryPath, destination) == 0 else {
-            throw .cannotWrite(path: destination, reason: errnoText())
+        if let directory {
+            try directory.rename(temporaryName, to: destinationName)
+        } else {
+            guard rename(temporaryPath, destination) == 0 else {
+                throw .cannotWrite(path: destination, reason: errnoText())
+            }
         }
         committed = true
     }
@@ -174,6 +307,118 @@ public final class AtomicFileWriter {
             throw .cannotWrite(path: path, reason: errnoText())
         }
         committed = true
+    }
+}
+
+/// An open directory, to work below it without resolving a path twice: each step down opens one name relative
+/// to the directory held (`openat`, `O_NOFOLLOW`), and files are created, renamed and removed by name in it. A
+/// directory swapped for a symbolic link meanwhile cannot send a write elsewhere: the link is refused, and what
+/// was opened before the swap stays the directory it was.
+public final class DirectoryHandle: @unchecked Sendable {
+    // The descriptor is immutable after init; the *at calls are thread-safe.
+    /// For messages only.
+    public let path: String
+    private let descriptor: Int32
+
+    /// Opens the directory at `path`: the one place a path is resolved (links included, as the user named it).
+    public init(path: String) throws(FileSystemError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { throw .notFound(path: path) }
+            if code == ENOTDIR { throw .notADirectory(path: path) }
+            throw .cannotOpen(path: path, reason: errnoText(code))
+        }
+        self.path = path
+        descriptor = fd
+    }
+
+    private init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    deinit { close(descriptor) }
+
+    /// The directory `name` in this one, created (mode 0777 less the umask, as mkdir does) if missing. A
+    /// symbolic link or anything else in its place is `notADirectory`.
+    public func subdirectory(_ name: String, create: Bool = true) throws(FileSystemError) -> DirectoryHandle {
+        let full = path + "/" + name
+        for _ in 0..<2 {
+            let fd = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if fd >= 0 { return DirectoryHandle(descriptor: fd, path: full) }
+            let code = errno
+            switch code {
+            case ENOENT where create:
+                if mkdirat(descriptor, name, 0o777) != 0 && errno != EEXIST {
+                    throw .cannotWrite(path: full, reason: errnoText())
+                }
+            case ENOENT: throw .notFound(path: full)
+            case ENOTDIR, ELOOP: throw .notADirectory(path: full)
+            default: throw .cannotOpen(path: full, reason: errnoText(code))
+            }
+        }
+        // Created, and gone or replaced before it could be opened.
+        throw .notADirectory(path: full)
+    }
+
+    /// What `name` in this directory is, without following a link; nil if nothing.
+    public func kind(of name: String) -> FileKind? {
+        var info = stat()
+        guard fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .regular(size: Int(info.st_size))
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .symbolicLink
+        default: return .other
+        }
+    }
+
+    /// Names in the directory (not `.` or `..`), unsorted.
+    public func names() throws(FileSystemError) -> [String] {
+        // fdopendir takes over its descriptor: give it its own, reading from the start.
+        let fd = openat(descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotRead(path: path, reason: errnoText()) }
+        guard let dir = fdopendir(fd) else {
+            let reason = errnoText()
+            close(fd)
+            throw .cannotRead(path: path, reason: reason)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Removes the file `name` (never a directory); false if it could not.
+    @discardableResult
+    public func unlink(_ name: String) -> Bool { unlinkat(descriptor, name, 0) == 0 }
+
+    /// `renameat` within this directory: the last component is replaced, never followed.
+    public func rename(_ from: String, to: String) throws(FileSystemError) {
+        guard renameat(descriptor, from, descriptor, to) == 0 else {
+            throw .cannotWrite(path: path + "/" + to, reason: errnoText())
+        }
+    }
+
+    /// Creates `<prefix>XXXXXX` (six random letters and digits, as mkstemp does) exclusively, mode 0666 less the
+    /// umask; returns its descriptor and name.
+    func createTemporaryFile(prefix: String) throws(FileSystemError) -> (Int32, String) {
+        let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<100 {
+            let suffix = (0..<6).map { _ in letters[Int(generator.next(upperBound: UInt(letters.count)))] }
+            let name = prefix + String(decoding: suffix, as: UTF8.self)
+            let fd = openat(descriptor, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
+            if fd >= 0 { return (fd, name) }
+            if errno != EEXIST { throw .cannotWrite(path: path + "/" + name, reason: errnoText()) }
+        }
+        throw .cannotWrite(path: path + "/" + prefix + "XXXXXX", reason: "no free temporary name")
     }
 }
 
@@ -215,12 +460,12 @@ public enum FileSystem {
 
     public static func isDirectory(_ path: String) -> Bool { kind(ofPath: path) == .directory }
 
-    /// `mkdir -p`.
+    /// `mkdir -p` (mode 0777 less the umask).
     public static func makeDirectories(_ path: String) throws(FileSystemError) {
         if path.isEmpty || isDirectory(path) { return }
         let parentPath = parent(of: path)
         if parentPath != path { try makeDirectories(parentPath) }
-        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+        if mkdir(path, 0o777) != 0 && errno != EEXIST {
             throw .cannotWrite(path: path, reason: errnoText())
         }
     }
@@ -236,21 +481,35 @@ public enum FileSystem {
         try InputFile(path: path).readAll()
     }
 
-    /// Names in a directory (not `.` or `..`), unsorted; throws if it cannot be read.
-    public static func contentsOfDirectory(_ path: String) throws(FileSystemError) -> [String] {
+    /// Names in a directory (not `.` or `..`), unsorted, as the file system holds them: `names` are the valid
+    /// UTF-8 ones; `undecodable` holds the bytes of the others (invalid UTF-8, encoded surrogates), which no
+    /// String can hold unchanged. Throws if the directory cannot be read.
+    public static func namesInDirectory(_ path: String) throws(FileSystemError) -> (names: [String], undecodable: [[UInt8]]) {
         guard let dir = opendir(path) else {
             if errno == ENOENT { throw .notFound(path: path) }
             throw .cannotRead(path: path, reason: errnoText())
         }
         defer { closedir(dir) }
         var names: [String] = []
+        var undecodable: [[UInt8]] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
+            if let name = String(validating: bytes, as: UTF8.self) {
+                names.append(name)
+            } else {
+                undecodable.append(bytes)
             }
-            if name != "." && name != ".." { names.append(name) }
         }
-        return names
+        return (names, undecodable)
+    }
+
+    /// Names in a directory (not `.` or `..`), unsorted; throws if it cannot be read. A name that is not valid
+    /// UTF-8 comes back repaired (with U+FFFD), so it names no file: a walk that must not lose files uses
+    /// `namesInDirectory`.
+    public static func contentsOfDirectory(_ path: String) throws(FileSystemError) -> [String] {
+        let listing = try namesInDirectory(path)
+        return listing.names + listing.undecodable.map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Removes a file; a missing one is fine.
@@ -371,10 +630,10 @@ public final class AppendOnlyFile: @unchecked Sendable {
 }
 
 extension FileSystem {
-    /// Size and modification time in nanoseconds: what identifies a file's version cheaply.
-    public static func identity(_ path: String) -> (size: Int, mtime: Int)? {
+    /// What identifies the version of the file at `path` cheaply (links followed); nil if nothing is there.
+    public static func identity(_ path: String) -> FileIdentity? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
-        return (Int(info.st_size), Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec))
+        return FileIdentity(info)
     }
 }

@@ -6,6 +6,9 @@ import Testing
 @testable import QuiltStorage
 @testable import QuiltAWS
 @testable import QuiltRegistry
+#if canImport(Glibc)
+import Glibc
+#endif
 
 private let hash64 = String(repeating: "ab", count: 32)
 private let header = #"{"version": "v0", "message": "m"}"#
@@ -216,5 +219,50 @@ private func read(_ lines: [String]) throws(ManifestError) -> Manifest {
         for line in [entryLine(size: "-1"), entryLine(hash: "7"), "[]", #"{"physical_keys": ["file:///x"]}"#, "{"] {
             #expect(throws: ManifestError.self) { try EntryStream.parse(Array(line.utf8)) { _ in } }
         }
+    }
+}
+
+@Suite struct HostileNameTests {
+    /// Creates an empty file whose path is `bytes` (which need not be UTF-8); returns what unlinks it.
+    private func createRaw(_ bytes: [UInt8]) -> () -> Void {
+        let path = (bytes + [0]).map { CChar(bitPattern: $0) }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        #expect(fd >= 0)
+        close(fd)
+        return { _ = unlink(path) }
+    }
+
+    @Test func namesThatAreNotUTF8AreRefusedOrSkippedNeverRepaired() throws {
+        let dir = TemporaryDirectory()
+        dir.file("data/a", "a")
+        dir.file("data/sub/b", "b")
+        let root = Array(dir.path.utf8)
+        let removeInvalid = createRaw(root + Array("/data/sub/x".utf8) + [0xFF])
+        let removeSurrogate = createRaw(root + Array("/data/s".utf8) + [0xED, 0xA0, 0x80])
+        defer { removeInvalid(); removeSurrogate() }
+
+        let listing = try FileSystem.namesInDirectory(dir.path + "/data/sub")
+        #expect(listing.names == ["b"])
+        #expect(listing.undecodable == [Array("x".utf8) + [0xFF]])
+
+        #expect(throws: BuildError.self) { try DirectoryScanner.scan(dir.path + "/data") }
+        do { _ = try DirectoryScanner.scan(dir.path + "/data") } catch let error as BuildError {
+            #expect(error.kind == .badInput)
+            #expect(error.message == "file name is not valid UTF-8 '\(dir.path)/data/s\\xed\\xa0\\x80' (and 1 more)")
+        }
+        var skipped: [[UInt8]] = []
+        let files = try DirectoryScanner.scan(dir.path + "/data/", skipped: &skipped)
+        #expect(files.map(\.relativePath) == ["a", "sub/b"])
+        #expect(skipped.map { quoted(bytes: $0) } == ["'\(dir.path)/data/s\\xed\\xa0\\x80'", "'\(dir.path)/data/sub/x\\xff'"])
+    }
+
+    @Test func controlCharactersAreEscapedForDisplay() {
+        #expect(escapingControlCharacters("plain ünïcode, \u{A0}and emoji 🧵") == "plain ünïcode, \u{A0}and emoji 🧵")
+        #expect(escapingControlCharacters("a\nb\tc\r\0") == "a\\nb\\tc\\r\\0")
+        #expect(escapingControlCharacters("\u{1B}]0;title\u{07}") == "\\x1b]0;title\\x07")
+        #expect(escapingControlCharacters("\u{7F}\u{80}\u{9B}\u{9F}") == "\\x7f\\xc2\\x80\\xc2\\x9b\\xc2\\x9f")
+        #expect(escapingControlCharacters([0x61, 0xFF, 0xED, 0xA0, 0x80, 0x62]) == "a\\xff\\xed\\xa0\\x80b")
+        #expect(quoted("x\u{1}") == "'x\\x01'")
+        #expect(quoted(bytes: [0x62, 0xFF]) == "'b\\xff'")
     }
 }

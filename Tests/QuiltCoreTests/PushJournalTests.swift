@@ -1,5 +1,8 @@
 // The push journal: what an interrupted push leaves, and what the next run reads back.
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import QuiltSupport
 @testable import QuiltFormat
 @testable import QuiltHTTP
@@ -24,13 +27,13 @@ import Testing
             try AppendOnlyFile(path: journal.path).append(Array("{\"op\":\"part\",\"bucket\":\"b\",\"ke".utf8))
         }
         let journal = try PushJournal(directory: dir.path + "/j", bucket: "b", name: "ns/pkg")
-        let done = try #require(journal.completed(bucket: "b", key: "ns/pkg/a.bin", source: source))
-        #expect(done.versionId == "v1" && done.hash.value == "h")
+        let (done, match) = try #require(journal.completed(bucket: "b", key: "ns/pkg/a.bin", source: source))
+        #expect(done.versionId == "v1" && done.hash.value == "h" && match == .same)
         let open = try #require(journal.openUpload(bucket: "b", key: "ns/pkg/big", source: source))
         #expect(open.uploadId == "u1" && open.parts[1]?.digest == [1, 2, 3] && open.parts[1]?.etag == "\"e1\"")
         // Not taken over by this run: abandoned.
         #expect(journal.abandonedUploads().map(\.uploadId) == ["u2"])
-        try journal.recordAborted(bucket: "b", key: "ns/pkg/gone")
+        try journal.recordAborted(bucket: "b", key: "ns/pkg/gone", uploadId: "u2")
         #expect(journal.abandonedUploads().isEmpty)
         journal.remove()
         #expect(!FileSystem.exists(journal.path))
@@ -46,6 +49,72 @@ import Testing
         let after = try #require(SourceIdentity(path: file))
         #expect(journal.completed(bucket: "b", key: "k", source: after) == nil)
         #expect(journal.completed(bucket: "b", key: "other", source: before) == nil)
+    }
+
+    @Test func aRewriteKeepingSizeAndModificationTimeIsNotReused() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.file("a.bin", "one")
+        let before = try #require(SourceIdentity(path: file))
+        let journal = try PushJournal(directory: dir.path + "/j", bucket: "b", name: "ns/pkg")
+        try journal.recordCompleted(bucket: "b", key: "k", source: before, versionId: nil, hash: ObjectHash(.sha2256Chunked, value: "h"))
+        try journal.recordStarted(bucket: "b", key: "big", source: before, uploadId: "u1")
+        usleep(20_000)  // a later clock tick: the rewrite's change time differs
+        // The same inode rewritten with as many bytes, its modification time put back (touch -d, touch -r).
+        let fd = open(file, O_WRONLY)
+        _ = Array("two".utf8).withUnsafeBytes { pwrite(fd, $0.baseAddress, 3, 0) }
+        var times = [timespec(tv_sec: before.mtime / 1_000_000_000, tv_nsec: before.mtime % 1_000_000_000),
+                     timespec(tv_sec: before.mtime / 1_000_000_000, tv_nsec: before.mtime % 1_000_000_000)]
+        futimens(fd, &times)
+        close(fd)
+        let after = try #require(SourceIdentity(path: file))
+        #expect(after.size == before.size && after.mtime == before.mtime && after.inode == before.inode)
+        #expect(before.match(after) == .different)
+        #expect(journal.completed(bucket: "b", key: "k", source: after) == nil)
+        #expect(journal.openUpload(bucket: "b", key: "big", source: after) == nil)
+        // Reopened, the journal still tells them apart: the identity is in the records.
+        let reopened = try PushJournal(directory: dir.path + "/j", bucket: "b", name: "ns/pkg")
+        #expect(reopened.completed(bucket: "b", key: "k", source: after) == nil)
+        #expect(reopened.completed(bucket: "b", key: "k", source: before)?.match == .same)
+    }
+
+    @Test func recordsOfOlderJournalsAreReadAndDoubted() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.file("a.bin", "one")
+        let now = try #require(SourceIdentity(path: file))
+        let journalPath: String
+        do {
+            let journal = try PushJournal(directory: dir.path + "/j", bucket: "b", name: "ns/pkg")
+            journalPath = journal.path
+        }
+        // Lines as journals wrote them before inode and change time were recorded.
+        let old = """
+            {"bucket":"b","hash":"h","hash_type":"sha2-256-chunked","key":"k","mtime":\(now.mtime),"op":"done","size":3,"src":"\(file)","version":"v1"}
+            {"bucket":"b","key":"big","mtime":\(now.mtime),"op":"start","size":3,"src":"\(file)","upload":"u1"}
+            {"bucket":"b","key":"big2","mtime":\(now.mtime),"op":"start","size":3,"src":"\(file)","upload":"u2"}
+            {"bucket":"b","key":"big2","op":"aborted"}
+
+            """
+        try AppendOnlyFile(path: journalPath).append(Array(old.utf8))
+        let journal = try PushJournal(directory: dir.path + "/j", bucket: "b", name: "ns/pkg")
+        let (done, match) = try #require(journal.completed(bucket: "b", key: "k", source: now))
+        #expect(done.versionId == "v1" && match == .doubtful)
+        #expect(journal.openUpload(bucket: "b", key: "big", source: now)?.uploadId == "u1")
+        #expect(journal.abandonedUploads().isEmpty)
+    }
+
+    @Test func anUploadReplacedByANewerOneIsAbandoned() throws {
+        let dir = TemporaryDirectory()
+        let source = try #require(SourceIdentity(path: dir.file("a.bin", "one")))
+        let journal = try PushJournal(directory: dir.path + "/j", bucket: "b", name: "ns/pkg")
+        try journal.recordStarted(bucket: "b", key: "big", source: source, uploadId: "u1")
+        try journal.recordStarted(bucket: "b", key: "big", source: source, uploadId: "u2")
+        #expect(journal.abandonedUploads().map(\.uploadId) == ["u1"])
+        let reopened = try PushJournal(directory: dir.path + "/j", bucket: "b", name: "ns/pkg")
+        _ = reopened.openUpload(bucket: "b", key: "big", source: source)
+        #expect(reopened.abandonedUploads().map(\.uploadId) == ["u1"])
+        try reopened.recordAborted(bucket: "b", key: "big", uploadId: "u1")
+        #expect(reopened.abandonedUploads().isEmpty)
+        #expect(reopened.openUpload(bucket: "b", key: "big", source: source)?.uploadId == "u2")
     }
 
     @Test func s3ChecksumsConvertToPackageHashesAsQuilt3Does() {

@@ -34,6 +34,16 @@ import Testing
         #expect(try registry.pointers("ns/pkg").map(\.pointer) == ["1700000000", "latest"])
     }
 
+    @Test func aCorruptPointerIsListedApartAndFailsOnlyTheStrictReader() throws {
+        let hash = try store("a")
+        try registry.updateRef("ns/pkg", to: hash, timestamp: "1700000000")
+        try FileSystem.writeAtomically(Array("garbage\n".utf8), to: dir.path + "/reg/.quilt/named_packages/ns/pkg/1600000000")
+        let listing = try registry.listPointers("ns/pkg")
+        #expect(listing.pointers.map(\.pointer) == ["1700000000", "latest"])
+        #expect(listing.corrupt == [".quilt/named_packages/ns/pkg/1600000000"])
+        #expect(throws: RegistryError.self) { try registry.pointers("ns/pkg") }
+    }
+
     @Test func compareAndSwapRefusesAStaleExpectation() throws {
         let first = try store("1"), second = try store("2")
         try registry.updateRef("ns/pkg", to: first, expecting: .absent, timestamp: "1")

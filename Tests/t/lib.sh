@@ -87,10 +87,10 @@ test_expect_success() {
     local out="$TRASH/.test-output" rc dir=$PWD
     if $test_verbose; then
         echo "expecting success: $2"
-        eval "$2" </dev/null
+        test_eval_ "$2" </dev/null
         rc=$?
     else
-        eval "$2" </dev/null >"$out" 2>&1
+        test_eval_ "$2" </dev/null >"$out" 2>&1
         rc=$?
     fi
     cd "$dir" || exit 1
@@ -109,6 +109,10 @@ test_expect_success() {
     fi
     return 0
 }
+
+# Runs a test body in a function of its own, so that `return 1` in it (as in `for …; do … || return 1; done`)
+# fails that test rather than returning from test_expect_success before the result is counted.
+test_eval_() { eval "$1"; }
 
 # test_done: prints the summary line `# passed N failed N` (scripts/test reads it) and exits 1 if any failed.
 test_done() {

@@ -82,6 +82,15 @@ test_expect_success S3 'the S3 endpoint answers' '
 	test "$(cat out)" -ge 1
 '
 
+test_expect_success 'return 1 in a test body fails that test, and it is counted' '
+	printf "%s\n" ". \"$REPO/Tests/t/lib.sh\"" \
+		"test_expect_success \"loop\" \"for i in 1 2; do false || return 1; done\"" \
+		"test_expect_success \"after\" true" test_done >child.sh &&
+	QUILT_TEST_TRASH_ROOT="$TRASH" test_must_fail --exit=1 bash child.sh >child.out &&
+	grep -q "^not ok 1 - loop" child.out && grep -q "^ok 2 - after" child.out &&
+	grep -q "^# passed 1 failed 1$" child.out
+'
+
 test_set_prereq HAVE_IT
 test_expect_success 'test_have_prereq checks every listed prerequisite' '
 	test_have_prereq HAVE_IT &&

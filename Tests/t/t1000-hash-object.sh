@@ -54,6 +54,14 @@ test_expect_success 'a path outside --root is bad input' '
 	test_must_fail --exit=65 quilt-hash-object --entries --root d hw 2>err && grep -q "^error: " err
 '
 
+test_expect_success 'a path that is not UTF-8 is bad input, shown escaped' '
+	echo x >"$(printf "n\377")" &&
+	printf "hw\nn\377\n" | test_must_fail --exit=65 quilt-hash-object --stdin-paths --entries 2>err &&
+	grep -q "^error: .*n\\\\xff" err &&
+	printf "hw\0n\377\0" | test_must_fail --exit=65 quilt-hash-object --stdin-paths -z 2>err &&
+	grep -q "^error: .*n\\\\xff" err
+'
+
 test_expect_success 'a missing file fails with one line naming it' '
 	test_must_fail --exit=1 quilt-hash-object hw nope 2>err &&
 	grep -q "nope" err && test_line_count = 1 err

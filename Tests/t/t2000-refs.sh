@@ -40,6 +40,15 @@ test_expect_success 'show-ref lists pointers' '
 	grep -q "^$h2 ns/pkg latest$" out && grep -q "^$h1 ns/pkg [0-9]*$" out
 '
 
+test_expect_success 'a corrupt pointer is skipped with a warning; the others are listed' '
+	echo "not a hash" >"$ptr/1000000000" &&
+	quilt-show-ref >out 2>err && quilt-show-ref ns/pkg >out2 2>err2 &&
+	grep -q "^$h2 ns/pkg latest$" out && grep -q "^$h1 ns/pkg [0-9]*$" out && ! grep -q 1000000000 out &&
+	grep -q "^warning: skipping corrupt pointer .*ns/pkg/1000000000" err && test_line_count = 1 err &&
+	grep " ns/pkg " out >out1 && test_cmp out1 out2 && test_cmp err err2 &&
+	rm "$ptr/1000000000"
+'
+
 test_expect_success '-d HASH removes that revision and re-points latest at the newest remaining' '
 	sleep 1 && quilt-update-ref ns/pkg $h3 &&
 	quilt-update-ref -d ns/pkg $h3 &&

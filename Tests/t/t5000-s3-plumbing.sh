@@ -111,6 +111,22 @@ test_expect_success S3 'fetch-blob refuses an S3 entry whose hash does not match
 	grep -q "^error: " err && test ! -e fbad/a.txt
 '
 
+# (A function: a `return` in a test body would leave test_expect_success itself.)
+fetch_wrong_sizes() {
+    local size wrong
+    grep "big.bin" raw >one && size=$(sed "s/.*\"size\": *\([0-9]*\).*/\1/" one) || return 1
+    for wrong in 5 $((size + 1000)); do
+        sed "s/\"size\": *[0-9]*/\"size\": $wrong/" one >wrongsize &&
+        test_must_fail --exit=1 quilt-fetch-blob --dest fsize <wrongsize 2>err &&
+        grep -q "^error: size mismatch for .big.bin.: expected $wrong bytes, got $size$" err &&
+        test ! -e fsize/big.bin || { cat err; return 1; }
+    done
+}
+
+test_expect_success S3 'fetch-blob of an S3 entry whose size is wrong names the size found' '
+	fetch_wrong_sizes
+'
+
 test_expect_success S3 'manifest-only: write-manifest + update-ref on S3 keys, then show and install' '
 	quilt-write-manifest --registry "$reg" --message raw <raw >rawtop &&
 	quilt-update-ref --registry "$reg" ns/raw "$(cat rawtop)" &&

@@ -127,6 +127,20 @@ test_expect_success S3 'a wrong secret against a private moto that checks signat
     grep -q -e SignatureDoesNotMatch -e "403" -e denied all.out
 '
 
+test_expect_success 'a failing credential_process: its exit status shown, never what it printed' '
+    mkdir -p proc && printf "#!/bin/sh\necho \"{\\\"AccessKeyId\\\": \\\"x\\\", \\\"SecretAccessKey\\\": \\\"$SECRET\\\"}\"\necho \"error: key $SECRET\" >&2\nexit 3\n" >proc/helper &&
+    chmod +x proc/helper && grep -q "$SECRET" proc/helper &&
+    printf "[profile proc]\ncredential_process = %s/proc/helper\n" "$TRASH" >proc/config &&
+    port=$("$QUILT_TEST_PYTHON" -c "import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])") &&
+    : >all.out &&
+    env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN AWS_CONFIG_FILE="$TRASH/proc/config" \
+        AWS_PROFILE=proc AWS_REGION=us-east-1 AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_EC2_METADATA_DISABLED=true \
+        quilt list --registry s3://some-bucket >cmd.out 2>cmd.err
+    test $? = 1 && cat cmd.out cmd.err >>all.out && cat all.out &&
+    grep -q "^error: .*credential_process.*status 3" cmd.err && test_line_count = 1 cmd.err &&
+    no_leak all.out
+'
+
 test_expect_success S3 'stop servers' 'cleanup'
 
 test_done

@@ -72,6 +72,38 @@ test_expect_success 'errors: invalid name, missing directory or file, bad metada
 	test_must_fail --exit=1 quilt build ns/x --from ns/nothing
 '
 
+test_expect_success 'a file name that is not UTF-8 is refused and shown escaped; nothing is written' '
+	mkdir -p names/sub && echo a >names/a && echo b >"names/$(printf "bad\377name")" &&
+	echo c >"names/sub/$(printf "sur\355\240\200x")" &&
+	find "$(local_registry)" -type f | sort >before &&
+	test_must_fail --exit=65 quilt build ns/names names 2>err &&
+	grep -q "^error: .*names/bad\\\\xffname" err && grep -q "^hint: .*--skip-unreadable-names" err &&
+	test_must_fail --exit=65 quilt build ns/names --set k=names/sub 2>err &&
+	grep -q "^error: .*names/sub/sur\\\\xed\\\\xa0\\\\x80x" err &&
+	find "$(local_registry)" -type f | sort >after && test_cmp before after
+'
+
+test_expect_success '--skip-unreadable-names leaves them out, with a warning naming each' '
+	quilt build ns/names names --skip-unreadable-names >out 2>err &&
+	grep -q "^warning: .*names/bad\\\\xffname" err && grep -q "^warning: .*names/sub/sur\\\\xed\\\\xa0\\\\x80x" err &&
+	test_line_count = 2 err &&
+	quilt show ns/names --json >show &&
+	"$QUILT_TEST_PYTHON" -c "import json; assert [e[\"logical_key\"] for e in json.load(open(\"show\"))[\"entries\"]] == [\"a\"]"
+'
+
+test_expect_success 'arguments that are not UTF-8 are bad input, never silently changed' '
+	find "$(local_registry)" -type f | sort >before &&
+	test_must_fail --exit=65 quilt build ns/u data --message "$(printf "a\377b")" 2>err &&
+	grep -q "^error: .*not valid UTF-8 .*a\\\\xffb" err &&
+	test_must_fail --exit=65 quilt build ns/u data --meta "{\"k\": \"$(printf "\377")\"}" 2>err &&
+	grep -q "\\\\xff" err &&
+	test_must_fail --exit=65 quilt build ns/u data --set "$(printf "k\377")=data/a.txt" 2>err &&
+	test_must_fail --exit=65 quilt build ns/u data "--message=$(printf "\355\240\200")" 2>err &&
+	grep -q "\\\\xed\\\\xa0\\\\x80" err &&
+	test_must_fail --exit=65 quilt-write-manifest --message "$(printf "\377")" </dev/null &&
+	find "$(local_registry)" -type f | sort >after && test_cmp before after
+'
+
 test_expect_success 'a failed build writes nothing' '
 	find "$(local_registry)" -type f | sort >before &&
 	test_must_fail quilt build ns/x data --set k=missing.txt &&
@@ -82,6 +114,21 @@ test_expect_success 'an unreadable file fails the build' '
 	if test "$(id -u)" != 0; then
 		echo secret >data2 && chmod 000 data2 && test_must_fail --exit=1 quilt build ns/x --set k=data2
 	fi
+'
+
+# as_unprivileged CMD...: CMD as user nobody when we are root (root is never refused a permission), else as is.
+as_unprivileged() {
+	if test "$(id -u)" = 0; then setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; else "$@"; fi
+}
+if test "$(id -u)" != 0 || command -v setpriv >/dev/null; then test_set_prereq PERMISSIONS; fi
+
+test_expect_success PERMISSIONS 'a registry that cannot be entered is reported as such, not as its workflow file' '
+	chmod 755 "$TRASH" && chmod -R a+rX data && mkdir closed && chmod 000 closed &&
+	test_must_fail --exit=1 as_unprivileged quilt build ns/np data --registry closed 2>err &&
+	grep -q "^error: cannot read registry .*closed.*: Permission denied" err && ! grep -q workflows err &&
+	mkdir readonly && chmod 555 readonly &&
+	test_must_fail --exit=1 as_unprivileged quilt build ns/np data --registry readonly 2>err &&
+	grep -q "^error: cannot write .*readonly.*: Permission denied" err && ! grep -q workflows err
 '
 
 test_expect_success 'a registry with quilt3 workflows checks and stamps the revision' '

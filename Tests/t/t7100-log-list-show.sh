@@ -23,6 +23,15 @@ assert [r[\"message\"] for r in rows] == [\"three\", \"two\", \"one\"], rows
 assert all(set(r) == {\"timestamp\", \"top_hash\", \"message\"} for r in rows)"
 '
 
+test_expect_success 'log skips a corrupt pointer with a warning and shows the rest' '
+	p="$(local_registry)/.quilt/named_packages/ns/pkg" &&
+	printf "%064d" 0 | tr 0 z >"$p/1000000000" &&
+	quilt log ns/pkg >out 2>err && test_line_count = 3 out &&
+	grep -q "^warning: skipping corrupt pointer .*ns/pkg/1000000000" err && test_line_count = 1 err &&
+	quilt log ns/pkg --json >out 2>err && grep -q "^warning: skipping corrupt pointer" err &&
+	rm "$p/1000000000"
+'
+
 test_expect_success 'list' '
 	quilt list >out && printf "ns/pkg\nother/pkg\n" >expect && test_cmp expect out &&
 	quilt list --json >out && echo "[\"ns/pkg\", \"other/pkg\"]" >expect && test_cmp expect out
@@ -53,6 +62,23 @@ test_expect_success 'verify passes on the directory and fails on changes' '
 	grep -q "\"modified\": \[\"c\"\]" out
 '
 
+test_expect_success 'control characters from a registry are escaped in human output, never sent raw' '
+	mkdir evil && printf x >"evil/$(printf "k\033]0;pwned\007")" && printf y >"evil/$(printf "nl\nx")" &&
+	msg=$(printf "m\n2099-01-01 00:00:00 UTC  %s (latest)  forged \302\233c" "$h3") &&
+	quilt build ns/plain d --registry evilreg >/dev/null &&
+	quilt build ns/evil evil --registry evilreg --message "$msg" --meta "{\"k\": \"\\u009b\"}" >/dev/null &&
+	quilt log ns/evil --registry evilreg >out && test_line_count = 1 out && grep -qF "  m\n2099-01-01" out &&
+	reg=evilreg/.quilt/named_packages &&
+	mkdir "$reg/ns/$(printf "x\033[2J")" && cp "$reg/ns/evil/latest" "$reg/ns/$(printf "x\033[2J")/latest" &&
+	cp "$reg/ns/evil/latest" "$reg/ns/evil/$(printf "9\033[2J")" &&
+	quilt show ns/evil --registry evilreg >>out && quilt diff ns/plain ns/evil --registry evilreg >>out &&
+	test_must_fail quilt verify ns/evil --dir d --registry evilreg >>out 2>&1 &&
+	quilt list --registry evilreg >>out && quilt-show-ref --registry evilreg >>out && cat out &&
+	! grep -q "$(printf "\033")" out && ! grep -q "$(printf "\007")" out && ! grep -q "$(printf "\302\233")" out &&
+	grep -qF "k\x1b]0;pwned\x07" out && grep -qF "nl\nx" out && grep -qF "forged \xc2\x9bc" out &&
+	grep -qF "ns/x\x1b[2J" out && grep -qF "ns/evil 9\x1b[2J" out && grep -qF "\xc2\x9b" out
+'
+
 test_expect_success 'unknown revision and ambiguous prefix' '
 	test_must_fail --exit=1 quilt show ns/nothing 2>err && grep -q "ns/nothing" err &&
 	test_must_fail --exit=1 quilt show ns/pkg@ffffff 2>err &&
@@ -73,6 +99,17 @@ test_expect_success 'config reads and writes quilt3 config.yml' '
 	quilt config default_remote_registry >out && echo s3://my-bucket >expect && test_cmp expect out &&
 	grep -q "^default_remote_registry: s3://my-bucket$" "$XDG_DATA_HOME/Quilt/config.yml" &&
 	test_must_fail --exit=64 quilt config no_such_key
+'
+
+test_expect_success 'config refuses registry values of the wrong kind' '
+	quilt config default_remote_registry s3://my-bucket/prefix &&
+	test_must_fail --exit=64 quilt config default_remote_registry ftp://x 2>err && grep -q default_remote_registry err &&
+	test_must_fail --exit=64 quilt config default_remote_registry /a/path &&
+	test_must_fail --exit=64 quilt config default_remote_registry "s3://Bad_Bucket!" &&
+	test_must_fail --exit=64 quilt config default_local_registry s3://my-bucket &&
+	test_must_fail --exit=64 quilt config default_local_registry ftp://x &&
+	quilt config default_remote_registry >out && echo s3://my-bucket/prefix >expect && test_cmp expect out &&
+	quilt config default_remote_registry null && quilt config default_local_registry null
 '
 
 test_expect_success 'default_local_registry from config.yml is honoured' '

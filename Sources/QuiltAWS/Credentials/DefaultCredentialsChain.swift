@@ -224,6 +224,9 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
         let output = Pipe()
         process.standardOutput = output
         process.standardInput = FileHandle.nullDevice
+        // A failing helper may print what it was given or fetched (a key, a token) on stderr: its exit status is
+        // all a user needs to see, so its stderr goes nowhere rather than through to ours.
+        process.standardError = FileHandle.nullDevice
         do { try process.run() } catch {
             throw S3Error.credentialsUnavailable(source: "credential_process", detail: "cannot run it")
         }

@@ -1,4 +1,5 @@
 // Everything an S3Client needs to know before its first request: endpoint, region, credentials, timeouts.
+import QuiltSupport
 import QuiltHTTP
 
 /// How an `S3Client` reaches S3.
@@ -29,14 +30,14 @@ public struct S3ClientConfiguration: Sendable {
     /// environment (pass `ProcessInfo.processInfo.environment` in programs, a dictionary in tests).
     /// `credentials`, when given, replaces the whole default chain (quilt3 does this with a Quilt catalog's
     /// credentials); endpoint and region are still the AWS settings' (a bucket's region is discovered when none
-    /// is set, which also covers buckets outside the catalog's own region). `timeout` (seconds) limits connecting
-    /// and a transfer that moves no data, unless the environment says otherwise; `connections` is how many
-    /// requests may run at once, so that as many connections stay open for reuse.
+    /// is set, which also covers buckets outside the catalog's own region). `timeout` (seconds, config.yml's
+    /// `requests_timeout`) limits connecting and a transfer that moves no data, unless `tuning` (the environment)
+    /// says otherwise; `connections` is how many requests may run at once, so that as many connections stay open.
     public static func resolve(environment: [String: String], http: HTTPClient.Configuration = .init(),
-                               credentials: (any AWSCredentialsProvider)? = nil, timeout: Double? = nil,
-                               connections: Int? = nil) throws
-        -> S3ClientConfiguration
+                               tuning: S3Tuning? = nil, credentials: (any AWSCredentialsProvider)? = nil,
+                               timeout: Double? = nil, connections: Int? = nil) throws -> S3ClientConfiguration
     {
+        let tuning = try tuning ?? S3Tuning(environment: environment)
         let settings = AWSSettings.load(environment: environment)
         var http = http
         if let timeout {
@@ -47,11 +48,9 @@ public struct S3ClientConfiguration: Sendable {
         if http.caBundlePath == nil, let bundle = environment["AWS_CA_BUNDLE"] ?? settings.configProfile["ca_bundle"], !bundle.isEmpty {
             http.caBundlePath = bundle
         }
-        // The suite's own knobs (Documentation/quilt.md, ENVIRONMENT); seconds, decimals allowed.
-        if let seconds = environment["QUILT_S3_CONNECT_TIMEOUT"].flatMap(Double.init), seconds > 0 { http.connectTimeout = seconds }
-        if let seconds = environment["QUILT_S3_REQUEST_TIMEOUT"].flatMap(Double.init), seconds > 0 { http.requestTimeout = seconds }
-        if let seconds = environment["QUILT_S3_STALL_TIMEOUT"].flatMap(Double.init), seconds > 0 { http.stallTimeout = seconds }
-        let attempts = environment["QUILT_S3_MAX_ATTEMPTS"].flatMap { Int($0) }.map { max(1, $0) } ?? 4
+        if let seconds = tuning.connectTimeout { http.connectTimeout = seconds }
+        if let seconds = tuning.requestTimeout { http.requestTimeout = seconds }
+        if let seconds = tuning.stallTimeout { http.stallTimeout = seconds }
         var endpoint = S3Endpoint.aws
         endpoint.addressingStyle = settings.addressingStyle
         if let url = settings.endpointURL {
@@ -60,6 +59,26 @@ public struct S3ClientConfiguration: Sendable {
         return S3ClientConfiguration(
             endpoint: endpoint, region: settings.region,
             credentials: credentials ?? DefaultCredentialsChain(environment: environment, settings: settings), http: http,
-            maxAttempts: attempts)
+            maxAttempts: tuning.maxAttempts)
+    }
+}
+
+/// The suite's own S3 knobs (Documentation/quilt.md, ENVIRONMENT), read strictly: a value that does not parse is a
+/// `SettingError`, never quietly the default.
+public struct S3Tuning: Sendable, Equatable {
+    /// `QUILT_S3_CONNECT_TIMEOUT`, `QUILT_S3_REQUEST_TIMEOUT`, `QUILT_S3_STALL_TIMEOUT`: seconds, decimals allowed;
+    /// nil keeps the HTTP layer's default.
+    public var connectTimeout: Double?
+    public var requestTimeout: Double?
+    public var stallTimeout: Double?
+    /// `QUILT_S3_MAX_ATTEMPTS` (default 4).
+    public var maxAttempts: Int
+
+    public init(environment: [String: String]) throws(SettingError) {
+        let settings = Settings(environment)
+        connectTimeout = try settings.seconds("QUILT_S3_CONNECT_TIMEOUT")
+        requestTimeout = try settings.seconds("QUILT_S3_REQUEST_TIMEOUT")
+        stallTimeout = try settings.seconds("QUILT_S3_STALL_TIMEOUT")
+        maxAttempts = try settings.integer("QUILT_S3_MAX_ATTEMPTS", default: 4, in: 1...Int.max)
     }
 }

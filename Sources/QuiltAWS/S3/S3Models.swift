@@ -157,3 +157,24 @@ public struct S3ObjectReference: Sendable, Equatable, CustomStringConvertible {
             + (versionId.map { "?versionId=\(PercentEncoding.encode($0))" } ?? "")
     }
 }
+
+/// S3's rules for bucket names, checked before any request so that a name S3 would refuse is a usage error, not
+/// a network failure.
+public enum S3BucketName {
+    /// What is wrong with `name` as an S3 bucket name, or nil. The rules of today's general purpose buckets:
+    /// 3 to 63 characters, lowercase letters, digits, '.' and '-', starting and ending with a letter or digit, no
+    /// '..', not an IPv4 address. (Names reserved for new buckets, such as access point aliases ending in
+    /// `-s3alias`, are accepted: requests may address them.)
+    public static func problem(_ name: String) -> String? {
+        let bytes = Array(name.utf8)
+        let rule = "a bucket name is 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit"
+        guard (3...63).contains(bytes.count) else { return rule }
+        func isLowerAlphanumeric(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
+        guard bytes.allSatisfy({ isLowerAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }),
+              isLowerAlphanumeric(bytes[0]), isLowerAlphanumeric(bytes[bytes.count - 1]) else { return rule }
+        if name.contains("..") { return "a bucket name has no '..'" }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }) { return "a bucket name is not an IP address" }
+        return nil
+    }
+}

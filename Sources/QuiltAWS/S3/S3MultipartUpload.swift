@@ -26,11 +26,13 @@ public struct S3MultipartUpload: Sendable {
     }
 
     /// Sends parts `0..<partCount` except those in `alreadySent` (index → part), calling `sendPart(index)` on
-    /// up to `concurrency` threads, then completes the upload with every part in order under `condition`.
-    /// On failure the upload is aborted, unless `keepOnFailure` (a journalled upload that a rerun resumes).
+    /// up to `concurrency` threads, then, unless `beforeCompleting` throws, completes the upload with every part
+    /// in order under `condition`. On failure the upload is aborted, unless `keepOnFailure` (a journalled upload
+    /// that a rerun resumes).
     @discardableResult
     public func run(partCount: Int, concurrency: Int, alreadySent: [Int: S3UploadedPart] = [:],
                     condition: WriteCondition = .always, keepOnFailure: Bool = false,
+                    beforeCompleting: () throws -> Void = {},
                     sendPart: @escaping @Sendable (Int) throws -> S3UploadedPart) throws -> S3PutResult {
         do {
             let parts = Locked(alreadySent)
@@ -40,6 +42,7 @@ public struct S3MultipartUpload: Sendable {
                 parts.withLock { $0[missing[m]] = part }
             }
             let sent = parts.value
+            try beforeCompleting()
             return try client.completeMultipartUpload(
                 bucket: bucket, key: key, uploadId: uploadId, parts: (0..<partCount).map { sent[$0]! }, condition: condition)
         } catch {

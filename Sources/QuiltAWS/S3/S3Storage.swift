@@ -75,6 +75,14 @@ public struct S3Storage: Storage {
         try client.getObject(bucket: bucket, key: objectKey(key)).body
     }
 
+    /// One GET that also gives the ETag and version. The protocol's default (a HEAD, then a GET) costs a request
+    /// more, and an error answer to a HEAD has no body, so a 403 could not say why (SignatureDoesNotMatch,
+    /// AccessDenied) and loses its hint.
+    public func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo) {
+        let result = try client.getObject(bucket: bucket, key: objectKey(key))
+        return (result.body, ObjectInfo(size: result.body.count, etag: result.etag ?? "", versionId: result.versionId))
+    }
+
     /// One ranged GET; S3 answers a range past the end with what there is.
     public func getPrefix(_ key: String, count: Int) throws -> [UInt8] {
         guard count > 0 else { return [] }
@@ -121,13 +129,6 @@ public struct S3Storage: Storage {
                 body: .fileRange(path: path, offset: offset, length: min(partSize, size - offset)))
         }
         return ObjectInfo(size: size, etag: result.etag, versionId: result.versionId)
-    }
-
-    /// One GET instead of HEAD then GET: S3's answer carries the ETag and the version, and an error answer has a
-    /// body naming the cause (a HEAD's has none, so a refused signature would be a bare status).
-    public func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo) {
-        let result = try client.getObject(bucket: bucket, key: objectKey(key))
-        return (result.body, ObjectInfo(size: result.body.count, etag: result.etag ?? "", versionId: result.versionId))
     }
 
     public func head(_ key: String) throws -> ObjectInfo? {

@@ -26,6 +26,6 @@ struct FetchBlob: QuiltCommand, VerboseCommand {
         }
         let root = FileSystem.absolute(dest)
         try io.context().fetch(entries, into: root)
-        for entry in entries { io.line(root + "/" + entry.logicalKey) }
+        for entry in entries { io.line(terminalSafe(root + "/" + entry.logicalKey)) }
     }
 }

@@ -50,7 +50,9 @@ struct HashObject: QuiltCommand {
             let separator: UInt8 = nulTerminated ? 0 : 0x0A
             // Batches keep output streaming for long path lists while every batch is hashed on all cores.
             for piece in io.readStandardInput().split(separator: separator, omittingEmptySubsequences: true) {
-                var path = String(decoding: piece, as: UTF8.self)
+                guard var path = String(validating: piece, as: UTF8.self) else {
+                    throw ArgumentError.notUTF8(what: "path", bytes: Array(piece))
+                }
                 if !nulTerminated && path.hasSuffix("\r") { path.removeLast() }
                 batch.append(path)
                 if batch.count == 4096 { try flushBatch() }

@@ -1,5 +1,6 @@
 // quilt-show-ref: list pointers (git's show-ref).
 import ArgumentParser
+import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 
@@ -25,9 +26,16 @@ struct ShowRef: QuiltCommand, VerboseCommand {
             names = try registry.listPackages()
         }
         for package in names {
-            let pointers = try registry.pointers(package)
+            let listing = try registry.listPointers(package)
+            warnCorrupt(listing, io)
+            let pointers = listing.pointers
             if name != nil && pointers.isEmpty { throw RegistryError.noSuchPackage(package) }
-            for pointer in pointers { io.line("\(pointer.topHash) \(package) \(pointer.pointer)") }
+            for pointer in pointers { io.line("\(pointer.topHash) \(terminalSafe(package)) \(terminalSafe(pointer.pointer))") }
         }
     }
+}
+
+/// One warning per pointer that holds no top hash (a hand edit, a torn copy): the rest are still shown.
+func warnCorrupt(_ listing: Registry.PointerListing, _ io: IO) {
+    for location in listing.corrupt { io.warning("skipping corrupt pointer \(quoted(location))") }
 }

@@ -1,6 +1,7 @@
 // quilt-upload-blob: upload entries' data to S3 and print the entries with their new physical keys.
 import ArgumentParser
 import QuiltFormat
+import QuiltRegistry
 
 struct UploadBlob: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
@@ -36,6 +37,8 @@ struct UploadBlob: QuiltCommand, VerboseCommand {
     }
 
     func execute(_ io: IO) throws {
+        // A registry URL is checked as one (a bucket S3 would refuse is a usage error) before stdin is read.
+        if let registry { _ = try RegistryLocation(registry) }
         let context = try io.context()
         var out: [UInt8] = []
         if let file, let destURL {

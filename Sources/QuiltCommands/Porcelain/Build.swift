@@ -1,5 +1,6 @@
 // quilt build: build a package revision from local files into a registry (quilt3's set_dir + build).
 import ArgumentParser
+import QuiltSupport
 import QuiltFormat
 import QuiltRegistry
 
@@ -29,20 +30,30 @@ struct RevisionContentOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The registry's workflow to check and stamp the revision with ('' for none; default: the config's default_workflow).", valueName: "id"))
     var workflow: String?
 
+    @Flag(name: .long, help: "Leave out files whose names are not valid UTF-8, with a warning for each, instead of refusing them.")
+    var skipUnreadableNames = false
+
     func validate() throws {
         for set in sets where !set.contains("=") { throw ValidationError("--set takes LK=PATH, got '\(set)'") }
     }
 
     /// The revision these options describe.
     func spec() throws -> RevisionSpec {
-        RevisionSpec(name: name, directory: directory,
-                     sets: sets.map { set in
-                         let parts = set.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                         return (String(parts[0]), String(parts[1]))
-                     },
-                     removals: removals, meta: try meta.map(parseMetaArgument), message: message,
-                     workflow: WorkflowChoice(argument: workflow))
+        var spec = RevisionSpec(name: name, directory: directory,
+                                sets: sets.map { set in
+                                    let parts = set.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                                    return (String(parts[0]), String(parts[1]))
+                                },
+                                removals: removals, meta: try meta.map(parseMetaArgument), message: message,
+                                workflow: WorkflowChoice(argument: workflow))
+        spec.skipUndecodableNames = skipUnreadableNames
+        return spec
     }
+}
+
+/// One warning per file a build or push left out for its name (`--skip-unreadable-names`).
+func warnSkipped(_ result: PublishResult, _ io: IO) {
+    for path in result.skipped { io.warning("skipped a file whose name is not valid UTF-8 \(quoted(bytes: path))") }
 }
 
 struct Build: QuiltCommand, VerboseCommand {
@@ -73,6 +84,7 @@ struct Build: QuiltCommand, VerboseCommand {
         let result = try io.context().build(content.spec(), from: content.from, registry: registryOptions.registry,
                                             checkOnly: check, progress: progress?.handler)
         progress?.finish()
+        warnSkipped(result, io)
         if json {
             io.json(.object(JSONObject([
                 ("name", .string(result.name)), ("top_hash", .string(result.topHash)),

@@ -43,7 +43,7 @@ struct Config: QuiltCommand {
         }
         if let key {
             guard config.knows(key) else { throw ConfigError.unknownKey(key) }
-            io.line((config[key] ?? .null).description)
+            io.line(terminalSafe((config[key] ?? .null).description))
             return
         }
         printAll(config, io)
@@ -55,6 +55,6 @@ struct Config: QuiltCommand {
             io.json(.object(JSONObject(keys.map { ($0, config.values[$0]!.json) })))
             return
         }
-        for key in keys { io.line("\(key): \(config.values[key]!)") }
+        for key in keys { io.line("\(terminalSafe(key)): \(terminalSafe(config.values[key]!.description))") }
     }
 }

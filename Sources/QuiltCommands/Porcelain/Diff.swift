@@ -33,8 +33,8 @@ struct Diff: QuiltCommand, VerboseCommand {
             ])))
             return
         }
-        for key in diff.added { io.line("A\t\(key)") }
-        for key in diff.modified { io.line("M\t\(key)") }
-        for key in diff.deleted { io.line("D\t\(key)") }
+        for key in diff.added { io.line("A\t\(terminalSafe(key))") }
+        for key in diff.modified { io.line("M\t\(terminalSafe(key))") }
+        for key in diff.deleted { io.line("D\t\(terminalSafe(key))") }
     }
 }

@@ -17,7 +17,7 @@ struct List: QuiltCommand, VerboseCommand {
         if json {
             io.json(.array(names.map { .string($0) }))
         } else {
-            for name in names { io.line(name) }
+            for name in names { io.line(terminalSafe(name)) }
         }
     }
 }

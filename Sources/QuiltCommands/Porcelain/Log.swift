@@ -22,7 +22,9 @@ struct Log: QuiltCommand, VerboseCommand {
     func execute(_ io: IO) throws {
         try PackageName.validate(name)
         let registry = try io.registry(registryOptions)
-        let pointers = try registry.pointers(name)
+        let listing = try registry.listPointers(name)
+        warnCorrupt(listing, io)
+        let pointers = listing.pointers
         guard !pointers.isEmpty else { throw RegistryError.noSuchPackage(name) }
         let latest = pointers.first { $0.pointer == "latest" }?.topHash
         let versions = Registry.versions(of: pointers)
@@ -37,7 +39,7 @@ struct Log: QuiltCommand, VerboseCommand {
             } else {
                 let date = Date(timeIntervalSince1970: Double(version.timestamp) ?? 0)
                 let marker = version.topHash == latest ? " (latest)" : ""
-                let text = message.stringValue ?? ""
+                let text = terminalSafe(message.stringValue ?? "")
                 io.line("\(Self.format(date))  \(version.topHash)\(marker)  \(text)")
             }
         }

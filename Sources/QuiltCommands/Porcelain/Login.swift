@@ -25,7 +25,7 @@ struct Login: QuiltCommand {
         let loginURL = try context.catalogLoginURL()
         let code: String
         if io.stdinIsTerminal {
-            io.message("Sign in at this page and copy the code it shows:\n  \(loginURL)")
+            io.message("Sign in at this page and copy the code it shows:\n  \(terminalSafe(loginURL))")
             if Terminal.openBrowser(loginURL, environment: io.environment) { io.message("(opened in your browser)") }
             code = Terminal.readSecretLine(prompt: "Enter the code from the webpage: ")?.trimmingWhitespace ?? ""
         } else {
@@ -40,7 +40,7 @@ struct Login: QuiltCommand {
                 ("credentials_expire", .string(result.credentialsExpire)),
             ])))
         } else {
-            io.info("Signed in to \(result.navigatorURL ?? result.registryURL); AWS credentials valid until \(result.credentialsExpire)")
+            io.info(terminalSafe("Signed in to \(result.navigatorURL ?? result.registryURL); AWS credentials valid until \(result.credentialsExpire)"))
         }
     }
 }

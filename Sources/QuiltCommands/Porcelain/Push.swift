@@ -56,6 +56,7 @@ struct Push: QuiltCommand, VerboseCommand {
         defer { progress?.finish() }
         let result = try io.context().push(request, progress: progress?.handler)
         progress?.finish()
+        warnSkipped(result, io)
         if json {
             var object = JSONObject([
                 ("name", .string(result.name)), ("top_hash", .string(result.topHash)), ("registry", .string(result.registry)),

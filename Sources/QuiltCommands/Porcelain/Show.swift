@@ -38,15 +38,15 @@ struct Show: QuiltCommand, VerboseCommand {
         }
         if let name = rev.name { io.line("name:      \(name)") }
         io.line("top hash:  \(topHash)")
-        io.line("message:   \(manifest.message ?? "")")
-        if let userMeta = manifest.userMeta { io.line("user_meta: \(JSONWriter.manifestForm(userMeta))") }
+        io.line("message:   \(terminalSafe(manifest.message ?? ""))")
+        if let userMeta = manifest.userMeta { io.line("user_meta: \(terminalSafe(JSONWriter.manifestForm(userMeta)))") }
         let total = manifest.entries.reduce(0) { $0 + $1.size }
         io.line("entries:   \(manifest.entries.count) (\(formatBytes(total)))")
         io.line("")
         for entry in manifest.entries {
             let size = String(entry.size)
             let padded = String(repeating: " ", count: max(0, 12 - size.count)) + size
-            io.line("\(padded)  \(entry.hash?.value ?? "-")  \(entry.logicalKey)")
+            io.line("\(padded)  \(terminalSafe(entry.hash?.value ?? "-"))  \(terminalSafe(entry.logicalKey))")
         }
     }
 }

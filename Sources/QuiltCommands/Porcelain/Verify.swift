@@ -41,9 +41,9 @@ struct Verify: QuiltCommand, VerboseCommand {
                 ("modified", .array(report.modified.map { .string($0) })), ("extra", .array(report.extra.map { .string($0) })),
             ])))
         } else {
-            for key in report.missing { io.line("missing\t\(key)") }
-            for key in report.modified { io.line("modified\t\(key)") }
-            for key in report.extra { io.line("extra\t\(key)") }
+            for key in report.missing { io.line("missing\t\(terminalSafe(key))") }
+            for key in report.modified { io.line("modified\t\(terminalSafe(key))") }
+            for key in report.extra { io.line("extra\t\(terminalSafe(key))") }
             io.flush()
             io.message(ok ? "Verification succeeded" : "Verification failed")
         }

@@ -29,18 +29,20 @@ struct Whoami: QuiltCommand, VerboseCommand {
         if json {
             io.json(Self.json(report))
         } else {
-            io.line("credentials: \(report.source)")
+            // Profile names, ARNs and reasons come from files and servers: escaped like any registry text.
+            func show(_ label: String, _ text: String) { io.line(label + terminalSafe(text)) }
+            show("credentials: ", report.source)
             if let arn = report.arn {
-                io.line("identity:    \(arn)")
-                io.line("account:     \(report.account ?? "")")
+                show("identity:    ", arn)
+                show("account:     ", report.account ?? "")
             } else {
-                io.line("identity:    unknown (\(report.identityError ?? "no answer"))")
+                show("identity:    ", "unknown (\(report.identityError ?? "no answer"))")
             }
-            io.line("region:      \(report.region ?? "not set (found per bucket)")")
+            show("region:      ", report.region ?? "not set (found per bucket)")
             if let registry = report.registry {
-                io.line("registry:    \(registry)" + (report.bucketRegion.map { " (region \($0))" } ?? ""))
-                if let read = report.read { io.line("read:        " + Self.text(read)) }
-                if let write = report.write { io.line("write:       " + Self.text(write)) }
+                show("registry:    ", registry + (report.bucketRegion.map { " (region \($0))" } ?? ""))
+                if let read = report.read { show("read:        ", Self.text(read)) }
+                if let write = report.write { show("write:       ", Self.text(write)) }
             }
         }
         io.flush()

@@ -7,10 +7,12 @@ public enum BuildError: QuiltError {
     case unreadable(path: String, reason: String)
     case noSuchEntry(String)
     case unsupportedPhysicalKey(String)
+    /// A file name in a directory being added that is not valid UTF-8 (shown as bytes), and how many more.
+    case undecodableName(path: [UInt8], others: Int)
 
     public var kind: FailureKind {
         switch self {
-        case .noSuchEntry: return .badInput
+        case .noSuchEntry, .undecodableName: return .badInput
         default: return .operationFailed
         }
     }
@@ -20,6 +22,15 @@ public enum BuildError: QuiltError {
         case .unreadable(let path, let reason): return "cannot read file \(quoted(path)): \(reason)"
         case .noSuchEntry(let key): return "no such logical key \(quoted(key))"
         case .unsupportedPhysicalKey(let url): return "cannot hash data at \(quoted(url)) here"
+        case .undecodableName(let path, let others):
+            return "file name is not valid UTF-8 \(quoted(bytes: path))" + (others > 0 ? " (and \(others) more)" : "")
         }
+    }
+
+    public var hint: String? {
+        if case .undecodableName = self {
+            return "no logical key can name it: rename it, or leave such files out with --skip-unreadable-names"
+        }
+        return nil
     }
 }

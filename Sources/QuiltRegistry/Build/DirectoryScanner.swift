@@ -12,8 +12,19 @@ public enum DirectoryScanner {
         public var size: Int
     }
 
-    /// Every regular file below `directory`, in tree order.
+    /// Every regular file below `directory`, in tree order. A name that is not valid UTF-8 (or encodes a
+    /// surrogate) can be no logical key, so it is refused, as quilt3 refuses it: `BuildError.undecodableName`.
     public static func scan(_ directory: String, applyIgnore: Bool = true) throws -> [File] {
+        var skipped: [[UInt8]] = []
+        let files = try scan(directory, applyIgnore: applyIgnore, skipped: &skipped)
+        if let first = skipped.first { throw BuildError.undecodableName(path: first, others: skipped.count - 1) }
+        return files
+    }
+
+    /// Every regular file below `directory`, in tree order, leaving out what has a name that is not valid UTF-8:
+    /// the path of each such file or directory (`directory` as given, then the bytes below it) is appended to
+    /// `skipped`.
+    public static func scan(_ directory: String, applyIgnore: Bool = true, skipped: inout [[UInt8]]) throws -> [File] {
         let root: String
         do { root = try FileSystem.realPath(directory) } catch { throw BuildError.notADirectory(directory) }
         guard FileSystem.isDirectory(root) else { throw BuildError.notADirectory(directory) }
@@ -21,41 +32,64 @@ public enum DirectoryScanner {
         if applyIgnore, let bytes = try? FileSystem.readFile(root + "/.quiltignore") {
             ignore = QuiltIgnore(text: String(decoding: bytes, as: UTF8.self))
         }
-        var files: [File] = []
-        try walk(root, relative: "", ignore: ignore, into: &files)
-        return files
+        var shownRoot = Array(directory.utf8)
+        while shownRoot.count > 1 && shownRoot.last == UInt8(ascii: "/") { shownRoot.removeLast() }
+        if shownRoot == [UInt8(ascii: "/")] { shownRoot = [] }
+        var walker = Walker(shownRoot: shownRoot, ignore: ignore)
+        try walker.walk(root, relative: "")
+        skipped += walker.undecodable
+        return walker.files
     }
 
-    /// Visits each directory's children sorted by name, which is the definition of tree order: the files come
-    /// out in tree order with no sort of whole paths afterwards.
-    private static func walk(_ directory: String, relative: String, ignore: QuiltIgnore?, into files: inout [File]) throws {
-        var names: [String]
-        do {
-            names = try FileSystem.contentsOfDirectory(directory)
-        } catch {
-            throw BuildError.unreadable(path: directory, reason: error.message)
+    private struct Walker {
+        /// The directory as the caller named it: skipped paths are shown below it.
+        let shownRoot: [UInt8]
+        let ignore: QuiltIgnore?
+        var files: [File] = []
+        var undecodable: [[UInt8]] = []
+
+        /// Visits each directory's children sorted by name, which is the definition of tree order: the files come
+        /// out in tree order with no sort of whole paths afterwards.
+        mutating func walk(_ directory: String, relative: String) throws {
+            var listing: (names: [String], undecodable: [[UInt8]])
+            do {
+                listing = try FileSystem.namesInDirectory(directory)
+            } catch {
+                throw BuildError.unreadable(path: directory, reason: error.message)
+            }
+            recordUndecodable(listing.undecodable, in: directory, relative: relative)
+            listing.names.sort(by: LogicalKey.precedes)  // names hold no '/': plain code-point order
+            for name in listing.names {
+                let path = directory + "/" + name
+                let key = relative.isEmpty ? name : relative + "/" + name
+                guard let kind = FileSystem.kind(ofPath: path, followLinks: false) else { continue }
+                switch kind {
+                case .directory:
+                    if let ignore, ignore.ignoresDirectory(path) { continue }
+                    try walk(path, relative: key)
+                case .regular(let size):
+                    if let ignore, ignore.ignoresFile(path) { continue }
+                    files.append(File(relativePath: key, realPath: path, size: size))
+                case .symbolicLink:
+                    // Links to files count (at their target); links to directories are not descended, as in quilt3.
+                    guard case .regular(let size)? = FileSystem.kind(ofPath: path) else { continue }
+                    if let ignore, ignore.ignoresFile(path) { continue }
+                    let real: String
+                    do { real = try FileSystem.realPath(path) } catch { continue }
+                    files.append(File(relativePath: key, realPath: real, size: size))
+                case .other:
+                    continue
+                }
+            }
         }
-        names.sort(by: LogicalKey.precedes)  // names hold no '/': plain code-point order
-        for name in names {
-            let path = directory + "/" + name
-            let key = relative.isEmpty ? name : relative + "/" + name
-            guard let kind = FileSystem.kind(ofPath: path, followLinks: false) else { continue }
-            switch kind {
-            case .directory:
-                if let ignore, ignore.ignoresDirectory(path) { continue }
-                try walk(path, relative: key, ignore: ignore, into: &files)
-            case .regular(let size):
-                if let ignore, ignore.ignoresFile(path) { continue }
-                files.append(File(relativePath: key, realPath: path, size: size))
-            case .symbolicLink:
-                // Links to files count (at their target); links to directories are not descended, as in quilt3.
-                guard case .regular(let size)? = FileSystem.kind(ofPath: path) else { continue }
-                if let ignore, ignore.ignoresFile(path) { continue }
-                let real: String
-                do { real = try FileSystem.realPath(path) } catch { continue }
-                files.append(File(relativePath: key, realPath: real, size: size))
-            case .other:
-                continue
+
+        /// Names no String can hold, so no logical key and no path we can open: what `.quiltignore` leaves out
+        /// (matched on the name as best decoded, as a file or a directory, since it cannot even be looked at) is
+        /// no loss; the rest are kept, as shown paths, for the caller to refuse or report.
+        mutating func recordUndecodable(_ names: [[UInt8]], in directory: String, relative: String) {
+            for name in names.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                if let ignore, ignore.ignoresDirectory(directory + "/" + String(decoding: name, as: UTF8.self)) { continue }
+                undecodable.append(shownRoot + Array((relative.isEmpty ? "/" : "/" + relative + "/").utf8) + name)
             }
         }
     }

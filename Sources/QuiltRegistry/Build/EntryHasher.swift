@@ -60,13 +60,15 @@ public enum EntryHasher {
         let work: @Sendable (Int, Bool) -> Void = { i, bigPass in
             if failure.value != nil { return }
             do {
-                let file = try InputFile(path: paths[i])
-                if !bigPass && file.size > ChunkedHash.minimumChunkSize {
+                // Hash and size come from one read of one version of the file: the size the walk saw is not used.
+                let read = try InputFile.readStably(paths[i]) { file -> (hash: ObjectHash, size: Int)? in
+                    if !bigPass && file.size > ChunkedHash.minimumChunkSize { return nil }
+                    return (try FileHasher.hashUnchanged(file: file, type: type), file.size)
+                }
+                guard let (hash, size) = read else {
                     big.withLock { $0.append(i) }
                     return
                 }
-                let hash = try FileHasher.hash(file: file, type: type)
-                let size = file.size
                 shared.value[i] = (hash, size)
                 if let progress {
                     let snapshot = done.withLock { state -> (Int, Int) in
@@ -90,6 +92,7 @@ public enum EntryHasher {
         switch error {
         case FileSystemError.notFound: return "no such file"
         case FileSystemError.notARegularFile: return "not a regular file"
+        case FileSystemError.changedWhileRead: return "file changed while it was read"
         case FileSystemError.cannotOpen(_, let reason), FileSystemError.cannotRead(_, let reason): return reason
         case let error as QuiltError: return error.message
         default: return String(describing: error)

@@ -73,8 +73,12 @@ public struct PackageBuilder: Sendable {
 
     /// quilt3's `set_dir(lkey, path, meta)`: every regular file below `path` (symbolic links to files followed,
     /// links to directories not descended, `.quiltignore` applied) at `lkey/<relative path>`; files replace
-    /// entries with the same key. The directory's metadata is set to `meta` even when it is nil.
-    public mutating func setDirectory(_ logicalKey: String, path: String, meta: JSONValue?) throws {
+    /// entries with the same key. The directory's metadata is set to `meta` even when it is nil. A file name that
+    /// is not valid UTF-8 is refused, unless `skipUndecodable`: then such files are left out and their paths
+    /// returned.
+    @discardableResult
+    public mutating func setDirectory(_ logicalKey: String, path: String, meta: JSONValue?,
+                                      skipUndecodable: Bool = false) throws -> [[UInt8]] {
         var prefix = logicalKey
         while prefix.hasPrefix("/") { prefix.removeFirst() }
         while prefix.hasSuffix("/") { prefix.removeLast() }
@@ -87,12 +91,15 @@ public struct PackageBuilder: Sendable {
             manifest.directoryMeta.removeAll { $0.key.isIdentical(to: key) }
             manifest.directoryMeta.append((key, meta ?? .null))
         }
-        for file in try DirectoryScanner.scan(path) {
+        var skipped: [[UInt8]] = []
+        let files = skipUndecodable ? try DirectoryScanner.scan(path, skipped: &skipped) : try DirectoryScanner.scan(path)
+        for file in files {
             let entry = ManifestEntry(
                 logicalKey: isRoot ? file.relativePath : prefix + "/" + file.relativePath,
                 physicalKey: PhysicalKey.local(path: file.realPath).url, size: file.size, hash: nil)
             try set(entry)
         }
+        return skipped
     }
 
     /// Computes every missing hash, in parallel; S3 objects need `remote`.

@@ -17,6 +17,8 @@ public struct RevisionSpec: Sendable {
     public var message: String?
     /// `--workflow`: which of the registry's workflows checks and stamps the revision.
     public var workflow: WorkflowChoice
+    /// Leave out files whose names are not valid UTF-8 (reported in the result) instead of refusing them.
+    public var skipUndecodableNames = false
 
     public init(name: String, directory: String? = nil, sets: [(key: String, path: String)] = [], removals: [String] = [],
                 meta: JSONValue? = nil, message: String? = nil, workflow: WorkflowChoice = .unspecified) {
@@ -33,11 +35,13 @@ public struct RevisionSpec: Sendable {
     public var changesContent: Bool { directory != nil || !sets.isEmpty || !removals.isEmpty || meta != nil }
 
     /// The manifest this spec describes on top of `base`, checked and stamped by `workflow` (nil: the registry has
-    /// no workflows config), every hash computed. Directory and `--set` paths may be `s3://` URLs: the objects are
-    /// referenced where they are and hashed from their bytes.
+    /// no workflows config), every hash computed; and the paths of the files left out for their names (with
+    /// `skipUndecodableNames`). Directory and `--set` paths may be `s3://` URLs: the objects are referenced where
+    /// they are and hashed from their bytes.
     /// With `hashing` false (a check that publishes nothing), hashes are computed only where a size is unknown.
     public func makeManifest(base: Manifest?, workflow: Workflow?, context: QuiltContext, hashing: Bool = true,
-                             progress: ProgressHandler?) throws -> Manifest {
+                             progress: ProgressHandler?) throws -> (manifest: Manifest, skipped: [[UInt8]]) {
+        var skipped: [[UInt8]] = []
         try PackageName.validate(name)
         var builder = PackageBuilder(base: base ?? Manifest())
         for key in removals { try builder.remove(key) }
@@ -45,7 +49,7 @@ public struct RevisionSpec: Sendable {
             if directory.hasPrefix("s3://") {
                 try builder.setS3Directory(".", url: directory, meta: meta, client: context.s3Client())
             } else {
-                try builder.setDirectory(".", path: directory, meta: meta)
+                skipped += try builder.setDirectory(".", path: directory, meta: meta, skipUndecodable: skipUndecodableNames)
             }
         } else if let meta {
             builder.setPackageMeta(meta)
@@ -58,7 +62,7 @@ public struct RevisionSpec: Sendable {
                     try builder.setS3Object(key, url: path, client: context.s3Client())
                 }
             } else if FileSystem.isDirectory(path) {
-                try builder.setDirectory(key, path: path, meta: nil)
+                skipped += try builder.setDirectory(key, path: path, meta: nil, skipUndecodable: skipUndecodableNames)
             } else {
                 try builder.setFile(key, path: path)
             }
@@ -68,13 +72,13 @@ public struct RevisionSpec: Sendable {
         if sizesKnown { try builder.applyWorkflow(workflow, name: name, message: message) }
         if sizesKnown && !hashing {
             builder.setMessage(message)
-            return builder.manifest
+            return (builder.manifest, skipped)
         }
         let needsS3 = builder.manifest.entries.contains { ($0.hash == nil || $0.size < 0) && $0.physicalKey.hasPrefix("s3://") }
         try builder.hashMissing(remote: needsS3 ? context.transfers() : nil, progress: progress)
         if !sizesKnown { try builder.applyWorkflow(workflow, name: name, message: message) }
         builder.setMessage(message)
-        return builder.manifest
+        return (builder.manifest, skipped)
     }
 }
 
@@ -91,6 +95,8 @@ public struct PublishResult: Sendable {
     public var workflow: String?
     /// Whether the registry has a workflows config (and so the revision carries a stamp).
     public var stamped: Bool
+    /// Files left out because their names are not valid UTF-8 (`RevisionSpec.skipUndecodableNames`), as paths.
+    public var skipped: [[UInt8]] = []
     /// The revision's page in the configured catalog (pushes only, with `navigator_url` set).
     public var catalogURL: String?
 }
@@ -110,9 +116,9 @@ extension QuiltContext {
         try PackageName.validate(spec.name)
         let workflow = try workflow(spec.workflow, in: registry)
         let base = try from.map { try registry.loadManifest(registry.resolve(Revision($0))) }
-        var manifest = try spec.makeManifest(base: base, workflow: workflow, context: self, progress: progress?("hashing"))
+        var (manifest, skipped) = try spec.makeManifest(base: base, workflow: workflow, context: self, progress: progress?("hashing"))
         var result = PublishResult(name: spec.name, topHash: "", registry: registry.url, timestamp: nil,
-                                   workflow: workflow?.id, stamped: workflow != nil)
+                                   workflow: workflow?.id, stamped: workflow != nil, skipped: skipped)
         if checkOnly {
             result.topHash = try registry.writer.topHash(of: &manifest)
             return result

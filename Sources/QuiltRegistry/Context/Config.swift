@@ -204,6 +204,17 @@ public struct QuiltConfig: Sendable {
                 throw ConfigError.invalidValue(key: key, reason: "a URL needs a scheme and a host")
             }
         }
+        // A registry value that could never be used would be accepted here and fail every later command.
+        if key == "default_remote_registry" && value != .null {
+            guard case .string(let url) = value, case .s3? = try? RegistryLocation(url) else {
+                throw ConfigError.invalidValue(key: key, reason: "a remote registry is s3://bucket[/prefix]")
+            }
+        }
+        if key == "default_local_registry" && value != .null {
+            guard case .string(let url) = value, case .local? = try? RegistryLocation(url) else {
+                throw ConfigError.invalidValue(key: key, reason: "a local registry is a path or a file:// URL")
+            }
+        }
         // quilt3 drops nothing on `config(key=None)`; clearing one of our settings removes it instead, so the
         // default applies again and quilt3 sees no key it does not know.
         if Self.settingKeys.contains(key), value == .null { values[key] = nil } else { values[key] = value }

@@ -17,18 +17,48 @@ public struct QuiltContext: Sendable {
     public let transferConcurrency: Int
     /// `QUILT_MANIFEST_MAX_RECORD_SIZE`: the longest manifest line written (default 1,000,000 bytes).
     public let manifestMaxRecordSize: Int
+    /// `QUILT_MULTIPART_THRESHOLD`, `QUILT_MULTIPART_PART_SIZE`, else config.yml's `multipart_threshold` and
+    /// `multipart_chunksize`: how registry metadata goes to S3 (defaults 64M and 16M; S3 takes parts of 5M to 5G).
+    public let multipartThreshold: Int
+    public let multipartPartSize: Int
+    /// Whether the part size was chosen (environment or config.yml) rather than defaulted.
+    public let multipartPartSizeIsChosen: Bool
+    /// `QUILT_S3_*` timeouts and attempts, checked here so that a bad value is refused before any work.
+    public let s3Tuning: S3Tuning
     /// `TMPDIR`, else `/tmp`: where manifests bound for S3 are staged.
     public let temporaryDirectory: String
     private let s3Box = Locked<S3Client?>(nil)
 
     public init(environment: [String: String], requestLog: (@Sendable (String) -> Void)? = nil) throws {
         self.environment = environment
+        // Every setting is read, and refused if it cannot be used, before the configuration file or any registry
+        // is touched: a typo must not take effect as the default halfway through a push.
+        let settings = Settings(environment)
+        // nil when unset, so that config.yml's setting (read next) applies.
+        func ifSet<T>(_ name: String, _ read: () throws -> T) rethrows -> T? {
+            nonEmpty(environment[name]) == nil ? nil : try read()
+        }
+        let concurrency = try ifSet("QUILT_TRANSFER_MAX_CONCURRENCY") {
+            try settings.integer("QUILT_TRANSFER_MAX_CONCURRENCY", default: 10, in: 1...Int.max)
+        }
+        manifestMaxRecordSize = try settings.integer("QUILT_MANIFEST_MAX_RECORD_SIZE",
+                                                     default: ManifestWriter.defaultMaxRecordSize, in: 1...Int.max)
+        let threshold = try ifSet("QUILT_MULTIPART_THRESHOLD") {
+            try settings.byteSize("QUILT_MULTIPART_THRESHOLD", default: 64 << 20, in: (5 << 20)...(5 << 30))
+        }
+        let partSize = try ifSet("QUILT_MULTIPART_PART_SIZE") {
+            try settings.byteSize("QUILT_MULTIPART_PART_SIZE", default: 16 << 20, in: (5 << 20)...(5 << 30))
+        }
+        s3Tuning = try S3Tuning(environment: environment)
         self.config = try QuiltConfig(environment: environment)
+        // A setting of config.yml that is out of range is reported where it is used (registry, s3Client), so
+        // that `quilt config` itself can still repair it.
+        let fileSettings = try? config.settings()
+        transferConcurrency = concurrency ?? fileSettings?.maxPoolConnections ?? 10
+        multipartThreshold = threshold ?? fileSettings?.multipartThreshold ?? 64 << 20
+        multipartPartSize = partSize ?? fileSettings?.multipartChunksize ?? 16 << 20
+        multipartPartSizeIsChosen = partSize != nil || fileSettings?.multipartChunksize != nil
         self.requestLog = requestLog
-        transferConcurrency = environment["QUILT_TRANSFER_MAX_CONCURRENCY"].flatMap { Int($0) }.map { max(1, $0) }
-            ?? (try? config.settings())?.maxPoolConnections ?? 10
-        manifestMaxRecordSize = environment["QUILT_MANIFEST_MAX_RECORD_SIZE"].flatMap { Int($0) }
-            ?? ManifestWriter.defaultMaxRecordSize
         temporaryDirectory = nonEmpty(environment["TMPDIR"]) ?? "/tmp"
     }
 
@@ -38,7 +68,7 @@ public struct QuiltContext: Sendable {
             if let client { return client }
             // quilt3's precedence: credentials from a catalog sign-in replace the whole AWS chain.
             var configuration = try S3ClientConfiguration.resolve(
-                environment: environment, credentials: try catalogCredentials(),
+                environment: environment, tuning: s3Tuning, credentials: try catalogCredentials(),
                 timeout: try config.settings().requestsTimeout, connections: transferConcurrency)
             configuration.requestLog = requestLog
             let created = S3Client(configuration: configuration)
@@ -69,14 +99,12 @@ public struct QuiltContext: Sendable {
         case .local(let path):
             return Registry(storage: LocalStorage(root: path), writer: manifestWriter)
         case .s3(let bucket, let prefix):
-            let settings = try config.settings()
-            let chosenPartSize = Self.byteSize(environment["QUILT_MULTIPART_PART_SIZE"]) ?? settings.multipartChunksize
+            _ = try config.settings()
             var storage = S3Storage(
                 client: try s3Client(), bucket: bucket, prefix: prefix,
-                multipartThreshold: Self.byteSize(environment["QUILT_MULTIPART_THRESHOLD"]) ?? settings.multipartThreshold
-                    ?? 64 << 20,
-                partSize: chosenPartSize ?? 16 << 20, temporaryDirectory: temporaryDirectory)
-            storage.partSizeIsFixed = chosenPartSize != nil
+                multipartThreshold: multipartThreshold, partSize: multipartPartSize,
+                temporaryDirectory: temporaryDirectory)
+            storage.partSizeIsFixed = multipartPartSizeIsChosen
             return Registry(storage: storage, writer: manifestWriter)
         }
     }
@@ -84,21 +112,6 @@ public struct QuiltContext: Sendable {
     /// The local registry (where installs are recorded and `push` finds local revisions).
     public func localRegistry() throws -> Registry {
         try registry(RegistryLocation(config.defaultLocalRegistry))
-    }
-
-    /// `1048576`, `64K`, `16M`, `1G` (binary units).
-    static func byteSize(_ text: String?) -> Int? {
-        guard var text = text?.trimmingWhitespace.uppercased(), !text.isEmpty else { return nil }
-        var unit = 1
-        if text.hasSuffix("IB") { text.removeLast(2) } else if text.hasSuffix("B") { text.removeLast() }
-        switch text.last {
-        case "K": unit = 1 << 10
-        case "M": unit = 1 << 20
-        case "G": unit = 1 << 30
-        default: break
-        }
-        if unit > 1 { text.removeLast() }
-        return Int(text).map { $0 * unit }
     }
 }
 

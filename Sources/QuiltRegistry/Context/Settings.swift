@@ -1,6 +1,7 @@
 // This suite's own config.yml settings: the knobs boto3 users know by name (requests_timeout,
 // max_pool_connections, multipart_threshold, multipart_chunksize). quilt3 8.0.0 has no such keys and keeps them
 // untouched in the shared file. The environment variables that mean the same thing win over them.
+import QuiltSupport
 
 /// The settings, checked. Nil means not set: the default (or the environment) applies.
 public struct QuiltSettings: Sendable, Equatable {
@@ -77,7 +78,7 @@ extension QuiltConfig {
             let bytes: Int?
             switch value {
             case .int(let i): bytes = i
-            case .string(let s): bytes = QuiltContext.byteSize(s)
+            case .string(let s): bytes = Settings.parseByteSize(s.trimmingWhitespace)
             default: bytes = nil
             }
             guard let bytes else { throw ConfigError.invalidValue(key: key, reason: "expected a size in bytes (or with K, M, G)") }

@@ -5,7 +5,8 @@ import QuiltFormat
 /// Where an entry's bytes come from: local files here; S3 plugs in as another source.
 public protocol BlobSource: Sendable {
     /// Writes the object's bytes into `writer`'s temporary file. Returns the object's hash of `size` bytes when
-    /// it was computed on the way (streaming sources), or nil to have the caller hash the written file.
+    /// it was computed on the way (streaming sources), or nil to have the caller hash the written file. An object
+    /// found to be of another size is `TransferError.sizeChanged`, with the size found.
     func fetch(_ key: PhysicalKey, size: Int, into writer: AtomicFileWriter) throws -> ObjectHash?
 }
 
@@ -18,7 +19,7 @@ public struct LocalBlobSource: BlobSource {
     public func fetch(_ key: PhysicalKey, size: Int, into writer: AtomicFileWriter) throws -> ObjectHash? {
         guard case .local(let path) = key else { throw BuildError.unsupportedPhysicalKey(key.url) }
         let file = try InputFile(path: path)
-        guard file.size == size else { return nil }
+        guard file.size == size else { throw TransferError.sizeChanged(location: path, expected: size, actual: file.size) }
         let hasher = StreamingHasher(type: hashType, expectedSize: size)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 22, alignment: 64)
         defer { buffer.deallocate() }

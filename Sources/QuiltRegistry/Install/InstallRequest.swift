@@ -17,18 +17,22 @@ extension QuiltContext {
     /// then records the revision in `recordIn` (default: the local registry) with its original physical keys.
     public func install(_ revision: String, registry registryURL: String?, destination: String?, recordIn: String?,
                         path: String?, progress: ProgressPhases? = nil) throws -> InstallResult {
+        // Every argument is checked before anything is read or copied: a bad --dest-registry found after the
+        // copy would leave files behind for a revision that was never recorded.
         let rev = try Revision(revision, allowBareHash: false)
         guard let name = rev.name else { throw RegistryError.invalidRevision(revision, reason: "needs a package name") }
         let registry = try registry(registryURL)
         let record = try recordIn.map { try self.registry($0) } ?? localRegistry()
-        let topHash = try registry.resolve(rev)
-        var manifest = try registry.loadManifest(topHash)
         let root = try destination.map(Self.localDirectory)
             ?? Self.localDirectory(config.defaultInstallLocation ?? config.defaultLocalRegistry) + "/" + name
+        let topHash = try registry.resolve(rev)
+        var manifest = try registry.loadManifest(topHash)
         let (entries, relative) = try Installer.select(manifest.entries, path: path)
+        // The manifest is recorded first: one this registry cannot write (a line over its record limit) is refused
+        // before any file is written. Until the ref moves, nothing names it (and its name is its content's hash).
+        try record.storeManifest(&manifest)
         try Installer(remote: blobSource).materialize(entries, root: root, concurrency: transferConcurrency,
                                                      relativePath: relative, progress: progress?("installing"))
-        try record.storeManifest(&manifest)
         try record.updateRef(name, to: topHash)
         return InstallResult(name: name, topHash: topHash, destination: root, files: entries.count)
     }
@@ -41,7 +45,8 @@ extension QuiltContext {
     /// A local directory given as a path or a `file://` URL.
     public static func localDirectory(_ text: String) throws -> String {
         if text.hasPrefix("file://") {
-            guard case .local(let path) = try PhysicalKey(url: text) else { throw InstallError.notLocal(text) }
+            // A file URL with a host (or otherwise malformed) is a destination given wrongly, not bad data.
+            guard case .local(let path)? = try? PhysicalKey(url: text) else { throw InstallError.notLocal(text) }
             return path
         }
         if text.contains("://") { throw InstallError.notLocal(text) }

@@ -18,7 +18,7 @@ public enum InstallError: QuiltError {
     public var kind: FailureKind {
         switch self {
         case .unsafeKey: return .badInput
-        case .noSuchPath, .notLocal: return .usage
+        case .notLocal: return .usage
         default: return .operationFailed
         }
     }
@@ -50,49 +50,49 @@ public struct Installer: Sendable {
         }
     }
 
-    /// Creates the directories of `relativePath` below `root`, refusing any symbolic link on the way.
-    static func prepareParents(root: String, relativePath: String) throws -> String {
+    /// The directory of `relativePath` below `root`, opened one component at a time from the directory held,
+    /// created where missing; a symbolic link or a file on the way is refused. Returns it and the file's name.
+    static func openParent(root: DirectoryHandle, relativePath: String) throws -> (DirectoryHandle, String) {
         var current = root
         let parts = relativePath.split(separator: "/", omittingEmptySubsequences: false)
         for part in parts.dropLast() {
-            current += "/" + part
-            switch FileSystem.kind(ofPath: current, followLinks: false) {
-            case nil:
-                if mkdir(current, 0o755) != 0 && errno != EEXIST {
-                    throw FileSystemError.cannotWrite(path: current, reason: String(cString: strerror(errno)))
-                }
-                guard FileSystem.kind(ofPath: current, followLinks: false) == .directory else {
-                    throw InstallError.unsafeKey(relativePath, reason: "a symbolic link or file is in the way")
-                }
-            case .directory?:
-                continue
-            default:
-                throw InstallError.unsafeKey(relativePath, reason: "\(quoted(current)) is not a directory")
+            let next: DirectoryHandle
+            do {
+                next = try current.subdirectory(String(part))
+            } catch {
+                guard case .notADirectory(let path) = error else { throw error }
+                // Said by what is there, read through the held directory (never by path again).
+                let what = current.kind(of: String(part)) == .symbolicLink ? "is a symbolic link" : "is not a directory"
+                throw InstallError.unsafeKey(relativePath, reason: "\(quoted(path)) \(what)")
             }
+            current = next
         }
-        let target = current + "/" + parts.last!
-        if FileSystem.kind(ofPath: target, followLinks: false) == .directory {
+        let name = String(parts.last!)
+        if current.kind(of: name) == .directory {
             throw InstallError.unsafeKey(relativePath, reason: "a directory is in the way")
         }
-        return target
+        return (current, name)
     }
 
     /// An install killed mid-file leaves its `.<name>.tmp-XXXXXX` behind (never the file itself): remove those
-    /// of the files about to be installed, so a rerun leaves the directory clean.
-    static func removeStaleTemporaryFiles(root: String, relativePaths: [String]) {
+    /// of the files about to be installed, so a rerun leaves the directory clean. Directories are walked from
+    /// `root` as files are written, never through a symbolic link.
+    static func removeStaleTemporaryFiles(root: DirectoryHandle, relativePaths: [String]) {
         var wanted: [String: Set<String>] = [:]
         for path in relativePaths {
-            let full = root + "/" + path
-            wanted[FileSystem.parent(of: full), default: []].insert("." + FileSystem.baseName(of: full) + ".tmp-")
+            let parent = path.contains("/") ? FileSystem.parent(of: path) : ""
+            wanted[parent, default: []].insert("." + FileSystem.baseName(of: path) + ".tmp-")
         }
-        for (directory, prefixes) in wanted {
-            guard let names = try? FileSystem.contentsOfDirectory(directory) else { continue }
+        for (relative, prefixes) in wanted {
+            var found: DirectoryHandle? = root
+            for part in relative.split(separator: "/") { found = try? found?.subdirectory(String(part), create: false) }
+            guard let directory = found, let names = try? directory.names() else { continue }
             for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
                 guard let cut = name.range(of: ".tmp-", options: .backwards) else { continue }
                 let prefix = String(name[..<cut.upperBound])
                 if prefixes.contains(prefix), name.utf8.count == prefix.utf8.count + 6,
-                   FileSystem.kind(ofPath: directory + "/" + name, followLinks: false).map({ if case .regular = $0 { return true }; return false }) == true {
-                    try? FileSystem.removeFile(directory + "/" + name)
+                   case .regular? = directory.kind(of: name) {
+                    directory.unlink(name)
                 }
             }
         }
@@ -103,15 +103,24 @@ public struct Installer: Sendable {
     public func materialize(_ entry: ManifestEntry, root: String, relativePath: String) throws {
         try Self.checkSafe(relativePath)
         try FileSystem.makeDirectories(root)
-        let target = try Self.prepareParents(root: root, relativePath: relativePath)
+        try materialize(entry, in: DirectoryHandle(path: root), relativePath: relativePath)
+    }
+
+    func materialize(_ entry: ManifestEntry, in root: DirectoryHandle, relativePath: String) throws {
+        try Self.checkSafe(relativePath)
         let key = try PhysicalKey(url: entry.physicalKey)
         guard let expected = entry.hash else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
         guard let type = expected.hashType else { throw HashError.unsupportedType(expected.type) }
-        let writer = try AtomicFileWriter(destination: target)
+        let (directory, name) = try Self.openParent(root: root, relativePath: relativePath)
+        let writer = try AtomicFileWriter(in: directory, name: name)
         let source: any BlobSource = key.isLocal ? LocalBlobSource(hashType: type) : (remote ?? LocalBlobSource(hashType: type))
-        let streamed = try source.fetch(key, size: entry.size, into: writer)
-        try writer.finish()
-        let written = try InputFile(path: writer.pathBeforeCommit)
+        let streamed: ObjectHash?
+        do {
+            streamed = try source.fetch(key, size: entry.size, into: writer)
+        } catch TransferError.sizeChanged(_, _, let actual) {
+            throw InstallError.sizeMismatch(logicalKey: entry.logicalKey, expected: entry.size, actual: actual)
+        }
+        let written = try writer.readBack()
         guard written.size == entry.size else {
             throw InstallError.sizeMismatch(logicalKey: entry.logicalKey, expected: entry.size, actual: written.size)
         }
@@ -127,11 +136,14 @@ public struct Installer: Sendable {
                             relativePath: @escaping @Sendable (ManifestEntry) -> String = { $0.logicalKey },
                             progress: ProgressHandler? = nil) throws {
         for entry in entries { try Self.checkSafe(relativePath(entry)) }
-        Self.removeStaleTemporaryFiles(root: root, relativePaths: entries.map(relativePath))
+        guard !entries.isEmpty else { return }
+        try FileSystem.makeDirectories(root)
+        let top = try DirectoryHandle(path: root)
+        Self.removeStaleTemporaryFiles(root: top, relativePaths: entries.map(relativePath))
         let done = Locked<(files: Int, bytes: Int)>((0, 0))
         let total = entries.reduce(0) { $0 + max($1.size, 0) }
         try TransferPool.run(count: entries.count, maxConcurrency: concurrency) { i in
-            try self.materialize(entries[i], root: root, relativePath: relativePath(entries[i]))
+            try self.materialize(entries[i], in: top, relativePath: relativePath(entries[i]))
             if let progress {
                 let state = done.withLock { s -> (files: Int, bytes: Int) in
                     s.files += 1

@@ -4,24 +4,57 @@
 import QuiltSupport
 import QuiltFormat
 
-/// What a journal knows about one upload's source: the same path, size and modification time mean the same
-/// bytes (the same test rsync and make use).
+/// What a journal knows about one upload's source: path, size and modification time, which anyone can put back
+/// (`touch -d`), and the device, inode and change time, which cannot be put back without changing the clock (the
+/// test git and restic use). Records written before the last three were journalled lack them.
 public struct SourceIdentity: Sendable, Equatable {
     public var path: String
     public var size: Int
     public var mtime: Int
+    public var device: UInt64?
+    public var inode: UInt64?
+    public var ctime: Int?
 
+    /// The file at `path` as it is now (links followed); nil if nothing is there.
     public init?(path: String) {
         guard let identity = FileSystem.identity(path) else { return nil }
-        self.path = path
-        size = identity.size
-        mtime = identity.mtime
+        self.init(path: path, identity)
     }
 
-    init(path: String, size: Int, mtime: Int) {
+    /// An open file as it was when opened.
+    public init(_ file: InputFile) {
+        self.init(path: file.path, file.identity)
+    }
+
+    init(path: String, _ identity: FileIdentity) {
+        self.init(path: path, size: identity.size, mtime: identity.mtime, device: identity.device, inode: identity.inode,
+                  ctime: identity.ctime)
+    }
+
+    init(path: String, size: Int, mtime: Int, device: UInt64? = nil, inode: UInt64? = nil, ctime: Int? = nil) {
         self.path = path
         self.size = size
         self.mtime = mtime
+        self.device = device
+        self.inode = inode
+        self.ctime = ctime
+    }
+
+    /// How sure a recorded identity (`self`) is to describe the bytes of the source as it is now.
+    public enum Match: Sendable, Equatable {
+        /// Every field agrees: the same bytes.
+        case same
+        /// What there is agrees, but the record lacks inode or change time: check the bytes before trusting it.
+        case doubtful
+        case different
+    }
+
+    public func match(_ current: SourceIdentity) -> Match {
+        guard path == current.path, size == current.size, mtime == current.mtime else { return .different }
+        guard let device, let inode, let ctime, current.device != nil, current.inode != nil, current.ctime != nil else {
+            return .doubtful
+        }
+        return device == current.device && inode == current.inode && ctime == current.ctime ? .same : .different
     }
 }
 
@@ -44,6 +77,19 @@ public final class PushJournal: Sendable {
         var open: [String: OpenUpload] = [:]
         /// Uploads started or resumed by this run (the others are abandoned).
         var touched: Set<String> = []
+        /// Open uploads whose slot a newer upload took (their source changed): abandoned too.
+        var replaced: [(slot: String, uploadId: String)] = []
+
+        mutating func start(_ slot: String, _ upload: OpenUpload) {
+            if let old = open[slot], old.uploadId != upload.uploadId { replaced.append((slot, old.uploadId)) }
+            open[slot] = upload
+        }
+
+        /// An `aborted` record without an upload id (older journals) ends whatever upload the slot has.
+        mutating func abort(_ slot: String, _ uploadId: String?) {
+            if uploadId == nil || open[slot]?.uploadId == uploadId { open[slot] = nil }
+            replaced.removeAll { $0.slot == slot && $0.uploadId == uploadId }
+        }
     }
 
     public let path: String
@@ -78,7 +124,7 @@ public final class PushJournal: Sendable {
             case "start":
                 guard let bucket = r["bucket"]?.stringValue, let key = r["key"]?.stringValue, let source = source(r),
                       let upload = r["upload"]?.stringValue else { continue }
-                state.open[slot(bucket, key)] = OpenUpload(source: source, uploadId: upload, parts: [:])
+                state.start(slot(bucket, key), OpenUpload(source: source, uploadId: upload, parts: [:]))
             case "part":
                 guard let bucket = r["bucket"]?.stringValue, let key = r["key"]?.stringValue,
                       let upload = r["upload"]?.stringValue, let n = r["n"]?.intValue, let etag = r["etag"]?.stringValue,
@@ -87,16 +133,18 @@ public final class PushJournal: Sendable {
                 state.open[slot(bucket, key)]?.parts[n] = (etag, r["checksum"]?.stringValue, digest)
             case "aborted":
                 guard let bucket = r["bucket"]?.stringValue, let key = r["key"]?.stringValue else { continue }
-                state.open[slot(bucket, key)] = nil
+                state.abort(slot(bucket, key), r["upload"]?.stringValue)
             default:
                 continue
             }
         }
     }
 
+    /// A record's source; `dev`, `ino` and `ctime` are missing from older journals' records.
     static func source(_ r: JSONObject) -> SourceIdentity? {
         guard let path = r["src"]?.stringValue, let size = r["size"]?.intValue, let mtime = r["mtime"]?.intValue else { return nil }
-        return SourceIdentity(path: path, size: size, mtime: mtime)
+        return SourceIdentity(path: path, size: size, mtime: mtime, device: r["dev"]?.stringValue.flatMap { UInt64($0) },
+                              inode: r["ino"]?.stringValue.flatMap { UInt64($0) }, ctime: r["ctime"]?.intValue)
     }
 
     private func write(_ pairs: [(String, JSONValue)]) throws {
@@ -106,15 +154,22 @@ public final class PushJournal: Sendable {
         try file.append(line)
     }
 
+    /// Device and inode are written as strings: they are unsigned 64-bit numbers.
     private static func sourcePairs(_ source: SourceIdentity) -> [(String, JSONValue)] {
-        [("src", .string(source.path)), ("size", .int(source.size)), ("mtime", .int(source.mtime))]
+        var pairs: [(String, JSONValue)] = [("src", .string(source.path)), ("size", .int(source.size)), ("mtime", .int(source.mtime))]
+        if let device = source.device { pairs.append(("dev", .string(String(device)))) }
+        if let inode = source.inode { pairs.append(("ino", .string(String(inode)))) }
+        if let ctime = source.ctime { pairs.append(("ctime", .int(ctime))) }
+        return pairs
     }
 
-    /// A finished upload of exactly this source to `bucket/key`, if the journal has one.
-    public func completed(bucket: String, key: String, source: SourceIdentity) -> Completed? {
+    /// A finished upload to `bucket/key` of a source that may be this one, and how sure that is: with
+    /// `.doubtful` the caller checks the hash before reusing it.
+    public func completed(bucket: String, key: String, source: SourceIdentity) -> (done: Completed, match: SourceIdentity.Match)? {
         state.withLock { s in
-            guard let done = s.completed[Self.slot(bucket, key)], done.source == source else { return nil }
-            return done
+            guard let done = s.completed[Self.slot(bucket, key)] else { return nil }
+            let match = done.source.match(source)
+            return match == .different ? nil : (done, match)
         }
     }
 
@@ -128,10 +183,12 @@ public final class PushJournal: Sendable {
                    ("hash", .string(hash.value))] + Self.sourcePairs(source))
     }
 
-    /// The open multipart upload of this source to `bucket/key`, if any; marks it as in use by this run.
+    /// The open multipart upload to `bucket/key` of a source that may be this one, if any; marks it as in use by
+    /// this run. Its parts' digests say what was sent, not what the file holds now: the caller reads each part
+    /// again and keeps only those that still match.
     public func openUpload(bucket: String, key: String, source: SourceIdentity) -> OpenUpload? {
         state.withLock { s in
-            guard let open = s.open[Self.slot(bucket, key)], open.source == source else { return nil }
+            guard let open = s.open[Self.slot(bucket, key)], open.source.match(source) != .different else { return nil }
             s.touched.insert(Self.slot(bucket, key))
             return open
         }
@@ -139,7 +196,7 @@ public final class PushJournal: Sendable {
 
     public func recordStarted(bucket: String, key: String, source: SourceIdentity, uploadId: String) throws {
         state.withLock { s in
-            s.open[Self.slot(bucket, key)] = OpenUpload(source: source, uploadId: uploadId, parts: [:])
+            s.start(Self.slot(bucket, key), OpenUpload(source: source, uploadId: uploadId, parts: [:]))
             s.touched.insert(Self.slot(bucket, key))
         }
         try write([("op", .string("start")), ("bucket", .string(bucket)), ("key", .string(key)),
@@ -158,19 +215,20 @@ public final class PushJournal: Sendable {
                    ("digest", .string(Hex.encode(digest)))])
     }
 
-    /// Multipart uploads the journal knows that this run has not taken over: to be aborted.
+    /// Multipart uploads the journal knows that this run has not taken over, or has replaced: to be aborted.
     public func abandonedUploads() -> [(bucket: String, key: String, uploadId: String)] {
         state.withLock { s in
-            s.open.filter { !s.touched.contains($0.key) }.map { slot, open in
+            let untouched = s.open.filter { !s.touched.contains($0.key) }.map { ($0.key, $0.value.uploadId) }
+            return (untouched + s.replaced.map { ($0.slot, $0.uploadId) }).map { slot, uploadId in
                 let parts = slot.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false)
-                return (String(parts[0]), String(parts[1]), open.uploadId)
+                return (String(parts[0]), String(parts[1]), uploadId)
             }
         }
     }
 
-    public func recordAborted(bucket: String, key: String) throws {
-        state.withLock { $0.open[Self.slot(bucket, key)] = nil }
-        try write([("op", .string("aborted")), ("bucket", .string(bucket)), ("key", .string(key))])
+    public func recordAborted(bucket: String, key: String, uploadId: String) throws {
+        state.withLock { $0.abort(Self.slot(bucket, key), uploadId) }
+        try write([("op", .string("aborted")), ("bucket", .string(bucket)), ("key", .string(key)), ("upload", .string(uploadId))])
     }
 
     /// The push published its revision: nothing is left to resume.

@@ -41,11 +41,20 @@ extension QuiltContext {
         let remote = try registry(registryURL)
         let pusher = try Pusher(registry: remote, transfers: transfers())
         let local = try localRegistry()
+        // Checked before any file is read or hashed: a usage error is reported before work, not after it.
+        var destPrefix: String?
+        if let dest = request.dest {
+            guard case .s3(let bucket, let key, nil)? = try? PhysicalKey(url: dest), bucket == pusher.bucket else {
+                throw PushError.destinationOutsideRegistry(dest: dest, bucket: pusher.bucket)
+            }
+            destPrefix = key
+        }
         // quilt3 checks against the destination's workflow before it copies anything.
         let workflow = try workflow(request.spec.workflow, in: remote)
 
         var manifest: Manifest
         var parent: String?
+        var skipped: [[UInt8]] = []
         if !request.spec.changesContent && request.from == nil {
             guard let hash = try local.latest(name) else { throw PushError.notInLocalRegistry(name: name, registry: local.url) }
             manifest = try local.loadManifest(hash)
@@ -60,27 +69,20 @@ extension QuiltContext {
             } else {
                 parent = try local.latest(name)
             }
-            manifest = try request.spec.makeManifest(base: base, workflow: workflow, context: self,
-                                                     hashing: !request.checkOnly, progress: progress?("hashing"))
+            (manifest, skipped) = try request.spec.makeManifest(base: base, workflow: workflow, context: self,
+                                                                hashing: !request.checkOnly, progress: progress?("hashing"))
         }
         if request.checkOnly {
             return PublishResult(name: name, topHash: "", registry: remote.url, timestamp: nil, workflow: workflow?.id,
-                                 stamped: workflow != nil)
+                                 stamped: workflow != nil, skipped: skipped)
         }
 
-        var destPrefix: String?
-        if let dest = request.dest {
-            guard case .s3(let bucket, let key, nil)? = try? PhysicalKey(url: dest), bucket == pusher.bucket else {
-                throw PushError.destinationOutsideRegistry(dest: dest, bucket: pusher.bucket)
-            }
-            destPrefix = key
-        }
         let result = try pusher.push(name, manifest: manifest, parent: parent, destPrefix: destPrefix,
                                      copyMode: request.copyMode, force: request.force, dedupe: request.dedupe,
                                      journalDirectory: config.paths.dataDirectory + "/journal",
                                      progress: progress?("uploading"))
         return PublishResult(name: name, topHash: result.topHash, registry: remote.url, timestamp: result.timestamp,
-                             workflow: workflow?.id, stamped: workflow != nil,
+                             workflow: workflow?.id, stamped: workflow != nil, skipped: skipped,
                              catalogURL: catalogPackageURL(bucket: pusher.bucket, name: name, topHash: result.topHash))
     }
 }

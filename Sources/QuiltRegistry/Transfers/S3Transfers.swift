@@ -28,39 +28,54 @@ public struct S3Transfers: Sendable {
 
     // MARK: Upload
 
-    /// Uploads a local file to `bucket/key`; the hash is computed from the bytes as they are sent. With a
-    /// `journal`, an upload finished by an earlier, interrupted run is reused (if its object version still exists),
-    /// an open multipart upload is resumed, and what finishes now is recorded.
+    /// Uploads a local file to `bucket/key`; the hash is computed from the bytes as they are sent. Size, hash and
+    /// the bytes sent come from one read of one open file; a file that changed while it was read is read (and
+    /// sent) again, and after a few attempts refused with `changedWhileRead`, so an object never gets an entry
+    /// that does not describe it. With a `journal`, an upload finished by an earlier, interrupted run is reused
+    /// (if its object version still exists), an open multipart upload is resumed, and what finishes now is recorded.
     public func upload(path: String, bucket: String, key: String, journal: PushJournal? = nil,
                        existing: ExistingObjects? = nil) throws -> TransferResult {
-        let source = journal == nil ? nil : SourceIdentity(path: path)
-        if let journal, let source, let done = journal.completed(bucket: bucket, key: key, source: source),
-           let head = try client.headObject(bucket: bucket, key: key, versionId: done.versionId), head.size == source.size {
-            return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: done.versionId),
-                                  hash: done.hash, size: source.size, reused: true)
+        try InputFile.readStably(path) { file in
+            try upload(file: file, bucket: bucket, key: key, journal: journal, existing: existing)
         }
-        let result = try uploadNow(path: path, bucket: bucket, key: key, journal: journal, source: source, existing: existing)
-        if let journal, let source {
-            try journal.recordCompleted(bucket: bucket, key: key, source: source, versionId: result.physicalKey.versionId,
-                                        hash: result.hash)
+    }
+
+    private func upload(file: InputFile, bucket: String, key: String, journal: PushJournal?,
+                        existing: ExistingObjects?) throws -> TransferResult {
+        let source = SourceIdentity(file)
+        if let journal, let (done, match) = journal.completed(bucket: bucket, key: key, source: source),
+           let head = try client.headObject(bucket: bucket, key: key, versionId: done.versionId), head.size == file.size {
+            let reused = TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: done.versionId),
+                                        hash: done.hash, size: file.size, reused: true)
+            if match == .same { return reused }
+            // A record of an older journal (no inode or ctime): the bytes decide, and the record is renewed in full.
+            if try FileHasher.hashUnchanged(file: file, type: .sha2256Chunked) == done.hash {
+                try journal.recordCompleted(bucket: bucket, key: key, source: source, versionId: done.versionId, hash: done.hash)
+                return reused
+            }
         }
+        let result = try uploadNow(file: file, bucket: bucket, key: key, journal: journal, source: source, existing: existing)
+        // Only now is the identity known to be that of the bytes sent (uploadNow checked the file is unchanged).
+        try journal?.recordCompleted(bucket: bucket, key: key, source: source, versionId: result.physicalKey.versionId,
+                                     hash: result.hash)
         return result
     }
 
-    private func uploadNow(path: String, bucket: String, key: String, journal: PushJournal?,
-                           source: SourceIdentity?, existing: ExistingObjects?) throws -> TransferResult {
-        let file = try InputFile(path: path)
+    private func uploadNow(file: InputFile, bucket: String, key: String, journal: PushJournal?,
+                           source: SourceIdentity, existing: ExistingObjects?) throws -> TransferResult {
         let size = file.size
         // quilt3's reuse: if the destination already holds this content, keep its version instead of sending.
-        if size >= Self.reuseCheckThreshold, existing?.mayHold(key, size: size) ?? true, let head = try client.headObject(bucket: bucket, key: key), head.size == size {
-            let (hash, _) = try FileHasher.hash(path: path)
-            if let checksum = head.checksumSHA256, Self.quiltHash(fromS3Checksum: checksum, size: size) == hash.value {
+        if size >= Self.reuseCheckThreshold, existing?.mayHold(key, size: size) ?? true, let head = try client.headObject(bucket: bucket, key: key), head.size == size,
+           let checksum = head.checksumSHA256 {
+            let hash = try FileHasher.hashUnchanged(file: file, type: .sha2256Chunked)
+            if Self.quiltHash(fromS3Checksum: checksum, size: size) == hash.value {
                 return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: head.versionId),
                                       hash: hash, size: size, reused: true)
             }
         }
         if size < Self.multipartThreshold {
             let bytes = try file.readAll()
+            try file.checkUnchanged()
             let digest = SHA256Hasher.digest(bytes)
             let result = try client.putObject(bucket: bucket, key: key, body: .bytes(bytes), bodySHA256: digest,
                                               options: S3PutOptions(checksumSHA256: true))
@@ -75,16 +90,18 @@ public struct S3Transfers: Sendable {
     }
 
     /// Parts of the chunk size, each read once into memory, hashed, and sent with its checksum; several at once.
-    /// Parts an interrupted run finished (in the journal and still listed by S3) are not sent again.
+    /// Parts an interrupted run finished (in the journal and still listed by S3) are read again, not sent again:
+    /// a part whose bytes no longer match what was sent is sent anew. The upload completes only if the file did
+    /// not change while its parts were read.
     private func multipartUpload(file: InputFile, bucket: String, key: String, journal: PushJournal?,
-                                 source: SourceIdentity?) throws -> TransferResult {
+                                 source: SourceIdentity) throws -> TransferResult {
         let size = file.size
         let chunk = ChunkedHash.chunkSize(forSize: size)
         let count = (size + chunk - 1) / chunk
         var resumedParts: [Int: S3UploadedPart] = [:]
         var resumedDigests: [Int: [UInt8]] = [:]
         var resumed: String?
-        if let journal, let source, let open = journal.openUpload(bucket: bucket, key: key, source: source),
+        if let journal, let open = journal.openUpload(bucket: bucket, key: key, source: source),
            let listed = try? client.listParts(bucket: bucket, key: key, uploadId: open.uploadId) {
             resumed = open.uploadId
             for part in listed {
@@ -94,29 +111,48 @@ public struct S3Transfers: Sendable {
                 resumedDigests[part.partNumber - 1] = known.digest
             }
         }
+        let readPart: @Sendable (Int) throws -> [UInt8] = { index in
+            let offset = index * chunk
+            var bytes = [UInt8](repeating: 0, count: min(chunk, size - offset))
+            try bytes.withUnsafeMutableBytes { try file.readFully(into: $0, at: offset) }
+            return bytes
+        }
+        let stillSame = Locked<Set<Int>>([])
+        let recorded = resumedDigests, indices = Array(resumedDigests.keys)
+        try TransferPool.run(count: indices.count, maxConcurrency: concurrency) { n in
+            if SHA256Hasher.digest(try readPart(indices[n])) == recorded[indices[n]] { stillSame.withLock { _ = $0.insert(indices[n]) } }
+        }
+        let verified = stillSame.value
+        resumedParts = resumedParts.filter { verified.contains($0.key) }
+        resumedDigests = resumedDigests.filter { verified.contains($0.key) }
         let upload: S3MultipartUpload
         if let resumed {
             upload = S3MultipartUpload(client: client, bucket: bucket, key: key, uploadId: resumed)
         } else {
             upload = try S3MultipartUpload.start(client: client, bucket: bucket, key: key, options: S3PutOptions(checksumSHA256: true))
-            if let journal, let source { try journal.recordStarted(bucket: bucket, key: key, source: source, uploadId: upload.uploadId) }
+            if let journal { try journal.recordStarted(bucket: bucket, key: key, source: source, uploadId: upload.uploadId) }
         }
         let digests = Locked(resumedDigests)
         let client = self.client
-        // With a journal the upload stays open on failure for the next run to resume; without one it is aborted.
-        let result = try upload.run(partCount: count, concurrency: concurrency, alreadySent: resumedParts,
-                                    keepOnFailure: journal != nil) { index in
-            let offset = index * chunk
-            let length = min(chunk, size - offset)
-            var bytes = [UInt8](repeating: 0, count: length)
-            try bytes.withUnsafeMutableBytes { try file.readFully(into: $0, at: offset) }
-            let digest = SHA256Hasher.digest(bytes)
-            let part = try client.uploadPart(bucket: bucket, key: key, uploadId: upload.uploadId, partNumber: index + 1,
-                                             body: .bytes(bytes), partSHA256: digest)
-            try journal?.recordPart(bucket: bucket, key: key, uploadId: upload.uploadId, number: index + 1, etag: part.etag,
-                                    checksum: part.checksumSHA256, digest: digest)
-            digests.withLock { $0[index] = digest }
-            return part
+        let result: S3PutResult
+        do {
+            // With a journal the upload stays open on failure for the next run to resume; without one it is aborted.
+            result = try upload.run(partCount: count, concurrency: concurrency, alreadySent: resumedParts,
+                                    keepOnFailure: journal != nil, beforeCompleting: file.checkUnchanged) { index in
+                let bytes = try readPart(index)
+                let digest = SHA256Hasher.digest(bytes)
+                let part = try client.uploadPart(bucket: bucket, key: key, uploadId: upload.uploadId, partNumber: index + 1,
+                                                 body: .bytes(bytes), partSHA256: digest)
+                try journal?.recordPart(bucket: bucket, key: key, uploadId: upload.uploadId, number: index + 1, etag: part.etag,
+                                        checksum: part.checksumSHA256, digest: digest)
+                digests.withLock { $0[index] = digest }
+                return part
+            }
+        } catch FileSystemError.changedWhileRead(let path) {
+            // Parts of two versions of the file: nothing to resume, ever.
+            upload.abort()
+            try journal?.recordAborted(bucket: bucket, key: key, uploadId: upload.uploadId)
+            throw FileSystemError.changedWhileRead(path: path)
         }
         let done = digests.value
         let value = ChunkedHash.combine(partDigests: (0..<count).map { done[$0]! })
@@ -131,7 +167,7 @@ public struct S3Transfers: Sendable {
     public func abortAbandoned(_ journal: PushJournal) {
         for upload in journal.abandonedUploads() {
             try? client.abortMultipartUpload(bucket: upload.bucket, key: upload.key, uploadId: upload.uploadId)
-            try? journal.recordAborted(bucket: upload.bucket, key: upload.key)
+            try? journal.recordAborted(bucket: upload.bucket, key: upload.key, uploadId: upload.uploadId)
         }
     }
 
@@ -169,9 +205,11 @@ public struct S3Transfers: Sendable {
         try TransferPool.run(count: count, maxConcurrency: concurrency) { index in
             let start = index * chunk
             let range = start..<min(size, start + chunk)
-            let body = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId, range: range).body
+            let result = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId, range: range)
+            let body = result.body
             guard body.count == range.count else {
-                throw TransferError.sizeChanged(location: source.description, expected: size, actual: body.count)
+                throw TransferError.sizeChanged(location: source.description, expected: size,
+                                                actual: result.objectSize ?? range.lowerBound + body.count)
             }
             digests.withLock { $0[index] = SHA256Hasher.digest(body) }
         }
@@ -197,7 +235,9 @@ public struct S3Transfers: Sendable {
             let result = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId, range: range,
                                               destination: .file(descriptor: descriptor, offset: start))
             guard result.bytesWritten == range.count else {
-                throw TransferError.sizeChanged(location: source.description, expected: size, actual: result.bytesWritten)
+                // The object's size, not the count of this range.
+                throw TransferError.sizeChanged(location: source.description, expected: size,
+                                                actual: result.objectSize ?? range.lowerBound + result.bytesWritten)
             }
         }
     }

@@ -26,6 +26,11 @@ struct WorkflowConfig: Sendable {
             (bytes, info) = try registry.storage.getWithInfo(key)
         } catch StorageError.notFound {
             return nil
+        } catch let error as FileSystemError {
+            // Only a local registry fails with a file-system error. Reading this file is a build's first touch of
+            // the registry, so a directory that may not be entered fails here; naming the workflows config would
+            // send the user looking for a configuration problem when the registry itself is out of reach.
+            throw RegistryError.unreadableRegistry(registry.url, reason: error.reason)
         } catch let error as StorageError {
             // Only this object's trouble is "unreadable"; a credential or network failure says so itself.
             throw WorkflowError.unreadable(url: registry.url + "/" + key, reason: error.message, hint: error.hint)

@@ -3,8 +3,8 @@
 import QuiltSupport
 
 public enum WorkflowError: QuiltError, Equatable {
-    /// The config or a schema could not be read (not "absent": absent means no workflows). `hint` is the read
-    /// error's own (credentials, permissions), kept so that the remedy is not lost.
+    /// The config or a schema could not be read (not "absent": absent means no workflows); `hint` is the
+    /// underlying error's (a 403 says to check the credentials).
     case unreadable(url: String, reason: String, hint: String? = nil)
     /// The config is not YAML, not a valid config, or of an unsupported version; a schema is not JSON, not a
     /// valid draft-07 schema, uses `$ref`, or names another meta-schema.
