@@ -279,7 +279,7 @@ private func credentials(_ id: String, expiresIn seconds: Double, clock: ManualC
     }
 }
 
-@Suite struct SettingsTests {
+@Suite struct ConfigSettingsTests {
     @Test func settingsAreCheckedAndNormalised() throws {
         #expect(try QuiltConfig.checkedSetting("multipart_chunksize", .string("16M")) == .int(16 << 20))
         #expect(try QuiltConfig.checkedSetting("multipart_threshold", .int(5 << 20)) == .int(5 << 20))
