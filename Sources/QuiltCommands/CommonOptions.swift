@@ -16,6 +16,12 @@ struct VerboseOption: ParsableArguments {
     var verbose = false
 }
 
+/// `-q`, `--quiet`: for commands that print notes or progress on stderr.
+struct QuietOption: ParsableArguments {
+    @Flag(name: [.customShort("q"), .long], help: "Print no notes or progress on standard error (errors and warnings still appear).")
+    var quiet = false
+}
+
 /// Reads `--meta JSON|@FILE`.
 func parseMetaArgument(_ text: String) throws -> JSONValue {
     if text.hasPrefix("@") {

@@ -5,7 +5,7 @@ import QuiltRegistry
 
 struct Config: QuiltCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt config",
+        commandName: "config",
         abstract: "Read and set configuration (quilt3's config.yml), or configure a catalog.",
         discussion: """
         With no arguments, prints every key as 'key: value'. With KEY, prints its value. With KEY VALUE, sets it \

@@ -6,7 +6,7 @@ import QuiltRegistry
 
 struct Login: QuiltCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt login",
+        commandName: "login",
         abstract: "Sign in to the Quilt catalog and fetch its AWS credentials.",
         discussion: """
         Needs a catalog configured with 'quilt config URL'. On a terminal, shows <registryUrl>/login, opens it in \

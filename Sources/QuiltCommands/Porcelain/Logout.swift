@@ -5,7 +5,7 @@ import QuiltRegistry
 
 struct Logout: QuiltCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt logout",
+        commandName: "logout",
         abstract: "Forget the Quilt catalog sign-in and its AWS credentials.",
         discussion: """
         Empties auth.json and credentials.json (both become {}), as quilt3's logout does: the tokens of every \

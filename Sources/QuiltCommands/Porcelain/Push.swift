@@ -3,9 +3,9 @@ import ArgumentParser
 import QuiltFormat
 import QuiltRegistry
 
-struct Push: QuiltCommand, VerboseCommand {
+struct Push: QuiltCommand, VerboseCommand, QuietCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt push",
+        commandName: "push",
         abstract: "Copy data to S3 and publish a revision to a remote registry.",
         discussion: """
         With no DIR, --set, --rm, --meta or --from, publishes NAME's latest revision from the local registry. \
@@ -21,6 +21,7 @@ struct Push: QuiltCommand, VerboseCommand {
         """)
 
     @OptionGroup var verboseOption: VerboseOption
+    @OptionGroup var quietOption: QuietOption
 
     @OptionGroup var content: RevisionContentOptions
 

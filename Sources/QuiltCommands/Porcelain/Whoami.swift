@@ -7,7 +7,7 @@ import QuiltRegistry
 
 struct Whoami: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt whoami",
+        commandName: "whoami",
         abstract: "Show where AWS credentials come from, whose they are, and what they may do.",
         discussion: """
         Names the credential source (a catalog sign-in, the environment, a profile, SSO, a process, an assumed \

@@ -130,7 +130,7 @@ public enum ConfigError: QuiltError {
     public var hint: String? {
         switch self {
         case .unknownKey:
-            return "known keys: " + (QuiltConfig.templateKeys + QuiltConfig.settingKeys).joined(separator: ", ")
+            return "known keys: " + QuiltConfig.knownKeys.joined(separator: ", ")
         case .invalidSetting(let key, _): return "set it again with 'quilt config \(key) VALUE' (or 'null' to drop it)"
         default: return nil
         }
@@ -145,8 +145,12 @@ public struct QuiltConfig: Sendable {
         "registryUrl", "telemetry_disabled", "s3Proxy", "apiGatewayEndpoint", "binaryApiGatewayEndpoint",
         "default_registry_version", "region",
     ]
-    /// This suite's own settings (quilt3 8.0.0 has none of them and leaves them alone in the shared file).
+    /// This suite's own transfer settings (quilt3 8.0.0 has none of them and leaves them alone in the shared file).
     public static let settingKeys = ["requests_timeout", "max_pool_connections", "multipart_threshold", "multipart_chunksize"]
+    /// Keys of ours, not quilt3's: read and set like the others, but written only once set, so the file quilt3
+    /// writes and reads stays the same until someone sets one (quilt3 keeps keys it does not know).
+    public static let ownKeys = ["cache_max_size"] + settingKeys
+    public static var knownKeys: [String] { templateKeys + ownKeys }
 
     public let paths: QuiltPaths
     public private(set) var values: [String: ConfigValue]
@@ -176,7 +180,7 @@ public struct QuiltConfig: Sendable {
 
     /// Whether `quilt config KEY` knows the key: quilt3's, ours, or any the file has.
     public func knows(_ key: String) -> Bool {
-        values[key] != nil || Self.settingKeys.contains(key)
+        values[key] != nil || Self.ownKeys.contains(key)
     }
 
     public var defaultLocalRegistry: String {
@@ -184,6 +188,21 @@ public struct QuiltConfig: Sendable {
     }
     public var defaultRemoteRegistry: String? { values["default_remote_registry"]?.stringValue }
     public var defaultInstallLocation: String? { values["default_install_location"]?.stringValue }
+    /// `cache_max_size`: the object cache's size budget, applied after installs (bytes, or `10G` and the like).
+    public var cacheMaxSize: Int? {
+        get throws { try values["cache_max_size"].flatMap(Self.cacheMaxSize) }
+    }
+
+    static func cacheMaxSize(_ value: ConfigValue) throws -> Int? {
+        switch value {
+        case .null: return nil
+        case .int(let i) where i >= 0: return i
+        case .string(let s): if let size = Settings.parseByteSize(s) { return size }
+        default: break
+        }
+        throw ConfigError.invalidValue(key: "cache_max_size", reason: "a size is bytes, or a number with K, M, G or T")
+    }
+
     /// The catalog's web address (quilt3 sets it from `quilt3.config(URL)`).
     public var navigatorURL: String? { nonEmpty(values["navigator_url"]?.stringValue) }
     /// The catalog's API (login and credentials), as quilt3 stores it: the key of auth.json.
@@ -194,6 +213,7 @@ public struct QuiltConfig: Sendable {
     public mutating func set(_ key: String, _ value: ConfigValue) throws {
         guard knows(key) else { throw ConfigError.unknownKey(key) }
         var value = value
+        if key == "cache_max_size" && value != .null { _ = try Self.cacheMaxSize(value) }
         if Self.settingKeys.contains(key) {
             value = try Self.checkedSetting(key, value)
         } else if key == "navigator_url", case .string(let url) = value, !url.isEmpty {
@@ -215,9 +235,9 @@ public struct QuiltConfig: Sendable {
                 throw ConfigError.invalidValue(key: key, reason: "a local registry is a path or a file:// URL")
             }
         }
-        // quilt3 drops nothing on `config(key=None)`; clearing one of our settings removes it instead, so the
-        // default applies again and quilt3 sees no key it does not know.
-        if Self.settingKeys.contains(key), value == .null { values[key] = nil } else { values[key] = value }
+        // quilt3 drops nothing on `config(key=None)`; clearing one of our keys removes it instead, so the default
+        // applies again and quilt3 sees no key it does not know.
+        if Self.ownKeys.contains(key), value == .null { values[key] = nil } else { values[key] = value }
         try write(keepBackup: false)
     }
 

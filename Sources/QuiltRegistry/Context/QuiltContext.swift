@@ -12,6 +12,8 @@ public struct QuiltContext: Sendable {
     public let config: QuiltConfig
     /// Where `--verbose` sends one line per S3 request; nil when not verbose.
     public let requestLog: (@Sendable (String) -> Void)?
+    /// Where decisions are traced (`QUILT_TRACE`); nil when not tracing.
+    public let trace: TraceHandler?
     /// `QUILT_TRANSFER_MAX_CONCURRENCY`, else config.yml's `max_pool_connections`: transfers in flight at once
     /// (default 10, as in quilt3).
     public let transferConcurrency: Int
@@ -25,11 +27,17 @@ public struct QuiltContext: Sendable {
     public let multipartPartSizeIsChosen: Bool
     /// `QUILT_S3_*` timeouts and attempts, checked here so that a bad value is refused before any work.
     public let s3Tuning: S3Tuning
+    /// The content-addressed object cache installs and fetches use; nil when `QUILT_DISABLE_CACHE` is `true`
+    /// (quilt3's variable, compared as quilt3 does, without regard to case).
+    public let objectCache: ObjectCache?
+    /// `cache_max_size` from config.yml, checked here with the other settings.
+    public let cacheMaxSize: Int?
     /// `TMPDIR`, else `/tmp`: where manifests bound for S3 are staged.
     public let temporaryDirectory: String
     private let s3Box = Locked<S3Client?>(nil)
 
-    public init(environment: [String: String], requestLog: (@Sendable (String) -> Void)? = nil) throws {
+    public init(environment: [String: String], requestLog: (@Sendable (String) -> Void)? = nil,
+                trace: TraceHandler? = nil) throws {
         self.environment = environment
         // Every setting is read, and refused if it cannot be used, before the configuration file or any registry
         // is touched: a typo must not take effect as the default halfway through a push.
@@ -59,6 +67,9 @@ public struct QuiltContext: Sendable {
         multipartPartSize = partSize ?? fileSettings?.multipartChunksize ?? 16 << 20
         multipartPartSizeIsChosen = partSize != nil || fileSettings?.multipartChunksize != nil
         self.requestLog = requestLog
+        self.trace = trace
+        cacheMaxSize = try config.cacheMaxSize
+        objectCache = environment["QUILT_DISABLE_CACHE"]?.lowercased() == "true" ? nil : ObjectCache(paths: config.paths)
         temporaryDirectory = nonEmpty(environment["TMPDIR"]) ?? "/tmp"
     }
 
@@ -79,7 +90,7 @@ public struct QuiltContext: Sendable {
 
     /// Data transfers to, from and within S3 with this process's client and concurrency.
     public func transfers() throws -> S3Transfers {
-        S3Transfers(client: try s3Client(), concurrency: transferConcurrency)
+        S3Transfers(client: try s3Client(), concurrency: transferConcurrency, trace: trace)
     }
 
     /// Where installs and fetches read bytes: local files directly, S3 through a client made only when an S3
@@ -91,7 +102,9 @@ public struct QuiltContext: Sendable {
 
     /// The registry named by `text`, else the default local registry (quilt3's `default_local_registry`).
     public func registry(_ text: String?) throws -> Registry {
-        try registry(RegistryLocation(text ?? config.defaultLocalRegistry))
+        let registry = try registry(RegistryLocation(text ?? config.defaultLocalRegistry))
+        trace?("registry \(registry.url) (\(text == nil ? "default_local_registry" : "--registry"))")
+        return registry
     }
 
     public func registry(_ location: RegistryLocation) throws -> Registry {
