@@ -209,13 +209,17 @@ public final class AtomicFileWriter {
     private var descriptor: Int32
     private var buffer: [UInt8] = []
     private var committed = false
+    /// The mode the finished file gets: 0644, or 0600 for files that hold secrets (the temporary file is 0600
+    /// from the start, so a secret is never readable by others, not even briefly).
+    private let permissions: mode_t
     /// Files made in a held directory get their mode from the umask at creation, as cp's do.
     private let modeFromUmask: Bool
     /// Flushing in large writes keeps system calls few when a manifest is written line by line.
     private static let flushThreshold = 1 << 20
 
-    public init(destination: String) throws(FileSystemError) {
+    public init(destination: String, permissions: mode_t = 0o644) throws(FileSystemError) {
         self.destination = destination
+        self.permissions = permissions
         try FileSystem.makeDirectories(FileSystem.parent(of: destination))
         let base = FileSystem.parent(of: destination) + "/." + FileSystem.baseName(of: destination) + ".tmp-"
         var template = Array((base + "XXXXXX").utf8CString)
@@ -241,6 +245,7 @@ public final class AtomicFileWriter {
         temporaryName = temporary
         temporaryPath = directory.path + "/" + temporary
         modeFromUmask = true
+        permissions = 0o644
         buffer.reserveCapacity(Self.flushThreshold + 4096)
     }
 
@@ -337,7 +342,7 @@ public final class AtomicFileWriter {
     public func finish(durable: Bool = false) throws(FileSystemError) {
         try flush()
         if durable { fsync(descriptor) }
-        if !modeFromUmask { fchmod(descriptor, 0o644) }
+        if !modeFromUmask { fchmod(descriptor, permissions) }
         if close(descriptor) != 0 {
             descriptor = -1
             throw .cannotWrite(path: destination, reason: errnoText())
@@ -569,9 +574,9 @@ public enum FileSystem {
         }
     }
 
-    /// Writes `bytes` to `path` atomically (temporary file and rename).
-    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(FileSystemError) {
-        let writer = try AtomicFileWriter(destination: path)
+    /// Writes `bytes` to `path` atomically (temporary file and rename), with mode `permissions`.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, permissions: mode_t = 0o644) throws(FileSystemError) {
+        let writer = try AtomicFileWriter(destination: path, permissions: permissions)
         try writer.write(bytes)
         try writer.commit()
     }

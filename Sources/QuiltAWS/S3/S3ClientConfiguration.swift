@@ -28,12 +28,23 @@ public struct S3ClientConfiguration: Sendable {
 
     /// Resolves endpoint, region and credentials like the AWS CLI. `environment` stands for the process
     /// environment (pass `ProcessInfo.processInfo.environment` in programs, a dictionary in tests).
+    /// `credentials`, when given, replaces the whole default chain (quilt3 does this with a Quilt catalog's
+    /// credentials); endpoint and region are still the AWS settings' (a bucket's region is discovered when none
+    /// is set, which also covers buckets outside the catalog's own region). `timeout` (seconds, config.yml's
+    /// `requests_timeout`) limits connecting and a transfer that moves no data, unless `tuning` (the environment)
+    /// says otherwise; `connections` is how many requests may run at once, so that as many connections stay open.
     public static func resolve(environment: [String: String], http: HTTPClient.Configuration = .init(),
-                               tuning: S3Tuning? = nil) throws -> S3ClientConfiguration
+                               tuning: S3Tuning? = nil, credentials: (any AWSCredentialsProvider)? = nil,
+                               timeout: Double? = nil, connections: Int? = nil) throws -> S3ClientConfiguration
     {
         let tuning = try tuning ?? S3Tuning(environment: environment)
         let settings = AWSSettings.load(environment: environment)
         var http = http
+        if let timeout {
+            http.connectTimeout = timeout
+            http.stallTimeout = timeout
+        }
+        if let connections { http.maxIdleHandles = max(http.maxIdleHandles, connections) }
         if http.caBundlePath == nil, let bundle = environment["AWS_CA_BUNDLE"] ?? settings.configProfile["ca_bundle"], !bundle.isEmpty {
             http.caBundlePath = bundle
         }
@@ -47,7 +58,7 @@ public struct S3ClientConfiguration: Sendable {
         }
         return S3ClientConfiguration(
             endpoint: endpoint, region: settings.region,
-            credentials: DefaultCredentialsChain(environment: environment, settings: settings), http: http,
+            credentials: credentials ?? DefaultCredentialsChain(environment: environment, settings: settings), http: http,
             maxAttempts: try tuning.attempts(profile: settings.configProfile))
     }
 }

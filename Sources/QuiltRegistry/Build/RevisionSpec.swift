@@ -97,6 +97,8 @@ public struct PublishResult: Sendable {
     public var stamped: Bool
     /// Files left out because their names are not valid UTF-8 (`RevisionSpec.skipUndecodableNames`), as paths.
     public var skipped: [[UInt8]] = []
+    /// The revision's page in the configured catalog (pushes only, with `navigator_url` set).
+    public var catalogURL: String?
 }
 
 /// Names the phases of a long operation and hands out a progress handler for each; the command layer draws

@@ -5,6 +5,7 @@ import QuiltSupport
 import QuiltFormat
 import QuiltStorage
 import QuiltAWS
+import QuiltCatalog
 
 public struct QuiltContext: Sendable {
     public let environment: [String: String]
@@ -13,14 +14,17 @@ public struct QuiltContext: Sendable {
     public let requestLog: (@Sendable (String) -> Void)?
     /// Where decisions are traced (`QUILT_TRACE`); nil when not tracing.
     public let trace: TraceHandler?
-    /// `QUILT_TRANSFER_MAX_CONCURRENCY`: transfers in flight at once (default 10, as in quilt3).
+    /// `QUILT_TRANSFER_MAX_CONCURRENCY`, else config.yml's `max_pool_connections`: transfers in flight at once
+    /// (default 10, as in quilt3).
     public let transferConcurrency: Int
     /// `QUILT_MANIFEST_MAX_RECORD_SIZE`: the longest manifest line written (default 1,000,000 bytes).
     public let manifestMaxRecordSize: Int
-    /// `QUILT_MULTIPART_THRESHOLD`, `QUILT_MULTIPART_PART_SIZE`: how registry metadata goes to S3 (defaults 64M and
-    /// 16M; S3 takes parts of 5M to 5G).
+    /// `QUILT_MULTIPART_THRESHOLD`, `QUILT_MULTIPART_PART_SIZE`, else config.yml's `multipart_threshold` and
+    /// `multipart_chunksize`: how registry metadata goes to S3 (defaults 64M and 16M; S3 takes parts of 5M to 5G).
     public let multipartThreshold: Int
     public let multipartPartSize: Int
+    /// Whether the part size was chosen (environment or config.yml) rather than defaulted.
+    public let multipartPartSizeIsChosen: Bool
     /// `QUILT_S3_*` timeouts and attempts, checked here so that a bad value is refused before any work.
     public let s3Tuning: S3Tuning
     /// The content-addressed object cache installs and fetches use; nil when `QUILT_DISABLE_CACHE` is `true`
@@ -41,15 +45,32 @@ public struct QuiltContext: Sendable {
         // Every setting is read, and refused if it cannot be used, before the configuration file or any registry
         // is touched: a typo must not take effect as the default halfway through a push.
         let settings = Settings(environment)
-        transferConcurrency = try settings.integer("QUILT_TRANSFER_MAX_CONCURRENCY", default: 10, in: 1...Int.max)
+        // nil when unset, so that config.yml's setting (read next) applies.
+        func ifSet<T>(_ name: String, _ read: () throws -> T) rethrows -> T? {
+            nonEmpty(environment[name]) == nil ? nil : try read()
+        }
+        let concurrency = try ifSet("QUILT_TRANSFER_MAX_CONCURRENCY") {
+            try settings.integer("QUILT_TRANSFER_MAX_CONCURRENCY", default: 10, in: 1...Int.max)
+        }
         manifestMaxRecordSize = try settings.integer("QUILT_MANIFEST_MAX_RECORD_SIZE",
                                                      default: ManifestWriter.defaultMaxRecordSize, in: 1...Int.max)
-        multipartThreshold = try settings.byteSize("QUILT_MULTIPART_THRESHOLD", default: 64 << 20, in: (5 << 20)...(5 << 30))
-        multipartPartSize = try settings.byteSize("QUILT_MULTIPART_PART_SIZE", default: 16 << 20, in: (5 << 20)...(5 << 30))
         manifestMemoryBudget = try settings.byteSize("QUILT_MANIFEST_MEMORY_BUDGET", default: EntrySpool.defaultMemoryBudget,
                                                      in: EntrySpool.minimumMemoryBudget...(1 << 40))
+        let threshold = try ifSet("QUILT_MULTIPART_THRESHOLD") {
+            try settings.byteSize("QUILT_MULTIPART_THRESHOLD", default: 64 << 20, in: (5 << 20)...(5 << 30))
+        }
+        let partSize = try ifSet("QUILT_MULTIPART_PART_SIZE") {
+            try settings.byteSize("QUILT_MULTIPART_PART_SIZE", default: 16 << 20, in: (5 << 20)...(5 << 30))
+        }
         s3Tuning = try S3Tuning(environment: environment)
         self.config = try QuiltConfig(environment: environment)
+        // A setting of config.yml that is out of range is reported where it is used (registry, s3Client), so
+        // that `quilt config` itself can still repair it.
+        let fileSettings = try? config.settings()
+        transferConcurrency = concurrency ?? fileSettings?.maxPoolConnections ?? 10
+        multipartThreshold = threshold ?? fileSettings?.multipartThreshold ?? 64 << 20
+        multipartPartSize = partSize ?? fileSettings?.multipartChunksize ?? 16 << 20
+        multipartPartSizeIsChosen = partSize != nil || fileSettings?.multipartChunksize != nil
         self.requestLog = requestLog
         self.trace = trace
         cacheMaxSize = try config.cacheMaxSize
@@ -61,7 +82,10 @@ public struct QuiltContext: Sendable {
     public func s3Client() throws -> S3Client {
         try s3Box.withLock { client in
             if let client { return client }
-            var configuration = try S3ClientConfiguration.resolve(environment: environment, tuning: s3Tuning)
+            // quilt3's precedence: credentials from a catalog sign-in replace the whole AWS chain.
+            var configuration = try S3ClientConfiguration.resolve(
+                environment: environment, tuning: s3Tuning, credentials: try catalogCredentials(),
+                timeout: try config.settings().requestsTimeout, connections: transferConcurrency)
             configuration.requestLog = requestLog
             let created = S3Client(configuration: configuration)
             client = created
@@ -100,11 +124,14 @@ public struct QuiltContext: Sendable {
             return Registry(storage: LocalStorage(root: path), writer: manifestWriter,
                             manifestMemoryBudget: manifestMemoryBudget, temporaryDirectory: temporaryDirectory)
         case .s3(let bucket, let prefix):
-            return Registry(storage: S3Storage(
+            _ = try config.settings()
+            var storage = S3Storage(
                 client: try s3Client(), bucket: bucket, prefix: prefix,
                 multipartThreshold: multipartThreshold, partSize: multipartPartSize,
-                temporaryDirectory: temporaryDirectory), writer: manifestWriter,
-                manifestMemoryBudget: manifestMemoryBudget, temporaryDirectory: temporaryDirectory)
+                temporaryDirectory: temporaryDirectory)
+            storage.partSizeIsFixed = multipartPartSizeIsChosen
+            return Registry(storage: storage, writer: manifestWriter,
+                            manifestMemoryBudget: manifestMemoryBudget, temporaryDirectory: temporaryDirectory)
         }
     }
 

@@ -83,6 +83,7 @@ extension QuiltContext {
                                      journalDirectory: config.paths.dataDirectory + "/journal",
                                      progress: progress?("uploading"))
         return PublishResult(name: name, topHash: result.topHash, registry: remote.url, timestamp: result.timestamp,
-                             workflow: workflow?.id, stamped: workflow != nil, skipped: skipped)
+                             workflow: workflow?.id, stamped: workflow != nil, skipped: skipped,
+                             catalogURL: catalogPackageURL(bucket: pusher.bucket, name: name, topHash: result.topHash))
     }
 }
