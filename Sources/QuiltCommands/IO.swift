@@ -24,8 +24,12 @@ final class IO {
         buffer.reserveCapacity(1 << 16)
     }
 
+    /// `--verbose`: notes prefixed `verbose:` on stderr.
+    private(set) var verbose = false
+
     /// Turns on `--verbose` request logging (before the first use of `context()`).
     func setVerbose(_ verbose: Bool) {
+        self.verbose = verbose
         guard verbose else { return }
         let environment = self.environment
         contextResult = Result {
@@ -41,6 +45,20 @@ final class IO {
 
     func registry(_ options: RegistryOptions) throws -> Registry {
         try context().registry(options.registry)
+    }
+
+    /// The shard `--shard` names; `auto` reads the job runner's variables from this process's environment (the
+    /// one place they are read). With `--verbose`, says where the index and count came from.
+    func shard(_ option: ShardOption) throws -> Shard? {
+        guard let text = option.shard else { return nil }
+        let resolved = try Shard.resolve(text, environment: environment)
+        note("shard \(resolved.shard) (from \(resolved.source))")
+        return resolved.shard
+    }
+
+    /// A `verbose:` line on stderr, with `--verbose` only.
+    func note(_ text: String) {
+        if verbose { message("verbose: " + text) }
     }
 
     // MARK: stdout

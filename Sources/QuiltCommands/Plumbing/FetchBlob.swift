@@ -11,18 +11,21 @@ struct FetchBlob: QuiltCommand, VerboseCommand {
         Reads an entry stream on standard input and writes each entry's bytes to DIR/<logical key>: streamed to a \
         temporary file, hashed on the way, and renamed into place only when size and hash match. Keys that would \
         leave DIR (absolute, '..', empty segments, NUL, a symbolic link on the way) are refused before anything is \
-        written. Prints the path of each file written.
+        written. Prints the path of each file written. With --shard, only the entries whose logical keys fall \
+        in this worker's shard are fetched.
         """)
 
     @OptionGroup var verboseOption: VerboseOption
+    @OptionGroup var shardOption: ShardOption
 
     @Option(name: .long, help: "The local directory to put the files in.")
     var dest: String = "."
 
     func execute(_ io: IO) throws {
         var entries: [ManifestEntry] = []
+        let shard = try io.shard(shardOption)
         try EntryStream.parse(io.readStandardInput()) { item in
-            if case .entry(let entry) = item { entries.append(entry) }
+            if case .entry(let entry) = item, shard?.contains(entry.logicalKey) ?? true { entries.append(entry) }
         }
         let root = FileSystem.absolute(dest)
         try io.context().fetch(entries, into: root)

@@ -159,13 +159,29 @@ public enum EntryStream {
         }
     }
 
+    /// One entry stream of several: a name for messages (nil for standard input alone), and the function that
+    /// hands each block of it to the function it is given.
+    public struct Input {
+        public var name: String?
+        public var feed: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+
+        public init(name: String?, feed: @escaping ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) {
+            self.name = name
+            self.feed = feed
+        }
+    }
+
     /// Parses an entry stream that arrives in blocks (standard input), so the whole input is never held: lines
     /// are parsed as they complete, and only a line split across blocks is copied.
     public struct Parser {
         private var partial: [UInt8] = []
         private var lineNumber = 0
+        /// The stream's name in error messages, when several are read.
+        private let source: String?
 
-        public init() {}
+        public init(source: String? = nil) {
+            self.source = source
+        }
 
         /// Parses every line that `block` completes.
         public mutating func feed(_ block: UnsafeRawBufferPointer, into body: (Item) throws -> Void) throws {
@@ -193,7 +209,12 @@ public enum EntryStream {
         private mutating func parse(_ line: UnsafeRawBufferPointer, into body: (Item) throws -> Void) throws {
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
-            try body(try parseLine(line, lineNumber: lineNumber))
+            let item: Item
+            do throws(ManifestError) { item = try parseLine(line, lineNumber: lineNumber) } catch {
+                guard let source else { throw error }
+                throw ManifestError.inStream(source: source, error)
+            }
+            try body(item)
         }
 
         private static func index(of byte: UInt8, in block: UnsafeRawBufferPointer, from start: Int) -> Int? {

@@ -135,9 +135,17 @@ extension QuiltContext {
     /// checked by `registry`'s workflow as
     /// `quilt build` checks it and stamped in the same place of the header, so the plumbing path publishes the
     /// same bytes as the porcelain.
-    public func manifest(entryStream input: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void, meta: JSONValue?,
+    public func manifest(entryStream input: @escaping ((UnsafeRawBufferPointer) throws -> Void) throws -> Void, meta: JSONValue?,
                          message: String?, name: String?, workflow choice: WorkflowChoice, registry: Registry) throws -> Manifest {
-        var manifest = try Manifest.read(entryStream: input, meta: meta, message: nil)
+        try manifest(entryStreams: [EntryStream.Input(name: nil, feed: input)], meta: meta, message: message, name: name,
+                     workflow: choice, registry: registry)
+    }
+
+    /// The one manifest several entry streams describe together (a sharded job's outputs), exactly as if their
+    /// lines had come in one stream.
+    public func manifest(entryStreams inputs: [EntryStream.Input], meta: JSONValue?, message: String?, name: String?,
+                         workflow choice: WorkflowChoice, registry: Registry) throws -> Manifest {
+        var manifest = try Manifest.read(entryStreams: inputs, meta: meta, message: nil)
         try EntryHasher.hashMissing(&manifest.entries)
         let workflow = try workflow(choice, in: registry)
         if workflow != nil {
