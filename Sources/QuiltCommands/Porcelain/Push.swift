@@ -56,10 +56,12 @@ struct Push: QuiltCommand, VerboseCommand {
         let result = try io.context().push(request, progress: progress?.handler)
         progress?.finish()
         warnSkipped(result, io)
+        noteS3Hashing(result.s3Hashing, io)
         if json {
             io.json(.object(JSONObject([
                 ("name", .string(result.name)), ("top_hash", .string(result.topHash)), ("registry", .string(result.registry)),
                 ("timestamp", result.timestamp.map { .integer($0) } ?? .null), ("workflow", workflowJSON(result)),
+                ("s3_hashing", s3HashingJSON(result.s3Hashing)),
             ])))
         } else if check {
             io.info(checkSummary(result))

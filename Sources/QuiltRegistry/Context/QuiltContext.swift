@@ -23,6 +23,9 @@ public struct QuiltContext: Sendable {
     public let s3Tuning: S3Tuning
     /// `TMPDIR`, else `/tmp`: where manifests bound for S3 are staged.
     public let temporaryDirectory: String
+    /// `QUILT_S3_CHECKSUMS`: `use` (the default) takes an S3 object's hash from S3's own SHA-256 checksums where
+    /// they determine it; `ignore` reads every byte, as quilt3 does.
+    public let useS3Checksums: Bool
     private let s3Box = Locked<S3Client?>(nil)
 
     public init(environment: [String: String], requestLog: (@Sendable (String) -> Void)? = nil) throws {
@@ -36,6 +39,11 @@ public struct QuiltContext: Sendable {
         multipartThreshold = try settings.byteSize("QUILT_MULTIPART_THRESHOLD", default: 64 << 20, in: (5 << 20)...(5 << 30))
         multipartPartSize = try settings.byteSize("QUILT_MULTIPART_PART_SIZE", default: 16 << 20, in: (5 << 20)...(5 << 30))
         s3Tuning = try S3Tuning(environment: environment)
+        switch nonEmpty(environment["QUILT_S3_CHECKSUMS"]).map({ $0.trimmingWhitespace.lowercased() }) {
+        case nil, "use": useS3Checksums = true
+        case "ignore": useS3Checksums = false
+        case let other?: throw SettingError(name: "QUILT_S3_CHECKSUMS", value: other, reason: "must be 'use' or 'ignore'")
+        }
         self.config = try QuiltConfig(environment: environment)
         self.requestLog = requestLog
         temporaryDirectory = nonEmpty(environment["TMPDIR"]) ?? "/tmp"

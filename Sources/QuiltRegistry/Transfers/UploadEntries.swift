@@ -23,7 +23,7 @@ extension QuiltContext {
         try EntryCopier(transfers: transfers, bucket: bucket, prefix: prefix)
             .copy(&entries, copyMode: .outsideRegistry, journal: journal, progress: progress)
         transfers.abortAbandoned(journal)
-        try EntryHasher.hashMissing(&entries, remote: transfers)
+        try EntryHasher.hashMissing(&entries, remote: transfers, useS3Checksums: useS3Checksums)
         journal.remove()
         var next = entries.makeIterator()
         return items.compactMap { item in
