@@ -26,6 +26,7 @@ public enum CommandTable {
         Row(name: "install", command: Install.self, category: .porcelain),
         Row(name: "delete", command: Delete.self, category: .porcelain),
         Row(name: "config", command: Config.self, category: .porcelain),
+        Row(name: "bundle", command: BundleCommand.self, category: .porcelain),
         Row(name: "hash-object", command: HashObject.self, category: .plumbing),
         Row(name: "write-manifest", command: WriteManifest.self, category: .plumbing),
         Row(name: "cat-manifest", command: CatManifest.self, category: .plumbing),

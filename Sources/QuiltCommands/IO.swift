@@ -88,6 +88,20 @@ final class IO {
         write(out)
     }
 
+    /// Writes all of `bytes` to `descriptor` now, unbuffered (a bundle streamed to standard output).
+    static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Foundation.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw FileSystemError.cannotWrite(path: descriptor == 1 ? "standard output" : "descriptor \(descriptor)",
+                                                  reason: String(cString: strerror(errno)))
+            }
+            done += n
+        }
+    }
+
     func flush() {
         guard !buffer.isEmpty else { return }
         buffer.withUnsafeBytes { raw in
