@@ -120,6 +120,13 @@ test_expect_success 'publishing locally: merged parts, then update-ref, as the d
 	test "$(quilt-rev-parse --registry pubreg t/tree)" = "$(cat top)"
 '
 
+test_expect_success 'fetch-blob --shard: four workers materialise the package between them' '
+	for k in 0 1 2 3; do quilt-cat-manifest --registry pubreg t/tree | quilt-fetch-blob --dest fetched --shard $k/$N >fetched-$k & done; wait &&
+	diff -r data fetched &&
+	cat fetched-0 fetched-1 fetched-2 fetched-3 | sort | uniq -d >dups && test_line_count = 0 dups &&
+	test "$(cat fetched-0 fetched-1 fetched-2 fetched-3 | wc -l)" = 153
+'
+
 test_expect_success S3 'on S3: four concurrent workers hash and upload their shards, part files on S3, one merge' '
 	s3_make_bucket "$bucket" --versioned &&
 	for k in 0 1 2 3; do

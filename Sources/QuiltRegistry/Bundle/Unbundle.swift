@@ -66,30 +66,46 @@ extension QuiltContext {
     }
 
     /// Each object to `<root>/.quilt/objects/<type>/<hex>` (written whole, renamed into place once checked);
-    /// returns each entry's new physical key.
+    /// returns each entry's new physical key. Small objects are written by other threads while the stream goes on
+    /// (creating and renaming thousands of files costs more than inflating them); a big one is written as it is read.
     private func unbundleLocally(_ reader: BundleReader, root: String, progress: ProgressHandler?) throws -> [Int: String] {
         try FileSystem.makeDirectories(root)
         let base = try FileSystem.realPath(root) + "/.quilt/"
         var keys: [Int: String] = [:]
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
         defer { buffer.deallocate() }
+        let queue = TransferQueue(maxConcurrency: 2)
+        var finished = false
+        defer { if !finished { queue.abandon() } }
         var done = 0, count = 0
         while let object = try reader.nextObject() {
             let path = base + object.member
-            let writer = try AtomicFileWriter(destination: path)
-            while true {
-                let n = try reader.read(into: buffer)
-                if n == 0 { break }
-                try writer.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            if object.size <= buffer.count {
+                var filled = 0
+                while filled < object.size {
+                    filled += try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<object.size]))
+                }
+                try reader.finishObject()
+                let bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<object.size]))
+                try queue.submit { try FileSystem.writeAtomically(bytes, to: path) }
+            } else {
+                let writer = try AtomicFileWriter(destination: path)
+                while true {
+                    let n = try reader.read(into: buffer)
+                    if n == 0 { break }
+                    try writer.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                }
+                try reader.finishObject()
+                try writer.commit()
             }
-            try reader.finishObject()
-            try writer.commit()
             let url = PhysicalKey.local(path: path).url
             for i in object.entries { keys[i] = url }
             done += object.size
             count += 1
             progress?(Progress(filesDone: count, filesTotal: reader.header.objects, bytesDone: done, bytesTotal: reader.header.bytes))
         }
+        finished = true
+        try queue.finish()
         return keys
     }
 
