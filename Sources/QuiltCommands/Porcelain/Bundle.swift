@@ -95,7 +95,7 @@ struct BundleVerify: QuiltCommand, VerboseCommand {
         if json {
             io.json(bundleJSON(summary, extra: [("ok", .bool(true))]))
         } else {
-            io.line("\(summary.header.topHash) \(summary.header.name)")
+            io.line("\(summary.header.topHash) \(terminalSafe(summary.header.name))")
         }
     }
 }

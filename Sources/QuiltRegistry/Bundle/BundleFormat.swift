@@ -70,6 +70,9 @@ public struct BundleHeader: Sendable, Equatable {
               let bytes = object["bytes"]?.intValue else {
             throw .notABundle(reason: "\(BundleFormat.headerName) lacks name, top_hash, entries, objects or bytes")
         }
+        guard (try? PackageName.validate(name)) != nil, Hex.isTopHash(topHash) else {
+            throw .notABundle(reason: "\(BundleFormat.headerName) names no valid package and top hash")
+        }
         self.init(name: name, topHash: topHash, entries: entries, objects: objects, bytes: bytes)
     }
 }
