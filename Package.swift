@@ -47,12 +47,17 @@ let package = Package(
         .target(name: "QuiltStorage", dependencies: ["QuiltSupport"]),
         // AWS: credentials, SigV4, the S3 client, the S3 backend of the storage interface, multipart uploads.
         .target(name: "QuiltAWS", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltStorage"]),
+        // Quilt catalog sign-in as quilt3 does it: config.json, the token exchange, auth.json and credentials.json,
+        // and the AWS credential provider that renews the catalog's credentials.
+        .target(name: "QuiltCatalog", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltAWS"]),
         // Registries and packages: refs, revisions, building, pushing, installing, transfers, bundles, configuration
         // (YAML through Yams: config.yml and workflow configs).
         .target(
             name: "QuiltRegistry",
-            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltStorage", "QuiltAWS", "QuiltArchive",
-                           .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "QuiltSupport", "QuiltFormat", "QuiltStorage", "QuiltAWS", "QuiltCatalog", "QuiltArchive",
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         // One file per command, plus the shared machinery (error to exit code, output).
         .target(
@@ -64,7 +69,7 @@ let package = Package(
         ),
         .testTarget(
             name: "QuiltCoreTests",
-            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltArchive", "QuiltRegistry"]
+            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltCatalog", "QuiltArchive", "QuiltRegistry"]
         ),
         .testTarget(name: "QuiltCommandsTests", dependencies: ["QuiltCommands", "QuiltSupport", "QuiltFormat", "QuiltRegistry"]),
     ] + programs.map { .executableTarget(name: $0, dependencies: ["QuiltCommands"]) },

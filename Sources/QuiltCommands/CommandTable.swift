@@ -1,4 +1,5 @@
-// The table of every command: drives `quilt <name>` dispatch, each `quilt-<name>` executable, and `quilt help`.
+// The table of every command: drives `quilt <name>` dispatch, each `quilt-<name>` executable, `quilt help`, and
+// the one command tree (`Quilt`) that swift-argument-parser generates shell completions from.
 import ArgumentParser
 import Foundation
 import QuiltSupport
@@ -13,6 +14,9 @@ public enum CommandTable {
         let name: String
         let command: any ParsableCommand.Type
         let category: Category
+
+        /// The command as its own program, `quilt-<name>` (plumbing).
+        var standalone: any ParsableCommand.Type { CommandTable.standalone(command) }
     }
 
     static let rows: [Row] = [
@@ -26,6 +30,10 @@ public enum CommandTable {
         Row(name: "install", command: Install.self, category: .porcelain),
         Row(name: "delete", command: Delete.self, category: .porcelain),
         Row(name: "config", command: Config.self, category: .porcelain),
+        Row(name: "cache", command: Cache.self, category: .porcelain),
+        Row(name: "login", command: Login.self, category: .porcelain),
+        Row(name: "logout", command: Logout.self, category: .porcelain),
+        Row(name: "whoami", command: Whoami.self, category: .porcelain),
         Row(name: "bundle", command: BundleCommand.self, category: .porcelain),
         Row(name: "hash-object", command: HashObject.self, category: .plumbing),
         Row(name: "write-manifest", command: WriteManifest.self, category: .plumbing),
@@ -39,15 +47,21 @@ public enum CommandTable {
 
     public static let version = "0.1.0"
 
+    static let summary = "Quilt data packages: build, publish and read versioned datasets."
+
+    static func row(_ name: String) -> Row? { rows.first { $0.name == name } }
+
     /// Runs the program named `program` (`quilt` or `quilt-<name>`) with the process's arguments and exits.
     public static func main(program: String) -> Never {
         // A closed pipe must end the program quietly, not kill it with a signal mid-write.
         signal(SIGPIPE, SIG_IGN)
         let arguments = Array(CommandLine.arguments.dropFirst())
         if program != "quilt" {
-            let name = String(program.dropFirst("quilt-".count))
-            guard let row = rows.first(where: { $0.name == name }) else { fatalError("no command table row for \(program)") }
-            run(row, arguments)
+            guard let row = row(String(program.dropFirst("quilt-".count))) else {
+                fatalError("no command table row for \(program)")
+            }
+            Tracer.process?.line("built-in: " + shellQuoted([program] + arguments))
+            run(row.standalone, arguments, helpCommand: program)
         }
         guard let first = arguments.first else {
             printOverview(to: 2)
@@ -58,46 +72,55 @@ public enum CommandTable {
             printOverview(to: 1)
             exit(0)
         case "help":
-            if arguments.count > 1, let row = rows.first(where: { $0.name == arguments[1] }) {
-                run(row, ["--help"])
+            guard arguments.count > 1 else {
+                printOverview(to: 1)
+                exit(0)
             }
-            printOverview(to: 1)
-            exit(0)
+            let name = arguments[1]
+            if row(name) != nil { run(Quilt.self, [name, "--help"], helpCommand: "quilt \(name)") }
+            execExternal(name, arguments: ["--help"])
+            notACommand(name)
         case "--version", "version":
             print("quilt \(version)")
             exit(0)
         default:
             break
         }
-        if let row = rows.first(where: { $0.name == first }) {
-            run(row, Array(arguments.dropFirst()))
+        if row(first) != nil {
+            Tracer.process?.line("built-in: " + shellQuoted(["quilt"] + arguments))
+            run(Quilt.self, arguments, helpCommand: "quilt \(first)")
         }
+        // Options of `quilt` itself: --generate-completion-script, and the parser's own errors for the rest.
+        if first.hasPrefix("-") { run(Quilt.self, arguments, helpCommand: "quilt") }
         execExternal(first, arguments: Array(arguments.dropFirst()))
-        FileHandle.standardError.write(Data("error: '\(first)' is not a quilt command\nhint: see 'quilt --help'\n".utf8))
-        exit(ExitStatus.usage)
+        notACommand(first)
     }
 
-    /// Parses and runs one command. Help goes to stdout; argument errors are reported in the suite's one-line
-    /// style (`error: …` and a `hint:`) with exit status 64, not swift-argument-parser's own format.
-    static func run(_ row: Row, _ arguments: [String]) -> Never {
+    /// Parses and runs one command. Help, versions and completion scripts go to stdout; argument errors are
+    /// reported in the suite's one-line style (`error: …` and a `hint:`) with exit status 64, not
+    /// swift-argument-parser's own format.
+    static func run(_ root: any ParsableCommand.Type, _ arguments: [String], helpCommand: String) -> Never {
         if let bytes = firstArgumentNotUTF8() {
             Foundation.exit(IO().report(ArgumentError.notUTF8(what: "argument", bytes: bytes)))
         }
+        var command: any ParsableCommand
         do {
-            var command = try row.command.parseAsRoot(arguments)
+            command = try root.parseAsRoot(arguments)
+        } catch {
+            if root.exitCode(for: error) == .success { root.exit(withError: error) }
+            var text = root.message(for: error).trimmingWhitespace
+            if let first = text.first, first.isUppercase, text.dropFirst().first?.isLowercase ?? false {
+                text = first.lowercased() + text.dropFirst()
+            }
+            usageError(text, hint: "see '\(helpCommand) --help'")
+        }
+        do {
             try command.run()
             exit(0)
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
         } catch {
-            if row.command.exitCode(for: error) == .success { row.command.exit(withError: error) }
-            var text = row.command.message(for: error).trimmingWhitespace
-            if let first = text.first, first.isUppercase, text.dropFirst().first?.isLowercase ?? false {
-                text = first.lowercased() + text.dropFirst()
-            }
-            let name = row.category == .porcelain ? "quilt \(row.name)" : "quilt-\(row.name)"
-            FileHandle.standardError.write(Data("error: \(text)\nhint: see '\(name) --help'\n".utf8))
-            Foundation.exit(ExitStatus.usage)
+            root.exit(withError: error)
         }
     }
 
@@ -113,6 +136,15 @@ public enum CommandTable {
         return nil
     }
 
+    static func notACommand(_ name: String) -> Never {
+        usageError("\(quoted(name)) is not a quilt command", hint: "see 'quilt --help'")
+    }
+
+    static func usageError(_ text: String, hint: String) -> Never {
+        FileHandle.standardError.write(Data("error: \(text)\nhint: \(hint)\n".utf8))
+        exit(ExitStatus.usage)
+    }
+
     /// As git does for `git foo`: run `quilt-foo` from PATH when it exists.
     static func execExternal(_ name: String, arguments: [String]) {
         guard !name.hasPrefix("-"), !name.contains("/") else { return }
@@ -120,13 +152,14 @@ public enum CommandTable {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
             let path = directory + "/" + program
             guard access(path, X_OK) == 0 else { continue }
+            Tracer.process?.line("exec: " + shellQuoted([path] + arguments))
             let argv = ([program] + arguments).map { strdup($0) } + [nil]
             execv(path, argv)
         }
     }
 
     static func printOverview(to descriptor: Int32) {
-        var text = "usage: quilt <command> [<args>]\n\nQuilt data packages: build, publish and read versioned datasets.\n"
+        var text = "usage: quilt <command> [<args>]\n\n\(summary)\n"
         for category in [Category.porcelain, .plumbing] {
             text += "\n\(category.rawValue):\n"
             for row in rows where row.category == category {
@@ -134,8 +167,53 @@ public enum CommandTable {
                 text += "   \(padded)\(row.command.configuration.abstract)\n"
             }
         }
-        text += "\nSee 'quilt help <command>' or 'quilt <command> --help' for one command.\n"
+        text += "\nSee 'quilt help <command>' or 'quilt <command> --help' for one command, 'quilt --version' for the\n"
+        text += "version, 'quilt --generate-completion-script bash|zsh|fish' for shell completion.\n"
         let bytes = Array(text.utf8)
         bytes.withUnsafeBytes { _ = write(descriptor, $0.baseAddress, $0.count) }
+    }
+
+    /// Opens the existential so `Standalone` gets the concrete command type.
+    static func standalone<Command: ParsableCommand>(_ command: Command.Type) -> any ParsableCommand.Type {
+        Standalone<Command>.self
+    }
+}
+
+/// `quilt` as swift-argument-parser sees it: the root of one tree holding every command, so that its completion
+/// generator covers every command and option in one script per shell. Dispatch stays git's (`CommandTable.main`):
+/// known names are parsed through this tree, anything else runs `quilt-<name>` from PATH.
+struct Quilt: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quilt",
+        abstract: CommandTable.summary,
+        version: "quilt \(CommandTable.version)",
+        groupedSubcommands: [CommandTable.Category.porcelain, .plumbing].map { category in
+            CommandGroup(name: category.rawValue,
+                         subcommands: CommandTable.rows.filter { $0.category == category }.map(\.command))
+        })
+}
+
+/// A plumbing command as its own program, `quilt-<name>`: the same options and work, with the program's name in
+/// its help and version line. (The command's own configuration names it as a subcommand of `quilt`, and a type's
+/// configuration is static, so the other name needs another type.)
+struct Standalone<Command: ParsableCommand>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        let command = Command.configuration
+        let name = "quilt-" + (command.commandName ?? "")
+        return CommandConfiguration(commandName: name, abstract: command.abstract, discussion: command.discussion,
+                                    version: "\(name) \(CommandTable.version)")
+    }
+
+    @OptionGroup var command: Command
+
+    mutating func run() throws { try command.run() }
+}
+
+extension CommandConfiguration {
+    /// A plumbing command's configuration: named as a subcommand of `quilt`, with the program's version line, so
+    /// `quilt hash-object --version` and `quilt-hash-object --version` both print `quilt-hash-object 0.1.0`.
+    static func plumbing(_ name: String, abstract: String, discussion: String = "") -> CommandConfiguration {
+        CommandConfiguration(commandName: name, abstract: abstract, discussion: discussion,
+                             version: "quilt-\(name) \(CommandTable.version)")
     }
 }

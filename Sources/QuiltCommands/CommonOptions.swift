@@ -16,6 +16,12 @@ struct VerboseOption: ParsableArguments {
     var verbose = false
 }
 
+/// `-q`, `--quiet`: for commands that print notes or progress on stderr.
+struct QuietOption: ParsableArguments {
+    @Flag(name: [.customShort("q"), .long], help: "Print no notes or progress on standard error (errors and warnings still appear).")
+    var quiet = false
+}
+
 /// `--shard`: this worker's share of the entries (Documentation/sharded-publishing.md).
 struct ShardOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Only this worker's share of the entries, by logical key: K/N (0 ≤ K < N), auto or auto/N (index, and count, from the job runner's variables).", valueName: "k/n|auto"))

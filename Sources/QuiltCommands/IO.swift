@@ -16,27 +16,39 @@ func terminalSafe(_ text: String) -> String { escapingControlCharacters(text) }
 /// A command's streams and surroundings. stdout carries data only and is written in large blocks.
 final class IO {
     let environment: [String: String]
+    /// `QUILT_TRACE`: where S3 requests and the core's decisions are traced; nil when not tracing.
+    let tracer: Tracer?
+    /// `--verbose`: one line per S3 request, and `verbose:` notes, on stderr.
+    private(set) var verbose = false
+    /// `-q`, `--quiet`: no notes and no progress on stderr (errors and warnings still appear).
+    private(set) var quiet = false
     private var buffer: [UInt8] = []
-    private lazy var contextResult: Result<QuiltContext, any Error> = Result { try QuiltContext(environment: environment) }
+    private lazy var contextResult: Result<QuiltContext, any Error> = Result {
+        try QuiltContext(environment: environment, requestLog: requestLog, trace: tracer?.handler)
+    }
 
-    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    init(environment: [String: String] = ProcessInfo.processInfo.environment, tracer: Tracer? = Tracer.process) {
         self.environment = environment
+        self.tracer = tracer
         buffer.reserveCapacity(1 << 16)
     }
 
-    /// `--verbose`: notes prefixed `verbose:` on stderr.
-    private(set) var verbose = false
-
     /// Turns on `--verbose` request logging (before the first use of `context()`).
-    func setVerbose(_ verbose: Bool) {
-        self.verbose = verbose
-        guard verbose else { return }
-        let environment = self.environment
-        contextResult = Result {
-            try QuiltContext(environment: environment) { line in
+    func setVerbose(_ verbose: Bool) { self.verbose = verbose }
+
+    /// Turns off notes and progress (`-q`).
+    func setQuiet(_ quiet: Bool) { self.quiet = quiet }
+
+    /// One line per S3 request attempt: on stderr with `--verbose`, into the trace with `QUILT_TRACE`.
+    private var requestLog: (@Sendable (String) -> Void)? {
+        let verbose = self.verbose, tracer = self.tracer
+        guard verbose || tracer != nil else { return nil }
+        return { line in
+            if verbose {
                 let bytes = Array(("verbose: " + line + "\n").utf8)
                 bytes.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) }
             }
+            tracer?.line(line)
         }
     }
 
@@ -136,6 +148,11 @@ final class IO {
         if progressAllowed(json: false) { message(text) }
     }
 
+    /// A verdict on stderr (such as verify's): shown in pipes too, but not with `-q`.
+    func verdict(_ text: String) {
+        if !quiet { message(text) }
+    }
+
     /// Prints an error the git way and returns the exit status it maps to.
     func report(_ error: any Error) -> Int32 {
         switch error {
@@ -157,9 +174,26 @@ final class IO {
     var stderrIsTerminal: Bool { FileSystem.isTerminal(2) }
     var stdinIsTerminal: Bool { FileSystem.isTerminal(0) }
 
-    /// Progress goes to a terminal only, never with `--json` or `QUILT_MINIMIZE_STDOUT=true`.
+    /// Progress goes to a terminal only, never with `--json`, `-q` or `QUILT_MINIMIZE_STDOUT=true`.
     func progressAllowed(json: Bool) -> Bool {
-        !json && stderrIsTerminal && environment["QUILT_MINIMIZE_STDOUT"]?.lowercased() != "true"
+        !json && !quiet && stderrIsTerminal && environment["QUILT_MINIMIZE_STDOUT"]?.lowercased() != "true"
+    }
+
+    /// A progress line for one phase, or nil when progress is not shown.
+    func progressLine(_ label: String, json: Bool = false) -> ProgressLine? {
+        progressAllowed(json: json) ? ProgressLine(label: label, style: progressStyle) : nil
+    }
+
+    /// Redrawing a line in place needs a terminal that understands `\r` and ANSI erase: not a dumb one (TERM
+    /// unset or `dumb`, as git decides), and not one whose locale is not UTF-8 (serial consoles, old terminals),
+    /// which get one plain line at a time instead.
+    var progressStyle: ProgressLine.Style {
+        let term = environment["TERM"] ?? ""
+        if term.isEmpty || term == "dumb" { return .plain }
+        let locale = [environment["LC_ALL"], environment["LC_CTYPE"], environment["LANG"]]
+            .compactMap { $0 }.first { !$0.isEmpty } ?? "C"
+        let lowered = locale.lowercased()
+        return lowered.contains("utf-8") || lowered.contains("utf8") ? .redraw : .plain
     }
 
     /// All of standard input.

@@ -11,10 +11,16 @@ protocol VerboseCommand {
     var verboseOption: VerboseOption { get }
 }
 
+/// A command with `-q`, `--quiet`.
+protocol QuietCommand {
+    var quietOption: QuietOption { get }
+}
+
 extension QuiltCommand {
     mutating func run() throws {
         let io = IO()
         if let command = self as? VerboseCommand { io.setVerbose(command.verboseOption.verbose) }
+        if let command = self as? QuietCommand { io.setQuiet(command.quietOption.quiet) }
         do {
             try execute(io)
             io.flush()

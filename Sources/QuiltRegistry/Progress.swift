@@ -16,3 +16,7 @@ public struct Progress: Sendable {
 }
 
 public typealias ProgressHandler = @Sendable (Progress) -> Void
+
+/// Told one line per decision worth explaining afterwards (which registry, which workflow, upload or reuse), for
+/// `QUILT_TRACE`. The core never prints; whoever runs it decides where the lines go.
+public typealias TraceHandler = @Sendable (String) -> Void

@@ -53,7 +53,8 @@ private func fileStampClock() -> Int {
 public final class InputFile: @unchecked Sendable {
     // The descriptor is immutable after init and pread is thread-safe, hence the unchecked Sendable.
     public let path: String
-    private let descriptor: Int32
+    // fileprivate: AtomicFileWriter copies from it by descriptor.
+    fileprivate let descriptor: Int32
     /// The file as it was at open; `size` is the number of bytes a reader takes.
     public let identity: FileIdentity
     /// The file-stamp clock just before the open.
@@ -85,6 +86,31 @@ public final class InputFile: @unchecked Sendable {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         descriptor = fd
         identity = FileIdentity(info)
+    }
+
+    /// Takes over `fd`, a descriptor just opened for reading; refuses anything but a regular file.
+    fileprivate init(adopting fd: Int32, path: String) throws(FileSystemError) {
+        self.path = path
+        openedAt = fileStampClock()
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let reason = errnoText()
+            close(fd)
+            throw .cannotOpen(path: path, reason: reason)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw .notARegularFile(path: path)
+        }
+        descriptor = fd
+        identity = FileIdentity(info)
+    }
+
+    /// Sets the access time to now: the cache's least-recently-used order does not depend on the mount's
+    /// atime policy (relatime updates it at most daily, noatime never).
+    public func markUsed() {
+        var times = [timespec(tv_sec: 0, tv_nsec: (1 << 30) - 1), timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2)]  // UTIME_NOW, UTIME_OMIT (macros Swift does not import)
+        _ = futimens(descriptor, &times)
     }
 
     /// A second descriptor on a file already open for writing (read back what was written, by descriptor, not
@@ -183,13 +209,17 @@ public final class AtomicFileWriter {
     private var descriptor: Int32
     private var buffer: [UInt8] = []
     private var committed = false
+    /// The mode the finished file gets: 0644, or 0600 for files that hold secrets (the temporary file is 0600
+    /// from the start, so a secret is never readable by others, not even briefly).
+    private let permissions: mode_t
     /// Files made in a held directory get their mode from the umask at creation, as cp's do.
     private let modeFromUmask: Bool
     /// Flushing in large writes keeps system calls few when a manifest is written line by line.
     private static let flushThreshold = 1 << 20
 
-    public init(destination: String) throws(FileSystemError) {
+    public init(destination: String, permissions: mode_t = 0o644) throws(FileSystemError) {
         self.destination = destination
+        self.permissions = permissions
         try FileSystem.makeDirectories(FileSystem.parent(of: destination))
         let base = FileSystem.parent(of: destination) + "/." + FileSystem.baseName(of: destination) + ".tmp-"
         var template = Array((base + "XXXXXX").utf8CString)
@@ -215,6 +245,7 @@ public final class AtomicFileWriter {
         temporaryName = temporary
         temporaryPath = directory.path + "/" + temporary
         modeFromUmask = true
+        permissions = 0o644
         buffer.reserveCapacity(Self.flushThreshold + 4096)
     }
 
@@ -260,6 +291,44 @@ public final class AtomicFileWriter {
         return try body(descriptor)
     }
 
+    /// Appends all of `file` (what it holds now), with `copy_file_range` where the C library has it: the kernel
+    /// copies without a trip through user space and, on file systems that share extents (btrfs, XFS with
+    /// reflink), may clone instead of copying. Elsewhere, or when it refuses (across file systems on older
+    /// kernels), a plain read and write loop.
+    public func copy(from file: InputFile) throws(FileSystemError) {
+        try flush()
+        var offset = 0
+        if let copyRange = kernelCopyFileRange {
+            var inOffset = Int64(0)
+            while true {
+                let n = copyRange(file.descriptor, &inOffset, descriptor, nil, 1 << 30, 0)
+                if n > 0 { offset = Int(inOffset); continue }
+                if n == 0 { return }
+                if errno == EINTR { continue }
+                if offset > 0 || (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
+                    throw .cannotWrite(path: destination, reason: errnoText())
+                }
+                break
+            }
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 22, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try file.read(into: buffer, at: offset)
+            if n == 0 { return }
+            var done = 0
+            while done < n {
+                let w = Glibc.write(descriptor, buffer.baseAddress! + done, n - done)
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    throw .cannotWrite(path: destination, reason: errnoText())
+                }
+                done += w
+            }
+            offset += n
+        }
+    }
+
     /// The temporary file's path, for a caller that wants to read back what was written before committing.
     public var pathBeforeCommit: String { temporaryPath }
 
@@ -273,7 +342,7 @@ public final class AtomicFileWriter {
     public func finish(durable: Bool = false) throws(FileSystemError) {
         try flush()
         if durable { fsync(descriptor) }
-        if !modeFromUmask { fchmod(descriptor, 0o644) }
+        if !modeFromUmask { fchmod(descriptor, permissions) }
         if close(descriptor) != 0 {
             descriptor = -1
             throw .cannotWrite(path: destination, reason: errnoText())
@@ -390,6 +459,39 @@ public final class DirectoryHandle: @unchecked Sendable {
         return names
     }
 
+    /// The regular file `name` in this directory, opened for reading without following a symbolic link.
+    public func openFile(_ name: String) throws(FileSystemError) -> InputFile {
+        let full = path + "/" + name
+        let fd = openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { throw .notFound(path: full) }
+            if code == ELOOP { throw .notARegularFile(path: full) }
+            throw .cannotOpen(path: full, reason: errnoText(code))
+        }
+        let file = try InputFile(adopting: fd, path: full)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return file
+    }
+
+    /// Size, access and modification times (seconds) of the regular file `name`; nil for anything else.
+    public func fileStamps(of name: String) -> (size: Int, accessed: Int, modified: Int)? {
+        var info = stat()
+        guard fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return (Int(info.st_size), Int(info.st_atim.tv_sec), Int(info.st_mtim.tv_sec))
+    }
+
+    /// Sets the access time of `name` (not following a link), leaving its modification time.
+    public func setAccessTime(of name: String, to seconds: Int) {
+        // The second timespec is UTIME_OMIT, a macro Swift does not import.
+        var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2)]
+        _ = utimensat(descriptor, name, &times, AT_SYMLINK_NOFOLLOW)
+    }
+
+    /// Removes the empty directory `name`; false if it could not (not empty, or not there).
+    @discardableResult
+    public func removeEmptyDirectory(_ name: String) -> Bool { unlinkat(descriptor, name, AT_REMOVEDIR) == 0 }
+
     /// Removes the file `name` (never a directory); false if it could not.
     @discardableResult
     public func unlink(_ name: String) -> Bool { unlinkat(descriptor, name, 0) == 0 }
@@ -416,6 +518,13 @@ public final class DirectoryHandle: @unchecked Sendable {
         throw .cannotWrite(path: path + "/" + prefix + "XXXXXX", reason: "no free temporary name")
     }
 }
+
+/// `copy_file_range(2)`, looked up at run time: Glibc's Swift module does not declare it.
+private typealias CopyFileRange = @convention(c) (Int32, UnsafeMutablePointer<Int64>?, Int32, UnsafeMutablePointer<Int64>?, Int, UInt32) -> Int
+private let kernelCopyFileRange: CopyFileRange? = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "copy_file_range") else { return nil }
+    return unsafeBitCast(symbol, to: CopyFileRange.self)
+}()
 
 /// What kind of thing a path names.
 public enum FileKind: Sendable, Equatable {
@@ -465,9 +574,9 @@ public enum FileSystem {
         }
     }
 
-    /// Writes `bytes` to `path` atomically (temporary file and rename).
-    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(FileSystemError) {
-        let writer = try AtomicFileWriter(destination: path)
+    /// Writes `bytes` to `path` atomically (temporary file and rename), with mode `permissions`.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, permissions: mode_t = 0o644) throws(FileSystemError) {
+        let writer = try AtomicFileWriter(destination: path, permissions: permissions)
         try writer.write(bytes)
         try writer.commit()
     }

@@ -66,3 +66,15 @@ public func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
     }
     return out
 }
+
+/// SHA-1 of `bytes` as lowercase hex. Not for security: the AWS CLI names its SSO token cache files by it.
+public func sha1Hex(_ bytes: [UInt8]) -> String {
+    var digest = [UInt8](repeating: 0, count: 20)
+    var length: UInt32 = 20
+    bytes.withUnsafeBytes { b in
+        digest.withUnsafeMutableBufferPointer {
+            _ = EVP_Digest(b.baseAddress, b.count, $0.baseAddress, &length, EVP_sha1(), nil)
+        }
+    }
+    return Hex.encode(digest)
+}

@@ -61,7 +61,8 @@ public struct Settings: Sendable {
         return size
     }
 
-    static func parseByteSize(_ text: String) -> Int? {
+    /// `1048576`, `64K`, `16M`, `1G` as bytes; nil if it is not a size.
+    public static func parseByteSize(_ text: String) -> Int? {
         var digits = text.uppercased()
         if digits.hasSuffix("IB") { digits.removeLast(2) } else if digits.hasSuffix("B") { digits.removeLast() }
         var unit = 1

@@ -109,6 +109,37 @@ import Testing
         #expect(AWSSettings.load(environment: environment).endpointURL == nil)
     }
 
+    /// Tries per request as the AWS CLI reads them: the suite's own variable first, then AWS_MAX_ATTEMPTS or the
+    /// profile's max_attempts, then the retry mode's default (legacy 5, standard and adaptive 3), else 4.
+    @Test func retryAttemptsAndModes() throws {
+        func attempts(_ extra: [String: String]) throws -> Int {
+            try S3ClientConfiguration.resolve(environment: bare.merging(extra) { $1 }).maxAttempts
+        }
+        #expect(try attempts([:]) == S3Tuning.defaultMaxAttempts)
+        #expect(try attempts(["AWS_RETRY_MODE": "legacy"]) == 5)
+        #expect(try attempts(["AWS_RETRY_MODE": "standard"]) == 3)
+        #expect(try attempts(["AWS_RETRY_MODE": "Adaptive"]) == 3)
+        #expect(try attempts(["AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "7"]) == 7)
+        #expect(try attempts(["AWS_MAX_ATTEMPTS": "7", "QUILT_S3_MAX_ATTEMPTS": "2"]) == 2)
+        #expect(try attempts(["AWS_MAX_ATTEMPTS": "1"]) == 1)
+        _ = write("[default]\nretry_mode = legacy\nmax_attempts = 9\n", to: "home/.aws/config")
+        #expect(try attempts([:]) == 9)
+        #expect(try attempts(["AWS_MAX_ATTEMPTS": "2"]) == 2)
+        _ = write("[default]\nretry_mode = legacy\n", to: "home/.aws/config")
+        #expect(try attempts([:]) == 5)
+        #expect(try attempts(["AWS_RETRY_MODE": "standard"]) == 3)
+        for bad in [["AWS_RETRY_MODE": "sometimes"], ["AWS_MAX_ATTEMPTS": "0"], ["AWS_MAX_ATTEMPTS": "three"]] {
+            #expect(throws: SettingError.self) { try attempts(bad) }
+        }
+        #expect(throws: SettingError(name: "AWS_RETRY_MODE", value: "sometimes", reason: "must be standard, legacy or adaptive")) {
+            try attempts(["AWS_RETRY_MODE": "sometimes"])
+        }
+        _ = write("[default]\nretry_mode = often\n", to: "home/.aws/config")
+        #expect(throws: SettingError(name: "retry_mode", value: "often", reason: "must be standard, legacy or adaptive")) {
+            try attempts([:])
+        }
+    }
+
     @Test func credentialsInConfigFileAndServicesEndpoint() throws {
         let configPath = write(
             """

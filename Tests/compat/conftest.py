@@ -27,6 +27,9 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_PROFILE", None)
+# No desktop: neither `quilt login` nor quilt3's login may open a browser during tests.
+for _name in ("DISPLAY", "WAYLAND_DISPLAY"):
+    os.environ.pop(_name, None)
 
 import shutil  # noqa: E402
 import subprocess  # noqa: E402

@@ -55,6 +55,8 @@ export LC_ALL=C.UTF-8 LANG=C.UTF-8 TZ=UTC NO_COLOR=1
 # AWS settings come only from the environment scripts/test sets up, never from the real home.
 export AWS_CONFIG_FILE="$TRASH/.aws/config" AWS_SHARED_CREDENTIALS_FILE="$TRASH/.aws/credentials"
 unset AWS_PROFILE QUILT_TRANSFER_MAX_CONCURRENCY QUILT_MANIFEST_MAX_RECORD_SIZE CDPATH
+# No desktop: `quilt login` must never open a browser during tests.
+unset DISPLAY WAYLAND_DISPLAY
 cd "$TRASH" || exit 1
 
 test_count=0 test_passed=0 test_failed=0 test_skipped=0
@@ -198,3 +200,38 @@ PY
 
 # local_registry: prints the default local registry directory (where quilt3 keeps packages).
 local_registry() { echo "$XDG_DATA_HOME/Quilt/packages"; }
+
+# stub_catalog_start [ARGS...]: starts scripts/stub_catalog.py (a Quilt catalog on a free 127.0.0.1 port, in its own
+# process group) with ARGS; it logs requests (tokens replaced by labels) to $TRASH/stub.log and every secret it
+# hands out or accepts to $TRASH/stub.secrets. Sets STUB_URL and STUB_PID. stub_catalog_stop stops it.
+stub_catalog_start() {
+    rm -f "$TRASH/stub.port"
+    setsid "$QUILT_TEST_PYTHON" "$REPO/scripts/stub_catalog.py" --port 0 --port-file "$TRASH/stub.port" \
+        --log "$TRASH/stub.log" --secrets-file "$TRASH/stub.secrets" "$@" </dev/null 2>>"$TRASH/stub.err" &
+    STUB_PID=$!
+    local _
+    for _ in $(seq 300); do [ -s "$TRASH/stub.port" ] && break; sleep 0.05; done
+    [ -s "$TRASH/stub.port" ] || { echo "stub catalog did not start:" >&2; cat "$TRASH/stub.err" >&2; return 1; }
+    STUB_URL=http://127.0.0.1:$(cat "$TRASH/stub.port")
+}
+
+stub_catalog_stop() {
+    [ -n "${STUB_PID:-}" ] || return 0
+    kill "$STUB_PID" 2>/dev/null
+    wait "$STUB_PID" 2>/dev/null
+    STUB_PID=
+}
+
+# no_secret_in FILE...: none of the stub's secrets (nor extra ones in $EXTRA_SECRETS, one per line) appears in the
+# files, and no SigV4 or bearer material either.
+no_secret_in() {
+    local patterns="$TRASH/.secret-patterns"
+    { cat "$TRASH/stub.secrets" 2>/dev/null; printf '%s\n' ${EXTRA_SECRETS:-}; } | sed '/^$/d' >"$patterns"
+    if [ -s "$patterns" ] && grep -n -F -f "$patterns" "$@"; then
+        echo "no_secret_in: a secret appears above" >&2; return 1
+    fi
+    if grep -n -i -e 'Signature=' -e 'Credential=' -e 'X-Amz-Security-Token' -e 'Authorization:' -e 'Bearer ' "$@"; then
+        echo "no_secret_in: signing or bearer material appears above" >&2; return 1
+    fi
+    return 0
+}

@@ -71,6 +71,44 @@ test_expect_success 'records over QUILT_MANIFEST_MAX_RECORD_SIZE are refused' '
 	QUILT_MANIFEST_MAX_RECORD_SIZE=50 test_must_fail --exit=65 quilt-write-manifest --meta "{\"k\": \"$(printf %060d 0)\"}" <entries
 '
 
+test_expect_success 'directory metadata lines are kept when they name a directory' '
+	{ cat entries && echo "{\"logical_key\": \"sub/\", \"meta\": {\"k\": 1}}"; } |
+	quilt-write-manifest --print >m &&
+	grep -x "{\"logical_key\": \"sub/\", \"meta\": {\"k\": 1}}" m
+'
+
+# quilt3 reads any line without physical_keys as metadata of the directory holding its key (Package._load), so
+# these lines would mean another package to quilt3 than they seem to: each is refused, nothing is stored.
+test_expect_success 'directory metadata lines quilt3 would read differently are refused (65)' '
+	ls -A "$(local_registry)/.quilt/packages" >before &&
+	for line in "{\"logical_key\": \"x\", \"meta\": {\"k\": 1}}" \
+		"{\"logical_key\": \"sub/x\", \"physical_keys\": [], \"meta\": {\"k\": 1}}" \
+		"{\"logical_key\": \"\", \"meta\": {\"k\": 1}}" \
+		"{\"logical_key\": \"/\", \"meta\": {\"k\": 1}}" \
+		"{\"logical_key\": \"sub//\", \"meta\": {\"k\": 1}}" \
+		"{\"logical_key\": \"a.txt/\", \"meta\": {\"k\": 1}}"
+	do
+		{ cat entries && echo "$line"; } | test_must_fail --exit=65 quilt-write-manifest 2>err &&
+		grep -q "^error: " err || return 1
+	done &&
+	{ cat entries && echo "{\"logical_key\": \"x\", \"meta\": {}}"; } | test_must_fail --exit=65 quilt-write-manifest 2>err &&
+	grep -q "^hint: quilt3 reads such a line as metadata of the package itself" err &&
+	ls -A "$(local_registry)/.quilt/packages" >after && test_cmp before after
+'
+
+test_expect_success 'two metadata lines for one directory are refused: which one wins would depend on order' '
+	{ cat entries && echo "{\"logical_key\": \"sub/\", \"meta\": {\"k\": 1}}" &&
+	  echo "{\"logical_key\": \"sub/\", \"meta\": {\"k\": 2}}"; } |
+	test_must_fail --exit=65 quilt-write-manifest 2>err && grep -q "duplicate directory metadata for .sub/." err
+'
+
+test_expect_success QUILT3 'quilt3 reads a line without physical_keys and without a trailing / as package metadata' '
+	{ echo "{\"version\": \"v0\", \"user_meta\": {\"k\": 0}, \"message\": null}" &&
+	  echo "{\"logical_key\": \"x\", \"meta\": {\"k\": 1}}"; } >odd.jsonl &&
+	quilt3_py -c "import quilt3; print(quilt3.Package.load(open(\"odd.jsonl\")).meta)" >meta &&
+	echo "{'"'"'k'"'"': 1}" >expect && test_cmp expect meta
+'
+
 test_expect_success 'unknown revisions and ambiguous input' '
 	test_must_fail --exit=1 quilt-rev-parse ns/other 2>err && grep -q "ns/other" err &&
 	test_must_fail --exit=64 quilt-rev-parse "ns/pkg@abc" &&

@@ -12,6 +12,9 @@
 #                                                        created while it is open, then POST /moto-api/reset-auth)
 #   QUILT_TEST_S3_AUTH_KEY_ID, QUILT_TEST_S3_AUTH_SECRET  that user's access key (only valid on the auth server)
 #   QUILT_TEST_S3_AUTH_BUCKET                             a bucket on the auth server (versioned, empty)
+#   QUILT_TEST_S3_AUTH_ROLE_ARN                           a role with s3:* that user may assume (STS AssumeRole on
+#                                                        the auth server gives temporary keys it accepts), as a
+#                                                        Quilt catalog's role is
 #   If preparing the auth server fails, the QUILT_TEST_S3_AUTH_* variables are not exported (its tests skip).
 # Needs MOTO_VENV (default <repo>/.venv) with moto[server] installed (scripts/bootstrap).
 
@@ -72,8 +75,9 @@ moto_start() {
     return 1
 }
 
-# moto_prepare_auth PORT: on a fresh server, creates an IAM user allowed s3:*, an access key and a bucket, then
-# switches signature checking on (one-way for that server). Prints `KEY_ID SECRET BUCKET` on success.
+# moto_prepare_auth PORT: on a fresh server, creates an IAM user allowed s3:*, an access key, a bucket and a role
+# the user may assume (allowed s3:* too), then switches signature checking on (one-way for that server). Prints
+# `KEY_ID SECRET BUCKET ROLE_ARN` on success.
 moto_prepare_auth() {
     "$MOTO_VENV/bin/python" - "$1" <<'PY'
 import json, sys, urllib.request
@@ -82,10 +86,17 @@ endpoint = f"http://127.0.0.1:{sys.argv[1]}"
 open_creds = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
                   aws_secret_access_key="test")
 iam = boto3.client("iam", **open_creds)
-iam.create_user(UserName="quilt-test")
+user = iam.create_user(UserName="quilt-test")["User"]
 doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
 arn = iam.create_policy(PolicyName="quilt-test-s3-all", PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
 iam.attach_user_policy(UserName="quilt-test", PolicyArn=arn)
+# The role a stub Quilt catalog hands out temporary credentials of (scripts/stub_catalog.py).
+trust = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": user["Arn"]}, "Action": "sts:AssumeRole"}]}
+role = iam.create_role(RoleName="quilt-catalog", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+iam.attach_role_policy(RoleName="quilt-catalog", PolicyArn=arn)
+iam.put_user_policy(UserName="quilt-test", PolicyName="assume-quilt-catalog", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role["Arn"]}]}))
 key = iam.create_access_key(UserName="quilt-test")["AccessKey"]
 bucket = "quilt-auth-test"
 s3 = boto3.client("s3", **open_creds)
@@ -106,7 +117,7 @@ try:
     sys.exit("moto_prepare_auth: a wrong secret was accepted; auth is not on")
 except bad.exceptions.ClientError:
     pass
-print(key["AccessKeyId"], key["SecretAccessKey"], bucket)
+print(key["AccessKeyId"], key["SecretAccessKey"], bucket, role["Arn"])
 PY
 }
 
@@ -123,11 +134,12 @@ moto_start_all() {
     export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
     export AWS_EC2_METADATA_DISABLED=true
     unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL_S3 AWS_REGION
-    unset QUILT_TEST_S3_AUTH_KEY_ID QUILT_TEST_S3_AUTH_SECRET QUILT_TEST_S3_AUTH_BUCKET
+    unset QUILT_TEST_S3_AUTH_KEY_ID QUILT_TEST_S3_AUTH_SECRET QUILT_TEST_S3_AUTH_BUCKET QUILT_TEST_S3_AUTH_ROLE_ARN
     local prepared
     if prepared=$(moto_prepare_auth "$auth_port" 2>>"$logdir/moto-auth.log"); then
-        read -r QUILT_TEST_S3_AUTH_KEY_ID QUILT_TEST_S3_AUTH_SECRET QUILT_TEST_S3_AUTH_BUCKET <<<"$prepared"
-        export QUILT_TEST_S3_AUTH_KEY_ID QUILT_TEST_S3_AUTH_SECRET QUILT_TEST_S3_AUTH_BUCKET
+        read -r QUILT_TEST_S3_AUTH_KEY_ID QUILT_TEST_S3_AUTH_SECRET QUILT_TEST_S3_AUTH_BUCKET \
+            QUILT_TEST_S3_AUTH_ROLE_ARN <<<"$prepared"
+        export QUILT_TEST_S3_AUTH_KEY_ID QUILT_TEST_S3_AUTH_SECRET QUILT_TEST_S3_AUTH_BUCKET QUILT_TEST_S3_AUTH_ROLE_ARN
     else
         echo "warning: could not prepare the auth-checking moto; see '$logdir/moto-auth.log'" >&2
     fi

@@ -33,6 +33,12 @@ public struct AWSSettings: Sendable, Equatable {
     var sourceProfile: [String: String] = [:]
     /// Where STS is reached for `role_arn`: `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, or the profile's.
     var stsEndpointURL: String?
+    /// With `sso_session`: that `[sso-session NAME]` section of the config file (nil if the file has none).
+    var ssoSession: [String: String]?
+    /// Where the AWS CLI caches SSO sign-ins (`~/.aws/sso/cache`).
+    var ssoCacheDirectory: String = ""
+    /// `AWS_ENDPOINT_URL_SSO`: the SSO portal instead of `portal.sso.<region>.amazonaws.com`.
+    var ssoEndpointURL: String?
 
     /// Reads the settings; `environment` stands for the process environment (tests pass their own).
     public static func load(environment: [String: String]) -> AWSSettings {
@@ -74,6 +80,11 @@ public struct AWSSettings: Sendable, Equatable {
             settings.stsEndpointURL = nonEmpty(environment["AWS_ENDPOINT_URL_STS"]) ?? nonEmpty(environment["AWS_ENDPOINT_URL"])
                 ?? nonEmpty(profile["endpoint_url"])
         }
+        if let session = nonEmpty(profile["sso_session"]) {
+            settings.ssoSession = configFile.sections["sso-session \(session)"]
+        }
+        settings.ssoCacheDirectory = "\(home)/.aws/sso/cache"
+        settings.ssoEndpointURL = nonEmpty(environment["AWS_ENDPOINT_URL_SSO"])
         return settings
     }
 

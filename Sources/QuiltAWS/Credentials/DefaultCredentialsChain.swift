@@ -7,9 +7,9 @@ import Foundation
 /// The AWS CLI's default credential chain, cached and thread-safe.
 ///
 /// Order: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`; the profile in the credentials file,
-/// then in the config file; container credentials (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or `…_FULL_URI`);
-/// EC2 IMDSv2 unless `AWS_EC2_METADATA_DISABLED=true`. Credentials that expire are fetched again when less than
-/// `refreshMargin` seconds remain.
+/// then in the config file (static keys, `credential_process`, `role_arn`, SSO); container credentials
+/// (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or `…_FULL_URI`); EC2 IMDSv2 unless `AWS_EC2_METADATA_DISABLED=true`.
+/// Credentials that expire are fetched again when less than `refreshMargin` seconds remain.
 public final class DefaultCredentialsChain: AWSCredentialsProvider {
     private let environment: [String: String]
     private let settings: AWSSettings
@@ -70,17 +70,35 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
         if let role = nonEmpty(settings.configProfile["role_arn"]), settings.configProfile["web_identity_token_file"] == nil {
             return try assumeRole(role)
         }
-        // Sources this client cannot use: fail loudly rather than fall through to other credentials.
-        for (key, source) in [
-            ("sso_session", "SSO"), ("sso_start_url", "SSO"), ("web_identity_token_file", "web identity"),
-        ] where settings.configProfile[key] != nil {
-            throw S3Error.unsupportedCredentialSource(profile: settings.profileName, source: source)
+        if SSOCredentials.applies(to: settings) {
+            return try SSOCredentials(settings: settings, http: stsHTTP).fetch()
+        }
+        // A source this client cannot use: fail loudly rather than fall through to other credentials.
+        if settings.configProfile["web_identity_token_file"] != nil {
+            throw S3Error.unsupportedCredentialSource(profile: settings.profileName, source: "web identity")
         }
         if let container = try containerCredentials() { return container }
         if value("AWS_EC2_METADATA_DISABLED")?.lowercased() != "true" {
             return try? instanceMetadataCredentials()
         }
         return nil
+    }
+
+    /// Which link of the chain `resolve` uses, decided from the settings alone (nothing is fetched), in the
+    /// same order.
+    public var source: AWSCredentialSource {
+        if value("AWS_ACCESS_KEY_ID") != nil && value("AWS_SECRET_ACCESS_KEY") != nil { return .environment }
+        let name = settings.profileName
+        if nonEmpty(settings.credentialsProfile["aws_access_key_id"]) != nil { return .profile(name: name, file: "credentials file") }
+        if nonEmpty(settings.configProfile["aws_access_key_id"]) != nil { return .profile(name: name, file: "config file") }
+        if nonEmpty(settings.configProfile["credential_process"]) != nil { return .credentialProcess(profile: name) }
+        if let role = nonEmpty(settings.configProfile["role_arn"]) { return .assumedRole(profile: name, roleArn: role) }
+        if SSOCredentials.applies(to: settings) { return .sso(profile: name) }
+        if value("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") != nil || value("AWS_CONTAINER_CREDENTIALS_FULL_URI") != nil {
+            return .container
+        }
+        if value("AWS_EC2_METADATA_DISABLED")?.lowercased() != "true" { return .instanceMetadata }
+        return .none
     }
 
     private func value(_ name: String) -> String? {

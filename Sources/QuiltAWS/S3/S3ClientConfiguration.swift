@@ -28,12 +28,23 @@ public struct S3ClientConfiguration: Sendable {
 
     /// Resolves endpoint, region and credentials like the AWS CLI. `environment` stands for the process
     /// environment (pass `ProcessInfo.processInfo.environment` in programs, a dictionary in tests).
+    /// `credentials`, when given, replaces the whole default chain (quilt3 does this with a Quilt catalog's
+    /// credentials); endpoint and region are still the AWS settings' (a bucket's region is discovered when none
+    /// is set, which also covers buckets outside the catalog's own region). `timeout` (seconds, config.yml's
+    /// `requests_timeout`) limits connecting and a transfer that moves no data, unless `tuning` (the environment)
+    /// says otherwise; `connections` is how many requests may run at once, so that as many connections stay open.
     public static func resolve(environment: [String: String], http: HTTPClient.Configuration = .init(),
-                               tuning: S3Tuning? = nil) throws -> S3ClientConfiguration
+                               tuning: S3Tuning? = nil, credentials: (any AWSCredentialsProvider)? = nil,
+                               timeout: Double? = nil, connections: Int? = nil) throws -> S3ClientConfiguration
     {
         let tuning = try tuning ?? S3Tuning(environment: environment)
         let settings = AWSSettings.load(environment: environment)
         var http = http
+        if let timeout {
+            http.connectTimeout = timeout
+            http.stallTimeout = timeout
+        }
+        if let connections { http.maxIdleHandles = max(http.maxIdleHandles, connections) }
         if http.caBundlePath == nil, let bundle = environment["AWS_CA_BUNDLE"] ?? settings.configProfile["ca_bundle"], !bundle.isEmpty {
             http.caBundlePath = bundle
         }
@@ -47,8 +58,8 @@ public struct S3ClientConfiguration: Sendable {
         }
         return S3ClientConfiguration(
             endpoint: endpoint, region: settings.region,
-            credentials: DefaultCredentialsChain(environment: environment, settings: settings), http: http,
-            maxAttempts: tuning.maxAttempts)
+            credentials: credentials ?? DefaultCredentialsChain(environment: environment, settings: settings), http: http,
+            maxAttempts: try tuning.attempts(profile: settings.configProfile))
     }
 }
 
@@ -60,14 +71,55 @@ public struct S3Tuning: Sendable, Equatable {
     public var connectTimeout: Double?
     public var requestTimeout: Double?
     public var stallTimeout: Double?
-    /// `QUILT_S3_MAX_ATTEMPTS` (default 4).
-    public var maxAttempts: Int
+    /// Tries per request, the first included: `QUILT_S3_MAX_ATTEMPTS`, else `AWS_MAX_ATTEMPTS`; nil to ask the
+    /// profile and the retry mode (`attempts(profile:)`).
+    public var maxAttempts: Int?
+    /// `AWS_RETRY_MODE`; nil to take the profile's `retry_mode`.
+    public var retryMode: RetryMode?
+
+    /// Tries per request when nothing says otherwise (the suite's own choice, between botocore's modes).
+    public static let defaultMaxAttempts = 4
 
     public init(environment: [String: String]) throws(SettingError) {
         let settings = Settings(environment)
         connectTimeout = try settings.seconds("QUILT_S3_CONNECT_TIMEOUT")
         requestTimeout = try settings.seconds("QUILT_S3_REQUEST_TIMEOUT")
         stallTimeout = try settings.seconds("QUILT_S3_STALL_TIMEOUT")
-        maxAttempts = try settings.integer("QUILT_S3_MAX_ATTEMPTS", default: 4, in: 1...Int.max)
+        maxAttempts = nil
+        for name in ["QUILT_S3_MAX_ATTEMPTS", "AWS_MAX_ATTEMPTS"] where maxAttempts == nil && nonEmpty(environment[name]) != nil {
+            maxAttempts = try settings.integer(name, default: Self.defaultMaxAttempts, in: 1...Int.max)
+        }
+        retryMode = try RetryMode(name: "AWS_RETRY_MODE", value: environment["AWS_RETRY_MODE"])
     }
+
+    /// Tries per request as the AWS CLI counts them: `QUILT_S3_MAX_ATTEMPTS`; else `AWS_MAX_ATTEMPTS` or the
+    /// profile's `max_attempts`; else the default of the retry mode, `AWS_RETRY_MODE` or the profile's
+    /// `retry_mode`; with no mode set, `defaultMaxAttempts`. A profile value the AWS CLI would refuse is refused.
+    public func attempts(profile: [String: String]) throws(SettingError) -> Int {
+        if let maxAttempts { return maxAttempts }
+        if nonEmpty(profile["max_attempts"]) != nil {
+            return try Settings(profile).integer("max_attempts", default: Self.defaultMaxAttempts, in: 1...Int.max)
+        }
+        var mode = retryMode
+        if mode == nil { mode = try RetryMode(name: "retry_mode", value: profile["retry_mode"]) }
+        return mode?.defaultMaxAttempts ?? Self.defaultMaxAttempts
+    }
+}
+
+/// botocore's retry modes, which differ here only in how many tries they make by default. Adaptive mode's
+/// client-side rate limiting is not implemented: it retries as standard does.
+public enum RetryMode: String, Sendable, Equatable {
+    case legacy, standard, adaptive
+
+    /// nil when unset or empty.
+    init?(name: String, value: String?) throws(SettingError) {
+        guard let text = nonEmpty(value)?.trimmingWhitespace else { return nil }
+        guard let mode = RetryMode(rawValue: text.lowercased()) else {
+            throw SettingError(name: name, value: text, reason: "must be standard, legacy or adaptive")
+        }
+        self = mode
+    }
+
+    /// botocore's: 5 tries in legacy mode, 3 in standard and adaptive.
+    public var defaultMaxAttempts: Int { self == .legacy ? 5 : 3 }
 }

@@ -19,6 +19,10 @@ public struct S3Storage: Storage {
     public var multipartThreshold: Int
     /// The part size of those uploads.
     public var partSize: Int
+    /// Whether `partSize` was chosen by the user: an object that would need more than S3's 10,000 parts is then
+    /// an error naming the setting, rather than sent in larger parts.
+    public var partSizeIsFixed = false
+    static let maximumParts = 10_000
     /// Single PUTs stop at 5 GiB.
     static let singlePutLimit = 5 * 1024 * 1024 * 1024
 
@@ -109,7 +113,10 @@ public struct S3Storage: Storage {
         }
         // The condition is checked when the upload completes, so the object appears whole or not at all.
         var chosenPartSize = self.partSize
-        while (size + chosenPartSize - 1) / chosenPartSize > 10_000 { chosenPartSize *= 2 }
+        if partSizeIsFixed, (size + partSize - 1) / partSize > Self.maximumParts {
+            throw S3Error.tooManyParts(location: "s3://\(bucket)/\(objectKey)", size: size, partSize: partSize)
+        }
+        while (size + chosenPartSize - 1) / chosenPartSize > Self.maximumParts { chosenPartSize *= 2 }
         let partSize = chosenPartSize
         let count = (size + partSize - 1) / partSize
         let upload = try S3MultipartUpload.start(client: client, bucket: bucket, key: objectKey,

@@ -3,8 +3,8 @@ import ArgumentParser
 import QuiltRegistry
 
 struct CatManifest: QuiltCommand, VerboseCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "quilt-cat-manifest",
+    static let configuration = CommandConfiguration.plumbing(
+        "cat-manifest",
         abstract: "Print a stored manifest byte for byte.",
         discussion: "REV is ns/name, ns/name@<hash prefix>, ns/name:latest, ns/name:<timestamp> or a 64-hex top hash.")
 

@@ -4,8 +4,8 @@ import QuiltSupport
 import QuiltFormat
 
 struct FetchBlob: QuiltCommand, VerboseCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "quilt-fetch-blob",
+    static let configuration = CommandConfiguration.plumbing(
+        "fetch-blob",
         abstract: "Materialise an entry stream's data under a directory, verifying hashes.",
         discussion: """
         Reads an entry stream on standard input and writes each entry's bytes to DIR/<logical key>: streamed to a \

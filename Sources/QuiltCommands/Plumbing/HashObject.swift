@@ -4,8 +4,8 @@ import QuiltFormat
 import QuiltRegistry
 
 struct HashObject: QuiltCommand, VerboseCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "quilt-hash-object",
+    static let configuration = CommandConfiguration.plumbing(
+        "hash-object",
         abstract: "Compute object hashes of files, or entries for them.",
         discussion: """
         Prints one hash value per line, in input order. With --entries, prints an entry stream instead: one \

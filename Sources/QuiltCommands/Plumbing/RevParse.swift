@@ -3,8 +3,8 @@ import ArgumentParser
 import QuiltRegistry
 
 struct RevParse: QuiltCommand, VerboseCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "quilt-rev-parse",
+    static let configuration = CommandConfiguration.plumbing(
+        "rev-parse",
         abstract: "Resolve revisions to top hashes.",
         discussion: """
         Prints the 64-hex top hash of each REV, one per line: ns/name (its latest), ns/name@<hash prefix of 6 or \

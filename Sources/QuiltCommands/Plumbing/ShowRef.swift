@@ -5,8 +5,8 @@ import QuiltFormat
 import QuiltRegistry
 
 struct ShowRef: QuiltCommand, VerboseCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "quilt-show-ref",
+    static let configuration = CommandConfiguration.plumbing(
+        "show-ref",
         abstract: "List package pointers.",
         discussion: "Prints '<top-hash> <ns/name> <pointer>' per line, pointer being 'latest' or a timestamp; every package's, or NAME's.")
 

@@ -4,8 +4,8 @@ import QuiltFormat
 import QuiltRegistry
 
 struct UpdateRef: QuiltCommand, VerboseCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "quilt-update-ref",
+    static let configuration = CommandConfiguration.plumbing(
+        "update-ref",
         abstract: "Point a package name at a top hash, or delete its pointers.",
         discussion: """
         Writes the <timestamp> pointer, then latest. With OLD, latest moves only if it holds OLD now ('none': \

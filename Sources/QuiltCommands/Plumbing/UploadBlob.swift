@@ -3,9 +3,9 @@ import ArgumentParser
 import QuiltFormat
 import QuiltRegistry
 
-struct UploadBlob: QuiltCommand, VerboseCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "quilt-upload-blob",
+struct UploadBlob: QuiltCommand, VerboseCommand, QuietCommand {
+    static let configuration = CommandConfiguration.plumbing(
+        "upload-blob",
         abstract: "Upload entries' data to S3 and print the entries with their new physical keys.",
         discussion: """
         Reads an entry stream on standard input; each entry whose data is a local file (or an S3 object in \
@@ -21,6 +21,7 @@ struct UploadBlob: QuiltCommand, VerboseCommand {
 
     @OptionGroup var verboseOption: VerboseOption
     @OptionGroup var shardOption: ShardOption
+    @OptionGroup var quietOption: QuietOption
 
     @Option(name: .long, help: ArgumentHelp("The registry bucket, s3://bucket: the default --dest is its root.", valueName: "url"))
     var registry: String?
@@ -52,7 +53,7 @@ struct UploadBlob: QuiltCommand, VerboseCommand {
         }
         var items: [EntryStream.Item] = []
         try EntryStream.parse(io.readStandardInput()) { items.append($0) }
-        let progress = io.progressAllowed(json: false) ? ProgressLine(label: "uploading") : nil
+        let progress = io.progressLine("uploading")
         let uploaded = try context.upload(items, to: dest ?? registry!, shard: io.shard(shardOption), progress: progress?.handler)
         progress?.finish()
         for item in uploaded {

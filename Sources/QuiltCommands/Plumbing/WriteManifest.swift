@@ -4,8 +4,8 @@ import QuiltFormat
 import QuiltRegistry
 
 struct WriteManifest: QuiltCommand, VerboseCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "quilt-write-manifest",
+    static let configuration = CommandConfiguration.plumbing(
+        "write-manifest",
         abstract: "Write a manifest from an entry stream and print its top hash.",
         discussion: """
         Reads an entry stream on standard input (any order), puts the entries in the format's tree order, computes \

@@ -56,9 +56,9 @@ func warnSkipped(_ result: PublishResult, _ io: IO) {
     for path in result.skipped { io.warning("skipped a file whose name is not valid UTF-8 \(quoted(bytes: path))") }
 }
 
-struct Build: QuiltCommand, VerboseCommand {
+struct Build: QuiltCommand, VerboseCommand, QuietCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt build",
+        commandName: "build",
         abstract: "Build a package revision into a registry.",
         discussion: """
         Adds DIR at the package root as quilt3's set_dir('.', DIR, meta=META) does (honouring .quiltignore; \
@@ -71,6 +71,7 @@ struct Build: QuiltCommand, VerboseCommand {
     @OptionGroup var content: RevisionContentOptions
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var verboseOption: VerboseOption
+    @OptionGroup var quietOption: QuietOption
 
     @Flag(name: .long, help: "Check against the registry's workflow and print the top hash; write nothing.")
     var check = false

@@ -2,9 +2,9 @@
 import ArgumentParser
 import QuiltFormat
 
-struct Delete: QuiltCommand, VerboseCommand {
+struct Delete: QuiltCommand, VerboseCommand, QuietCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt delete",
+        commandName: "delete",
         abstract: "Delete a package, or one revision of it, from a registry.",
         discussion: """
         Deletes pointers only, as quilt3's delete_package does: manifests and data stay. With --top-hash, only \
@@ -14,6 +14,7 @@ struct Delete: QuiltCommand, VerboseCommand {
 
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var verboseOption: VerboseOption
+    @OptionGroup var quietOption: QuietOption
 
     @Option(name: .long, help: "Delete only this revision (a hash or a unique prefix).")
     var topHash: String?

@@ -5,7 +5,7 @@ import QuiltRegistry
 
 struct Diff: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt diff",
+        commandName: "diff",
         abstract: "Show the entries added, modified and deleted between two revisions.",
         discussion: "Modified means size, hash or metadata differ; physical keys are ignored. Exit status 0 whether or not they differ.")
 

@@ -2,9 +2,9 @@
 import ArgumentParser
 import QuiltFormat
 
-struct Install: QuiltCommand, VerboseCommand {
+struct Install: QuiltCommand, VerboseCommand, QuietCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt install",
+        commandName: "install",
         abstract: "Copy a revision's files into a directory and record the revision locally.",
         discussion: """
         Copies every file (or, with --path, one subtree or file) to DIR/<logical key>, checking each file's hash \
@@ -16,6 +16,7 @@ struct Install: QuiltCommand, VerboseCommand {
 
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var verboseOption: VerboseOption
+    @OptionGroup var quietOption: QuietOption
 
     @Option(name: .long, help: "The local directory to put the files in.")
     var dest: String?

@@ -3,7 +3,7 @@ import ArgumentParser
 
 struct List: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt list",
+        commandName: "list",
         abstract: "List the packages in a registry.")
 
     @OptionGroup var registryOptions: RegistryOptions

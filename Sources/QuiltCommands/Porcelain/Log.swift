@@ -6,14 +6,14 @@ import QuiltRegistry
 
 struct Log: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt log",
+        commandName: "log",
         abstract: "Show a package's revisions, newest first.",
         discussion: "One line per timestamp pointer: the time (UTC), the top hash and the message; '(latest)' marks the revision latest names.")
 
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var verboseOption: VerboseOption
 
-    @Flag(name: .long, help: "Print [{timestamp, top_hash, message}] as JSON.")
+    @Flag(name: .long, help: "Print [{timestamp, top_hash, message, latest, user_meta}] as JSON.")
     var json = false
 
     @Argument(help: "The package name, ns/name.")
@@ -33,8 +33,11 @@ struct Log: QuiltCommand, VerboseCommand {
         for version in versions {
             let message = headers[version.topHash]?["message"] ?? .null
             if json {
+                // `latest` and `user_meta` were added after the first three keys; keys are never renamed.
                 rows.append(.object(JSONObject([
                     ("timestamp", .integer(version.timestamp)), ("top_hash", .string(version.topHash)), ("message", message),
+                    ("latest", .bool(version.topHash == latest)),
+                    ("user_meta", headers[version.topHash]?["user_meta"] ?? .null),
                 ])))
             } else {
                 let date = Date(timeIntervalSince1970: Double(version.timestamp) ?? 0)

@@ -3,9 +3,9 @@ import ArgumentParser
 import QuiltFormat
 import QuiltRegistry
 
-struct Push: QuiltCommand, VerboseCommand {
+struct Push: QuiltCommand, VerboseCommand, QuietCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt push",
+        commandName: "push",
         abstract: "Copy data to S3 and publish a revision to a remote registry.",
         discussion: """
         With no DIR, --set, --rm, --meta or --from, publishes NAME's latest revision from the local registry. \
@@ -16,10 +16,12 @@ struct Push: QuiltCommand, VerboseCommand {
         is computed here and checked against S3's checksum. Unless --force, the push fails with exit status 2 \
         when the remote latest is not the revision the push started from (--from, else NAME's local latest, as \
         recorded by 'quilt install'). The registry defaults to \
-        default_remote_registry from 'quilt config'.
+        default_remote_registry from 'quilt config'. With a catalog configured (navigator_url), the revision's \
+        catalog page is shown too.
         """)
 
     @OptionGroup var verboseOption: VerboseOption
+    @OptionGroup var quietOption: QuietOption
 
     @OptionGroup var content: RevisionContentOptions
 
@@ -41,7 +43,7 @@ struct Push: QuiltCommand, VerboseCommand {
     @Flag(name: .long, help: "Check against the remote registry's workflow; upload and write nothing.")
     var check = false
 
-    @Flag(name: .long, help: "Print {name, top_hash, registry, timestamp, workflow} as JSON.")
+    @Flag(name: .long, help: "Print {name, top_hash, registry, timestamp, workflow[, catalog_url]} as JSON.")
     var json = false
 
     func validate() throws {
@@ -58,17 +60,20 @@ struct Push: QuiltCommand, VerboseCommand {
         warnSkipped(result, io)
         noteS3Hashing(result.s3Hashing, io)
         if json {
-            io.json(.object(JSONObject([
+            var object = JSONObject([
                 ("name", .string(result.name)), ("top_hash", .string(result.topHash)), ("registry", .string(result.registry)),
                 ("timestamp", result.timestamp.map { .integer($0) } ?? .null), ("workflow", workflowJSON(result)),
                 ("s3_hashing", s3HashingJSON(result.s3Hashing)),
-            ])))
+            ])
+            if let url = result.catalogURL { object["catalog_url"] = .string(url) }
+            io.json(.object(object))
         } else if check {
             io.info(checkSummary(result))
         } else {
             io.line(result.topHash)
             let what = result.timestamp == nil ? "already at" : "pushed to"
             io.info("Package \(result.name)@\(result.topHash.prefix(7)) \(what) \(result.registry)")
+            if let url = result.catalogURL { io.info("View it in the catalog: \(url)") }
         }
     }
 }

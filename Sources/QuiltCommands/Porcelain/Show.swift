@@ -5,7 +5,7 @@ import QuiltRegistry
 
 struct Show: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt show",
+        commandName: "show",
         abstract: "Show the header and entries of a revision.")
 
     @OptionGroup var registryOptions: RegistryOptions
@@ -25,7 +25,9 @@ struct Show: QuiltCommand, VerboseCommand {
         if json {
             let entries: [JSONValue] = manifest.entries.map { entry in
                 .object(JSONObject([
+                    // `physical_keys` is the manifest's own name and form; `physical_key` stays for old readers.
                     ("logical_key", .string(entry.logicalKey)), ("physical_key", .string(entry.physicalKey)),
+                    ("physical_keys", .array([.string(entry.physicalKey)])),
                     ("size", .int(entry.size)), ("hash", entry.hash?.json ?? .null), ("meta", entry.meta),
                 ]))
             }

@@ -3,9 +3,9 @@ import ArgumentParser
 import QuiltFormat
 import QuiltRegistry
 
-struct Verify: QuiltCommand, VerboseCommand {
+struct Verify: QuiltCommand, VerboseCommand, QuietCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt verify",
+        commandName: "verify",
         abstract: "Check that a directory holds exactly a revision's files.",
         discussion: """
         Every entry must be present under DIR with the same size and hash (recomputed with the entry's own hash \
@@ -15,6 +15,7 @@ struct Verify: QuiltCommand, VerboseCommand {
 
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var verboseOption: VerboseOption
+    @OptionGroup var quietOption: QuietOption
 
     @Option(name: .long, help: "The directory to check.")
     var dir: String
@@ -31,7 +32,7 @@ struct Verify: QuiltCommand, VerboseCommand {
     func execute(_ io: IO) throws {
         let registry = try io.registry(registryOptions)
         let manifest = try registry.loadManifest(registry.resolve(Revision(revision)))
-        let progress = io.progressAllowed(json: json) ? ProgressLine(label: "verifying") : nil
+        let progress = io.progressLine("verifying", json: json)
         let report = try VerifyReport(manifest: manifest, directory: dir, progress: progress?.handler)
         progress?.finish()
         let ok = report.ok(extraFilesOK: extraFilesOk)
@@ -45,7 +46,7 @@ struct Verify: QuiltCommand, VerboseCommand {
             for key in report.modified { io.line("modified\t\(terminalSafe(key))") }
             for key in report.extra { io.line("extra\t\(terminalSafe(key))") }
             io.flush()
-            io.message(ok ? "Verification succeeded" : "Verification failed")
+            io.verdict(ok ? "Verification succeeded" : "Verification failed")
         }
         if !ok { throw ExitCode(ExitStatus.failure) }
     }

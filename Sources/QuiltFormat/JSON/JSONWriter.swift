@@ -60,6 +60,34 @@ public enum JSONWriter {
         }
     }
 
+    /// Python's `json.dump` with no options, as quilt3 writes `auth.json` and `credentials.json`: `", "` and
+    /// `": "` separators, insertion order, ASCII only with `\uXXXX` escapes.
+    public static func writeDefaultForm(_ value: JSONValue, to out: inout [UInt8]) {
+        switch value {
+        case .null, .bool, .integer, .float:
+            writeManifestForm(value, to: &out)
+        case .string(let s): writeString(s, asciiOnly: true, to: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")); out.append(UInt8(ascii: " ")) }
+                writeDefaultForm(item, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let object):
+            out.append(UInt8(ascii: "{"))
+            var first = true
+            for (key, item) in object {
+                if !first { out.append(UInt8(ascii: ",")); out.append(UInt8(ascii: " ")) }
+                first = false
+                writeString(key, asciiOnly: true, to: &out)
+                out.append(UInt8(ascii: ":")); out.append(UInt8(ascii: " "))
+                writeDefaultForm(item, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
     public static func manifestForm(_ value: JSONValue) -> String {
         var out: [UInt8] = []
         writeManifestForm(value, to: &out)

@@ -17,6 +17,10 @@ public enum ManifestError: QuiltError {
     case invalidMetadata(subject: String, reason: String)
     case invalidMessage
     case empty
+    /// A directory-metadata line (no `physical_keys`) whose key does not end in `/`: quilt3 reads it as the
+    /// metadata of the directory holding the key (the package's own for a top-level key), a different package.
+    case directoryKeyWithoutSlash(String)
+    case duplicateDirectoryMeta(String)
 
     public var kind: FailureKind { .badInput }
 
@@ -42,12 +46,18 @@ public enum ManifestError: QuiltError {
         case .invalidMetadata(let subject, let reason): return "invalid metadata for \(subject): \(reason)"
         case .invalidMessage: return "invalid manifest header: 'message' must be a string or null"
         case .empty: return "malformed manifest: no header line"
+        case .directoryKeyWithoutSlash(let key):
+            return "directory-metadata line for \(quoted(key)) has no physical_keys and no trailing '/'"
+        case .duplicateDirectoryMeta(let key): return "duplicate directory metadata for \(quoted(key))"
         }
     }
 
     public var hint: String? {
         switch self {
         case .recordTooLarge: return "keep metadata under 1 MB a record, or raise QUILT_MANIFEST_MAX_RECORD_SIZE"
+        case .directoryKeyWithoutSlash(let key):
+            let holder = key.contains("/") ? "directory " + quoted(String(key[..<key.lastIndex(of: "/")!]) + "/") : "the package itself"
+            return "quilt3 reads such a line as metadata of \(holder); end a directory's key with '/', or give a file its physical_keys"
         default: return nil
         }
     }

@@ -101,6 +101,8 @@ public struct PublishResult: Sendable {
     public var skipped: [[UInt8]] = []
     /// How S3 objects' hashes were found: from S3's checksums, or by downloading them.
     public var s3Hashing = S3HashStats()
+    /// The revision's page in the configured catalog (pushes only, with `navigator_url` set).
+    public var catalogURL: String?
 }
 
 /// Names the phases of a long operation and hands out a progress handler for each; the command layer draws

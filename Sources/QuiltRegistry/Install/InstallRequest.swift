@@ -31,15 +31,17 @@ extension QuiltContext {
         // The manifest is recorded first: one this registry cannot write (a line over its record limit) is refused
         // before any file is written. Until the ref moves, nothing names it (and its name is its content's hash).
         try record.storeManifest(&manifest)
-        try Installer(remote: blobSource).materialize(entries, root: root, concurrency: transferConcurrency,
+        try Installer(remote: blobSource, cache: objectCache).materialize(entries, root: root, concurrency: transferConcurrency,
                                                      relativePath: relative, progress: progress?("installing"))
         try record.updateRef(name, to: topHash)
+        applyCacheBudget()
         return InstallResult(name: name, topHash: topHash, destination: root, files: entries.count)
     }
 
     /// Writes each entry's bytes to `root/<logical key>`, verified (`quilt-fetch-blob`).
     public func fetch(_ entries: [ManifestEntry], into root: String) throws {
-        try Installer(remote: blobSource).materialize(entries, root: root, concurrency: transferConcurrency)
+        try Installer(remote: blobSource, cache: objectCache).materialize(entries, root: root, concurrency: transferConcurrency)
+        applyCacheBudget()
     }
 
     /// A local directory given as a path or a `file://` URL.

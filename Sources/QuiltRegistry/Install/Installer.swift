@@ -38,8 +38,13 @@ public enum InstallError: QuiltError {
 public struct Installer: Sendable {
     /// Reads `file://` keys itself and hands every other key to `remote`.
     public let remote: (any BlobSource)?
+    /// Where objects already downloaded are taken from, and new downloads kept; nil for none.
+    public let cache: ObjectCache?
 
-    public init(remote: (any BlobSource)? = nil) { self.remote = remote }
+    public init(remote: (any BlobSource)? = nil, cache: ObjectCache? = nil) {
+        self.remote = remote
+        self.cache = cache
+    }
 
     /// Checks that `relativePath` stays inside the destination: a valid logical key, with no `.`/`..`/empty
     /// segment, not absolute, no NUL.
@@ -112,6 +117,14 @@ public struct Installer: Sendable {
         guard let expected = entry.hash else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
         guard let type = expected.hashType else { throw HashError.unsupportedType(expected.type) }
         let (directory, name) = try Self.openParent(root: root, relativePath: relativePath)
+        // Before the network: the file already in place, then the cache. Local keys are read directly, which
+        // costs no more than either.
+        if !key.isLocal {
+            if Self.alreadyInPlace(directory: directory, name: name, size: entry.size, hash: expected, type: type) { return }
+            if let cache, try copyFromCache(cache, expected, type: type, size: entry.size, directory: directory, name: name) {
+                return
+            }
+        }
         let writer = try AtomicFileWriter(in: directory, name: name)
         let source: any BlobSource = key.isLocal ? LocalBlobSource(hashType: type) : (remote ?? LocalBlobSource(hashType: type))
         let streamed: ObjectHash?
@@ -129,6 +142,41 @@ public struct Installer: Sendable {
             throw InstallError.hashMismatch(logicalKey: entry.logicalKey, expected: expected.value, actual: actual.value)
         }
         try writer.commit()
+        // Kept only now, verified; read through the writer's descriptor, so what is kept is what was checked
+        // even if the installed file is replaced meanwhile.
+        if !key.isLocal, let cache { cache.insert(expected, from: written) }
+    }
+
+    /// Whether `name` is already a regular file of `size` bytes hashing to `hash` (opened without following a
+    /// link, through the held directory); then it is left as it is.
+    static func alreadyInPlace(directory: DirectoryHandle, name: String, size: Int, hash: ObjectHash, type: HashType) -> Bool {
+        guard case .regular(let found)? = directory.kind(of: name), found == size,
+              let file = try? directory.openFile(name), file.size == size,
+              let actual = try? FileHasher.hashUnchanged(file: file, type: type) else { return false }
+        return actual.value == hash.value
+    }
+
+    /// Copies the cached object into place if the cache has it and the copy hashes to `hash`. An entry that does
+    /// not is removed (the caller then downloads). Only a failure to write the destination is thrown.
+    func copyFromCache(_ cache: ObjectCache, _ hash: ObjectHash, type: HashType, size: Int,
+                       directory: DirectoryHandle, name: String) throws -> Bool {
+        guard let cached = cache.open(hash, size: size) else { return false }
+        let writer = try AtomicFileWriter(in: directory, name: name)
+        do {
+            try writer.copy(from: cached)
+        } catch {
+            if case .cannotRead = error { cache.remove(hash); return false }
+            throw error
+        }
+        // The copy is what gets hashed: an entry damaged on disk, or changed while copied, is never put in place.
+        let written = try writer.readBack()
+        guard written.size == size, (try? FileHasher.hash(file: written, type: type))?.value == hash.value else {
+            cache.remove(hash)
+            return false
+        }
+        try writer.commit()
+        cached.markUsed()
+        return true
     }
 
     /// Materialises many entries, several at a time; `relativePath` maps an entry to its place below `root`.

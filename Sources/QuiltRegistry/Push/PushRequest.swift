@@ -38,7 +38,8 @@ extension QuiltContext {
         let name = request.spec.name
         guard let registryURL = request.registry ?? config.defaultRemoteRegistry else { throw PushError.noRegistry }
         try PackageName.validate(name)
-        let remote = try registry(registryURL)
+        let remote = try registry(RegistryLocation(registryURL))
+        trace?("registry \(remote.url) (\(request.registry == nil ? "default_remote_registry" : "--registry"))")
         let pusher = try Pusher(registry: remote, transfers: transfers())
         let local = try localRegistry()
         // Checked before any file is read or hashed: a usage error is reported before work, not after it.
@@ -85,6 +86,7 @@ extension QuiltContext {
                                      progress: progress?("uploading"))
         return PublishResult(name: name, topHash: result.topHash, registry: remote.url, timestamp: result.timestamp,
                              workflow: workflow?.id, stamped: workflow != nil, skipped: skipped,
-                             s3Hashing: s3Hashing + result.s3Hashing)
+                             s3Hashing: s3Hashing + result.s3Hashing,
+                             catalogURL: catalogPackageURL(bucket: pusher.bucket, name: name, topHash: result.topHash))
     }
 }

@@ -81,6 +81,7 @@ public struct Pusher: Sendable {
         // before anything is sent, and a push that would change nothing sends nothing.
         if dedupe, let remoteLatest, manifest.entries.allSatisfy({ $0.hash?.hashType == .sha2256Chunked && $0.size >= 0 }),
            try registry.writer.topHash(of: &manifest) == remoteLatest {
+            transfers.trace?("dedupe: \(remoteLatest) is already the remote latest; nothing sent")
             return PushResult(topHash: remoteLatest, timestamp: nil, copied: 0, reused: 0)
         }
 
@@ -92,6 +93,7 @@ public struct Pusher: Sendable {
 
         let topHash = try registry.writer.topHash(of: &manifest)
         if dedupe && topHash == remoteLatest {
+            transfers.trace?("dedupe: \(topHash) is already the remote latest; nothing written")
             journal?.remove()
             return PushResult(topHash: topHash, timestamp: nil, copied: counts.copied, reused: counts.reused, s3Hashing: s3Hashing)
         }
@@ -107,6 +109,8 @@ public struct Pusher: Sendable {
     }
 
     private func checkConflict(_ name: String, remoteLatest: String?, parent: String?, force: Bool) throws {
+        transfers.trace?("conflict check: remote latest of \(name) is \(remoteLatest ?? "none"), push starts from "
+                         + (parent ?? "none") + (force ? " (--force: not checked)" : ""))
         guard !force, let remoteLatest, remoteLatest != parent else { return }
         throw RegistryError.pushConflict(name: name, remoteLatest: remoteLatest)
     }

@@ -41,14 +41,22 @@ public struct EntryCopier: Sendable {
     /// The entries `copyMode` moves, with their destination keys. An entry already at its destination stays.
     public func plan(_ entries: [ManifestEntry], copyMode: CopyMode) throws -> [(index: Int, key: String)] {
         var plan: [(index: Int, key: String)] = []
+        let trace = transfers.trace
         for (i, entry) in entries.enumerated() {
             let source = try PhysicalKey(url: entry.physicalKey)
             let destKey = destinationKey(entry.logicalKey)
-            if case .s3(let b, let k, _) = source, b == bucket, k == destKey { continue }
+            if case .s3(let b, let k, _) = source, b == bucket, k == destKey {
+                trace?("keep \(entry.logicalKey) at \(entry.physicalKey): already at its destination")
+                continue
+            }
             switch (copyMode, source) {
             case (.none, .local): throw PushError.localFileNotCopied(entry.logicalKey)
-            case (.none, _), (.local, .s3): continue
-            case (.outsideRegistry, .s3(let b, _, _)) where b == bucket: continue
+            case (.none, _), (.local, .s3):
+                trace?("keep \(entry.logicalKey) at \(entry.physicalKey) (--copy \(copyMode.rawValue))")
+                continue
+            case (.outsideRegistry, .s3(let b, _, _)) where b == bucket:
+                trace?("keep \(entry.logicalKey) at \(entry.physicalKey): already in the registry bucket")
+                continue
             default: plan.append((i, destKey))
             }
         }
@@ -107,6 +115,15 @@ public struct EntryCopier: Sendable {
                 result = try transfers.copy(from: source, size: size, knownHash: entry.hash, bucket: bucket, key: plan[n].key)
             }
             results.withLock { $0[n] = result }
+            if let trace = transfers.trace {
+                let how: String
+                switch (result.reused, entry.physicalKey.hasPrefix("s3://")) {
+                case (true, _): how = "reuse"
+                case (false, true): how = "copy"
+                case (false, false): how = "upload"
+                }
+                trace("\(how) \(entry.logicalKey): \(entry.physicalKey) -> \(result.physicalKey.url)")
+            }
             if let progress {
                 let state = done.withLock { s -> (files: Int, bytes: Int) in
                     s.files += 1

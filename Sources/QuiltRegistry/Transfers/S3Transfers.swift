@@ -9,15 +9,18 @@ public struct S3Transfers: Sendable {
     public let client: S3Client
     /// `QUILT_TRANSFER_MAX_CONCURRENCY`: requests in flight at once.
     public let concurrency: Int
+    /// Where upload, copy and reuse decisions are traced (`QUILT_TRACE`).
+    public let trace: TraceHandler?
 
     /// Below this, one PUT; at and above it, a multipart upload (quilt3's CHECKSUM_MULTIPART_THRESHOLD).
     public static let multipartThreshold = 8 * 1024 * 1024
     /// quilt3 checks the destination before uploading files of at least this size.
     public static let reuseCheckThreshold = 1024
 
-    public init(client: S3Client, concurrency: Int = 10) {
+    public init(client: S3Client, concurrency: Int = 10, trace: TraceHandler? = nil) {
         self.client = client
         self.concurrency = max(1, concurrency)
+        self.trace = trace
     }
 
     static func location(_ bucket: String, _ key: String) -> String { "s3://\(bucket)/\(key)" }

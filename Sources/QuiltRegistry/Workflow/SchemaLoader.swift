@@ -3,6 +3,7 @@
 // refused anywhere, only the draft-07 meta-schema, and each URL read once per check.
 import QuiltSupport
 import QuiltFormat
+import QuiltStorage
 import QuiltAWS
 
 struct SchemaLoader {
@@ -77,13 +78,14 @@ struct SchemaLoader {
         switch key {
         case .local(let path):
             do { return (try FileSystem.readFile(FileSystem.realPath(path)), normalized) } catch {
-                throw WorkflowError.unreadable(url: normalized, reason: error.message)
+                throw WorkflowError.unreadable(url: normalized, reason: error.message, hint: error.hint)
             }
         case .s3(let bucket, let objectKey, let versionId):
             do {
                 let result = try context.s3Client().getObject(bucket: bucket, key: objectKey, versionId: versionId)
                 return (result.body, PhysicalKey.s3(bucket: bucket, key: objectKey, versionId: result.versionId ?? versionId).url)
-            } catch let error as QuiltError {
+            } catch let error as StorageError {
+                // Only this object's trouble is "unreadable"; a credential or network failure says so itself.
                 throw WorkflowError.unreadable(url: normalized, reason: error.message, hint: error.hint)
             }
         }

@@ -93,7 +93,9 @@ extension QuiltContext {
         let location = try RegistryLocation(registry.url)
         guard let config = try WorkflowConfig.load(from: registry, at: location) else {
             switch choice {
-            case .unspecified: return nil
+            case .unspecified:
+                trace?("workflow: none (\(registry.url) has no workflows config)")
+                return nil
             case .none: throw WorkflowError.noConfig(workflow: nil, registry: registry.url)
             case .id(let id): throw WorkflowError.noConfig(workflow: id, registry: registry.url)
             }
@@ -107,6 +109,8 @@ extension QuiltContext {
             id = config.defaultWorkflow
             fromDefault = true
         }
+        trace?("workflow: " + (id.map { quoted($0) } ?? "none") + " ("
+               + (fromDefault ? "default_workflow of \(config.url)" : "--workflow") + ")")
         guard let id else {
             if config.isWorkflowRequired { throw WorkflowError.required(known: config.workflowIds) }
             return Workflow(id: nil, stamp: config.stamp(id: nil, schemas: []), handlePattern: nil, isMessageRequired: false,

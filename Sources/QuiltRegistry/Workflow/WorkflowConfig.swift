@@ -31,7 +31,8 @@ struct WorkflowConfig: Sendable {
             // the registry, so a directory that may not be entered fails here; naming the workflows config would
             // send the user looking for a configuration problem when the registry itself is out of reach.
             throw RegistryError.unreadableRegistry(registry.url, reason: error.reason)
-        } catch let error as QuiltError {
+        } catch let error as StorageError {
+            // Only this object's trouble is "unreadable"; a credential or network failure says so itself.
             throw WorkflowError.unreadable(url: registry.url + "/" + key, reason: error.message, hint: error.hint)
         }
         let url: String

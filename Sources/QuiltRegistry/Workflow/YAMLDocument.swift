@@ -26,7 +26,7 @@ public enum YAMLDocument {
         return try json(node)
     }
 
-    /// PyYAML's implicit resolvers (resolver.py), in its order of precedence.
+    /// PyYAML's implicit resolvers (resolver.py), in its order of precedence; config.yml (PyYAML.swift) shares them.
     static let pyyamlResolver: Resolver = pyyamlRules.reduce(Resolver.basic) { $0.appending($1) }
 
     private static let pyyamlRules: [Resolver.Rule] = [
@@ -36,6 +36,8 @@ public enum YAMLDocument {
         try! Resolver.Rule(.merge, "^(?:<<)$"),
         try! Resolver.Rule(.null, "^(?:~|null|Null|NULL|)$"),
         try! Resolver.Rule(.timestamp, #"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$"#),
+        // `=` reads as a string under safe_load, but `yaml.dump` quotes it: config.yml's writer needs to know.
+        try! Resolver.Rule(.value, "^(?:=)$"),
     ]
 
     private static func json(_ node: Node) throws(Failure) -> JSONValue {
@@ -99,7 +101,7 @@ public enum YAMLDocument {
     }
 
     /// PyYAML's `construct_yaml_int`: underscores dropped, sign, `0b`, `0x`, leading-zero octal, base 60.
-    private static func integer(_ text: String) -> JSONValue? {
+    static func integer(_ text: String) -> JSONValue? {
         var digits = text.replacingAll("_", with: "")
         var negative = false
         if digits.hasPrefix("-") { negative = true; digits.removeFirst() } else if digits.hasPrefix("+") { digits.removeFirst() }
@@ -123,7 +125,7 @@ public enum YAMLDocument {
     }
 
     /// PyYAML's `construct_yaml_float`.
-    private static func float(_ text: String) -> Double? {
+    static func float(_ text: String) -> Double? {
         var digits = text.replacingAll("_", with: "").lowercased()
         var sign = 1.0
         if digits.hasPrefix("-") { sign = -1; digits.removeFirst() } else if digits.hasPrefix("+") { digits.removeFirst() }

@@ -1,0 +1,122 @@
+// quilt3's catalog protocol: the catalog's config.json, the exchange of a one-time code (or a stored refresh
+// token) for tokens at `<registryUrl>/api/token`, and AWS credentials from `<registryUrl>/api/auth/get_credentials`.
+import QuiltSupport
+import QuiltFormat
+import QuiltAWS
+
+public struct CatalogSession: Sendable {
+    /// The registry URL exactly as config.yml has it: the key of auth.json, and where the API is.
+    public let registryURL: String
+    public let files: CatalogFiles
+    let http: CatalogHTTP
+    let now: @Sendable () -> Double
+
+    /// `timeout`: seconds per request (config.yml's `requests_timeout`; default 60).
+    public init(registryURL: String, dataDirectory: String, timeout: Double? = nil,
+                now: @escaping @Sendable () -> Double = WallClock.now) {
+        self.registryURL = registryURL
+        files = CatalogFiles(dataDirectory: dataDirectory)
+        http = CatalogHTTP(timeout: timeout)
+        self.now = now
+    }
+
+    /// Where the user gets a one-time code.
+    public var loginURL: String { registryURL + "/login" }
+
+    /// The catalog's `config.json` (`catalogURL` without a trailing slash).
+    public static func fetchConfig(catalogURL: String, timeout: Double? = nil) throws -> JSONObject {
+        let url = catalogURL + "/config.json"
+        let (status, json) = try CatalogHTTP(timeout: timeout).get(url)
+        guard status == 200 else { throw CatalogError.httpStatus(url: url, status: status) }
+        guard case .object(let object)? = json else { throw CatalogError.badResponse(url: url, detail: "not a JSON object") }
+        return object
+    }
+
+    /// Signs in with a one-time code as quilt3's `login_with_token` does: exchange it for tokens and store them
+    /// under this registry in auth.json (other registries' entries stay), then fetch and store AWS credentials.
+    /// Returns the credentials' expiry as the catalog wrote it.
+    @discardableResult
+    public func login(code: String) throws -> String {
+        let tokens: CatalogTokens
+        do {
+            tokens = try exchange(code)
+        } catch CatalogError.httpStatus(_, let status) where status == 400 || status == 401 || status == 403 {
+            throw CatalogError.codeRejected(loginURL: loginURL, detail: nil)
+        }
+        var auth = try files.loadAuth()
+        auth[registryURL] = tokens.json
+        try files.saveAuth(auth)
+        let stored = try fetchCredentials(accessToken: tokens.accessToken)
+        return stored["expiry_time"]?.stringValue ?? ""
+    }
+
+    /// Renews what expired and stores fresh AWS credentials: the access token first if it expires within a minute
+    /// (quilt3's rule; the refresh token rotates), then the credentials. Errors say to sign in again.
+    public func refreshCredentials() throws -> AWSCredentials {
+        do {
+            let stored = try fetchCredentials(accessToken: try accessToken())
+            guard let credentials = StoredCredentials.credentials(stored) else {
+                throw CatalogError.badResponse(url: registryURL + "/api/auth/get_credentials", detail: "missing keys")
+            }
+            return credentials
+        } catch let error as CatalogError {
+            switch error {
+            case .refreshFailed, .notSignedIn, .unreadableFile: throw error
+            default: throw CatalogError.refreshFailed(detail: error.message)
+            }
+        }
+    }
+
+    /// The stored access token, renewed first when it expires within 60 seconds.
+    func accessToken() throws -> String {
+        var auth = try files.loadAuth()
+        guard let tokens = CatalogTokens(auth[registryURL]) else { throw CatalogError.notSignedIn(registryURL: registryURL) }
+        guard let expires = tokens.expiresAt.seconds, expires < now() + 60 else { return tokens.accessToken }
+        let fresh: CatalogTokens
+        do {
+            fresh = try exchange(tokens.refreshToken)
+        } catch let error as CatalogError {
+            throw CatalogError.refreshFailed(detail: "the access token: " + error.message)
+        }
+        auth[registryURL] = fresh.json
+        try files.saveAuth(auth)
+        return fresh.accessToken
+    }
+
+    /// `POST /api/token` with `refresh_token=<code or refresh token>`: quilt3 sends both the same way.
+    func exchange(_ token: String) throws -> CatalogTokens {
+        let url = registryURL + "/api/token"
+        let (status, json) = try http.postForm(url, [("refresh_token", token)])
+        guard status == 200 else { throw CatalogError.httpStatus(url: url, status: status) }
+        if case .object(let object)? = json, let error = object["error"], error != .null {
+            throw CatalogError.codeRejected(loginURL: loginURL, detail: error.stringValue ?? JSONWriter.manifestForm(error))
+        }
+        guard let tokens = CatalogTokens(json) else {
+            throw CatalogError.badResponse(url: url, detail: "expected refresh_token, access_token and expires_at")
+        }
+        return tokens
+    }
+
+    /// `GET /api/auth/get_credentials` with the access token; stores and returns quilt3's credentials.json object.
+    func fetchCredentials(accessToken: String) throws -> JSONObject {
+        let url = registryURL + "/api/auth/get_credentials"
+        let (status, json) = try http.get(url, bearer: accessToken)
+        guard status == 200 else { throw CatalogError.httpStatus(url: url, status: status) }
+        guard let stored = StoredCredentials.fromCatalog(json) else {
+            throw CatalogError.badResponse(url: url, detail: "expected AccessKeyId, SecretAccessKey, SessionToken and Expiration")
+        }
+        try files.saveCredentials(stored)
+        return stored
+    }
+
+    /// quilt3's `logout`: both files become `{}` (every registry's tokens go). Returns false when there was
+    /// nothing to clear.
+    public static func logout(files: CatalogFiles) throws -> Bool {
+        let auth = (try? files.loadAuth()) ?? JSONObject([("unreadable", .null)])
+        let credentials = (try? files.loadCredentials()) ?? JSONObject([("unreadable", .null)])
+        guard !auth.isEmpty || !credentials.isEmpty else { return false }
+        try files.saveAuth(JSONObject())
+        try files.saveCredentials(JSONObject())
+        return true
+    }
+}

@@ -1,0 +1,82 @@
+// quilt cache: the content-addressed object cache installs and fetches read before the network.
+import ArgumentParser
+import QuiltFormat
+import QuiltRegistry
+
+struct Cache: QuiltCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache",
+        abstract: "Show, check and prune the object cache installs read before downloading.",
+        discussion: """
+        ACTION is one of: size (entries and bytes), list (one '<type> <hex digest> <size> <last used>' line per \
+        entry, least recently used first), verify (hash every entry; remove those that do not match), prune \
+        (remove entries by --older-than and then, least recently used first, down to --max-size; with neither, \
+        the cache_max_size of config.yml). verify and prune also remove temporary files left by writers killed \
+        an hour ago or more. The cache is $XDG_CACHE_HOME/Quilt/objects.
+        """)
+
+    @Option(name: .long, help: "prune: entries not used for this many days (fractions allowed).")
+    var olderThan: String?
+
+    @Option(name: .long, help: "prune: then the least recently used entries until the cache holds at most SIZE (bytes, or K, M, G, T).")
+    var maxSize: String?
+
+    @Flag(name: .long, help: "Print the result as JSON.")
+    var json = false
+
+    @Argument(help: "size, list, verify or prune.")
+    var action: String
+
+    func validate() throws {
+        guard ["size", "list", "verify", "prune"].contains(action) else {
+            throw ValidationError("unknown action '\(action)' (size, list, verify or prune)")
+        }
+        if action != "prune" && (olderThan != nil || maxSize != nil) {
+            throw ValidationError("--older-than and --max-size go with prune")
+        }
+    }
+
+    func execute(_ io: IO) throws {
+        let context = try io.context()
+        let cache = context.cache
+        switch action {
+        case "size", "list":
+            let entries = cache.entries().sorted { ($0.lastUsed, $0.digest) < ($1.lastUsed, $1.digest) }
+            let bytes = entries.reduce(0) { $0 + $1.size }
+            if action == "size" {
+                if json {
+                    io.json(.object(JSONObject([("path", .string(cache.root)), ("entries", .int(entries.count)), ("bytes", .int(bytes))])))
+                } else {
+                    io.line("\(entries.count) entr\(entries.count == 1 ? "y" : "ies"), \(bytes) bytes in \(terminalSafe(cache.root))")
+                }
+            } else if json {
+                io.json(.array(entries.map(Self.json)))
+            } else {
+                for e in entries { io.line("\(e.hashType) \(e.digest) \(e.size) \(e.lastUsed)") }
+            }
+        default:
+            var (age, size) = try QuiltContext.cachePruneLimits(olderThanDays: olderThan, maxSize: maxSize)
+            if action == "prune" && age == nil && size == nil {
+                guard let budget = context.cacheMaxSize else {
+                    throw ValidationError("prune needs --older-than, --max-size or cache_max_size in config.yml")
+                }
+                size = budget
+            }
+            let report = action == "verify" ? cache.verify() : cache.prune(olderThan: age, maxSize: size)
+            if json {
+                io.json(.object(JSONObject([
+                    ("checked", .int(report.checked)), ("removed", .array(report.removed.map(Self.json))),
+                    ("removed_bytes", .int(report.removedBytes)), ("temporary_files_removed", .int(report.temporaryFilesRemoved)),
+                ])))
+            } else {
+                io.line("\(action == "verify" ? "Checked" : "Considered") \(report.checked) entries; removed "
+                        + "\(report.removed.count) (\(report.removedBytes) bytes) and \(report.temporaryFilesRemoved) temporary files")
+            }
+        }
+    }
+
+    static func json(_ e: CacheEntry) -> JSONValue {
+        .object(JSONObject([("type", .string(e.hashType)), ("digest", .string(e.digest)), ("size", .int(e.size)),
+                            ("last_used", .int(e.lastUsed))]))
+    }
+}

@@ -1,0 +1,174 @@
+// Signing in through a Quilt catalog as quilt3 does (`quilt3.config(URL)`, `login`, `logout`), and
+// `quilt whoami`: which credentials are in use, whose they are, and what they may do in a registry.
+import QuiltSupport
+import QuiltFormat
+import QuiltAWS
+import QuiltCatalog
+import Foundation
+
+/// What `quilt login` did.
+public struct LoginResult: Sendable {
+    public var registryURL: String
+    /// The catalog's web address, if configured.
+    public var navigatorURL: String?
+    /// When the AWS credentials the catalog issued expire, as it wrote it.
+    public var credentialsExpire: String
+}
+
+extension QuiltContext {
+    /// The credentials of a catalog sign-in (credentials.json), or nil when there are none and the AWS chain
+    /// applies.
+    func catalogCredentials() throws -> (any AWSCredentialsProvider)? {
+        try CatalogCredentialsProvider.stored(
+            dataDirectory: config.paths.dataDirectory, registryURL: config.registryURL,
+            catalogName: config.navigatorURL ?? config.registryURL, timeout: try config.settings().requestsTimeout)
+    }
+
+    /// `quilt config URL`: reads the catalog's config.json and rewrites config.yml as quilt3's `config(URL)` does.
+    /// Returns the new configuration.
+    public func configureCatalog(_ url: String) throws -> QuiltConfig {
+        let catalogURL = QuiltConfig.trimmedURL(url)
+        guard QuiltConfig.hasSchemeAndHost(catalogURL),
+              catalogURL.lowercased().hasPrefix("http://") || catalogURL.lowercased().hasPrefix("https://") else {
+            throw CatalogError.invalidURL(url)
+        }
+        let json = try CatalogSession.fetchConfig(catalogURL: catalogURL, timeout: try? config.settings().requestsTimeout)
+        var config = self.config
+        try config.configureCatalog(catalogURL, catalogConfig: json)
+        return config
+    }
+
+    /// The configured catalog's registry URL (where `quilt login` goes), or an error saying how to configure one.
+    public func catalogRegistryURL() throws -> String {
+        guard let registry = nonEmpty(config.registryURL) else {
+            throw CatalogError.notConfigured(navigatorURL: config.navigatorURL)
+        }
+        return registry
+    }
+
+    /// Where the user gets a one-time code: `<registryUrl>/login`, as quilt3 prints it.
+    public func catalogLoginURL() throws -> String { try catalogRegistryURL() + "/login" }
+
+    /// `quilt login` with the code the user pasted: tokens into auth.json, AWS credentials into credentials.json.
+    public func login(code: String) throws -> LoginResult {
+        let registry = try catalogRegistryURL()
+        let session = CatalogSession(registryURL: registry, dataDirectory: config.paths.dataDirectory,
+                                     timeout: try config.settings().requestsTimeout)
+        guard !code.isEmpty else { throw CatalogError.noCode(loginURL: session.loginURL) }
+        let expires = try session.login(code: code)
+        return LoginResult(registryURL: registry, navigatorURL: config.navigatorURL, credentialsExpire: expires)
+    }
+
+    /// `quilt logout`: empties auth.json and credentials.json as quilt3 does. False when already signed out.
+    public func logout() throws -> Bool {
+        try CatalogSession.logout(files: CatalogFiles(dataDirectory: config.paths.dataDirectory))
+    }
+
+    /// The catalog page of a pushed revision, when a catalog is configured: the revision is pinned by its top
+    /// hash (quilt3 prints the page without `/tree/…`, which shows whatever is latest).
+    public func catalogPackageURL(bucket: String, name: String, topHash: String) -> String? {
+        guard let navigator = config.navigatorURL else { return nil }
+        return "\(QuiltConfig.trimmedURL(navigator))/b/\(bucket)/packages/\(name)/tree/\(topHash)"
+    }
+}
+
+/// What `quilt whoami` found. Nothing in it is a secret.
+public struct WhoamiReport: Sendable {
+    /// A short name of the credential source: environment, profile, sso, catalog, …
+    public var sourceKind: String
+    /// The source in words.
+    public var source: String
+    public var account: String?
+    public var arn: String?
+    public var userId: String?
+    /// Why the identity is unknown (no credentials, STS refused them, a sign-in expired), with a remedy.
+    public var identityError: String?
+    public var identityHint: String?
+    /// The region requests are signed for, when one is set (else each bucket's is discovered).
+    public var region: String?
+    public var registry: String?
+    public var bucketRegion: String?
+    public var read: Check?
+    public var write: Check?
+
+    /// The outcome of one access check.
+    public struct Check: Sendable {
+        public var ok: Bool
+        public var detail: String?
+    }
+
+    /// Whether everything that was checked works.
+    public var ok: Bool {
+        identityError == nil && read?.ok != false && write?.ok != false
+    }
+}
+
+extension QuiltContext {
+    /// `quilt whoami [--registry R]`: the credential source, the identity (STS GetCallerIdentity), the region, and
+    /// with an S3 registry whether reading (a one-key listing) and writing (an object written and its version
+    /// deleted again) work.
+    public func whoami(registry registryText: String?) throws -> WhoamiReport {
+        let client = try s3Client()
+        let provider = client.configuration.credentials
+        var report = WhoamiReport(sourceKind: provider.source.kind, source: provider.source.description)
+        // S3 requests are signed for the AWS settings' region, else each bucket's own (found once per bucket).
+        report.region = client.configuration.region
+        do {
+            if let credentials = try provider.credentials() {
+                let stsRegion = report.region ?? (provider.source.kind == "catalog" ? config.values["region"]?.stringValue : nil)
+                let identity = try CallerIdentity.fetch(
+                    credentials: credentials, region: stsRegion, environment: environment,
+                    timeout: try config.settings().requestsTimeout ?? 30)
+                report.account = identity.account
+                report.arn = identity.arn
+                report.userId = identity.userId
+            } else {
+                report.identityError = "no credentials found: requests go unsigned (public buckets only)"
+                report.identityHint = "sign in with 'quilt login', or set AWS_PROFILE or AWS_ACCESS_KEY_ID"
+            }
+        } catch let error as QuiltError {
+            report.identityError = error.message
+            report.identityHint = error.hint
+        }
+
+        guard let registryText else { return report }
+        let location = try RegistryLocation(registryText)
+        report.registry = location.url
+        let probeName = "probe-" + Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
+        guard case .s3(let bucket, let prefix) = location else {
+            guard case .local(let path) = location, FileSystem.isDirectory(path) else {
+                report.read = .init(ok: false, detail: "no such directory")
+                return report
+            }
+            report.read = .init(ok: (try? FileSystem.contentsOfDirectory(path)) != nil, detail: nil)
+            let probe = path + "/.quilt-whoami-" + probeName
+            report.write = Self.check {
+                _ = try FileSystem.createExclusively(probe, contents: [])
+                try FileSystem.removeFile(probe)
+            }
+            return report
+        }
+        report.bucketRegion = try? client.region(for: bucket)
+        let base = prefix.isEmpty ? "" : prefix + "/"
+        report.read = Self.check {
+            // A prefix without `/` keeps the probe to the one listing every S3 implementation signs alike.
+            _ = try client.listObjectsV2(bucket: bucket, prefix: prefix.isEmpty ? ".quilt" : prefix, maxKeys: 1)
+        }
+        let probe = base + ".quilt/whoami/" + probeName
+        report.write = Self.check {
+            let put = try client.putObject(bucket: bucket, key: probe, body: .bytes(Array("quilt whoami\n".utf8)))
+            // Deleting the version itself leaves nothing behind, not even a delete marker, in a versioned bucket.
+            try client.deleteObject(bucket: bucket, key: probe, versionId: put.versionId)
+        }
+        return report
+    }
+
+    private static func check(_ body: () throws -> Void) -> WhoamiReport.Check {
+        do {
+            try body()
+            return .init(ok: true, detail: nil)
+        } catch {
+            return .init(ok: false, detail: (error as? QuiltError)?.message ?? "\(error)")
+        }
+    }
+}

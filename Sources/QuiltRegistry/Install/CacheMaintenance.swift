@@ -1,0 +1,146 @@
+// `quilt cache`: what the object cache holds, checking it, and pruning it by age or to a size budget.
+import QuiltSupport
+import QuiltFormat
+
+/// One object in the cache.
+public struct CacheEntry: Sendable {
+    public var hashType: String
+    /// Lower-case hex of the digest.
+    public var digest: String
+    public var size: Int
+    /// Seconds since the epoch: last installed from (installs set it) or written.
+    public var lastUsed: Int
+}
+
+/// What `verify` or `prune` did.
+public struct CacheReport: Sendable {
+    public var checked = 0
+    public var removed: [CacheEntry] = []
+    public var removedBytes: Int { removed.reduce(0) { $0 + $1.size } }
+    /// Temporary files of killed writers, removed.
+    public var temporaryFilesRemoved = 0
+}
+
+public enum CacheError: QuiltError {
+    case invalidSize(String)
+    case invalidAge(String)
+
+    public var kind: FailureKind { .usage }
+    public var message: String {
+        switch self {
+        case .invalidSize(let text): return "not a size \(quoted(text)) (bytes, or a number with K, M, G or T)"
+        case .invalidAge(let text): return "not a number of days \(quoted(text))"
+        }
+    }
+}
+
+extension ObjectCache {
+    /// A temporary file younger than this may belong to a writer still running.
+    static let staleTemporaryAge = 3600
+
+    /// Every entry, in no order; temporary files left out.
+    public func entries() -> [CacheEntry] {
+        var found: [CacheEntry] = []
+        walk { type, _, shard, name in
+            guard !name.hasPrefix("."), let stamps = shard.fileStamps(of: name) else { return }
+            found.append(CacheEntry(hashType: type, digest: FileSystem.baseName(of: shard.path) + name,
+                                    size: stamps.size, lastUsed: max(stamps.accessed, stamps.modified)))
+        }
+        return found
+    }
+
+    /// Calls `body` for every name in every shard directory (with the type and shard directories held).
+    private func walk(_ body: (String, DirectoryHandle, DirectoryHandle, String) -> Void) {
+        guard let top = try? DirectoryHandle(path: root), let types = try? top.names() else { return }
+        for type in types where Self.cachedTypes.contains(where: { $0.rawValue == type }) {
+            guard let typed = try? top.subdirectory(type, create: false), let shards = try? typed.names() else { continue }
+            for shardName in shards where shardName.utf8.count == 2 {
+                guard let shard = try? typed.subdirectory(shardName, create: false), let names = try? shard.names() else { continue }
+                for name in names { body(type, typed, shard, name) }
+            }
+        }
+    }
+
+    /// Hashes every entry; one whose bytes do not match its name is removed. Stale temporary files go too.
+    public func verify() -> CacheReport {
+        var report = removeStaleTemporaryFiles(now: Int(WallClock.now()))
+        walk { type, _, shard, name in
+            guard !name.hasPrefix("."), let hashType = HashType(rawValue: type),
+                  let stamps = shard.fileStamps(of: name) else { return }
+            report.checked += 1
+            let digest = FileSystem.baseName(of: shard.path) + name
+            let actual = (try? shard.openFile(name)).flatMap { try? FileHasher.hash(file: $0, type: hashType) }
+            if let actual, let location = Self.location(of: actual), location.shard + location.name == digest {
+                // Reading it may have moved its access time (relatime does once a day): checking is not using.
+                shard.setAccessTime(of: name, to: stamps.accessed)
+                return
+            }
+            shard.unlink(name)
+            report.removed.append(CacheEntry(hashType: type, digest: digest, size: stamps.size,
+                                             lastUsed: max(stamps.accessed, stamps.modified)))
+        }
+        return report
+    }
+
+    /// Removes entries unused for `olderThan` seconds, then the least recently used until the cache holds at most
+    /// `maxSize` bytes; stale temporary files too.
+    public func prune(olderThan: Int? = nil, maxSize: Int? = nil, now: Int = Int(WallClock.now())) -> CacheReport {
+        var report = removeStaleTemporaryFiles(now: now)
+        var all = entries().sorted { $0.lastUsed < $1.lastUsed }
+        report.checked = all.count
+        var total = all.reduce(0) { $0 + $1.size }
+        var keep: [CacheEntry] = []
+        for entry in all {
+            if let olderThan, now - entry.lastUsed >= olderThan { remove(entry, &report, &total) } else { keep.append(entry) }
+        }
+        all = keep
+        if let maxSize {
+            for entry in all where total > maxSize { remove(entry, &report, &total) }
+        }
+        return report
+    }
+
+    private func remove(_ entry: CacheEntry, _ report: inout CacheReport, _ total: inout Int) {
+        let path = root + "/" + entry.hashType + "/" + String(entry.digest.prefix(2)) + "/" + String(entry.digest.dropFirst(2))
+        if (try? FileSystem.removeFile(path)) != nil {
+            report.removed.append(entry)
+            total -= entry.size
+        }
+    }
+
+    /// Removes `.tmp-` files left by writers killed an hour ago or more (a younger one may still be written).
+    func removeStaleTemporaryFiles(now: Int) -> CacheReport {
+        var report = CacheReport()
+        walk { _, _, shard, name in
+            guard name.hasPrefix("."), name.contains(".tmp-"), let stamps = shard.fileStamps(of: name),
+                  now - stamps.modified >= Self.staleTemporaryAge else { return }
+            if shard.unlink(name) { report.temporaryFilesRemoved += 1 }
+        }
+        return report
+    }
+}
+
+extension QuiltContext {
+    /// The object cache `quilt cache` works on: the one installs use, even when `QUILT_DISABLE_CACHE` keeps
+    /// installs from using it.
+    public var cache: ObjectCache { objectCache ?? ObjectCache(paths: config.paths) }
+
+    /// Applies `cache_max_size` after an install; a failure to prune is not the install's.
+    func applyCacheBudget() {
+        guard let objectCache, let budget = cacheMaxSize else { return }
+        _ = objectCache.prune(maxSize: budget)
+    }
+
+    /// `quilt cache prune`'s arguments: days (fractions allowed) and a size such as 10G.
+    public static func cachePruneLimits(olderThanDays: String?, maxSize: String?) throws -> (Int?, Int?) {
+        let age = try olderThanDays.map { text -> Int in
+            guard let days = Double(text), days >= 0, days.isFinite else { throw CacheError.invalidAge(text) }
+            return Int(days * 86400)
+        }
+        let size = try maxSize.map { text -> Int in
+            guard let size = Settings.parseByteSize(text) else { throw CacheError.invalidSize(text) }
+            return size
+        }
+        return (age, size)
+    }
+}
