@@ -84,7 +84,20 @@ test_expect_success '--level 0 stores everything, --level 9 is no larger than 6;
 	quilt bundle verify pkg.qb --json >v.json && grep -q "\"ok\": true" v.json &&
 	test_must_fail --exit=64 quilt bundle create t/pkg x.qb --level 10 &&
 	test_must_fail --exit=64 quilt bundle create t/pkg - --json &&
-	test_must_fail --exit=64 quilt bundle
+	test_must_fail --exit=64 quilt bundle 2>err &&
+	printf "%s\n" "error: give a subcommand: create, verify or unbundle" "hint: see '"'"'quilt bundle --help'"'"'" >expect &&
+	test_cmp expect err
+'
+
+test_expect_success 'a porcelain command like the others: --help, --version, -q, help bundle' '
+	quilt bundle --help >out && grep -q "^USAGE: quilt bundle" out && grep -q "create" out && grep -q "unbundle" out &&
+	quilt help bundle >out && grep -q "^USAGE: quilt bundle" out &&
+	quilt bundle create --help >out && grep -q "^USAGE: quilt bundle create" out && grep -q -- "--quiet" out &&
+	echo "quilt 0.1.0" >expect &&
+	quilt bundle --version >out && test_cmp expect out &&
+	quilt bundle verify --version >out && test_cmp expect out &&
+	quilt bundle verify -q pkg.qb >out 2>err && echo "$(cat top) t/pkg" >expect && test_cmp expect out && test ! -s err &&
+	test_must_fail --exit=64 quilt bundle frobnicate 2>err && grep -q "^hint: see .quilt bundle --help.$" err
 '
 
 test_expect_success 'a damaged object is refused, naming its member and logical key; unbundle publishes nothing' '

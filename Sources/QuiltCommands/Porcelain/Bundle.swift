@@ -7,7 +7,7 @@ import QuiltRegistry
 
 struct BundleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quilt bundle",
+        commandName: "bundle",
         abstract: "Move a revision and its data as one file: create, verify, unbundle.",
         discussion: """
         A bundle is one gzip-compressed tar: a header, the manifest as stored, and every object once, named by \
@@ -16,15 +16,17 @@ struct BundleCommand: ParsableCommand {
         """,
         subcommands: [BundleCreate.self, BundleVerify.self, BundleUnbundle.self])
 
+    /// `quilt bundle` alone: a usage error in the suite's style (exit 64, `error:` and a `hint:`), as for any
+    /// other missing argument.
     func run() throws {
-        throw ValidationError("give a subcommand: create, verify or unbundle")
+        CommandTable.usageError("give a subcommand: create, verify or unbundle", hint: "see 'quilt bundle --help'")
     }
 }
 
 /// `-` as a file name: standard input or output.
 private func isStandardStream(_ file: String) -> Bool { file == "-" }
 
-struct BundleCreate: QuiltCommand, VerboseCommand {
+struct BundleCreate: QuiltCommand, VerboseCommand, QuietCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Write a revision and every object it needs to one bundle file.",
@@ -37,6 +39,7 @@ struct BundleCreate: QuiltCommand, VerboseCommand {
 
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var verboseOption: VerboseOption
+    @OptionGroup var quietOption: QuietOption
 
     @Option(name: .long, help: ArgumentHelp("Compression level, 0 (store) to 9 (smallest).", valueName: "n"))
     var level: Int = 6
@@ -57,7 +60,7 @@ struct BundleCreate: QuiltCommand, VerboseCommand {
 
     func execute(_ io: IO) throws {
         let output: BundleOutput = isStandardStream(file) ? .stream({ try IO.writeAll(1, $0) }) : .path(file)
-        let progress = io.progressAllowed(json: json) ? ProgressLine(label: "bundling") : nil
+        let progress = io.progressLine("bundling", json: json)
         let summary = try io.context().createBundle(revision, registry: registryOptions.registry, to: output, level: level,
                                                     progress: progress?.handler)
         progress?.finish()
@@ -70,7 +73,7 @@ struct BundleCreate: QuiltCommand, VerboseCommand {
     }
 }
 
-struct BundleVerify: QuiltCommand, VerboseCommand {
+struct BundleVerify: QuiltCommand, VerboseCommand, QuietCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check every hash in a bundle.",
@@ -81,6 +84,7 @@ struct BundleVerify: QuiltCommand, VerboseCommand {
         """)
 
     @OptionGroup var verboseOption: VerboseOption
+    @OptionGroup var quietOption: QuietOption
 
     @Flag(name: .long, help: "Print {ok, name, top_hash, entries, objects, bytes, compressed_bytes} as JSON.")
     var json = false
@@ -89,7 +93,7 @@ struct BundleVerify: QuiltCommand, VerboseCommand {
     var file: String
 
     func execute(_ io: IO) throws {
-        let progress = io.progressAllowed(json: json) ? ProgressLine(label: "verifying") : nil
+        let progress = io.progressLine("verifying", json: json)
         let summary = try io.context().verifyBundle(bundleInput(file), progress: progress?.handler)
         progress?.finish()
         if json {
@@ -100,7 +104,7 @@ struct BundleVerify: QuiltCommand, VerboseCommand {
     }
 }
 
-struct BundleUnbundle: QuiltCommand, VerboseCommand {
+struct BundleUnbundle: QuiltCommand, VerboseCommand, QuietCommand {
     static let configuration = CommandConfiguration(
         commandName: "unbundle",
         abstract: "Publish a bundle's revision into a registry.",
@@ -113,6 +117,7 @@ struct BundleUnbundle: QuiltCommand, VerboseCommand {
 
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var verboseOption: VerboseOption
+    @OptionGroup var quietOption: QuietOption
 
     @Option(name: .long, help: ArgumentHelp("Publish under this name instead of the bundle's.", valueName: "ns/name"))
     var name: String?
@@ -124,7 +129,7 @@ struct BundleUnbundle: QuiltCommand, VerboseCommand {
     var file: String
 
     func execute(_ io: IO) throws {
-        let progress = io.progressAllowed(json: json) ? ProgressLine(label: "unbundling") : nil
+        let progress = io.progressLine("unbundling", json: json)
         let result = try io.context().unbundle(bundleInput(file), registry: registryOptions.registry, name: name,
                                                progress: progress?.handler)
         progress?.finish()
