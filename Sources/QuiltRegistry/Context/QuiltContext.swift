@@ -61,11 +61,7 @@ public struct QuiltContext: Sendable {
             try settings.byteSize("QUILT_MULTIPART_PART_SIZE", default: 16 << 20, in: (5 << 20)...(5 << 30))
         }
         s3Tuning = try S3Tuning(environment: environment)
-        switch nonEmpty(environment["QUILT_S3_CHECKSUMS"]).map({ $0.trimmingWhitespace.lowercased() }) {
-        case nil, "use": useS3Checksums = true
-        case "ignore": useS3Checksums = false
-        case let other?: throw SettingError(name: "QUILT_S3_CHECKSUMS", value: other, reason: "must be 'use' or 'ignore'")
-        }
+        useS3Checksums = try settings.choice("QUILT_S3_CHECKSUMS", default: "use", among: ["use", "ignore"]) == "use"
         self.config = try QuiltConfig(environment: environment)
         // A setting of config.yml that is out of range is reported where it is used (registry, s3Client), so
         // that `quilt config` itself can still repair it.
