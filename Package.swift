@@ -30,7 +30,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // OpenSSL's libcrypto: SHA-256 and HMAC. Imported by QuiltSupport only.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        // zlib: the deflate/inflate streams that bundles will use. Nothing imports it yet.
+        // zlib: the deflate/inflate streams of bundles. Imported by QuiltArchive only.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Typed wrappers for the C calls Swift cannot make itself (variadic curl_easy_setopt, zlib macros).
         .target(name: "CQuiltShims", dependencies: ["CCurl", "CZlib"]),
@@ -38,6 +38,8 @@ let package = Package(
         .target(name: "QuiltSupport", dependencies: ["COpenSSL"]),
         // Formats: JSON as Python sees it, object hashes, manifests and entry streams, names and keys. No network.
         .target(name: "QuiltFormat", dependencies: ["QuiltSupport"]),
+        // gzip streams over zlib and tar members, written and read as streams; recognising compressed data.
+        .target(name: "QuiltArchive", dependencies: ["CZlib", "CQuiltShims"]),
         // HTTP over libcurl: a pool of handles, timeouts, transport errors.
         .target(name: "QuiltHTTP", dependencies: ["QuiltSupport", "CCurl", "CQuiltShims"]),
         // The one storage interface (get, put, conditional put, list, delete, head), its vocabulary, and the
@@ -48,12 +50,12 @@ let package = Package(
         // Quilt catalog sign-in as quilt3 does it: config.json, the token exchange, auth.json and credentials.json,
         // and the AWS credential provider that renews the catalog's credentials.
         .target(name: "QuiltCatalog", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltAWS"]),
-        // Registries and packages: refs, revisions, building, pushing, installing, transfers, configuration
+        // Registries and packages: refs, revisions, building, pushing, installing, transfers, bundles, configuration
         // (YAML through Yams: config.yml and workflow configs).
         .target(
             name: "QuiltRegistry",
             dependencies: [
-                "QuiltSupport", "QuiltFormat", "QuiltStorage", "QuiltAWS", "QuiltCatalog",
+                "QuiltSupport", "QuiltFormat", "QuiltStorage", "QuiltAWS", "QuiltCatalog", "QuiltArchive",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -67,7 +69,7 @@ let package = Package(
         ),
         .testTarget(
             name: "QuiltCoreTests",
-            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltCatalog", "QuiltRegistry"]
+            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltCatalog", "QuiltArchive", "QuiltRegistry"]
         ),
         .testTarget(name: "QuiltCommandsTests", dependencies: ["QuiltCommands", "QuiltSupport", "QuiltFormat", "QuiltRegistry"]),
     ] + programs.map { .executableTarget(name: $0, dependencies: ["QuiltCommands"]) },

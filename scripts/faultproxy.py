@@ -23,7 +23,9 @@ in a row. Kinds:
 
 --max-faults bounds the number of injected faults (then every request is forwarded); --lifetime bounds the
 proxy's life: it exits by itself after that many seconds (default 120). Each request is logged to --log (method,
-path without query, action); no header is logged.
+path, the names of its query parameters but not their values, action, and for a forwarded request the status and
+the size of the body sent back); no header is logged. So `GET /b/k?attributes,versionId -> 200 311 bytes` is a
+GetObjectAttributes, and a GET of an object's data has no `attributes` (or listing) parameter.
 """
 import argparse
 import http.client
@@ -126,15 +128,17 @@ def make_handler(state, upstream):
             conn.request(self.command, self.path, body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
+            # A HEAD's Content-Length is the object's size, not that of the (empty) body: pass it through.
             out_headers = [(k, v) for k, v in resp.getheaders()
-                           if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"]
+                           if k.lower() not in HOP_BY_HOP and (k.lower() != "content-length" or self.command == "HEAD")]
             conn.close()
             return resp.status, resp.reason, out_headers, data
 
         def send_all(self, status, reason, headers, data, truncate=False):
             self.send_response_only(status, reason)
             for k, v in headers:
-                self.send_header(k, v)
+                if not (truncate and k.lower() == "content-length"):
+                    self.send_header(k, v)
             if truncate:
                 self.send_header("Content-Length", str(len(data) + 64))
                 self.end_headers()
@@ -146,14 +150,18 @@ def make_handler(state, upstream):
                 except OSError:
                     pass
                 return
-            self.send_header("Content-Length", str(len(data)))
+            if self.command != "HEAD":
+                self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
 
         def handle_one(self):
             n, rule = state.decide(self.command)
-            path = self.path.split("?")[0]
+            path, _, query = self.path.partition("?")
+            names = [name for name, _ in urllib.parse.parse_qsl(query, keep_blank_values=True)]
+            if names:
+                path += "?" + ",".join(names)
             kind = rule[0] if rule else "forward"
             if kind == "close":
                 state.note(f"{n} {self.command} {path} close")
@@ -185,7 +193,7 @@ def make_handler(state, upstream):
                 self.send_all(status, reason, headers, data, truncate=True)
                 return
             if kind != "stall":
-                state.note(f"{n} {self.command} {path} -> {status}")
+                state.note(f"{n} {self.command} {path} -> {status} {len(data)} bytes")
             self.send_all(status, reason, headers, data)
 
         def do_GET(self): self.handle_one()

@@ -22,6 +22,17 @@ struct QuietOption: ParsableArguments {
     var quiet = false
 }
 
+/// `--shard`: this worker's share of the entries (Documentation/sharded-publishing.md).
+struct ShardOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Only this worker's share of the entries, by logical key: K/N (0 ≤ K < N), auto or auto/N (index, and count, from the job runner's variables).", valueName: "k/n|auto"))
+    var shard: String?
+
+    func validate() throws {
+        // The job runner's variables are read when the command runs; the literal form is checked now.
+        if let shard, !shard.hasPrefix("auto") { _ = try Shard.resolve(shard, environment: [:]) }
+    }
+}
+
 /// Reads `--meta JSON|@FILE`.
 func parseMetaArgument(_ text: String) throws -> JSONValue {
     if text.hasPrefix("@") {

@@ -18,8 +18,8 @@ final class IO {
     let environment: [String: String]
     /// `QUILT_TRACE`: where S3 requests and the core's decisions are traced; nil when not tracing.
     let tracer: Tracer?
-    /// `--verbose`: one line per S3 request on stderr.
-    private var verbose = false
+    /// `--verbose`: one line per S3 request, and `verbose:` notes, on stderr.
+    private(set) var verbose = false
     /// `-q`, `--quiet`: no notes and no progress on stderr (errors and warnings still appear).
     private(set) var quiet = false
     private var buffer: [UInt8] = []
@@ -59,6 +59,20 @@ final class IO {
         try context().registry(options.registry)
     }
 
+    /// The shard `--shard` names; `auto` reads the job runner's variables from this process's environment (the
+    /// one place they are read). With `--verbose`, says where the index and count came from.
+    func shard(_ option: ShardOption) throws -> Shard? {
+        guard let text = option.shard else { return nil }
+        let resolved = try Shard.resolve(text, environment: environment)
+        note("shard \(resolved.shard) (from \(resolved.source))")
+        return resolved.shard
+    }
+
+    /// A `verbose:` line on stderr, with `--verbose` only.
+    func note(_ text: String) {
+        if verbose { message("verbose: " + text) }
+    }
+
     // MARK: stdout
 
     func write(_ bytes: [UInt8]) {
@@ -84,6 +98,20 @@ final class IO {
         JSONWriter.writeManifestForm(value, to: &out)
         out.append(0x0A)
         write(out)
+    }
+
+    /// Writes all of `bytes` to `descriptor` now, unbuffered (a bundle streamed to standard output).
+    static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Foundation.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw FileSystemError.cannotWrite(path: descriptor == 1 ? "standard output" : "descriptor \(descriptor)",
+                                                  reason: String(cString: strerror(errno)))
+            }
+            done += n
+        }
     }
 
     func flush() {

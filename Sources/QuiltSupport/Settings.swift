@@ -1,4 +1,4 @@
-// The suite's own numeric settings (QUILT_* environment variables), read strictly: a value that does not parse or
+// The suite's own settings (QUILT_* environment variables), read strictly: a value that does not parse or
 // is out of range is refused by name, never replaced by the default without a word.
 
 /// A setting whose value cannot be used: `invalid QUILT_TRANSFER_MAX_CONCURRENCY '0': must be at least 1`.
@@ -46,6 +46,17 @@ public struct Settings: Sendable {
             throw SettingError(name: name, value: text, reason: "must be a positive number of seconds")
         }
         return seconds
+    }
+
+    /// One of `choices` (lowercase; the value is compared without regard to case), else `value` when unset.
+    public func choice(_ name: String, default value: String, among choices: [String]) throws(SettingError) -> String {
+        guard let text = text(name) else { return value }
+        guard choices.contains(text.lowercased()) else {
+            let names = choices.map { "'\($0)'" }
+            let list = names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + names.last! : names.joined()
+            throw SettingError(name: name, value: text, reason: "must be \(list)")
+        }
+        return text.lowercased()
     }
 
     /// A size in bytes, `1048576`, `64K`, `16M`, `1G` (binary units; `KB`, `KiB` and so on too), in `range`.

@@ -68,7 +68,9 @@ import Testing
         let start = try #require(page.range(of: "\n## OPTIONS\n"))
         let end = page.range(of: "\n## OUTPUT\n", range: start.upperBound..<page.endIndex)?.lowerBound ?? page.endIndex
         let text = page[start.upperBound..<end]
-        let options = Self.longOptions(in: help)
+        // A command with subcommands (quilt bundle) documents theirs on its one page.
+        let subcommands = row.command.configuration.subcommands
+        let options = subcommands.reduce(into: Self.longOptions(in: help)) { $0.formUnion(Self.longOptions(in: $1.helpMessage())) }
         #expect(!help.isEmpty)
         for option in options.sorted() {
             #expect(text.contains("`\(option)"), "quilt-\(name).md does not document \(option) (from --help) in OPTIONS")

@@ -43,10 +43,20 @@ import Testing
         for name in ["F", "G", "H"] { #expect(throws: SettingError.self) { try settings.byteSize(name, default: 0, in: range) } }
     }
 
+    @Test func choicesAreOneOfTheirNamesInAnyCase() throws {
+        let settings = Settings(["A": "Ignore", "B": " use ", "C": "maybe", "D": ""])
+        #expect(try settings.choice("A", default: "use", among: ["use", "ignore"]) == "ignore")
+        #expect(try settings.choice("B", default: "ignore", among: ["use", "ignore"]) == "use")
+        #expect(try settings.choice("D", default: "use", among: ["use", "ignore"]) == "use", "empty means unset")
+        #expect(throws: SettingError(name: "C", value: "maybe", reason: "must be 'use' or 'ignore'")) {
+            try settings.choice("C", default: "use", among: ["use", "ignore"])
+        }
+    }
+
     @Test func theContextRefusesABadSettingByName() {
         for (name, value) in [("QUILT_TRANSFER_MAX_CONCURRENCY", "0"), ("QUILT_MANIFEST_MAX_RECORD_SIZE", "-5"),
                               ("QUILT_S3_REQUEST_TIMEOUT", "abc"), ("QUILT_MULTIPART_PART_SIZE", "1K"),
-                              ("QUILT_S3_MAX_ATTEMPTS", "x")] {
+                              ("QUILT_S3_MAX_ATTEMPTS", "x"), ("QUILT_S3_CHECKSUMS", "maybe")] {
             let environment = ["HOME": "/nonexistent", "XDG_DATA_HOME": "/nonexistent", name: value]
             #expect { try QuiltContext(environment: environment) } throws: { error in
                 (error as? SettingError)?.name == name

@@ -35,8 +35,17 @@ test_expect_success 'bash: quilt pu<TAB> offers push; quilt push --reg<TAB> offe
 	bash_complete quilt pu >out && grep -qx push out &&
 	bash_complete quilt push --reg >out && grep -qx -- --registry out &&
 	bash_complete quilt "" >out &&
-	for c in build push log list show diff verify install delete config hash-object write-manifest \
-		cat-manifest rev-parse update-ref show-ref upload-blob fetch-blob; do grep -qx $c out || return 1; done
+	for c in build push log list show diff verify install delete config cache login logout whoami bundle \
+		hash-object write-manifest cat-manifest rev-parse update-ref show-ref upload-blob fetch-blob; do
+		grep -qx $c out || return 1
+	done
+'
+
+test_expect_success 'bash: quilt bundle <TAB> offers its subcommands, and their options' '
+	bash_complete quilt bundle "" >out &&
+	for c in create verify unbundle; do grep -qx $c out || return 1; done &&
+	bash_complete quilt bundle create --le >out && grep -qx -- --level out &&
+	bash_complete quilt bundle unbundle --na >out && grep -qx -- --name out
 '
 
 test_expect_success 'bash: options of plumbing commands under quilt' '

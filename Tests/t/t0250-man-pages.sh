@@ -4,7 +4,7 @@ test_description='man pages generated from Documentation/*.md: one per program, 
 
 command -v man >/dev/null && command -v groff >/dev/null && test_set_prereq MAN
 
-porcelain="build push log list show diff verify install delete config cache login logout whoami"
+porcelain="build push log list show diff verify install delete config cache login logout whoami bundle"
 plumbing="hash-object write-manifest cat-manifest rev-parse update-ref show-ref upload-blob fetch-blob"
 
 # long_options CMD...: the --long options the OPTIONS list of CMD --help declares, --help aside.
@@ -21,7 +21,7 @@ render() {
 test_expect_success 'scripts/man writes every page' '
 	"$REPO/scripts/man" --out man >written &&
 	for page in man1/quilt.1 man5/manifest-format.5 man5/registry-layout.5 man7/guarantees.7 man7/workflows.7 \
-		man7/glossary.7 man7/batch-publishing.7; do test -s man/$page || return 1; done &&
+		man7/glossary.7 man7/batch-publishing.7 man7/sharded-publishing.7; do test -s man/$page || return 1; done &&
 	for c in $porcelain $plumbing; do test -s man/man1/quilt-$c.1 || return 1; done &&
 	test $(ls man/man1 | wc -l) -eq $(($(echo $porcelain $plumbing | wc -w) + 1)) &&
 	! LC_ALL=C grep -l "$(printf "[^\t -~]")" man/man*/*

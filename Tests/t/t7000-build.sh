@@ -31,7 +31,7 @@ test_expect_success 'build equals the plumbing pipeline' '
 
 test_expect_success '--json' '
 	quilt build ns/pkg data --message first --json >out &&
-	"$QUILT_TEST_PYTHON" -c "import json,sys; d=json.load(open(\"out\")); assert set(d)=={\"name\",\"top_hash\",\"registry\",\"timestamp\",\"workflow\"}, d; assert d[\"workflow\"] is False; assert d[\"name\"]==\"ns/pkg\""
+	"$QUILT_TEST_PYTHON" -c "import json,sys; d=json.load(open(\"out\")); assert set(d)=={\"name\",\"top_hash\",\"registry\",\"timestamp\",\"workflow\",\"s3_hashing\"}, d; assert d[\"workflow\"] is False; assert d[\"name\"]==\"ns/pkg\"; assert d[\"s3_hashing\"]=={\"objects\": 0, \"from_checksums\": 0, \"read\": 0, \"bytes_downloaded\": 0}, d"
 '
 
 test_expect_success '--set adds files, --from keeps, replaces and removes entries' '

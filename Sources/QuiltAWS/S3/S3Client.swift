@@ -93,6 +93,43 @@ public final class S3Client: Sendable {
             lastModified: response.header("last-modified"))
     }
 
+    /// GetObjectAttributes (ETag, checksum, size, and the parts of a multipart object with their sizes and
+    /// checksums, every page); nil when there is no such object. Reads no object data.
+    public func getObjectAttributes(bucket: String, key: String, versionId: String? = nil) throws -> S3ObjectAttributes? {
+        var attributes: S3ObjectAttributes?
+        var marker: String?
+        repeat {
+            var headers: [(name: String, value: String)] = [("x-amz-object-attributes", "ETag,Checksum,ObjectParts,ObjectSize"),
+                                                            ("x-amz-max-parts", "1000")]
+            if let marker { headers.append(("x-amz-part-number-marker", marker)) }
+            let response: HTTPResponse
+            do {
+                response = try send(
+                    S3Request(operation: "GetObjectAttributes", bucket: bucket, key: key, method: "GET",
+                              query: [("attributes", "")] + versionQuery(versionId), headers: headers))
+            } catch StorageError.notFound {
+                return nil
+            }
+            let xml = try parseBody(response, bucket: bucket, key: key, operation: "GetObjectAttributes")
+            let checksum = xml.child("Checksum")
+            let objectParts = xml.child("ObjectParts")
+            let parts = (objectParts?.children("Part") ?? []).compactMap { part -> S3ObjectAttributes.Part? in
+                guard let number = Int(part.value("PartNumber") ?? ""), let size = Int(part.value("Size") ?? "") else { return nil }
+                return S3ObjectAttributes.Part(number: number, size: size, checksumSHA256: part.value("ChecksumSHA256"))
+            }
+            if attributes == nil {
+                attributes = S3ObjectAttributes(
+                    size: Int(xml.value("ObjectSize") ?? ""), etag: xml.value("ETag"), versionId: Self.versionId(response),
+                    checksumSHA256: checksum?.value("ChecksumSHA256"), checksumType: checksum?.value("ChecksumType"),
+                    totalParts: objectParts.flatMap { Int($0.value("PartsCount") ?? "") }, parts: parts)
+            } else {
+                attributes?.parts += parts
+            }
+            marker = objectParts?.value("IsTruncated") == "true" ? objectParts?.value("NextPartNumberMarker") : nil
+        } while marker != nil
+        return attributes
+    }
+
     /// DeleteObject; deleting a missing key succeeds (S3 answers 204 either way).
     public func deleteObject(bucket: String, key: String, versionId: String? = nil) throws {
         do {
@@ -465,7 +502,9 @@ public final class S3Client: Sendable {
                 }
             }
             let throttled = code == "SlowDown" || code == "RequestTimeout" || code == "InternalError"
-            if (response.status >= 500 || response.status == 429 || throttled) && attempt < configuration.maxAttempts {
+            // 501 is a store saying it has no such operation: asking again cannot help.
+            let transient = response.status >= 500 && response.status != 501
+            if (transient || response.status == 429 || throttled) && attempt < configuration.maxAttempts {
                 backoff(attempt)
                 continue
             }
@@ -474,7 +513,7 @@ public final class S3Client: Sendable {
     }
 
     /// Query parameters that name a sub-resource and go into the URL without `=` (they still sign as `name=`).
-    private static let subresources: Set<String> = ["uploads", "versions", "versioning"]
+    private static let subresources: Set<String> = ["uploads", "versions", "versioning", "attributes"]
 
     /// Addresses, signs and performs one attempt.
     private func performOnce(_ request: S3Request, region: String, payloadHash: String) throws -> HTTPResponse {

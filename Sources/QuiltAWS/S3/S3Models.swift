@@ -47,6 +47,30 @@ public struct S3ObjectHead: Sendable, Equatable {
     public var lastModified: String?
 }
 
+/// What GetObjectAttributes tells about an object, without reading it.
+public struct S3ObjectAttributes: Sendable, Equatable {
+    /// One part of a multipart object.
+    public struct Part: Sendable, Equatable {
+        public var number: Int
+        public var size: Int
+        /// Base64 SHA-256 of the part, when it was uploaded with one.
+        public var checksumSHA256: String?
+    }
+
+    public var size: Int?
+    /// Without quotes, as GetObjectAttributes sends it; a multipart object's ends in `-<parts>`.
+    public var etag: String?
+    public var versionId: String?
+    /// Base64 SHA-256 of the object (a single PUT), or of its parts' digests (`COMPOSITE`, multipart).
+    public var checksumSHA256: String?
+    /// `FULL_OBJECT` or `COMPOSITE` where S3 says.
+    public var checksumType: String?
+    /// Present for multipart objects only.
+    public var totalParts: Int?
+    /// Every part, in order, when S3 lists them (it does for objects uploaded with checksums).
+    public var parts: [Part]
+}
+
 /// What GetObject returned besides the body.
 public struct S3GetResult: Sendable {
     /// The body, for `.memory` destinations.

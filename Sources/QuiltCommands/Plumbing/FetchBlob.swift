@@ -11,10 +11,12 @@ struct FetchBlob: QuiltCommand, VerboseCommand {
         Reads an entry stream on standard input and writes each entry's bytes to DIR/<logical key>: streamed to a \
         temporary file, hashed on the way, and renamed into place only when size and hash match. Keys that would \
         leave DIR (absolute, '..', empty segments, NUL, a symbolic link on the way) are refused before anything is \
-        written. Prints the path of each file written.
+        written. Prints the path of each file written. With --shard, only the entries whose logical keys fall \
+        in this worker's shard are fetched.
         """)
 
     @OptionGroup var verboseOption: VerboseOption
+    @OptionGroup var shardOption: ShardOption
 
     @Option(name: .long, help: "The local directory to put the files in.")
     var dest: String = "."
@@ -24,6 +26,7 @@ struct FetchBlob: QuiltCommand, VerboseCommand {
 
     func execute(_ io: IO) throws {
         // The stream is read as it comes and fetched a batch at a time, so its length does not matter.
+        let shard = try io.shard(shardOption)
         let root = FileSystem.absolute(dest)
         let context = try io.context()
         var entries: [ManifestEntry] = []
@@ -34,7 +37,7 @@ struct FetchBlob: QuiltCommand, VerboseCommand {
         }
         var parser = EntryStream.Parser()
         func add(_ item: EntryStream.Item) throws {
-            guard case .entry(let entry) = item else { return }
+            guard case .entry(let entry) = item, shard?.contains(entry.logicalKey) ?? true else { return }
             entries.append(entry)
             if entries.count >= Self.batch { try fetchBatch() }
         }

@@ -14,10 +14,13 @@ struct UploadBlob: QuiltCommand, VerboseCommand, QuietCommand {
         computed here from the bytes sent and checked against S3's checksum. Below 8 MiB one PUT; at 8 MiB and \
         above a multipart upload whose part size is the chunked hash's chunk size, parts in parallel. An upload \
         is skipped when the destination already holds identical content. With FILE and DEST-URL, uploads one \
-        file to exactly that URL and prints its entry.
+        file to exactly that URL and prints its entry. With --shard, only the entries whose logical keys fall \
+        in this worker's shard are uploaded and printed. Uploads are journalled per destination and shard: \
+        running the same command again after a failure sends only what is missing.
         """)
 
     @OptionGroup var verboseOption: VerboseOption
+    @OptionGroup var shardOption: ShardOption
     @OptionGroup var quietOption: QuietOption
 
     @Option(name: .long, help: ArgumentHelp("The registry bucket, s3://bucket: the default --dest is its root.", valueName: "url"))
@@ -35,6 +38,7 @@ struct UploadBlob: QuiltCommand, VerboseCommand, QuietCommand {
     func validate() throws {
         if (file == nil) != (destURL == nil) { throw ValidationError("give both FILE and DEST-URL, or neither") }
         if file == nil && dest == nil && registry == nil { throw ValidationError("give --dest or --registry") }
+        if file != nil && shardOption.shard != nil { throw ValidationError("--shard applies to an entry stream, not to FILE DEST-URL") }
     }
 
     func execute(_ io: IO) throws {
@@ -50,7 +54,7 @@ struct UploadBlob: QuiltCommand, VerboseCommand, QuietCommand {
         var items: [EntryStream.Item] = []
         try EntryStream.parse(io.readStandardInput()) { items.append($0) }
         let progress = io.progressLine("uploading")
-        let uploaded = try context.upload(items, to: dest ?? registry!, progress: progress?.handler)
+        let uploaded = try context.upload(items, to: dest ?? registry!, shard: io.shard(shardOption), progress: progress?.handler)
         progress?.finish()
         for item in uploaded {
             switch item {

@@ -11,7 +11,9 @@ struct WriteManifest: QuiltCommand, VerboseCommand {
         Reads an entry stream on standard input (any order), puts the entries in the format's tree order, computes \
         hashes that are missing (local files only), stores the manifest at .quilt/packages/<top-hash> in the \
         registry and prints the top hash. Plumbing takes things literally: without --meta the header has no \
-        user_meta key (--meta null writes null); without --message it has "message": null.
+        user_meta key (--meta null writes null); without --message it has "message": null. With FILE arguments \
+        (paths or s3:// URLs; '-' for standard input), reads those entry streams instead, together, as one: the \
+        outputs of a sharded job make the manifest a single run would have made.
         """)
 
     @OptionGroup var registryOptions: RegistryOptions
@@ -32,11 +34,25 @@ struct WriteManifest: QuiltCommand, VerboseCommand {
     @Flag(name: .long, help: "Write the manifest to standard output instead; store nothing.")
     var print = false
 
+    @Argument(help: ArgumentHelp("Entry-stream files (paths or s3:// URLs; '-' for standard input) read instead of standard input.", valueName: "file"))
+    var streams: [String] = []
+
+    func validate() throws {
+        if streams.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input ('-') can be read only once") }
+    }
+
     func execute(_ io: IO) throws {
         let registry = try io.registry(registryOptions)
-        let manifest = try io.context().spooledManifest(entryStream: { try io.readStandardInput($0) },
-                                                        meta: meta.map(parseMetaArgument), message: message, name: name,
-                                                        workflow: WorkflowChoice(argument: workflow), registry: registry)
+        let context = try io.context()
+        let inputs = streams.isEmpty
+            ? [EntryStream.Input(name: nil) { try io.readStandardInput($0) }]
+            : streams.map { stream in
+                stream == "-"
+                    ? EntryStream.Input(name: "-") { try io.readStandardInput($0) }
+                    : EntryStream.Input(name: stream) { try context.readEntryStreamFile(stream, $0) }
+            }
+        let manifest = try context.spooledManifest(entryStreams: inputs, meta: meta.map(parseMetaArgument), message: message,
+                                                   name: name, workflow: WorkflowChoice(argument: workflow), registry: registry)
         if print {
             // Standard output cannot be taken back: duplicates across sorted runs are looked for before a line goes out.
             try manifest.checkTree()

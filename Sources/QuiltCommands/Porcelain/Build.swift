@@ -86,11 +86,12 @@ struct Build: QuiltCommand, VerboseCommand, QuietCommand {
                                             checkOnly: check, progress: progress?.handler)
         progress?.finish()
         warnSkipped(result, io)
+        noteS3Hashing(result.s3Hashing, io)
         if json {
             io.json(.object(JSONObject([
                 ("name", .string(result.name)), ("top_hash", .string(result.topHash)),
                 ("registry", .string(result.registry)), ("timestamp", result.timestamp.map { .integer($0) } ?? .null),
-                ("workflow", workflowJSON(result)),
+                ("workflow", workflowJSON(result)), ("s3_hashing", s3HashingJSON(result.s3Hashing)),
             ])))
         } else {
             io.line(result.topHash)
@@ -104,6 +105,22 @@ struct Build: QuiltCommand, VerboseCommand, QuietCommand {
 func workflowJSON(_ result: PublishResult) -> JSONValue {
     guard result.stamped else { return .bool(false) }
     return result.workflow.map { .string($0) } ?? .null
+}
+
+/// `s3_hashing` in `--json`: how many S3 objects were hashed, how many from S3's checksums, how many read, and
+/// the bytes downloaded to read them.
+func s3HashingJSON(_ stats: S3HashStats) -> JSONValue {
+    .object(JSONObject([
+        ("objects", .int(stats.objects)), ("from_checksums", .int(stats.fromChecksums)), ("read", .int(stats.read)),
+        ("bytes_downloaded", .int(stats.bytesDownloaded)),
+    ]))
+}
+
+/// The same for `--verbose`.
+func noteS3Hashing(_ stats: S3HashStats, _ io: IO) {
+    guard stats.objects > 0 else { return }
+    io.note("hashed \(stats.objects) S3 object(s): \(stats.fromChecksums) from S3's SHA-256 checksums, \(stats.read) read "
+            + "(\(stats.bytesDownloaded) bytes downloaded for hashing)")
 }
 
 /// What `--check` says on a terminal.

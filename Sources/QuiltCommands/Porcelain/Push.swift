@@ -58,10 +58,12 @@ struct Push: QuiltCommand, VerboseCommand, QuietCommand {
         let result = try io.context().push(request, progress: progress?.handler)
         progress?.finish()
         warnSkipped(result, io)
+        noteS3Hashing(result.s3Hashing, io)
         if json {
             var object = JSONObject([
                 ("name", .string(result.name)), ("top_hash", .string(result.topHash)), ("registry", .string(result.registry)),
                 ("timestamp", result.timestamp.map { .integer($0) } ?? .null), ("workflow", workflowJSON(result)),
+                ("s3_hashing", s3HashingJSON(result.s3Hashing)),
             ])
             if let url = result.catalogURL { object["catalog_url"] = .string(url) }
             io.json(.object(object))

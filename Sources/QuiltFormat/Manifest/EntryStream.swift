@@ -263,13 +263,29 @@ public enum EntryStream {
         }
     }
 
+    /// One entry stream of several: a name for messages (nil for standard input alone), and the function that
+    /// hands each block of it to the function it is given.
+    public struct Input {
+        public var name: String?
+        public var feed: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+
+        public init(name: String?, feed: @escaping ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) {
+            self.name = name
+            self.feed = feed
+        }
+    }
+
     /// Parses an entry stream that arrives in blocks (standard input), so the whole input is never held: lines
     /// are parsed as they complete, and only a line split across blocks is copied.
     public struct Parser {
         private var partial: [UInt8] = []
         private var lineNumber = 0
+        /// The stream's name in error messages, when several are read.
+        private let source: String?
 
-        public init() {}
+        public init(source: String? = nil) {
+            self.source = source
+        }
 
         /// Parses every line that `block` completes.
         public mutating func feed(_ block: UnsafeRawBufferPointer, into body: (Item) throws -> Void) throws {
@@ -308,7 +324,12 @@ public enum EntryStream {
         private mutating func hand(_ line: UnsafeRawBufferPointer, to body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
-            try body(line, lineNumber)
+            do { try body(line, lineNumber) } catch let error as ManifestError {
+                // With several streams, a line's error names its stream.
+                guard let source else { throw error }
+                if case .inStream = error { throw error }
+                throw ManifestError.inStream(source: source, error)
+            }
         }
 
         private static func index(of byte: UInt8, in block: UnsafeRawBufferPointer, from start: Int) -> Int? {

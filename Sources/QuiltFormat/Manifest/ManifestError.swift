@@ -3,6 +3,8 @@ import QuiltSupport
 
 public enum ManifestError: QuiltError {
     case invalidLine(line: Int, reason: String)
+    /// A line error in one of several entry streams.
+    indirect case inStream(source: String, ManifestError)
     case missingField(line: Int, field: String)
     case duplicateLogicalKey(String)
     /// A file entry where a directory is needed, or the other way round: `a` and `a/b` both files.
@@ -25,6 +27,11 @@ public enum ManifestError: QuiltError {
     public var message: String {
         switch self {
         case .invalidLine(let line, let reason): return "malformed manifest line \(line): \(reason)"
+        case .inStream(let source, .invalidLine(let line, let reason)):
+            return "malformed line \(line) of entry stream \(quoted(source)): \(reason)"
+        case .inStream(let source, .missingField(let line, let field)):
+            return "malformed line \(line) of entry stream \(quoted(source)): missing \(quoted(field))"
+        case .inStream(let source, let error): return "\(error.message) in entry stream \(quoted(source))"
         case .missingField(let line, let field): return "malformed manifest line \(line): missing \(quoted(field))"
         case .duplicateLogicalKey(let key): return "duplicate logical key \(quoted(key))"
         case .logicalKeyCollision(let file, let directory):

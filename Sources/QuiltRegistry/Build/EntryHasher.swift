@@ -1,4 +1,5 @@
-// Hashing entries: local files on all cores (big files' parts in parallel), S3 objects by reading them.
+// Hashing entries: local files on all cores (big files' parts in parallel), S3 objects from their checksums or
+// their bytes (RemoteHashing.swift).
 import QuiltSupport
 import QuiltFormat
 import QuiltStorage
@@ -8,12 +9,14 @@ import Dispatch
 
 /// Hashes entries' local files: small files spread over all cores, big files' parts hashed in parallel.
 public enum EntryHasher {
-    /// Computes every missing hash (and size): local files on all cores; S3 objects by reading them through
-    /// `remote` (quilt3 never trusts S3 metadata for the package hash either).
+    /// Computes every missing hash (and size): local files on all cores; S3 objects through `remote`, from S3's
+    /// own SHA-256 checksums where they determine the value (`useS3Checksums`), else by reading them.
+    @discardableResult
     public static func hashMissing(_ entries: inout [ManifestEntry], type: HashType = .sha2256Chunked,
-                                   remote: S3Transfers? = nil, progress: ProgressHandler? = nil) throws {
+                                   remote: S3Transfers? = nil, useS3Checksums: Bool = true,
+                                   progress: ProgressHandler? = nil) throws -> S3HashStats {
         let pending = entries.indices.filter { entries[$0].hash == nil || entries[$0].size < 0 }
-        guard !pending.isEmpty else { return }
+        guard !pending.isEmpty else { return S3HashStats() }
         var localIndices: [Int] = [], paths: [String] = [], remoteIndices: [Int] = []
         for i in pending {
             switch try PhysicalKey(url: entries[i].physicalKey) {
@@ -30,18 +33,20 @@ public enum EntryHasher {
             entries[i].hash = results[n].hash
             entries[i].size = results[n].size
         }
-        guard let remote, !remoteIndices.isEmpty else { return }
-        for i in remoteIndices {
-            guard case .s3(let bucket, let key, let versionId) = try PhysicalKey(url: entries[i].physicalKey) else { continue }
-            let source = S3ObjectReference(bucket: bucket, key: key, versionId: versionId)
-            if entries[i].size < 0 {
-                guard let head = try remote.client.headObject(bucket: bucket, key: key, versionId: versionId) else {
-                    throw StorageError.notFound(location: entries[i].physicalKey)
-                }
-                entries[i].size = head.size
+        guard let remote, !remoteIndices.isEmpty else { return S3HashStats() }
+        let objects = try remoteIndices.map { i -> RemoteObject in
+            guard case .s3(let bucket, let key, let versionId) = try PhysicalKey(url: entries[i].physicalKey) else {
+                throw BuildError.unsupportedPhysicalKey(entries[i].physicalKey)
             }
-            if entries[i].hash == nil { entries[i].hash = try remote.hashObject(source, size: entries[i].size) }
+            return RemoteObject(location: entries[i].physicalKey, source: S3ObjectReference(bucket: bucket, key: key, versionId: versionId),
+                                size: entries[i].size, hash: entries[i].hash)
         }
+        let (hashed, stats) = try hashRemote(objects, remote: remote, useS3Checksums: useS3Checksums)
+        for (n, i) in remoteIndices.enumerated() {
+            entries[i].size = hashed[n].size
+            entries[i].hash = hashed[n].hash
+        }
+        return stats
     }
 
     /// Hashes `paths` (in parallel) and returns hash and size of each, in order.

@@ -9,17 +9,27 @@ public struct FileEntries: Sendable {
     /// `--root .` works from a symbolically linked working directory.
     private let roots: [String]
     private let rootText: String
+    /// Only the files whose logical keys fall in this shard become entries (the others are not even read).
+    private let shard: Shard?
 
-    public init(root: String) throws {
+    public init(root: String, shard: Shard? = nil) throws {
         rootText = root
+        self.shard = shard
         roots = [try FileSystem.realPath(root), FileSystem.normalized(FileSystem.absolute(root))]
     }
 
-    /// One entry per path, in order, each hashed with `type`.
+    /// One entry per path of this shard, in order, each hashed with `type`.
     public func entries(_ paths: [String], type: HashType) throws -> [ManifestEntry] {
-        let results = try EntryHasher.hashFiles(paths, type: type)
-        return try zip(paths, results).map { path, result in
-            ManifestEntry(logicalKey: try logicalKey(path), physicalKey: PhysicalKey.local(path: try FileSystem.realPath(path)).url,
+        var keys: [String] = [], selected: [String] = []
+        for path in paths {
+            let key = try logicalKey(path)
+            guard shard?.contains(key) ?? true else { continue }
+            keys.append(key)
+            selected.append(path)
+        }
+        let results = try EntryHasher.hashFiles(selected, type: type)
+        return try zip(zip(keys, selected), results).map { named, result in
+            ManifestEntry(logicalKey: named.0, physicalKey: PhysicalKey.local(path: try FileSystem.realPath(named.1)).url,
                           size: result.size, hash: result.hash)
         }
     }

@@ -103,13 +103,14 @@ public struct PackageBuilder: Sendable {
     }
 
     /// Computes every missing hash, in parallel; S3 objects need `remote`.
-    public mutating func hashMissing(type: HashType = .sha2256Chunked, remote: S3Transfers? = nil,
-                                     progress: ProgressHandler? = nil) throws {
-        try EntryHasher.hashMissing(&manifest.entries, type: type, remote: remote, progress: progress)
+    @discardableResult
+    public mutating func hashMissing(type: HashType = .sha2256Chunked, remote: S3Transfers? = nil, useS3Checksums: Bool = true,
+                                     progress: ProgressHandler? = nil) throws -> S3HashStats {
+        try EntryHasher.hashMissing(&manifest.entries, type: type, remote: remote, useS3Checksums: useS3Checksums, progress: progress)
     }
 
     /// quilt3's `set(lk, "s3://…")`: the object as it is now (its current version unless the URL names one).
-    /// The size and version come from a HEAD; the hash is computed from the bytes by `hashMissing`.
+    /// The size and version come from a HEAD; the hash is found by `hashMissing`.
     public mutating func setS3Object(_ logicalKey: String, url: String, client: S3Client) throws {
         guard case .s3(let bucket, let key, let versionId) = try PhysicalKey(url: url) else {
             throw BuildError.unsupportedPhysicalKey(url)

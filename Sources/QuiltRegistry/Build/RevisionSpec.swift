@@ -37,10 +37,11 @@ public struct RevisionSpec: Sendable {
     /// The manifest this spec describes on top of `base`, checked and stamped by `workflow` (nil: the registry has
     /// no workflows config), every hash computed; and the paths of the files left out for their names (with
     /// `skipUndecodableNames`). Directory and `--set` paths may be `s3://` URLs: the objects are referenced where
-    /// they are and hashed from their bytes.
-    /// With `hashing` false (a check that publishes nothing), hashes are computed only where a size is unknown.
+    /// they are and hashed from S3's SHA-256 checksums where those determine the value, else from their bytes
+    /// (`s3Hashing` says which). With `hashing` false (a check that publishes nothing), hashes are computed only
+    /// where a size is unknown.
     public func makeManifest(base: Manifest?, workflow: Workflow?, context: QuiltContext, hashing: Bool = true,
-                             progress: ProgressHandler?) throws -> (manifest: Manifest, skipped: [[UInt8]]) {
+                             progress: ProgressHandler?) throws -> (manifest: Manifest, skipped: [[UInt8]], s3Hashing: S3HashStats) {
         var skipped: [[UInt8]] = []
         try PackageName.validate(name)
         var builder = PackageBuilder(base: base ?? Manifest())
@@ -72,13 +73,14 @@ public struct RevisionSpec: Sendable {
         if sizesKnown { try builder.applyWorkflow(workflow, name: name, message: message) }
         if sizesKnown && !hashing {
             builder.setMessage(message)
-            return (builder.manifest, skipped)
+            return (builder.manifest, skipped, S3HashStats())
         }
         let needsS3 = builder.manifest.entries.contains { ($0.hash == nil || $0.size < 0) && $0.physicalKey.hasPrefix("s3://") }
-        try builder.hashMissing(remote: needsS3 ? context.transfers() : nil, progress: progress)
+        let stats = try builder.hashMissing(remote: needsS3 ? context.transfers() : nil, useS3Checksums: context.useS3Checksums,
+                                            progress: progress)
         if !sizesKnown { try builder.applyWorkflow(workflow, name: name, message: message) }
         builder.setMessage(message)
-        return (builder.manifest, skipped)
+        return (builder.manifest, skipped, stats)
     }
 }
 
@@ -97,6 +99,8 @@ public struct PublishResult: Sendable {
     public var stamped: Bool
     /// Files left out because their names are not valid UTF-8 (`RevisionSpec.skipUndecodableNames`), as paths.
     public var skipped: [[UInt8]] = []
+    /// How S3 objects' hashes were found: from S3's checksums, or by downloading them.
+    public var s3Hashing = S3HashStats()
     /// The revision's page in the configured catalog (pushes only, with `navigator_url` set).
     public var catalogURL: String?
 }
@@ -127,9 +131,10 @@ extension QuiltContext {
             return result
         }
         let base = try from.map { try registry.loadManifest(registry.resolve(Revision($0))) }
-        var (manifest, skipped) = try spec.makeManifest(base: base, workflow: workflow, context: self, progress: progress?("hashing"))
+        var (manifest, skipped, s3Hashing) = try spec.makeManifest(base: base, workflow: workflow, context: self,
+                                                                   progress: progress?("hashing"))
         var result = PublishResult(name: spec.name, topHash: "", registry: registry.url, timestamp: nil,
-                                   workflow: workflow?.id, stamped: workflow != nil, skipped: skipped)
+                                   workflow: workflow?.id, stamped: workflow != nil, skipped: skipped, s3Hashing: s3Hashing)
         if checkOnly {
             result.topHash = try registry.writer.topHash(of: &manifest)
             return result

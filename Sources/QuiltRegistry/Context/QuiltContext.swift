@@ -37,6 +37,9 @@ public struct QuiltContext: Sendable {
     /// `QUILT_MANIFEST_MEMORY_BUDGET` (bytes, or with K, M or G): the memory a manifest's entries may take while
     /// it is written or sorted before sorted runs go to disk (default 512 MiB).
     public let manifestMemoryBudget: Int
+    /// `QUILT_S3_CHECKSUMS`: `use` (the default) takes an S3 object's hash from S3's own SHA-256 checksums where
+    /// they determine it; `ignore` reads every byte, as quilt3 does.
+    public let useS3Checksums: Bool
     private let s3Box = Locked<S3Client?>(nil)
 
     public init(environment: [String: String], requestLog: (@Sendable (String) -> Void)? = nil,
@@ -63,6 +66,7 @@ public struct QuiltContext: Sendable {
             try settings.byteSize("QUILT_MULTIPART_PART_SIZE", default: 16 << 20, in: (5 << 20)...(5 << 30))
         }
         s3Tuning = try S3Tuning(environment: environment)
+        useS3Checksums = try settings.choice("QUILT_S3_CHECKSUMS", default: "use", among: ["use", "ignore"]) == "use"
         self.config = try QuiltConfig(environment: environment)
         // A setting of config.yml that is out of range is reported where it is used (registry, s3Client), so
         // that `quilt config` itself can still repair it.

@@ -56,6 +56,7 @@ extension QuiltContext {
         var manifest: Manifest
         var parent: String?
         var skipped: [[UInt8]] = []
+        var s3Hashing = S3HashStats()
         if !request.spec.changesContent && request.from == nil {
             guard let hash = try local.latest(name) else { throw PushError.notInLocalRegistry(name: name, registry: local.url) }
             manifest = try local.loadManifest(hash)
@@ -70,8 +71,9 @@ extension QuiltContext {
             } else {
                 parent = try local.latest(name)
             }
-            (manifest, skipped) = try request.spec.makeManifest(base: base, workflow: workflow, context: self,
-                                                                hashing: !request.checkOnly, progress: progress?("hashing"))
+            (manifest, skipped, s3Hashing) = try request.spec.makeManifest(base: base, workflow: workflow, context: self,
+                                                                           hashing: !request.checkOnly,
+                                                                           progress: progress?("hashing"))
         }
         if request.checkOnly {
             return PublishResult(name: name, topHash: "", registry: remote.url, timestamp: nil, workflow: workflow?.id,
@@ -80,10 +82,11 @@ extension QuiltContext {
 
         let result = try pusher.push(name, manifest: manifest, parent: parent, destPrefix: destPrefix,
                                      copyMode: request.copyMode, force: request.force, dedupe: request.dedupe,
-                                     journalDirectory: config.paths.dataDirectory + "/journal",
+                                     journalDirectory: config.paths.dataDirectory + "/journal", useS3Checksums: useS3Checksums,
                                      progress: progress?("uploading"))
         return PublishResult(name: name, topHash: result.topHash, registry: remote.url, timestamp: result.timestamp,
                              workflow: workflow?.id, stamped: workflow != nil, skipped: skipped,
+                             s3Hashing: s3Hashing + result.s3Hashing,
                              catalogURL: catalogPackageURL(bucket: pusher.bucket, name: name, topHash: result.topHash))
     }
 }

@@ -46,6 +46,8 @@ public struct PushResult: Sendable {
     public var timestamp: String?
     public var copied: Int
     public var reused: Int
+    /// Hashes of entries left in S3 that the push itself had to find.
+    public var s3Hashing = S3HashStats()
 }
 
 public struct Pusher: Sendable {
@@ -68,7 +70,8 @@ public struct Pusher: Sendable {
     /// interruption sends only what is missing; the journal is removed once the revision is published.
     public func push(_ name: String, manifest input: Manifest, parent: String?, destPrefix: String? = nil,
                      copyMode: CopyMode = .outsideRegistry, force: Bool = false, dedupe: Bool = false,
-                     journalDirectory: String? = nil, progress: ProgressHandler? = nil) throws -> PushResult {
+                     journalDirectory: String? = nil, useS3Checksums: Bool = true,
+                     progress: ProgressHandler? = nil) throws -> PushResult {
         try PackageName.validate(name)
         var manifest = input
         try manifest.normalize()
@@ -86,13 +89,13 @@ public struct Pusher: Sendable {
         let journal = try journalDirectory.map { try PushJournal(directory: $0, bucket: bucket, name: name) }
         let counts = try copier.copy(&manifest.entries, copyMode: copyMode, journal: journal, progress: progress)
         if let journal { transfers.abortAbandoned(journal) }
-        try EntryHasher.hashMissing(&manifest.entries, remote: transfers)
+        let s3Hashing = try EntryHasher.hashMissing(&manifest.entries, remote: transfers, useS3Checksums: useS3Checksums)
 
         let topHash = try registry.writer.topHash(of: &manifest)
         if dedupe && topHash == remoteLatest {
             transfers.trace?("dedupe: \(topHash) is already the remote latest; nothing written")
             journal?.remove()
-            return PushResult(topHash: topHash, timestamp: nil, copied: counts.copied, reused: counts.reused)
+            return PushResult(topHash: topHash, timestamp: nil, copied: counts.copied, reused: counts.reused, s3Hashing: s3Hashing)
         }
         // The remote may have moved while the data was copied: check again, then move latest only if it still
         // holds what was checked.
@@ -102,7 +105,7 @@ public struct Pusher: Sendable {
         let expectation: RefExpectation = force ? .any : (latestNow.map { .hash($0) } ?? .absent)
         let timestamp = try registry.updateRef(name, to: topHash, expecting: expectation)
         journal?.remove()
-        return PushResult(topHash: topHash, timestamp: timestamp, copied: counts.copied, reused: counts.reused)
+        return PushResult(topHash: topHash, timestamp: timestamp, copied: counts.copied, reused: counts.reused, s3Hashing: s3Hashing)
     }
 
     private func checkConflict(_ name: String, remoteLatest: String?, parent: String?, force: Bool) throws {

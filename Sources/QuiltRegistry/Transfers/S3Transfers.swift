@@ -220,6 +220,34 @@ public struct S3Transfers: Sendable {
         return ObjectHash(.sha2256Chunked, value: ChunkedHash.combine(partDigests: (0..<count).map { done[$0]! }))
     }
 
+    /// What S3's checksums say about an object's hash.
+    public enum ChecksumLookup: Sendable, Equatable {
+        /// They determine it.
+        case hash(ObjectHash)
+        /// They do not (no SHA-256 checksum, another size, a multipart object whose parts are not the chunked
+        /// hash's layout or are not listed): read the object.
+        case undetermined
+        /// GetObjectAttributes failed (a store without it, a policy without `s3:GetObjectAttributes`): read the
+        /// object, and do not ask for the others.
+        case unavailable
+    }
+
+    /// The sha2-256-chunked hash of an S3 object from S3's own SHA-256 checksums, without reading a byte of it.
+    public func hashFromChecksums(_ source: S3ObjectReference, size: Int) -> ChecksumLookup {
+        let attributes: S3ObjectAttributes
+        do {
+            // A missing object is for the read that follows to report.
+            guard let found = try client.getObjectAttributes(bucket: source.bucket, key: source.key, versionId: source.versionId) else {
+                return .undetermined
+            }
+            attributes = found
+        } catch {
+            return .unavailable
+        }
+        guard let value = Self.quiltHash(fromAttributes: attributes, size: size) else { return .undetermined }
+        return .hash(ObjectHash(.sha2256Chunked, value: value))
+    }
+
     /// Downloads `source` into `descriptor` (ranged GETs of 8 MiB in parallel for big objects).
     public func download(_ source: S3ObjectReference, size: Int, into descriptor: Int32) throws {
         if size < Self.multipartThreshold {
@@ -250,6 +278,38 @@ public struct S3Transfers: Sendable {
     /// A single part's value: SHA-256 of its digest; an empty object is SHA-256 of nothing.
     static func singlePartValue(digest: [UInt8], size: Int) -> String {
         size == 0 ? Base64.encode(digest) : Base64.encode(SHA256Hasher.digest(digest))
+    }
+
+    /// The sha2-256-chunked value S3's checksums determine, or nil. A single-part object's SHA-256 is the value's
+    /// only part digest when it is at most one chunk. A multipart object's checksum is a digest of its parts'
+    /// digests, which is the value only when its parts are exactly the chunked hash's parts: so the part list
+    /// (sizes and checksums) is checked, and the value combined from the parts' own checksums. The part count in a
+    /// checksum or ETag (`-N`) alone proves nothing (a 20 MiB object in parts of 7, 7 and 6 MiB has three parts
+    /// too), and a store that lists no parts (moto) leaves a multipart object to be read.
+    static func quiltHash(fromAttributes attributes: S3ObjectAttributes, size: Int) -> String? {
+        guard attributes.size == size, let checksum = attributes.checksumSHA256 else { return nil }
+        let multipart = attributes.totalParts != nil || !attributes.parts.isEmpty || attributes.checksumType == "COMPOSITE"
+            || checksum.contains("-") || (attributes.etag?.contains("-") ?? false)
+        if !multipart {
+            guard attributes.checksumType == nil || attributes.checksumType == "FULL_OBJECT",
+                  ChunkedHash.partCount(forSize: size) <= 1, let digest = Base64.decode(checksum), digest.count == 32 else { return nil }
+            return singlePartValue(digest: digest, size: size)
+        }
+        let chunk = ChunkedHash.chunkSize(forSize: size)
+        let count = ChunkedHash.partCount(forSize: size)
+        guard count > 0, attributes.totalParts == count, attributes.parts.count == count else { return nil }
+        var digests: [[UInt8]] = []
+        for (i, part) in attributes.parts.enumerated() {
+            let expected = i == count - 1 ? size - chunk * (count - 1) : chunk
+            guard part.number == i + 1, part.size == expected, let text = part.checksumSHA256,
+                  let digest = Base64.decode(text), digest.count == 32 else { return nil }
+            digests.append(digest)
+        }
+        let value = ChunkedHash.combine(partDigests: digests)
+        // S3's own composite must agree with the parts it listed.
+        let composite = checksum.split(separator: "-").first.map(String.init) ?? checksum
+        guard composite == value else { return nil }
+        return value
     }
 
     /// quilt3's conversion of S3's `ChecksumSHA256`: `<b64>-<N>` (multipart of the chunk size) is already the

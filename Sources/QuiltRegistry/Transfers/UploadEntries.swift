@@ -1,22 +1,30 @@
 // `quilt-upload-blob` as a core call: an entry stream's data put into a bucket through the same EntryCopier
 // as push, entries left in place hashed where their hash is missing.
+import QuiltSupport
 import QuiltFormat
 
 extension QuiltContext {
     /// Puts the data of `items`' entries under `destination` (`s3://bucket[/prefix]`) and returns the items with
     /// new physical keys, hashes and sizes. Local files are uploaded, S3 objects in other buckets copied, objects
-    /// already in the bucket kept where they are (quilt3's copy rule).
-    public func upload(_ items: [EntryStream.Item], to destination: String,
+    /// already in the bucket kept where they are (quilt3's copy rule). With a `shard`, only that shard's items
+    /// are uploaded and returned. Uploads are journalled per destination and shard, as a push's are, so running
+    /// the same command again after a failure sends only what is missing.
+    public func upload(_ items: [EntryStream.Item], to destination: String, shard: Shard? = nil,
                        progress: ProgressHandler? = nil) throws -> [EntryStream.Item] {
         guard case .s3(let bucket, let prefix, nil)? = try? PhysicalKey(url: destination) else {
             throw PushError.badDestination(destination)
         }
+        let items = shard.map { shard in items.filter { shard.contains($0) } } ?? items
         var entries: [ManifestEntry] = items.compactMap { if case .entry(let e) = $0 { return e } else { return nil } }
         for entry in entries { try LogicalKey.validate(entry.logicalKey) }
         let transfers = try transfers()
+        let journal = try PushJournal(directory: config.paths.dataDirectory + "/journal", bucket: bucket,
+                                      name: "upload-blob \(prefix) shard \(shard?.description ?? "all")")
         try EntryCopier(transfers: transfers, bucket: bucket, prefix: prefix)
-            .copy(&entries, copyMode: .outsideRegistry, progress: progress)
-        try EntryHasher.hashMissing(&entries, remote: transfers)
+            .copy(&entries, copyMode: .outsideRegistry, journal: journal, progress: progress)
+        transfers.abortAbandoned(journal)
+        try EntryHasher.hashMissing(&entries, remote: transfers, useS3Checksums: useS3Checksums)
+        journal.remove()
         var next = entries.makeIterator()
         return items.compactMap { item in
             switch item {

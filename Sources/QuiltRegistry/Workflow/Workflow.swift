@@ -166,34 +166,23 @@ extension QuiltContext {
 
 extension QuiltContext {
     /// The manifest an entry stream describes (`quilt-write-manifest`), missing hashes of local files computed,
-    /// checked by `registry`'s workflow as
-    /// `quilt build` checks it and stamped in the same place of the header, so the plumbing path publishes the
-    /// same bytes as the porcelain.
-    public func manifest(entryStream input: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void, meta: JSONValue?,
-                         message: String?, name: String?, workflow choice: WorkflowChoice, registry: Registry) throws -> Manifest {
-        var manifest = try Manifest.read(entryStream: input, meta: meta, message: nil)
-        try EntryHasher.hashMissing(&manifest.entries)
-        let workflow = try workflow(choice, in: registry)
-        if workflow != nil {
-            guard let name else { throw WorkflowError.nameNeeded }
-            try PackageName.validate(name)
-        }
-        // The stamp goes before the message, as in a fresh build.
-        manifest.header.removeValue(forKey: "message")
-        try Workflow.apply(workflow, to: &manifest, name: name ?? "", message: message)
-        manifest.setMessage(message)
-        return manifest
-    }
-}
-
-extension QuiltContext {
-    /// `manifest(entryStream:…)` in bounded memory: the entries wait in a spool (sorted runs on disk past
-    /// `manifestMemoryBudget`), missing hashes are computed a batch at a time, and only a workflow with an
-    /// entries schema reads them back before the manifest is written.
-    public func spooledManifest(entryStream input: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void, meta: JSONValue?,
-                                message: String?, name: String?, workflow choice: WorkflowChoice,
+    /// checked by `registry`'s workflow as `quilt build` checks it and stamped in the same place of the header, so
+    /// the plumbing path publishes the same bytes as the porcelain. Memory is bounded: the entries wait in a spool
+    /// (sorted runs on disk past `manifestMemoryBudget`), missing hashes are computed a batch at a time, and only a
+    /// workflow with an entries schema reads them back before the manifest is written.
+    public func spooledManifest(entryStream input: @escaping ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+                                meta: JSONValue?, message: String?, name: String?, workflow choice: WorkflowChoice,
                                 registry: Registry) throws -> SpooledManifest {
-        var manifest = try SpooledManifest.read(entryStream: input, meta: meta, message: nil, into: entrySpool()) { entries in
+        try spooledManifest(entryStreams: [EntryStream.Input(name: nil, feed: input)], meta: meta, message: message,
+                            name: name, workflow: choice, registry: registry)
+    }
+
+    /// The one manifest several entry streams describe together (a sharded job's outputs), exactly as if their
+    /// lines had come in one stream.
+    public func spooledManifest(entryStreams inputs: [EntryStream.Input], meta: JSONValue?, message: String?,
+                                name: String?, workflow choice: WorkflowChoice,
+                                registry: Registry) throws -> SpooledManifest {
+        var manifest = try SpooledManifest.read(entryStreams: inputs, meta: meta, message: nil, into: entrySpool()) { entries in
             try EntryHasher.hashMissing(&entries)
         }
         let workflow = try workflow(choice, in: registry)
