@@ -267,20 +267,9 @@ public final class AtomicFileWriter {
     }
 
     private func flush() throws(FileSystemError) {
-        var failure: FileSystemError?
-        buffer.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(descriptor, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = .cannotWrite(path: destination, reason: errnoText())
-                    return
-                }
-                done += n
-            }
+        guard buffer.withUnsafeBytes({ writeAll(descriptor, $0) }) else {
+            throw .cannotWrite(path: destination, reason: errnoText())
         }
-        if let failure { throw failure }
         buffer.removeAll(keepingCapacity: true)
     }
 
@@ -316,14 +305,8 @@ public final class AtomicFileWriter {
         while true {
             let n = try file.read(into: buffer, at: offset)
             if n == 0 { return }
-            var done = 0
-            while done < n {
-                let w = Glibc.write(descriptor, buffer.baseAddress! + done, n - done)
-                if w < 0 {
-                    if errno == EINTR { continue }
-                    throw .cannotWrite(path: destination, reason: errnoText())
-                }
-                done += w
+            guard writeAll(descriptor, UnsafeRawBufferPointer(rebasing: buffer[..<n])) else {
+                throw .cannotWrite(path: destination, reason: errnoText())
             }
             offset += n
         }
@@ -717,16 +700,7 @@ public final class AppendOnlyFile: @unchecked Sendable {
     public func append(_ record: [UInt8]) throws(FileSystemError) {
         let failure: FileSystemError? = lock.withLock { _ in
             record.withUnsafeBytes { raw -> FileSystemError? in
-                var done = 0
-                while done < raw.count {
-                    let n = Glibc.write(descriptor, raw.baseAddress! + done, raw.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        return .cannotWrite(path: path, reason: errnoText())
-                    }
-                    done += n
-                }
-                return nil
+                writeAll(descriptor, raw) ? nil : .cannotWrite(path: path, reason: errnoText())
             }
         }
         if let failure { throw failure }
@@ -767,15 +741,7 @@ public final class ScratchFile: @unchecked Sendable {
 
     /// Appends all of `bytes`.
     public func append(_ bytes: UnsafeRawBufferPointer) throws(FileSystemError) {
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .cannotWrite(path: directory, reason: errnoText())
-            }
-            done += n
-        }
+        guard writeAll(descriptor, bytes) else { throw .cannotWrite(path: directory, reason: errnoText()) }
         size += bytes.count
     }
 
@@ -788,4 +754,18 @@ public final class ScratchFile: @unchecked Sendable {
             throw .cannotRead(path: directory, reason: errnoText())
         }
     }
+}
+
+/// Writes all of `bytes` to `descriptor`, going on after short writes and EINTR; false on an error, with errno set.
+func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    var done = 0
+    while done < bytes.count {
+        let n = Glibc.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+        if n < 0 {
+            if errno == EINTR { continue }
+            return false
+        }
+        done += n
+    }
+    return true
 }

@@ -222,6 +222,32 @@ stub_catalog_stop() {
     STUB_PID=
 }
 
+# proxy_start [RULES [faultproxy options...]]: starts scripts/faultproxy.py in front of the shared moto, injecting
+# RULES (default: nothing) and logging every request (method, path, query parameter names, status, bytes sent back)
+# to proxy.log in the current directory. Sets PROXY_URL and PROXY_PID. proxy_stop stops it; a test file that starts
+# one says `trap proxy_stop EXIT`.
+PROXY_PID=
+proxy_start() {
+    local rules=${1:-}
+    [ $# -gt 0 ] && shift
+    rm -f proxy.port
+    setsid "$QUILT_TEST_PYTHON" "$REPO/scripts/faultproxy.py" --upstream "$QUILT_TEST_S3_ENDPOINT" \
+        --port-file proxy.port --schedule "$rules" --lifetime 300 --log proxy.log "$@" </dev/null 2>>proxy.err &
+    PROXY_PID=$!
+    local n=0
+    while [ ! -s proxy.port ]; do
+        n=$((n + 1)); [ $n -gt 100 ] && { echo "proxy did not start"; cat proxy.err; return 1; }
+        sleep 0.05
+    done
+    PROXY_URL="http://127.0.0.1:$(cat proxy.port)"
+}
+
+proxy_stop() {
+    [ -n "$PROXY_PID" ] || return 0
+    kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null
+    PROXY_PID=
+}
+
 # no_secret_in FILE...: none of the stub's secrets (nor extra ones in $EXTRA_SECRETS, one per line) appears in the
 # files, and no SigV4 or bearer material either.
 no_secret_in() {

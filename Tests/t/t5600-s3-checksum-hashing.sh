@@ -4,25 +4,6 @@ test_description='manifest-only builds over S3 objects hash from S3 SHA-256 chec
 
 bucket=sums-$$-$RANDOM
 
-# proxy_start / proxy_stop: scripts/faultproxy.py in front of the shared moto, injecting nothing, logging every
-# request (method, path, query parameter names, status, bytes sent back) to proxy.log.
-proxy_start() {
-	rm -f proxy.port
-	setsid "$QUILT_TEST_PYTHON" "$REPO/scripts/faultproxy.py" --upstream "$QUILT_TEST_S3_ENDPOINT" \
-		--port-file proxy.port --schedule "" --lifetime 300 --log proxy.log </dev/null 2>>proxy.err &
-	PROXY_PID=$!
-	local n=0
-	while [ ! -s proxy.port ]; do
-		n=$((n + 1)); [ $n -gt 100 ] && { echo "proxy did not start"; cat proxy.err; return 1; }
-		sleep 0.05
-	done
-	PROXY_URL="http://127.0.0.1:$(cat proxy.port)"
-}
-proxy_stop() {
-	[ -n "$PROXY_PID" ] || return 0
-	kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null
-	PROXY_PID=
-}
 trap proxy_stop EXIT
 
 # through_proxy CMD...: runs CMD with S3 requests going through the proxy, the log emptied first.

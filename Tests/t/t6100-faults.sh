@@ -4,29 +4,7 @@ stalls): transient faults are retried and the result verifies; permanent faults 
 . "$(dirname "$0")/lib.sh"
 
 BUCKET=faults-registry-$$
-PROXY_PID=
-PROXY_URL=
-
-# proxy_start RULES [faultproxy options]: starts scripts/faultproxy.py in front of the shared moto.
-proxy_start() {
-    local rules=$1; shift
-    rm -f proxy.port
-    setsid "$QUILT_TEST_PYTHON" "$REPO/scripts/faultproxy.py" --upstream "$QUILT_TEST_S3_ENDPOINT" \
-        --port-file proxy.port --schedule "$rules" --lifetime 150 --log proxy.log "$@" </dev/null 2>>proxy.err &
-    PROXY_PID=$!
-    local n=0
-    while [ ! -s proxy.port ]; do
-        n=$((n + 1)); [ $n -gt 100 ] && { echo "proxy did not start"; cat proxy.err; return 1; }
-        sleep 0.05
-    done
-    PROXY_URL="http://127.0.0.1:$(cat proxy.port)"
-}
-proxy_stop() {
-    [ -n "$PROXY_PID" ] || return 0
-    kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null
-    PROXY_PID=
-}
-trap 'proxy_stop' EXIT
+trap proxy_stop EXIT
 
 # through_proxy CMD...: CMD with the proxy as endpoint, at most 120 s.
 # One transfer at a time, so the fault schedule meets requests in a fixed order (with ten in flight, one request's

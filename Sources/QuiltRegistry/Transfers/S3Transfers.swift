@@ -157,12 +157,18 @@ public struct S3Transfers: Sendable {
             try journal?.recordAborted(bucket: bucket, key: key, uploadId: upload.uploadId)
             throw FileSystemError.changedWhileRead(path: path)
         }
-        let done = digests.value
-        let value = ChunkedHash.combine(partDigests: (0..<count).map { done[$0]! })
-        if let theirs = result.checksumSHA256, let composite = Self.quiltHash(fromS3Checksum: theirs, size: size), composite != value {
-            throw TransferError.checksumMismatch(location: Self.location(bucket, key), ours: value, theirs: theirs)
+        return try Self.multipartResult(result, partDigests: digests.value, count: count, size: size, bucket: bucket, key: key)
+    }
+
+    /// A completed multipart upload as a transfer result: the package hash from the parts' digests, checked against
+    /// the composite SHA-256 checksum S3 sends back where it has one in quilt3's part layout.
+    static func multipartResult(_ result: S3PutResult, partDigests: [Int: [UInt8]], count: Int, size: Int,
+                                bucket: String, key: String) throws -> TransferResult {
+        let value = ChunkedHash.combine(partDigests: (0..<count).map { partDigests[$0]! })
+        if let theirs = result.checksumSHA256, let composite = quiltHash(fromS3Checksum: theirs, size: size), composite != value {
+            throw TransferError.checksumMismatch(location: location(bucket, key), ours: value, theirs: theirs)
         }
-        return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: result.versionId),
+        return TransferResult(physicalKey: resultKey(bucket: bucket, key: key, versionId: result.versionId),
                               hash: ObjectHash(.sha2256Chunked, value: value), size: size, reused: false)
     }
 

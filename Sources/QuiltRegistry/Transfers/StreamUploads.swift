@@ -50,13 +50,7 @@ extension S3Transfers {
             digests.withLock { $0[index] = digest }
             return part
         }
-        let done = digests.value
-        let value = ChunkedHash.combine(partDigests: (0..<count).map { done[$0]! })
-        if let theirs = result.checksumSHA256, let composite = Self.quiltHash(fromS3Checksum: theirs, size: size), composite != value {
-            throw TransferError.checksumMismatch(location: Self.location(bucket, key), ours: value, theirs: theirs)
-        }
-        return TransferResult(physicalKey: Self.resultKey(bucket: bucket, key: key, versionId: result.versionId),
-                              hash: ObjectHash(.sha2256Chunked, value: value), size: size, reused: false)
+        return try Self.multipartResult(result, partDigests: digests.value, count: count, size: size, bucket: bucket, key: key)
     }
 }
 
