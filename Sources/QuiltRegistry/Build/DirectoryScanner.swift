@@ -25,6 +25,16 @@ public enum DirectoryScanner {
     /// the path of each such file or directory (`directory` as given, then the bytes below it) is appended to
     /// `skipped`.
     public static func scan(_ directory: String, applyIgnore: Bool = true, skipped: inout [[UInt8]]) throws -> [File] {
+        var files: [File] = []
+        try walk(directory, applyIgnore: applyIgnore, undecodable: { skipped.append($0) }, visit: { files.append($0) })
+        return files
+    }
+
+    /// `scan` a file at a time: `visit` gets each regular file in tree order as the walk comes to it, so no listing
+    /// of the whole tree is ever held (a million files' paths are about 300 MB). Names that are not valid UTF-8
+    /// are left out and handed to `undecodable` as shown paths, in the order the walk meets them.
+    public static func walk(_ directory: String, applyIgnore: Bool = true, undecodable: ([UInt8]) throws -> Void,
+                            visit: (File) throws -> Void) throws {
         let root: String
         do { root = try FileSystem.realPath(directory) } catch { throw BuildError.notADirectory(directory) }
         guard FileSystem.isDirectory(root) else { throw BuildError.notADirectory(directory) }
@@ -35,29 +45,26 @@ public enum DirectoryScanner {
         var shownRoot = Array(directory.utf8)
         while shownRoot.count > 1 && shownRoot.last == UInt8(ascii: "/") { shownRoot.removeLast() }
         if shownRoot == [UInt8(ascii: "/")] { shownRoot = [] }
-        var walker = Walker(shownRoot: shownRoot, ignore: ignore)
-        try walker.walk(root, relative: "")
-        skipped += walker.undecodable
-        return walker.files
+        let walker = Walker(shownRoot: shownRoot, ignore: ignore)
+        try walker.walk(root, relative: "", undecodable: undecodable, visit: visit)
     }
 
     private struct Walker {
         /// The directory as the caller named it: skipped paths are shown below it.
         let shownRoot: [UInt8]
         let ignore: QuiltIgnore?
-        var files: [File] = []
-        var undecodable: [[UInt8]] = []
 
         /// Visits each directory's children sorted by name, which is the definition of tree order: the files come
         /// out in tree order with no sort of whole paths afterwards.
-        mutating func walk(_ directory: String, relative: String) throws {
+        func walk(_ directory: String, relative: String, undecodable: ([UInt8]) throws -> Void,
+                  visit: (File) throws -> Void) throws {
             var listing: (names: [String], undecodable: [[UInt8]])
             do {
                 listing = try FileSystem.namesInDirectory(directory)
             } catch {
                 throw BuildError.unreadable(path: directory, reason: error.message)
             }
-            recordUndecodable(listing.undecodable, in: directory, relative: relative)
+            try reportUndecodable(listing.undecodable, in: directory, relative: relative, to: undecodable)
             listing.names.sort(by: LogicalKey.precedes)  // names hold no '/': plain code-point order
             for name in listing.names {
                 let path = directory + "/" + name
@@ -66,17 +73,17 @@ public enum DirectoryScanner {
                 switch kind {
                 case .directory:
                     if let ignore, ignore.ignoresDirectory(path) { continue }
-                    try walk(path, relative: key)
+                    try walk(path, relative: key, undecodable: undecodable, visit: visit)
                 case .regular(let size):
                     if let ignore, ignore.ignoresFile(path) { continue }
-                    files.append(File(relativePath: key, realPath: path, size: size))
+                    try visit(File(relativePath: key, realPath: path, size: size))
                 case .symbolicLink:
                     // Links to files count (at their target); links to directories are not descended, as in quilt3.
                     guard case .regular(let size)? = FileSystem.kind(ofPath: path) else { continue }
                     if let ignore, ignore.ignoresFile(path) { continue }
                     let real: String
                     do { real = try FileSystem.realPath(path) } catch { continue }
-                    files.append(File(relativePath: key, realPath: real, size: size))
+                    try visit(File(relativePath: key, realPath: real, size: size))
                 case .other:
                     continue
                 }
@@ -85,11 +92,12 @@ public enum DirectoryScanner {
 
         /// Names no String can hold, so no logical key and no path we can open: what `.quiltignore` leaves out
         /// (matched on the name as best decoded, as a file or a directory, since it cannot even be looked at) is
-        /// no loss; the rest are kept, as shown paths, for the caller to refuse or report.
-        mutating func recordUndecodable(_ names: [[UInt8]], in directory: String, relative: String) {
+        /// no loss; the rest are handed over, as shown paths, for the caller to refuse or report.
+        func reportUndecodable(_ names: [[UInt8]], in directory: String, relative: String,
+                               to report: ([UInt8]) throws -> Void) throws {
             for name in names.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
                 if let ignore, ignore.ignoresDirectory(directory + "/" + String(decoding: name, as: UTF8.self)) { continue }
-                undecodable.append(shownRoot + Array((relative.isEmpty ? "/" : "/" + relative + "/").utf8) + name)
+                try report(shownRoot + Array((relative.isEmpty ? "/" : "/" + relative + "/").utf8) + name)
             }
         }
     }

@@ -24,35 +24,45 @@ extension RevisionSpec {
         try PackageName.validate(name)
         var manifest = SpooledManifest(entries: spool)
         manifest.userMeta = meta ?? .null
-        var files = skipUndecodableNames ? try DirectoryScanner.scan(directory, skipped: &skipped)
-            : try DirectoryScanner.scan(directory)
         try Workflow.apply(workflow, to: &manifest, name: name, message: message)
-        let total = files.count
+        // The walk hands over files as it finds them and they are hashed a batch at a time, so memory holds one
+        // batch of paths, not the tree's listing. The progress total is what the walk has found so far.
+        var batch: [DirectoryScanner.File] = []
+        var found = 0
         var done = (files: 0, bytes: 0)
-        var start = 0
-        while start < files.count {
-            let end = min(start + Self.hashBatch, files.count)
+        var undecodable: [[UInt8]] = []
+        func hashBatch() throws {
+            guard !batch.isEmpty else { return }
             var batchProgress: ProgressHandler?
             if let progress {
-                let before = done
+                let before = done, total = found
                 batchProgress = { p in
                     progress(Progress(filesDone: before.files + p.filesDone, filesTotal: total,
                                       bytesDone: before.bytes + p.bytesDone, bytesTotal: 0))
                 }
             }
-            let results = try EntryHasher.hashFiles(files[start..<end].map(\.realPath), progress: batchProgress)
-            for (i, result) in zip(start..<end, results) {
-                try LogicalKey.validate(files[i].relativePath)
-                try spool.add(ManifestEntry(logicalKey: files[i].relativePath,
-                                            physicalKey: PhysicalKey.local(path: files[i].realPath).url,
+            let results = try EntryHasher.hashFiles(batch.map(\.realPath), progress: batchProgress)
+            for (file, result) in zip(batch, results) {
+                try LogicalKey.validate(file.relativePath)
+                try spool.add(ManifestEntry(logicalKey: file.relativePath, physicalKey: PhysicalKey.local(path: file.realPath).url,
                                             size: result.size, hash: result.hash))
                 done.bytes += result.size
-                // The listing's strings are let go as their entries go into the spool.
-                files[i] = DirectoryScanner.File(relativePath: "", realPath: "", size: 0)
             }
-            done.files += end - start
-            start = end
+            done.files += batch.count
+            batch.removeAll(keepingCapacity: true)
         }
+        try DirectoryScanner.walk(directory, undecodable: { undecodable.append($0) }) { file in
+            found += 1
+            // Once a name is known to be refused, the rest is only walked, to count the others in the message.
+            if !skipUndecodableNames && !undecodable.isEmpty { return }
+            batch.append(file)
+            if batch.count >= Self.hashBatch { try hashBatch() }
+        }
+        if !skipUndecodableNames, let first = undecodable.first {
+            throw BuildError.undecodableName(path: first, others: undecodable.count - 1)
+        }
+        skipped += undecodable
+        try hashBatch()
         try spool.finish()
         manifest.setMessage(message)
         return manifest
