@@ -206,7 +206,11 @@ public enum FileHasher {
         let parts = (size + chunk - 1) / chunk
         let digests = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: parts)
         digests.initialize(repeating: [])
-        defer { digests.deallocate() }
+        // The elements are arrays: deinitialized before the memory goes, or each part's digest would leak.
+        defer {
+            _ = digests.deinitialize()
+            digests.deallocate()
+        }
         let failures = FailureBox()
         let digestsAddress = UnsafeSendable(digests)
         let buffers = BufferPool(byteCount: min(partReadSize, chunk))

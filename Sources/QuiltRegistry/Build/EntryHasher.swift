@@ -55,7 +55,11 @@ public enum EntryHasher {
         let count = paths.count
         let results = UnsafeMutableBufferPointer<(hash: ObjectHash, size: Int)?>.allocate(capacity: count)
         results.initialize(repeating: nil)
-        defer { results.deallocate() }
+        // The elements hold Strings: deinitialized before the memory goes, or every hash would leak.
+        defer {
+            _ = results.deinitialize()
+            results.deallocate()
+        }
         let shared = UnsafeSendable(results)
         let failure = Locked<BuildError?>(nil)
         let done = Locked<(files: Int, bytes: Int)>((0, 0))
