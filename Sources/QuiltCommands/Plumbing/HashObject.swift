@@ -54,8 +54,11 @@ struct HashObject: QuiltCommand, VerboseCommand {
         }
         if stdinPaths {
             let separator: UInt8 = nulTerminated ? 0 : 0x0A
-            // Batches keep output streaming for long path lists while every batch is hashed on all cores.
-            for piece in io.readStandardInput().split(separator: separator, omittingEmptySubsequences: true) {
+            // Standard input is read in blocks and hashed a batch at a time: output streams for long path lists,
+            // every batch is hashed on all cores, and memory does not grow with the list.
+            var partial: [UInt8] = []
+            func add(_ piece: UnsafeRawBufferPointer) throws {
+                guard !piece.isEmpty else { return }
                 guard var path = String(validating: piece, as: UTF8.self) else {
                     throw ArgumentError.notUTF8(what: "path", bytes: Array(piece))
                 }
@@ -63,6 +66,21 @@ struct HashObject: QuiltCommand, VerboseCommand {
                 batch.append(path)
                 if batch.count == 4096 { try flushBatch() }
             }
+            try io.readStandardInput { block in
+                var start = 0
+                while let end = block[start...].firstIndex(of: separator) {
+                    if partial.isEmpty {
+                        try add(UnsafeRawBufferPointer(rebasing: block[start..<end]))
+                    } else {
+                        partial.append(contentsOf: block[start..<end])
+                        try partial.withUnsafeBytes { try add($0) }
+                        partial.removeAll(keepingCapacity: true)
+                    }
+                    start = end + 1
+                }
+                partial.append(contentsOf: block[start...])
+            }
+            try partial.withUnsafeBytes { try add($0) }
         } else {
             batch = self.files
         }
