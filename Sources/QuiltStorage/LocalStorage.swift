@@ -216,13 +216,13 @@ final class LocalStagedObject: StagedObject {
 }
 
 /// A local file read from its start (up to its size when opened: objects are replaced by rename, never grown).
-final class LocalObjectReader: ObjectReader {
+public final class LocalObjectReader: ObjectReader {
     private let file: InputFile
     private var offset = 0
 
-    init(file: InputFile) { self.file = file }
+    public init(file: InputFile) { self.file = file }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let wanted = min(buffer.count, file.size - offset)
         guard wanted > 0 else { return 0 }
         let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<wanted]), at: offset)

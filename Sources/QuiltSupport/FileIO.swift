@@ -62,36 +62,25 @@ public final class InputFile: @unchecked Sendable {
 
     public var size: Int { identity.size }
 
-    public init(path: String) throws(FileSystemError) {
-        self.path = path
-        openedAt = fileStampClock()
+    public convenience init(path: String) throws(FileSystemError) {
+        let openedAt = fileStampClock()
         // O_NONBLOCK: an open of a FIFO without a writer would otherwise wait forever, before fstat could say
-        // what it is. For a regular file it changes nothing, and it is cleared below all the same.
+        // what it is. For a regular file it changes nothing, and it is cleared once the file is known to be one.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else {
             let code = errno
             if code == ENOENT { throw .notFound(path: path) }
             throw .cannotOpen(path: path, reason: errnoText(code))
         }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let reason = errnoText()
-            close(fd)
-            throw .cannotOpen(path: path, reason: reason)
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            close(fd)
-            throw .notARegularFile(path: path)
-        }
+        try self.init(adopting: fd, path: path, openedAt: openedAt)
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-        descriptor = fd
-        identity = FileIdentity(info)
     }
 
-    /// Takes over `fd`, a descriptor just opened for reading; refuses anything but a regular file.
-    fileprivate init(adopting fd: Int32, path: String) throws(FileSystemError) {
+    /// Takes over `fd`, a descriptor just opened for reading (`openedAt`: the file-stamp clock before the open);
+    /// refuses anything but a regular file, closing it.
+    fileprivate init(adopting fd: Int32, path: String, openedAt: Int = fileStampClock()) throws(FileSystemError) {
         self.path = path
-        openedAt = fileStampClock()
+        self.openedAt = openedAt
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let reason = errnoText()

@@ -162,20 +162,25 @@ public struct S3Storage: Storage {
 /// An S3 object read in ranged GETs of `pieceSize`; the first one is sent when the reader is made, so a missing
 /// object fails there. (Manifests are named by their content's hash, which their readers check: an object
 /// replaced half-way through shows as a mismatch.)
-final class S3ObjectReader: ObjectReader {
+/// An object read from its start in ranged GETs of `pieceSize`, one piece held at a time. Every piece comes from
+/// one version (the one asked for, or the one the first GET answered with), so an object replaced while it is read
+/// cannot mix two writers' bytes.
+public final class S3ObjectReader: ObjectReader {
     static let pieceSize = 8 << 20
     private let client: S3Client
     private let bucket: String
     private let key: String
+    private var versionId: String?
     private var piece: [UInt8] = []
     private var pieceOffset = 0
     private var nextOffset = 0
     private var size: Int?
 
-    init(client: S3Client, bucket: String, key: String) throws {
+    public init(client: S3Client, bucket: String, key: String, versionId: String? = nil) throws {
         self.client = client
         self.bucket = bucket
         self.key = key
+        self.versionId = versionId
         try fetch()
     }
 
@@ -183,7 +188,7 @@ final class S3ObjectReader: ObjectReader {
         let wanted = nextOffset..<(nextOffset + Self.pieceSize)
         let result: S3GetResult
         do {
-            result = try client.getObject(bucket: bucket, key: key, range: wanted)
+            result = try client.getObject(bucket: bucket, key: key, versionId: versionId, range: wanted)
         } catch S3Error.rangeNotSatisfiable {
             // An empty object has no byte 0; past the end there is nothing more.
             piece = []
@@ -191,6 +196,7 @@ final class S3ObjectReader: ObjectReader {
             size = nextOffset
             return
         }
+        if versionId == nil { versionId = result.versionId }
         piece = result.body
         pieceOffset = 0
         nextOffset += piece.count
@@ -198,7 +204,7 @@ final class S3ObjectReader: ObjectReader {
         if piece.count < Self.pieceSize { size = nextOffset }
     }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if pieceOffset == piece.count {
             if let size, nextOffset >= size { return 0 }
             try fetch()
