@@ -38,6 +38,9 @@ let package = Package(
         .target(name: "QuiltSupport", dependencies: ["COpenSSL"]),
         // Formats: JSON as Python sees it, object hashes, manifests and entry streams, names and keys. No network.
         .target(name: "QuiltFormat", dependencies: ["QuiltSupport"]),
+        // JSON Schema (draft 7) as Python's jsonschema validates it, for workflows: its own target, so only what
+        // checks metadata against a schema carries it.
+        .target(name: "QuiltJSONSchema", dependencies: ["QuiltSupport", "QuiltFormat"]),
         // gzip streams over zlib and tar members, written and read as streams; recognising compressed data.
         .target(name: "QuiltArchive", dependencies: ["CZlib", "CQuiltShims"]),
         // HTTP over libcurl: a pool of handles, timeouts, transport errors.
@@ -55,8 +58,8 @@ let package = Package(
         .target(
             name: "QuiltRegistry",
             dependencies: [
-                "QuiltSupport", "QuiltFormat", "QuiltStorage", "QuiltAWS", "QuiltCatalog", "QuiltArchive",
-                .product(name: "Yams", package: "Yams"),
+                "QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltStorage", "QuiltAWS", "QuiltCatalog",
+                "QuiltArchive", .product(name: "Yams", package: "Yams"),
             ]
         ),
         // One file per command, plus the shared machinery (error to exit code, output).
@@ -69,7 +72,7 @@ let package = Package(
         ),
         .testTarget(
             name: "QuiltCoreTests",
-            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltCatalog", "QuiltArchive", "QuiltRegistry"]
+            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltCatalog", "QuiltArchive", "QuiltJSONSchema", "QuiltRegistry"]
         ),
         .testTarget(name: "QuiltCommandsTests", dependencies: ["QuiltCommands", "QuiltSupport", "QuiltFormat", "QuiltRegistry"]),
     ] + programs.map { .executableTarget(name: $0, dependencies: ["QuiltCommands"]) },

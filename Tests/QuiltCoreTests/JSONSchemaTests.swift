@@ -4,6 +4,7 @@ import Foundation
 import Testing
 @testable import QuiltSupport
 @testable import QuiltFormat
+@testable import QuiltJSONSchema
 @testable import QuiltRegistry
 
 private func compile(_ schemaText: String) throws -> JSONSchema {

@@ -3,6 +3,7 @@
 // matches in the instance's order. Sub-evaluations that only decide validity (`anyOf`, `oneOf`, `not`, `if`,
 // `contains`) build no messages.
 import QuiltSupport
+import QuiltFormat
 
 struct SchemaEvaluator {
     private let program: SchemaProgram

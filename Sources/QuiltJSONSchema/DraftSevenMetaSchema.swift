@@ -1,7 +1,6 @@
 // The draft-07 meta-schema (http://json-schema.org/draft-07/schema#), as json-schema.org publishes it. It checks
 // schemas before they are compiled (jsonschema's `check_schema`, which quilt3 runs on workflow schemas) and is what a
 // `$ref` to "http://json-schema.org/draft-07/schema#" resolves to, as in jsonschema, which bundles it too.
-import QuiltSupport
 
 enum DraftSevenMetaSchema {
     static let uri = "http://json-schema.org/draft-07/schema"

@@ -1,6 +1,7 @@
 // Numbers compared the way Python compares them: `int`s of any size exactly, `int` against `float` exactly (Python
 // never rounds the int to a float to compare), and jsonschema's `multipleOf` arithmetic, float rounding included.
 import QuiltSupport
+import QuiltFormat
 
 /// Python's three-way comparison of two JSON numbers (`.integer` or `.float`): -1, 0 or 1.
 /// Anything that is not a number compares as equal; callers check the types first.

@@ -1,6 +1,7 @@
 // What `$id` and `$ref` need: URI-reference resolution (RFC 3986 section 5) and JSON pointers (RFC 6901) written
 // in URI fragments.
 import QuiltSupport
+import QuiltFormat
 import Foundation
 
 enum SchemaURI {

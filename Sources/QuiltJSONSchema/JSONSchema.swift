@@ -29,6 +29,7 @@
 // - patterns run on ICU, rewritten from Python's `re` dialect (see PythonRegex.swift for what may still differ).
 // - `$ref`s resolve within the schema and to the bundled draft-07 meta-schema only; jsonschema would fetch others.
 import QuiltSupport
+import QuiltFormat
 
 /// A step in an instance location: an object key or an array index.
 public enum JSONSchemaPathElement: Sendable, Equatable {

@@ -3,6 +3,7 @@
 // resolved to node indices. A location reached both by nesting and by `$ref` is compiled once, which is also what
 // lets recursive `$ref`s ("#") refer back to a node still being compiled.
 import QuiltSupport
+import QuiltFormat
 
 /// The JSON Schema types of the `type` keyword.
 struct SchemaTypes: OptionSet, Sendable {

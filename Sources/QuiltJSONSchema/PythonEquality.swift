@@ -2,6 +2,7 @@
 // equal to numbers (`True != 1`, `False != 0`, also inside arrays and objects). Numbers compare exactly
 // (`1 == 1.0`, `2**60 == 2.0**60`), strings by code point, objects regardless of key order, arrays elementwise.
 import QuiltSupport
+import QuiltFormat
 
 func jsonSchemaEqual(_ a: JSONValue, _ b: JSONValue) -> Bool {
     switch (a, b) {

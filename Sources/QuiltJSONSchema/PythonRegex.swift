@@ -22,7 +22,6 @@
 // tests the `patternProperties` patterns one by one where jsonschema joins them with "|" (the same unless a pattern
 // has global flags or group references). Python counts positions in code points, ICU in UTF-16 units; only match
 // positions differ, never whether a search matches.
-import QuiltSupport
 import Foundation
 
 /// A compiled Python-syntax regular expression that answers `re.search(pattern, text) is not None`.

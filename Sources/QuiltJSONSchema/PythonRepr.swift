@@ -1,6 +1,7 @@
 // Python's `repr` of parsed JSON values, for validation messages worded as Python's jsonschema words them:
 // `'abc'`, `{'a': 1, 'b': [True, None, 1.5]}`.
 import QuiltSupport
+import QuiltFormat
 
 /// `repr(value)` for the Python object `json.loads` would have made of `value`.
 public func pythonRepr(_ value: JSONValue) -> String {
