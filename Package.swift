@@ -70,11 +70,25 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Unit tests: one target per library, as SwiftPM's own are, each importing the library it tests and what
+        // that library stands on (never a layer above it). QuiltTestSupport is what several share: temporary
+        // directories, a stub HTTP server on 127.0.0.1, the storage conformance suite, generated entries.
+        .target(name: "QuiltTestSupport", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltStorage"],
+                path: "Tests/QuiltTestSupport"),
+        .testTarget(name: "QuiltSupportTests", dependencies: ["QuiltSupport", "QuiltTestSupport"]),
+        .testTarget(name: "QuiltFormatTests", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltTestSupport"]),
+        .testTarget(name: "QuiltJSONSchemaTests", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema"]),
+        .testTarget(name: "QuiltStorageTests", dependencies: ["QuiltSupport", "QuiltStorage", "QuiltTestSupport"]),
+        .testTarget(name: "QuiltAWSTests", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltTestSupport"]),
+        .testTarget(name: "QuiltCatalogTests",
+                    dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltAWS", "QuiltCatalog", "QuiltTestSupport"]),
+        .testTarget(name: "QuiltArchiveTests", dependencies: ["QuiltArchive"]),
         .testTarget(
-            name: "QuiltCoreTests",
-            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltCatalog", "QuiltArchive", "QuiltJSONSchema", "QuiltRegistry"]
+            name: "QuiltRegistryTests",
+            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltStorage", "QuiltAWS", "QuiltRegistry",
+                           "QuiltTestSupport"]
         ),
-        .testTarget(name: "QuiltCommandsTests", dependencies: ["QuiltCommands", "QuiltSupport", "QuiltFormat", "QuiltRegistry"]),
+        .testTarget(name: "QuiltCommandsTests", dependencies: ["QuiltCommands"]),
     ] + programs.map { .executableTarget(name: $0, dependencies: ["QuiltCommands"]) },
     swiftLanguageModes: [.v6]
 )

@@ -8,12 +8,14 @@ test_expect_success 'every import is a declared dependency, C modules have one o
 
 test_expect_success 'the check fails on a layering violation' '
 	cp -R "$REPO/Sources" "$REPO/Package.swift" "$REPO/scripts" . && mkdir -p Documentation Tests &&
-	cp "$REPO/Documentation/architecture.md" Documentation/ && cp -R "$REPO/Tests/QuiltCoreTests" "$REPO/Tests/QuiltCommandsTests" Tests/ &&
+	cp "$REPO/Documentation/architecture.md" Documentation/ && cp -R "$REPO"/Tests/Quilt* Tests/ &&
 	printf "import QuiltAWS\n" >>Sources/QuiltCommands/Porcelain/List.swift &&
 	printf "let x = getenv(\"HOME\")\n" >>Sources/QuiltFormat/JSON/JSONValue.swift &&
+	printf "@testable import QuiltRegistry\n" >>Tests/QuiltFormatTests/JSONTests.swift &&
 	test_must_fail scripts/check-architecture >out &&
 	grep -q "List.swift: imports QuiltAWS" out &&
-	grep -q "JSONValue.swift: reads the environment" out
+	grep -q "JSONValue.swift: reads the environment" out &&
+	grep -q "JSONTests.swift: imports QuiltRegistry, which QuiltFormatTests does not declare" out
 '
 
 test_done
