@@ -32,8 +32,11 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // zlib: the deflate/inflate streams of bundles. Imported by QuiltArchive only.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // Typed wrappers for the C calls Swift cannot make itself (variadic curl_easy_setopt, zlib macros).
-        .target(name: "CQuiltShims", dependencies: ["CCurl", "CZlib"]),
+        // Typed wrappers for the C calls Swift cannot make itself, one module per C library so that each is imported
+        // by that library's owner alone: variadic curl_easy_setopt and curl's macros (QuiltHTTP), zlib's init macros
+        // (QuiltArchive).
+        .target(name: "CCurlShims", dependencies: ["CCurl"]),
+        .target(name: "CZlibShims", dependencies: ["CZlib"]),
         // Errors, files and system calls, locks and thread pools, hex/base64, SHA-256 and HMAC.
         .target(name: "QuiltSupport", dependencies: ["COpenSSL"]),
         // Formats: JSON as Python sees it, object hashes, manifests and entry streams, names and keys. No network.
@@ -42,9 +45,9 @@ let package = Package(
         // checks metadata against a schema carries it.
         .target(name: "QuiltJSONSchema", dependencies: ["QuiltSupport", "QuiltFormat"]),
         // gzip streams over zlib and tar members, written and read as streams; recognising compressed data.
-        .target(name: "QuiltArchive", dependencies: ["CZlib", "CQuiltShims"]),
+        .target(name: "QuiltArchive", dependencies: ["CZlib", "CZlibShims"]),
         // HTTP over libcurl: a pool of handles, timeouts, transport errors.
-        .target(name: "QuiltHTTP", dependencies: ["QuiltSupport", "CCurl", "CQuiltShims"]),
+        .target(name: "QuiltHTTP", dependencies: ["QuiltSupport", "CCurl", "CCurlShims"]),
         // The one storage interface (get, put, conditional put, list, delete, head), its vocabulary, and the
         // local-directory backend.
         .target(name: "QuiltStorage", dependencies: ["QuiltSupport"]),

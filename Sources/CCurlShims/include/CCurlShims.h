@@ -1,9 +1,8 @@
-// Typed wrappers for C entry points Swift cannot call directly.
-#ifndef CQUILT_SHIMS_H
-#define CQUILT_SHIMS_H
+// Typed wrappers for the libcurl entry points Swift cannot call directly. Imported by QuiltHTTP only.
+#ifndef CCURL_SHIMS_H
+#define CCURL_SHIMS_H
 
 #include <curl/curl.h>
-#include <zlib.h>
 
 // curl_easy_setopt and curl_easy_getinfo are variadic: Swift cannot call them, so each argument kind gets a wrapper.
 static inline CURLcode quilt_curl_setopt_long(CURL *handle, CURLoption option, long value) {
@@ -41,14 +40,6 @@ static inline CURLcode quilt_curl_global_init_default(void) {
 // CURL_READFUNC_ABORT is a macro; the read callback returns it to abort an upload when the file cannot be read.
 static inline size_t quilt_curl_readfunc_abort(void) {
     return CURL_READFUNC_ABORT;
-}
-
-// deflateInit2 and inflateInit2 are macros that pass the library version and struct size.
-static inline int quilt_inflate_init_gzip(z_stream *stream) {
-    return inflateInit2(stream, 15 + 32);
-}
-static inline int quilt_deflate_init_gzip(z_stream *stream, int level) {
-    return deflateInit2(stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
 }
 
 #endif
