@@ -32,16 +32,22 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // zlib: the deflate/inflate streams of bundles. Imported by QuiltArchive only.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // Typed wrappers for the C calls Swift cannot make itself (variadic curl_easy_setopt, zlib macros).
-        .target(name: "CQuiltShims", dependencies: ["CCurl", "CZlib"]),
+        // Typed wrappers for the C calls Swift cannot make itself, one module per C library so that each is imported
+        // by that library's owner alone: variadic curl_easy_setopt and curl's macros (QuiltHTTP), zlib's init macros
+        // (QuiltArchive).
+        .target(name: "CCurlShims", dependencies: ["CCurl"]),
+        .target(name: "CZlibShims", dependencies: ["CZlib"]),
         // Errors, files and system calls, locks and thread pools, hex/base64, SHA-256 and HMAC.
         .target(name: "QuiltSupport", dependencies: ["COpenSSL"]),
         // Formats: JSON as Python sees it, object hashes, manifests and entry streams, names and keys. No network.
         .target(name: "QuiltFormat", dependencies: ["QuiltSupport"]),
+        // JSON Schema (draft 7) as Python's jsonschema validates it, for workflows: its own target, so only what
+        // checks metadata against a schema carries it.
+        .target(name: "QuiltJSONSchema", dependencies: ["QuiltSupport", "QuiltFormat"]),
         // gzip streams over zlib and tar members, written and read as streams; recognising compressed data.
-        .target(name: "QuiltArchive", dependencies: ["CZlib", "CQuiltShims"]),
+        .target(name: "QuiltArchive", dependencies: ["CZlib", "CZlibShims"]),
         // HTTP over libcurl: a pool of handles, timeouts, transport errors.
-        .target(name: "QuiltHTTP", dependencies: ["QuiltSupport", "CCurl", "CQuiltShims"]),
+        .target(name: "QuiltHTTP", dependencies: ["QuiltSupport", "CCurl", "CCurlShims"]),
         // The one storage interface (get, put, conditional put, list, delete, head), its vocabulary, and the
         // local-directory backend.
         .target(name: "QuiltStorage", dependencies: ["QuiltSupport"]),
@@ -55,8 +61,8 @@ let package = Package(
         .target(
             name: "QuiltRegistry",
             dependencies: [
-                "QuiltSupport", "QuiltFormat", "QuiltStorage", "QuiltAWS", "QuiltCatalog", "QuiltArchive",
-                .product(name: "Yams", package: "Yams"),
+                "QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltStorage", "QuiltAWS", "QuiltCatalog",
+                "QuiltArchive", .product(name: "Yams", package: "Yams"),
             ]
         ),
         // One file per command, plus the shared machinery (error to exit code, output).
@@ -67,11 +73,25 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Unit tests: one target per library, as SwiftPM's own are, each importing the library it tests and what
+        // that library stands on (never a layer above it). QuiltTestSupport is what several share: temporary
+        // directories, a stub HTTP server on 127.0.0.1, the storage conformance suite, generated entries.
+        .target(name: "QuiltTestSupport", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltStorage"],
+                path: "Tests/QuiltTestSupport"),
+        .testTarget(name: "QuiltSupportTests", dependencies: ["QuiltSupport", "QuiltTestSupport"]),
+        .testTarget(name: "QuiltFormatTests", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltTestSupport"]),
+        .testTarget(name: "QuiltJSONSchemaTests", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema"]),
+        .testTarget(name: "QuiltStorageTests", dependencies: ["QuiltSupport", "QuiltStorage", "QuiltTestSupport"]),
+        .testTarget(name: "QuiltAWSTests", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltTestSupport"]),
+        .testTarget(name: "QuiltCatalogTests",
+                    dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltAWS", "QuiltCatalog", "QuiltTestSupport"]),
+        .testTarget(name: "QuiltArchiveTests", dependencies: ["QuiltArchive"]),
         .testTarget(
-            name: "QuiltCoreTests",
-            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltCatalog", "QuiltArchive", "QuiltRegistry"]
+            name: "QuiltRegistryTests",
+            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltStorage", "QuiltAWS", "QuiltRegistry",
+                           "QuiltTestSupport"]
         ),
-        .testTarget(name: "QuiltCommandsTests", dependencies: ["QuiltCommands", "QuiltSupport", "QuiltFormat", "QuiltRegistry"]),
+        .testTarget(name: "QuiltCommandsTests", dependencies: ["QuiltCommands"]),
     ] + programs.map { .executableTarget(name: $0, dependencies: ["QuiltCommands"]) },
     swiftLanguageModes: [.v6]
 )

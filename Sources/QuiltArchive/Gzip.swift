@@ -1,7 +1,7 @@
 // gzip streams over zlib: a writer whose compression level can change between pieces of one stream (so data that
 // is already compressed goes through as stored blocks), and a reader that tells a cut-short stream from a damaged one.
-import CZlib
-import CQuiltShims
+internal import CZlib
+internal import CZlibShims
 
 /// What can go wrong reading or writing an archive. The caller knows which member was being read and says so.
 public enum ArchiveError: Error, Sendable, Equatable {

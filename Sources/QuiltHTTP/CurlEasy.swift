@@ -1,6 +1,6 @@
 // Owns one libcurl easy handle; reused across requests so its connection cache keeps connections alive.
 internal import CCurl
-internal import CQuiltShims
+internal import CCurlShims
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -3,6 +3,7 @@
 // refused anywhere, only the draft-07 meta-schema, and each URL read once per check.
 import QuiltSupport
 import QuiltFormat
+import QuiltJSONSchema
 import QuiltStorage
 import QuiltAWS
 

