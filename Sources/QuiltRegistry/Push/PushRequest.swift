@@ -36,10 +36,18 @@ extension QuiltContext {
     /// revision (with the new message, if one is given).
     public func push(_ request: PushRequest, progress: ProgressPhases? = nil) throws -> PublishResult {
         let name = request.spec.name
-        guard let registryURL = request.registry ?? config.defaultRemoteRegistry else { throw PushError.noRegistry }
+        // A Quilt+ URI as --from names the remote registry too (another one than --registry is a usage error).
+        let fromRevision = try request.from.map { try Revision($0) }
+        try fromRevision?.requireNoPath()
+        let remote: Registry
+        if let fromRevision, fromRevision.registry != nil {
+            remote = try registry(request.registry, for: fromRevision)
+        } else {
+            guard let registryURL = request.registry ?? config.defaultRemoteRegistry else { throw PushError.noRegistry }
+            remote = try registry(RegistryLocation(registryURL))
+            trace?("registry \(remote.url) (\(request.registry == nil ? "default_remote_registry" : "--registry"))")
+        }
         try PackageName.validate(name)
-        let remote = try registry(RegistryLocation(registryURL))
-        trace?("registry \(remote.url) (\(request.registry == nil ? "default_remote_registry" : "--registry"))")
         let pusher = try Pusher(registry: remote, transfers: transfers())
         let local = try localRegistry()
         // Checked before any file is read or hashed: a usage error is reported before work, not after it.
@@ -74,7 +82,7 @@ extension QuiltContext {
                 if let message = request.spec.message { header["message"] = .string(message) }
             }
         } else {
-            let base = try request.from.map { (registry: remote, topHash: try remote.resolve(Revision($0))) }
+            let base = try fromRevision.map { (registry: remote, topHash: try remote.resolve($0)) }
             parent = try base?.topHash ?? local.latest(name)
             // Local files are hashed as they are uploaded, so each is read once; only a deduplicating push, which
             // wants the top hash before it sends anything, hashes them first.

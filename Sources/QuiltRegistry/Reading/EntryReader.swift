@@ -128,7 +128,7 @@ public final class EntryHandle: @unchecked Sendable {
     }
 
     /// Hands the bytes of `range` (default: all of the entry) to `body` in order, in blocks, each block only once
-    /// it has been checked. `body` is called one block at a time, possibly on another thread; an error it throws
+    /// it has been checked. `body` is called one block at a time, on the calling thread; an error it throws
     /// ends the read and is rethrown as it is. A mismatch is `ReadError.hashMismatch` (or `.sizeMismatch`), thrown
     /// after the blocks before the damaged chunk were handed out and before any byte of it.
     public func read(_ range: Range<Int>? = nil, into body: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -272,42 +272,35 @@ public final class EntryHandle: @unchecked Sendable {
 
     // MARK: Streaming chunks
 
-    /// Reads the chunks `range` touches, several at once, and hands each to `body` in order once it matched its
-    /// digest. Local reads run on every core (one more thread than cores, so that one can write while the others
-    /// hash); S3 reads are ranged GETs, as many at once as transfers may be.
+    /// Reads the chunks `range` touches, several at once, and hands each to `body` in order, on this thread, once
+    /// it matched its digest. Local reads are hashed on every core while this thread writes; S3 reads are ranged
+    /// GETs, as many at once as transfers may be.
     private func streamChunks(_ range: Range<Int>, _ plan: Plan,
                               _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let first = range.lowerBound / chunkSize, last = (range.upperBound - 1) / chunkSize
         let count = last - first + 1
         let remote: S3Transfers?
         if case .s3 = plan.origins.first { remote = try reader.s3() } else { remote = nil }
-        let concurrency = min(count, remote?.concurrency ?? reader.hashConcurrency + 1)
+        let concurrency = min(count, remote?.concurrency ?? reader.hashConcurrency)
         let pool = BufferPool(byteCount: chunkSize)
-        defer { _ = pool }
         // An S3 object read whole goes into the cache as it streams, kept once every chunk has matched.
-        let fill = Locked<SpoolWriter?>(remote != nil && range == 0..<size ? reader.cache?.entryWriter(for: hash).map(SpoolWriter.init(cache:)) : nil)
-        let turns = OrderedTurns()
-        let chunkSize = self.chunkSize
-        try withoutActuallyEscaping(body) { body in
-            let output = UnsafeSendable(body)
-            try TransferPool.run(count: count, maxConcurrency: concurrency) { n in
-                let index = first + n
-                let chunk = Result { try self.verifiedChunk(index, plan, remote, pool) }
-                try turns.inOrder(n) {
-                    let block = try chunk.get()
-                    let start = index * chunkSize
-                    let lower = max(range.lowerBound, start) - start, upper = min(range.upperBound, start + block.count) - start
-                    try block.withBytes { bytes in
-                        fill.withLock { writer in
-                            // The cache can make a read faster, never make it fail.
-                            if writer != nil, (try? writer!.append(bytes)) == nil { writer = nil }
-                        }
-                        try output.value(UnsafeRawBufferPointer(rebasing: bytes[lower..<upper]))
-                    }
-                }
-            }
+        var fill = remote != nil && range == 0..<size ? reader.cache?.entryWriter(for: hash).map(SpoolWriter.init(cache:)) : nil
+        let pipeline = OrderedPipeline(count: count, threads: concurrency, window: concurrency + 1) { n in
+            try self.verifiedChunk(first + n, plan, remote, pool)
         }
-        fill.withLock { writer in _ = try? writer?.finish(keep: true) }
+        defer { pipeline.stop() }
+        var index = first
+        while let block = try pipeline.next() {
+            let start = index * chunkSize
+            let lower = max(range.lowerBound, start) - start, upper = min(range.upperBound, start + block.count) - start
+            try block.withBytes { bytes in
+                // The cache can make a read faster, never make it fail.
+                if fill != nil, (try? fill!.append(bytes)) == nil { fill = nil }
+                try body(UnsafeRawBufferPointer(rebasing: bytes[lower..<upper]))
+            }
+            index += 1
+        }
+        _ = try? fill?.finish(keep: true)
     }
 
     /// Chunk `index`, read from the first origin that gives it with its digest; a damaged cache copy gives way
@@ -393,27 +386,22 @@ public final class EntryHandle: @unchecked Sendable {
                           digests wantDigests: Bool, hashing: HashType?) throws -> Download {
         let size = self.size
         let count = (size + blockSize - 1) / blockSize
-        let digests = Locked([[UInt8]](repeating: [], count: count))
-        let turns = OrderedTurns()
         let hasher = hashing.map { StreamingHasher(type: $0, expectedSize: size) }
-        // Touched in turns only, one at a time.
-        let shared = UnsafeSendable((writer, hasher))
-        try TransferPool.run(count: count, maxConcurrency: transfers.concurrency) { index in
+        let pipeline = OrderedPipeline(count: count, threads: transfers.concurrency, window: transfers.concurrency + 1) { index in
             let bytes = index * blockSize..<min(size, (index + 1) * blockSize)
-            let block = Result { () throws -> [UInt8] in
-                let body = try self.get(source, bytes, transfers)
-                if wantDigests { digests.withLock { $0[index] = SHA256Hasher.digest(body) } }
-                return body
-            }
-            try turns.inOrder(index) {
-                let body = try block.get()
-                try body.withUnsafeBytes { raw in
-                    shared.value.1?.update(raw)
-                    try shared.value.0.append(raw)
-                }
-            }
+            let body = try self.get(source, bytes, transfers)
+            return (body, wantDigests ? SHA256Hasher.digest(body) : [])
         }
-        return Download(writer: writer, digests: digests.value, hash: hasher?.finalize())
+        defer { pipeline.stop() }
+        var digests: [[UInt8]] = []
+        while let (body, digest) = try pipeline.next() {
+            try body.withUnsafeBytes { raw in
+                hasher?.update(raw)
+                try writer.append(raw)
+            }
+            if wantDigests { digests.append(digest) }
+        }
+        return Download(writer: writer, digests: digests, hash: hasher?.finalize())
     }
 
     /// One ranged GET, refused unless the object is the entry's size.
