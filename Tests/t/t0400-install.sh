@@ -9,7 +9,7 @@ command -v fish >/dev/null && test_set_prereq FISH
 
 prefix=$TRASH/prefix
 programs="quilt quilt-hash-object quilt-write-manifest quilt-cat-manifest quilt-rev-parse quilt-update-ref quilt-show-ref
-	quilt-upload-blob quilt-fetch-blob"
+	quilt-upload-blob quilt-fetch-blob quilt-serve"
 
 # bash_complete SCRIPT WORDS...: the candidates SCRIPT's completion function offers when the cursor ends the last
 # word, called as bash calls it on <TAB>.
