@@ -32,7 +32,7 @@ public struct EntryReader: Sendable {
 
     /// `transfers` is called only when an S3 object is read (so a local read never makes an S3 client).
     public init(cache: ObjectCache?, transfers: @escaping @Sendable () throws -> S3Transfers, useS3Checksums: Bool = true,
-                temporaryDirectory: String = "/tmp", hashConcurrency: Int = ProcessInfo.processInfo.activeProcessorCount) {
+                temporaryDirectory: String = "/tmp", hashConcurrency: Int = EntryReader.onlineCores) {
         self.cache = cache
         self.transfers = transfers
         self.useS3Checksums = useS3Checksums
@@ -61,6 +61,9 @@ public struct EntryReader: Sendable {
     }
 
     func s3() throws -> S3Transfers { try transfers() }
+
+    /// The cores online (the machine, not the environment).
+    public static var onlineCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
 
 extension QuiltContext {
@@ -107,7 +110,7 @@ public final class EntryHandle: @unchecked Sendable {
     private let chunkSize: Int
     private let chunkCount: Int
     private let lock = NSLock()
-    private var origins: [Origin]
+    private let origins: [Origin]
     private var plan: Plan?
     /// The cache's copy was found damaged (and removed): the chunks still to read come from S3.
     private let cacheFailed = Locked(false)

@@ -240,18 +240,15 @@ public struct S3Transfers: Sendable {
 
     /// The sha2-256-chunked hash of an S3 object from S3's own SHA-256 checksums, without reading a byte of it.
     public func hashFromChecksums(_ source: S3ObjectReference, size: Int) -> ChecksumLookup {
-        let attributes: S3ObjectAttributes
-        do {
-            // A missing object is for the read that follows to report.
-            guard let found = try client.getObjectAttributes(bucket: source.bucket, key: source.key, versionId: source.versionId) else {
-                return .undetermined
-            }
-            attributes = found
-        } catch {
-            return .unavailable
-        }
-        guard let value = Self.quiltHash(fromAttributes: attributes, size: size) else { return .undetermined }
+        guard case .success(let attributes) = checksumAttributes(source) else { return .unavailable }
+        guard let attributes, let value = Self.quiltHash(fromAttributes: attributes, size: size) else { return .undetermined }
         return .hash(ObjectHash(.sha2256Chunked, value: value))
+    }
+
+    /// GetObjectAttributes of `source`: nil for a missing object (for the read that follows to report); a failure
+    /// when the store cannot answer it.
+    private func checksumAttributes(_ source: S3ObjectReference) -> Result<S3ObjectAttributes?, any Error> {
+        Result { try client.getObjectAttributes(bucket: source.bucket, key: source.key, versionId: source.versionId) }
     }
 
     /// Downloads `source` into `descriptor` (ranged GETs of 8 MiB in parallel for big objects).
@@ -336,16 +333,9 @@ public struct S3Transfers: Sendable {
 
     /// The part digests of a multipart S3 object from GetObjectAttributes (ObjectParts), if they determine them.
     public func partDigestsFromChecksums(_ source: S3ObjectReference, size: Int) -> PartDigestLookup {
-        let attributes: S3ObjectAttributes
-        do {
-            guard let found = try client.getObjectAttributes(bucket: source.bucket, key: source.key, versionId: source.versionId) else {
-                return .undetermined
-            }
-            attributes = found
-        } catch {
-            return .unavailable
-        }
-        return Self.multipartDigests(fromAttributes: attributes, size: size).map { .digests($0) } ?? .undetermined
+        guard case .success(let attributes) = checksumAttributes(source) else { return .unavailable }
+        guard let attributes, let digests = Self.multipartDigests(fromAttributes: attributes, size: size) else { return .undetermined }
+        return .digests(digests)
     }
 
     /// quilt3's conversion of S3's `ChecksumSHA256`: `<b64>-<N>` (multipart of the chunk size) is already the
