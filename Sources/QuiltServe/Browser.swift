@@ -127,7 +127,9 @@ final class Browser: Sendable {
             if let failure { text += " cut short: " + Self.describe(failure) }
             self.log(text)
         }
-        return makeResponse(reply, isHead: isHead, log: line)
+        var response = makeResponse(reply, isHead: isHead, log: line)
+        if response.status == .methodNotAllowed { response.headers[.allow] = "GET, HEAD" }
+        return response
     }
 
     /// The response for a reply: the security headers on all of them, a HEAD's without its body.
