@@ -1,7 +1,9 @@
 // swift-tools-version:6.0
 // Quilt data packages as a git-style command suite: plumbing programs and porcelain over layered core libraries.
 // The dependency arrows between the library targets are the architecture (Documentation/architecture.md); the
-// build checks them (scripts/test builds with --explicit-target-dependency-import-check=error).
+// build checks them: scripts/test builds with --explicit-target-dependency-import-check=error (no target imports
+// one outside what it declares and what that declares, however the build was scheduled), and
+// scripts/check-architecture (Tests/t/t0050) holds every import to the importing target's own declared dependencies.
 // Linux only: the core calls Glibc directly (pread, openat, renameat2), so no Apple platform is claimed.
 import PackageDescription
 
@@ -61,8 +63,8 @@ let package = Package(
         .target(
             name: "QuiltRegistry",
             dependencies: [
-                "QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltStorage", "QuiltAWS", "QuiltCatalog",
-                "QuiltArchive", .product(name: "Yams", package: "Yams"),
+                "QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltHTTP", "QuiltStorage", "QuiltAWS",
+                "QuiltCatalog", "QuiltArchive", .product(name: "Yams", package: "Yams"),
             ]
         ),
         // One file per command, plus the shared machinery (error to exit code, output).
@@ -88,10 +90,19 @@ let package = Package(
         .testTarget(name: "QuiltArchiveTests", dependencies: ["QuiltArchive"]),
         .testTarget(
             name: "QuiltRegistryTests",
-            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltStorage", "QuiltAWS", "QuiltRegistry",
-                           "QuiltTestSupport"]
+            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltHTTP", "QuiltStorage", "QuiltAWS",
+                           "QuiltRegistry", "QuiltTestSupport"]
         ),
-        .testTarget(name: "QuiltCommandsTests", dependencies: ["QuiltCommands"]),
+        .testTarget(
+            name: "QuiltCommandsTests",
+            dependencies: ["QuiltCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
     ] + programs.map { .executableTarget(name: $0, dependencies: ["QuiltCommands"]) },
     swiftLanguageModes: [.v6]
 )
+
+// MemberImportVisibility (SE-0444): a file sees the members (methods, properties, operators) of a module only if it
+// imports that module itself, as it already had to for its types, so each file's imports say what it uses.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
+}

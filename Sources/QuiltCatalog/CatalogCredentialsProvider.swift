@@ -3,6 +3,7 @@
 import QuiltSupport
 import QuiltAWS
 import Foundation
+import QuiltFormat
 
 public final class CatalogCredentialsProvider: AWSCredentialsProvider {
     /// botocore's windows, which quilt3 inherits: with less than 15 minutes left one caller tries to renew and

@@ -6,6 +6,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import QuiltHTTP
 
 /// A `Storage` whose keys are objects in one bucket, relative to an optional prefix.
 public struct S3Storage: Storage {

@@ -5,6 +5,7 @@ import QuiltFormat
 import QuiltAWS
 import QuiltCatalog
 import Foundation
+import QuiltHTTP
 
 /// What `quilt login` did.
 public struct LoginResult: Sendable {
