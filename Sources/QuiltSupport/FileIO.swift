@@ -666,6 +666,12 @@ public enum FileSystem {
 
     /// Whether `descriptor` is a terminal.
     public static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) == 1 }
+
+    /// The programs called `name` that this process may run, in the order of `searchPath` (`PATH`'s
+    /// colon-separated directories; empty ones are skipped).
+    public static func executables(named name: String, searchPath: String) -> [String] {
+        searchPath.split(separator: ":").map { $0 + "/" + name }.filter { access($0, X_OK) == 0 }
+    }
 }
 
 /// A file that only grows, one record per `append`, each written with a single `write(2)` on an `O_APPEND`
@@ -676,10 +682,12 @@ public final class AppendOnlyFile: @unchecked Sendable {
     private let descriptor: Int32
     private let lock = Locked(())
 
-    public init(path: String) throws(FileSystemError) {
+    /// Opens `path` for appending, creating it (mode `permissions` less the umask) and, unless told otherwise, its
+    /// parent directories.
+    public init(path: String, permissions: mode_t = 0o600, createDirectories: Bool = true) throws(FileSystemError) {
         self.path = path
-        try FileSystem.makeDirectories(FileSystem.parent(of: path))
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        if createDirectories { try FileSystem.makeDirectories(FileSystem.parent(of: path)) }
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, permissions)
         guard fd >= 0 else { throw .cannotWrite(path: path, reason: errnoText()) }
         descriptor = fd
     }

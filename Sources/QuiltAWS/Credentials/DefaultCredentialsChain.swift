@@ -117,9 +117,9 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
         }
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
         if let tokenFile = value("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"),
-            let data = FileManager.default.contents(atPath: tokenFile)
+            let token = try? FileSystem.readFile(tokenFile)
         {
-            headers.append(("Authorization", String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+            headers.append(("Authorization", String(decoding: token, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
         } else if let token = value("AWS_CONTAINER_AUTHORIZATION_TOKEN") {
             headers.append(("Authorization", token))
         }

@@ -41,10 +41,10 @@ struct SSOCredentials {
 
         // The AWS CLI names the cache file by the SHA-1 of the session name (or of the start URL without one).
         let path = settings.ssoCacheDirectory + "/" + sha1Hex(Array(cacheKey.utf8)) + ".json"
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = try? FileSystem.readFile(path) else {
             throw S3Error.ssoLoginRequired(profile: profileName, reason: "no cached sign-in")
         }
-        guard let cache = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        guard let cache = try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any],
               let token = cache["accessToken"] as? String, !token.isEmpty else {
             throw S3Error.ssoLoginRequired(profile: profileName, reason: "the cached sign-in cannot be read")
         }
