@@ -45,27 +45,8 @@ public struct Registry: Sendable {
 
     // MARK: Manifests
 
-    /// The manifest's bytes exactly as stored.
-    public func manifestBytes(_ topHash: String) throws -> [UInt8] {
-        do {
-            return try storage.get(Self.manifestKey(topHash))
-        } catch StorageError.notFound {
-            throw RegistryError.noSuchManifest(topHash)
-        }
-    }
-
     public func hasManifest(_ topHash: String) throws -> Bool {
         try storage.head(Self.manifestKey(topHash)) != nil
-    }
-
-    /// Loads a manifest and, unless told otherwise, checks that it hashes to its name before it is used.
-    public func loadManifest(_ topHash: String, verify: Bool = true) throws -> Manifest {
-        var manifest = try ManifestReader.read(try manifestBytes(topHash))
-        if verify {
-            let actual = try writer.topHash(of: &manifest)
-            guard actual == topHash else { throw RegistryError.corruptManifest(topHash: topHash, actual: actual) }
-        }
-        return manifest
     }
 
     /// Writes `manifest` at `.quilt/packages/<top-hash>`, streaming it to a staged object first; returns the
@@ -89,33 +70,6 @@ public struct Registry: Sendable {
 
     /// Small reads in flight at once, as the backend prefers.
     var readConcurrency: Int { storage.capabilities.readConcurrency }
-
-    /// The header lines of several manifests, read several at a time; a manifest that cannot be read is left out.
-    public func manifestHeaders(_ topHashes: [String]) -> [String: JSONObject] {
-        let unique = Array(Set(topHashes))
-        let headers = Locked<[String: JSONObject]>([:])
-        try? TransferPool.run(count: unique.count, maxConcurrency: readConcurrency) { i in
-            if let header = try? manifestHeader(unique[i]) { headers.withLock { $0[unique[i]] = header } }
-        }
-        return headers.value
-    }
-
-    /// The header line of a manifest (for `log`, which needs only messages).
-    public func manifestHeader(_ topHash: String) throws -> JSONObject {
-        // The header is the first line: 64 KiB nearly always holds it; a longer one costs a second, full read.
-        var bytes: [UInt8]
-        do {
-            bytes = try storage.getPrefix(Self.manifestKey(topHash), count: 64 << 10)
-        } catch StorageError.notFound {
-            throw RegistryError.noSuchManifest(topHash)
-        }
-        if !bytes.contains(0x0A) && bytes.count == 64 << 10 { bytes = try manifestBytes(topHash) }
-        let end = bytes.firstIndex(of: 0x0A) ?? bytes.count
-        guard case .object(let header) = try JSONParser.parse(Array(bytes[0..<end])) else {
-            throw ManifestError.invalidLine(line: 1, reason: "not a JSON object")
-        }
-        return header
-    }
 
     /// Every top hash in the registry that starts with `prefix`.
     public func topHashes(withPrefix prefix: String) throws -> [String] {

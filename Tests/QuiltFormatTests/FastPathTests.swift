@@ -5,13 +5,13 @@ import QuiltTestSupport
 @testable import QuiltFormat
 
 /// Everything an item turns into: its manifest line, its canonical (hashed) form, and the stored hash key order.
-private func render(_ item: EntryStream.Item) -> String {
+private func render(_ item: ManifestLine.Item) -> String {
     var out: [UInt8] = []
     switch item {
     case .entry(let entry):
         EntryStream.write(entry, to: &out)
         if let hash = entry.hash {
-            ManifestWriter.appendCanonicalEntry(entry, hash: hash, to: &out)
+            CanonicalEntry.append(entry, hash: hash, to: &out)
             out.append(contentsOf: " valueFirst=\(hash.valueFirst)".utf8)
         }
     case .directory(let key, let meta):
@@ -26,7 +26,7 @@ private func render(_ item: EntryStream.Item) -> String {
 }
 
 /// The outcome of parsing a line: its rendering, or the error message.
-private func outcome(_ line: String, _ parse: (UnsafeRawBufferPointer) throws -> EntryStream.Item) -> String {
+private func outcome(_ line: String, _ parse: (UnsafeRawBufferPointer) throws -> ManifestLine.Item) -> String {
     Array(line.utf8).withUnsafeBytes { raw in
         do { return render(try parse(raw)) } catch let error as QuiltError { return "error: " + error.message } catch {
             return "error: \(error)"
@@ -95,32 +95,32 @@ private func outcome(_ line: String, _ parse: (UnsafeRawBufferPointer) throws ->
     @Test(arguments: plainLines)
     func fastPathReadsPlainLines(line: String) throws {
         let fast = outcome(line) { raw in
-            guard let item = EntryStream.parseLineDirectly(raw) else { throw ManifestError.empty }
+            guard let item = ManifestLine.parseDirectly(raw)?.item else { throw ManifestError.empty }
             return item
         }
-        let general = outcome(line) { try EntryStream.parseLineInGeneral($0, lineNumber: 1) }
+        let general = outcome(line) { try ManifestLine.parseInGeneral($0, lineNumber: 1, rules: .entryStream) }
         #expect(!general.hasPrefix("error"))
         #expect(fast == general)
     }
 
     @Test(arguments: plainLines + unusualLines)
     func parseLineEqualsGeneralPath(line: String) {
-        let chosen = outcome(line) { try EntryStream.parseLine($0, lineNumber: 1) }
-        let general = outcome(line) { try EntryStream.parseLineInGeneral($0, lineNumber: 1) }
+        let chosen = outcome(line) { try ManifestLine.parse($0, lineNumber: 1, rules: .entryStream) }
+        let general = outcome(line) { try ManifestLine.parseInGeneral($0, lineNumber: 1, rules: .entryStream) }
         #expect(chosen == general)
     }
 
     @Test func invalidUTF8GoesToTheGeneralPath() {
         let line: [UInt8] = Array(#"{"logical_key": ""#.utf8) + [0xC3, 0x28] + Array(#"", "physical_keys": ["s3://b/k"]}"#.utf8)
         line.withUnsafeBytes { raw in
-            #expect(EntryStream.parseLineDirectly(raw) == nil)
-            #expect(throws: ManifestError.self) { try EntryStream.parseLine(raw, lineNumber: 1) }
+            #expect(ManifestLine.parseDirectly(raw)?.item == nil)
+            #expect(throws: ManifestError.self) { try ManifestLine.parse(raw, lineNumber: 1, rules: .entryStream) }
         }
     }
 
     @Test func defaultHashTypeIsShared() throws {
         let line = Self.plainLines[0]
-        let item = Array(line.utf8).withUnsafeBytes { EntryStream.parseLineDirectly($0) }
+        let item = Array(line.utf8).withUnsafeBytes { ManifestLine.parseDirectly($0)?.item }
         guard case .entry(let entry)? = item else { Issue.record("no entry"); return }
         #expect(entry.hash?.type == HashType.sha2256Chunked.rawValue)
         #expect(entry.hash?.valueFirst == false)
@@ -242,7 +242,7 @@ private func outcome(_ line: String, _ parse: (UnsafeRawBufferPointer) throws ->
         for valueFirst in [false, true] {
             let hash = ObjectHash(type: "SHA256", value: "a\"b", valueFirst: valueFirst)
             var direct: [UInt8] = []
-            ManifestWriter.appendHash(hash, to: &direct)
+            ManifestLine.appendHash(hash, to: &direct)
             var general: [UInt8] = []
             JSONWriter.writeManifestForm(hash.json, to: &general)
             #expect(direct == general)
@@ -270,7 +270,7 @@ private func outcome(_ line: String, _ parse: (UnsafeRawBufferPointer) throws ->
         var canonical = Array(#"{"message":null,"version":"v0"}"#.utf8)
         for entry in manifest.entries {
             EntryStream.write(entry, to: &expected)
-            ManifestWriter.appendCanonicalEntry(entry, hash: entry.hash!, to: &canonical)
+            CanonicalEntry.append(entry, hash: entry.hash!, to: &canonical)
         }
         #expect(written == expected)
         #expect(top == Hex.encode(SHA256Hasher.digest(canonical)))
@@ -325,7 +325,7 @@ private func outcome(_ line: String, _ parse: (UnsafeRawBufferPointer) throws ->
     /// `quilt-cat-manifest REV | quilt-fetch-blob` works: a manifest's header line is not an entry.
     @Test func aManifestHeaderFirstIsRecognisedByBothPaths() throws {
         let text = "{\"version\": \"v0\", \"message\": \"m\"}\n{\"logical_key\": \"a\", \"physical_keys\": [\"file:///a\"], \"size\": 1, \"hash\": null, \"meta\": {}}\n"
-        var items: [EntryStream.Item] = []
+        var items: [ManifestLine.Item] = []
         try EntryStream.parse(Array(text.utf8)) { items.append($0) }
         guard items.count == 2, case .header = items[0], case .entry(let entry) = items[1] else {
             Issue.record("unexpected items \(items)")

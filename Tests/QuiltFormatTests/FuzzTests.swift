@@ -127,14 +127,14 @@ struct Mutator {
     @Test func manifestReaderNeverTrapsAndRoundTrips() {
         var mutator = Mutator(rng: SeededGenerator(seed: 0x5155_494C_5400_0002))
         let corpus = FuzzCorpus.manifests.map { Array($0.utf8) }
-        for text in corpus { #expect(throws: Never.self) { try ManifestReader.read(text) } }
+        for text in corpus { #expect(throws: Never.self) { try Manifest(parsing: text) } }
         let clock = ContinuousClock(), start = clock.now
         var parsed = 0, rejected = 0, iterations = 0
         while iterations < 10_000 && clock.now - start < Self.budget {
             iterations += 1
             let input = mutator.mutate(corpus[mutator.int(corpus.count)])
             var manifest: Manifest
-            do { manifest = try ManifestReader.read(input) } catch {
+            do { manifest = try Manifest(parsing: input) } catch {
                 rejected += 1
                 _ = error.message
                 continue
@@ -148,7 +148,7 @@ struct Mutator {
                 continue
             }
             do {
-                var again = try ManifestReader.read(first.bytes)
+                var again = try Manifest(parsing: first.bytes)
                 #expect(again.header == manifest.header)
                 #expect(again.entries == manifest.entries)
                 let second = try writer.serialize(&again)
@@ -170,7 +170,7 @@ struct Mutator {
         while iterations < 10_000 && clock.now - start < Self.budget {
             iterations += 1
             let input = mutator.mutate(corpus[mutator.int(corpus.count)])
-            var items: [EntryStream.Item] = []
+            var items: [ManifestLine.Item] = []
             do { try EntryStream.parse(input) { items.append($0) } } catch {
                 rejected += 1
                 #expect(error is ManifestError, "EntryStream.parse threw an untyped error: \(error)")
@@ -183,7 +183,7 @@ struct Mutator {
                 EntryStream.write(entry, to: &out)
                 if out.last == 0x0A { out.removeLast() }
                 do {
-                    let again = try out.withUnsafeBytes { raw in try EntryStream.parseLine(raw, lineNumber: 1) }
+                    let again = try out.withUnsafeBytes { raw in try ManifestLine.parse(raw, lineNumber: 1, rules: .entryStream) }
                     guard case .entry(let back) = again else { Issue.record("an entry re-read as something else"); continue }
                     #expect(back == entry)
                 } catch {

@@ -15,7 +15,7 @@ private func entryLine(key: String = #""a""#, size: String = "1", hash: String? 
 }
 
 private func read(_ lines: [String]) throws(ManifestError) -> Manifest {
-    try ManifestReader.read(Array(lines.joined(separator: "\n").utf8))
+    try Manifest(parsing: Array(lines.joined(separator: "\n").utf8))
 }
 
 @Suite struct HostilePackageNameTests {

@@ -44,7 +44,7 @@ private func topHash(header: String, entries: [ManifestEntry] = []) throws -> St
         {"logical_key": "d/f", "physical_keys": ["file:///tmp/f"], "size": 3, "hash": {"value": "abc", "type": "SHA256"}, "meta": null}
 
         """
-        var manifest = try ManifestReader.read(Array(text.utf8))
+        var manifest = try Manifest(parsing: Array(text.utf8))
         let (bytes, top) = try ManifestWriter().serialize(&manifest)
         #expect(top == "06fa30c0d6368494d7135164945823d93b486a4488291dffe19ba9f674675784")
         #expect(String(decoding: bytes, as: UTF8.self) == """
@@ -111,7 +111,7 @@ private func topHash(header: String, entries: [ManifestEntry] = []) throws -> St
             "{\"version\": \"v0\"}\n{\"logical_key\": \"a\", \"physical_keys\": [\"file:///a\"], \"size\": -1, \"hash\": null, \"meta\": {}}\n",
         ]
         for text in bad {
-            #expect(throws: ManifestError.self, "\(text)") { try ManifestReader.read(Array(text.utf8)) }
+            #expect(throws: ManifestError.self, "\(text)") { try Manifest(parsing: Array(text.utf8)) }
         }
     }
 }
@@ -144,7 +144,7 @@ private func topHash(header: String, entries: [ManifestEntry] = []) throws -> St
         {"logical_key":"a+b.txt","physical_keys":["s3://bucket/a+b.txt?versionId=v1"],"size":3,"hash":{"type":"sha2-256-chunked","value":"abc"},"meta":{}}
 
         """
-        var manifest = try ManifestReader.read(Array(text.utf8))
+        var manifest = try Manifest(parsing: Array(text.utf8))
         #expect(try PhysicalKey(url: manifest.entries[0].physicalKey) == .s3(bucket: "bucket", key: "a+b.txt", versionId: "v1"))
         let (bytes, _) = try ManifestWriter().serialize(&manifest)
         // Written back in quilt3's form, header keys in the order read.
@@ -156,7 +156,7 @@ private func topHash(header: String, entries: [ManifestEntry] = []) throws -> St
     }
 
     @Test func keepsUnknownHeaderKeysAndDropsTopHash() throws {
-        let manifest = try ManifestReader.read(Array("{\"version\": \"v0\", \"top_hash\": \"x\", \"workflow\": {\"id\": null}, \"zz\": 1}\n".utf8))
+        let manifest = try Manifest(parsing: Array("{\"version\": \"v0\", \"top_hash\": \"x\", \"workflow\": {\"id\": null}, \"zz\": 1}\n".utf8))
         #expect(manifest.header.keys == ["version", "workflow", "zz"])
     }
 }

@@ -11,6 +11,13 @@ import Glibc
 #endif
 
 @Suite struct BuilderTests {
+    /// Builds `spec` into a registry inside `dir` and reads the revision back.
+    private func built(_ spec: RevisionSpec, from: String? = nil, in dir: TemporaryDirectory) throws -> (Manifest, String) {
+        let context = try testContext(dir)
+        let result = try context.build(spec, from: from, registry: dir.path + "/registry")
+        return (try loadManifest(try context.registry(dir.path + "/registry"), result.topHash), result.topHash)
+    }
+
     @Test func setDirWalksFilesFollowsFileLinksAndSkipsDirectoryLinks() throws {
         let dir = TemporaryDirectory()
         dir.file("data/a.txt", "a")
@@ -20,14 +27,12 @@ import Glibc
         dir.file("outside/d/inner", "i")
         symlink(dir.path + "/outside/target.txt", dir.path + "/data/link.txt")
         symlink(dir.path + "/outside/d", dir.path + "/data/dirlink")
-        var builder = PackageBuilder()
-        try builder.setDirectory(".", path: dir.path + "/data", meta: nil)
-        #expect(builder.manifest.entries.map(\.logicalKey).sorted() == [".hidden", "a.txt", "link.txt", "sub/deep/x"])
-        let link = builder.manifest.entry("link.txt")!
+        let (manifest, _) = try built(RevisionSpec(name: "t/dir", directory: dir.path + "/data"), in: dir)
+        #expect(manifest.entries.map(\.logicalKey) == [".hidden", "a.txt", "link.txt", "sub/deep/x"])
+        let link = manifest.entry("link.txt")!
         #expect(link.physicalKey.hasSuffix("/outside/target.txt"))
-        #expect(builder.manifest.userMeta == .null)
-        try builder.hashMissing()
-        #expect(builder.manifest.entry("a.txt")?.hash?.value == "v106/7c+/S7Gw2rTES3ZM+/tY8Thy//PqI4nWcFE8tg=")
+        #expect(manifest.userMeta == .null)
+        #expect(manifest.entry("a.txt")?.hash?.value == "v106/7c+/S7Gw2rTES3ZM+/tY8Thy//PqI4nWcFE8tg=")
     }
 
     @Test func quiltignoreRulesMatchLikeQuilt3() throws {
@@ -54,20 +59,37 @@ import Glibc
         #expect(GlobPattern("a*b*c").matches("aXXbYYc"))
     }
 
-    @Test func setAndRemoveAndSubdirectoryMeta() throws {
+    @Test func setRemoveAndSubdirectoryMetaOnTopOfARevision() throws {
         let dir = TemporaryDirectory()
         let file = dir.file("f.txt", "f")
         dir.file("d/x", "x")
-        var builder = PackageBuilder()
-        try builder.setFile("one/f.txt", path: file, userMeta: .int(1))
-        try builder.setDirectory("sub", path: dir.path + "/d", meta: .object(JSONObject([("k", .string("v"))])))
-        #expect(builder.manifest.entry("one/f.txt")?.userMeta == .int(1))
-        #expect(builder.manifest.directoryMeta.first?.key == "sub/")
-        try builder.remove("one")
-        #expect(builder.manifest.entry("one/f.txt") == nil)
-        #expect(throws: BuildError.self) { try builder.remove("missing") }
-        #expect(throws: ManifestError.self) { try builder.setFile("../x", path: file) }
-        #expect(throws: (any Error).self) { try builder.setFile("x", path: dir.path + "/nope") }
+        dir.file("base/keep", "k")
+        dir.file("base/one/old", "o")
+        dir.file("base/sub/y", "y")
+        let (_, base) = try built(RevisionSpec(name: "t/set", directory: dir.path + "/base"), in: dir)
+        var spec = RevisionSpec(name: "t/set", sets: [("one/f.txt", file), ("sub", dir.path + "/d")], removals: ["one/"])
+        spec.meta = .object(JSONObject([("k", .string("v"))]))
+        let (manifest, _) = try built(spec, from: "t/set@" + base, in: dir)
+        // `one/old` removed, `one/f.txt` added after; `sub/` replaced by the directory set there (its `y` stays:
+        // set_dir adds, it does not take away); the package metadata set.
+        #expect(manifest.entries.map(\.logicalKey) == ["keep", "one/f.txt", "sub/x", "sub/y"])
+        #expect(manifest.userMeta == .object(JSONObject([("k", .string("v"))])))
+        // (set_dir set `sub/`'s metadata to none: a directory line without metadata is not written.)
+        #expect(manifest.directoryMeta.isEmpty)
+
+        // A later --set of the same key wins; removing what the revision lacks, or a key that leaves the package,
+        // or a file that is not there, is refused.
+        let twice = RevisionSpec(name: "t/set", sets: [("same", file), ("same", dir.path + "/d/x")])
+        let (again, _) = try built(twice, in: dir)
+        #expect(again.entries.count == 1 && again.entry("same")?.size == 1 && again.entry("same")!.physicalKey.hasSuffix("/d/x"))
+        #expect {
+            try built(RevisionSpec(name: "t/set", removals: ["missing"]), from: "t/set@" + base, in: dir)
+        } throws: { error in
+            guard case BuildError.noSuchEntry("missing") = error else { return false }
+            return true
+        }
+        #expect(throws: ManifestError.self) { try built(RevisionSpec(name: "t/set", sets: [("../x", file)]), in: dir) }
+        #expect(throws: FileSystemError.self) { try built(RevisionSpec(name: "t/set", sets: [("x", dir.path + "/nope")]), in: dir) }
     }
 }
 

@@ -29,10 +29,10 @@ import QuiltTestSupport
     }
 
     @Test func directoryLinesGoToOneShardAndHeadersToTheFirst() throws {
-        let directory = EntryStream.Item.directory(key: "d/", meta: .null)
+        let directory = ManifestLine.Item.directory(key: "d/", meta: .null)
         let owners = try (0..<4).filter { try Shard(index: $0, count: 4).contains(directory) }
         #expect(owners.count == 1)
-        let header = EntryStream.Item.header(JSONObject())
+        let header = ManifestLine.Item.header(JSONObject())
         #expect(try (0..<4).filter { try Shard(index: $0, count: 4).contains(header) } == [0])
     }
 

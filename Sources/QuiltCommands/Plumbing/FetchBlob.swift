@@ -37,7 +37,7 @@ struct FetchBlob: QuiltCommand, VerboseCommand {
             entries.removeAll(keepingCapacity: true)
         }
         var parser = EntryStream.Parser()
-        func add(_ item: EntryStream.Item) throws {
+        func add(_ item: ManifestLine.Item) throws {
             guard case .entry(let entry) = item, shard?.contains(entry.logicalKey) ?? true else { return }
             entries.append(entry)
             if entries.count >= Self.batch { try fetchBatch() }

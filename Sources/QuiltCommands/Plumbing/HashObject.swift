@@ -47,44 +47,13 @@ struct HashObject: QuiltCommand, VerboseCommand {
     func execute(_ io: IO) throws {
         let hashType = HashType(rawValue: type)!
         let files = try entries ? FileEntries(root: root, shard: io.shard(shardOption)) : nil
-        var batch: [String] = []
-        let flushBatch = {
-            try emit(batch, type: hashType, files: files, io: io)
-            batch.removeAll(keepingCapacity: true)
-        }
         if stdinPaths {
-            let separator: UInt8 = nulTerminated ? 0 : 0x0A
-            // Standard input is read in blocks and hashed a batch at a time: output streams for long path lists,
-            // every batch is hashed on all cores, and memory does not grow with the list.
-            var partial: [UInt8] = []
-            func add(_ piece: UnsafeRawBufferPointer) throws {
-                guard !piece.isEmpty else { return }
-                guard var path = String(validating: piece, as: UTF8.self) else {
-                    throw ArgumentError.notUTF8(what: "path", bytes: Array(piece))
-                }
-                if !nulTerminated && path.hasSuffix("\r") { path.removeLast() }
-                batch.append(path)
-                if batch.count == 4096 { try flushBatch() }
+            try PathList.forEachBatch(of: { try io.readStandardInput($0) }, nulSeparated: nulTerminated) { paths in
+                try emit(paths, type: hashType, files: files, io: io)
             }
-            try io.readStandardInput { block in
-                var start = 0
-                while let end = block[start...].firstIndex(of: separator) {
-                    if partial.isEmpty {
-                        try add(UnsafeRawBufferPointer(rebasing: block[start..<end]))
-                    } else {
-                        partial.append(contentsOf: block[start..<end])
-                        try partial.withUnsafeBytes { try add($0) }
-                        partial.removeAll(keepingCapacity: true)
-                    }
-                    start = end + 1
-                }
-                partial.append(contentsOf: block[start...])
-            }
-            try partial.withUnsafeBytes { try add($0) }
         } else {
-            batch = self.files
+            try emit(self.files, type: hashType, files: files, io: io)
         }
-        try flushBatch()
     }
 
     private func emit(_ paths: [String], type: HashType, files: FileEntries?, io: IO) throws {

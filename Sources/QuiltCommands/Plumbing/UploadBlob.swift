@@ -51,7 +51,7 @@ struct UploadBlob: QuiltCommand, VerboseCommand, QuietCommand {
             io.write(out)
             return
         }
-        var items: [EntryStream.Item] = []
+        var items: [ManifestLine.Item] = []
         try EntryStream.parse(io.readStandardInput()) { items.append($0) }
         let progress = io.progressLine("uploading")
         let uploaded = try context.upload(items, to: dest ?? registry!, shard: io.shard(shardOption), progress: progress?.handler)

@@ -51,15 +51,9 @@ struct WriteManifest: QuiltCommand, VerboseCommand {
                     ? EntryStream.Input(name: "-") { try io.readStandardInput($0) }
                     : EntryStream.Input(name: stream) { try context.readEntryStreamFile(stream, $0) }
             }
-        let manifest = try context.spooledManifest(entryStreams: inputs, meta: meta.map(parseMetaArgument), message: message,
-                                                   name: name, workflow: WorkflowChoice(argument: workflow), registry: registry)
-        if print {
-            // Standard output cannot be taken back: duplicates across sorted runs are looked for before a line goes out.
-            try manifest.checkTree()
-            try registry.writer.write(manifest) { io.write($0) }
-            return
-        }
-        let topHash = try registry.storeManifest(manifest)
-        io.line(topHash)
+        let topHash = try context.writeManifest(entryStreams: inputs, meta: meta.map(parseMetaArgument), message: message,
+                                                name: name, workflow: WorkflowChoice(argument: workflow), registry: registry,
+                                                to: print ? .stream { io.write($0) } : .registry)
+        if !print { io.line(topHash) }
     }
 }

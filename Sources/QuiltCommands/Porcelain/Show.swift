@@ -22,7 +22,7 @@ struct Show: QuiltCommand, VerboseCommand {
         let rev = try Revision(revision)
         let topHash = try registry.resolve(rev)
         if json {
-            try printJSON(io, registry: registry, name: rev.name, topHash: topHash)
+            try registry.writeRevisionJSON(name: rev.name, topHash: topHash) { io.write($0) }
             return
         }
         // One pass checks the manifest against its name and counts it; the entries are read again as printed.
@@ -34,46 +34,12 @@ struct Show: QuiltCommand, VerboseCommand {
         let total = manifest.totalSize
         io.line("entries:   \(manifest.fileCount) (\(formatBytes(total)))")
         io.line("")
-        let entries = try registry.entriesInTreeOrder(topHash, storedInTreeOrder: manifest.inTreeOrder)
-        while let entry = try entries.next() {
-            let size = String(entry.size)
-            let padded = String(repeating: " ", count: max(0, 12 - size.count)) + size
-            io.line("\(padded)  \(terminalSafe(entry.hash?.value ?? "-"))  \(terminalSafe(entry.logicalKey))")
-        }
-    }
-
-    /// The JSON object, streamed: entries are printed as they are read (in stored order, which is tree order for
-    /// every manifest quilt3 or this suite writes), and the manifest is checked against its name at the end; a
-    /// manifest that fails leaves the object unclosed and the command fails.
-    private func printJSON(_ io: IO, registry: Registry, name: String?, topHash: String) throws {
-        let stream = try registry.streamManifest(topHash)
-        var out: [UInt8] = []
-        out.append(contentsOf: #"{"name": "#.utf8)
-        JSONWriter.writeManifestForm(name.map { .string($0) } ?? .null, to: &out)
-        out.append(contentsOf: #", "top_hash": "#.utf8)
-        JSONWriter.writeManifestForm(.string(topHash), to: &out)
-        out.append(contentsOf: #", "message": "#.utf8)
-        JSONWriter.writeManifestForm(stream.header["message"] ?? .null, to: &out)
-        out.append(contentsOf: #", "user_meta": "#.utf8)
-        JSONWriter.writeManifestForm(stream.header["user_meta"] ?? .null, to: &out)
-        out.append(contentsOf: #", "entries": ["#.utf8)
-        var first = true
-        while let entry = try stream.nextEntry() {
-            if !first { out.append(contentsOf: ", ".utf8) }
-            first = false
-            JSONWriter.writeManifestForm(.object(JSONObject([
-                // `physical_keys` is the manifest's own name and form; `physical_key` stays for old readers.
-                ("logical_key", .string(entry.logicalKey)), ("physical_key", .string(entry.physicalKey)),
-                ("physical_keys", .array([.string(entry.physicalKey)])),
-                ("size", .int(entry.size)), ("hash", entry.hash?.json ?? .null), ("meta", entry.meta),
-            ])), to: &out)
-            if out.count >= 1 << 16 {
-                io.write(out)
-                out.removeAll(keepingCapacity: true)
+        try registry.readManifest(topHash, canonicalLayout: manifest.canonicalLayout) { entries in
+            while let entry = try entries.next() {
+                let size = String(entry.size)
+                let padded = String(repeating: " ", count: max(0, 12 - size.count)) + size
+                io.line("\(padded)  \(terminalSafe(entry.hash?.value ?? "-"))  \(terminalSafe(entry.logicalKey))")
             }
         }
-        io.write(out)
-        try stream.verify()
-        io.write(Array("]}\n".utf8))
     }
 }

@@ -13,13 +13,23 @@ import Darwin
 ///
 /// Entries go in with `add`; `finish` sorts what is held; then `forEachSorted` (or a `SortedLines` iterator) gives
 /// every entry's manifest line in tree order, as often as needed, with duplicates and file/directory collisions
-/// reported (within one run when it is sorted, across runs as the merge meets them).
+/// reported (within one run when it is sorted, across runs as the merge meets them). With `.lastWins`, an entry
+/// whose key was added before replaces the earlier one instead (quilt3's `set` of a key already set).
 public final class EntrySpool {
+    /// What two entries with the same logical key mean.
+    public enum Duplicates: Sendable {
+        /// An error (`duplicateLogicalKey`): an entry stream may not name a key twice.
+        case refuse
+        /// The one added last is kept: a build's `--set` replaces a file of its directory.
+        case lastWins
+    }
+
     /// Bytes of lines and index held in memory before a sorted run is written to disk.
     public let memoryBudget: Int
     /// Where runs are written (as unnamed scratch files: nothing is left behind, even after a kill).
     public let temporaryDirectory: String
     public let maxRecordSize: Int
+    public let duplicates: Duplicates
 
     /// The default budget: a million entries of a realistic data lake fit, ten million take a few runs.
     public static let defaultMemoryBudget = 512 << 20
@@ -51,14 +61,15 @@ public final class EntrySpool {
     private var runs: [ScratchFile] = []
     private var line: [UInt8] = []
     private var finished = false
-    /// Entries added.
+    /// Entries added (with `.lastWins`, replaced ones included).
     public private(set) var count = 0
     /// Sorted runs written to disk so far.
     public var runCount: Int { runs.count }
 
     public init(memoryBudget: Int = EntrySpool.defaultMemoryBudget, temporaryDirectory: String,
-                maxRecordSize: Int = ManifestWriter.defaultMaxRecordSize) {
+                maxRecordSize: Int = ManifestWriter.defaultMaxRecordSize, duplicates: Duplicates = .refuse) {
         self.memoryBudget = max(memoryBudget, Self.minimumMemoryBudget)
+        self.duplicates = duplicates
         self.temporaryDirectory = temporaryDirectory
         self.maxRecordSize = maxRecordSize
         chunkSize = min(16 << 20, max(16 << 10, self.memoryBudget / 16))
@@ -76,13 +87,15 @@ public final class EntrySpool {
 
     // MARK: Adding
 
-    /// Adds a file entry; it must have its hash and size. Its line is checked against the record-size limit now.
+    /// Adds a file entry; it must have its size. An entry without a hash is kept as a line whose hash is null (a
+    /// push's files, hashed as they are uploaded): such a line must be completed before it reaches a writer,
+    /// which refuses it. Its line is checked against the record-size limit now.
     public func add(_ entry: ManifestEntry) throws {
         precondition(!finished, "EntrySpool.add after finish")
-        guard entry.hash != nil, entry.size >= 0 else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
+        guard entry.size >= 0 else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
         try ManifestWriter.checkFinite(entry.meta, subject: "entry \(quoted(entry.logicalKey))")
         line.removeAll(keepingCapacity: true)
-        EntryStream.appendLine(entry, to: &line)
+        ManifestLine.appendEntry(entry, to: &line)
         if line.count > maxRecordSize || line.count >= Int(Self.separateKey) {
             throw ManifestError.recordTooLarge(subject: "entry with logical key \(quoted(entry.logicalKey))",
                                                size: line.count, limit: maxRecordSize)
@@ -101,11 +114,11 @@ public final class EntrySpool {
     }
 
     /// Adds an entry-stream line, if it is an entry line plain enough to be turned into its manifest line
-    /// straight from its bytes (`EntryStream.renderLineDirectly`); false, adding nothing, for any other line.
+    /// straight from its bytes (`ManifestLine.appendNormalized`); false, adding nothing, for any other line.
     public func add(line input: UnsafeRawBufferPointer) throws -> Bool {
         precondition(!finished, "EntrySpool.add after finish")
         line.removeAll(keepingCapacity: true)
-        guard let key = EntryStream.renderLineDirectly(input, to: &line) else { return false }
+        guard let key = ManifestLine.appendNormalized(input, to: &line) else { return false }
         if line.count > maxRecordSize || line.count >= Int(Self.separateKey) { return false }
         try line.withUnsafeBytes { line in
             try store(line: line, key: UnsafeRawBufferPointer(rebasing: line[key]), inPlace: true)
@@ -191,10 +204,32 @@ public final class EntrySpool {
                 guard slots.count > 1 else { return }
                 for i in 1..<slots.count {
                     try Self.checkNeighbours(UnsafeRawBufferPointer(Self.key(slots[i - 1], bases)),
-                                             UnsafeRawBufferPointer(Self.key(slots[i], bases)))
+                                             UnsafeRawBufferPointer(Self.key(slots[i], bases)),
+                                             duplicatesAllowed: duplicates == .lastWins)
                 }
             }
+            if duplicates == .lastWins { dropReplaced(bases) }
         }
+    }
+
+    /// Keeps, of sorted slots with equal keys, the one added last: within a run, slots are laid in the arena in the
+    /// order they were added, so the greatest location is the latest.
+    private func dropReplaced(_ bases: UnsafeBufferPointer<UnsafeMutableRawPointer>) {
+        guard slots.count > 1 else { return }
+        var kept = 0
+        var i = 0
+        while i < slots.count {
+            var latest = slots[i]
+            var j = i + 1
+            while j < slots.count && Self.key(slots[j], bases).elementsEqual(Self.key(slots[i], bases)) {
+                if slots[j].location > latest.location { latest = slots[j] }
+                j += 1
+            }
+            slots[kept] = latest
+            kept += 1
+            i = j
+        }
+        slots.removeLast(slots.count - kept)
     }
 
     /// Sorts slots whose keys agree on their first `depth` bytes (and whose prefixes hold the next 8, and, with
@@ -229,10 +264,12 @@ public final class EntrySpool {
     /// In tree order a key's descendants follow it directly (`a`, then `a/…`), so comparing neighbours finds both
     /// duplicates and files that are also directories.
     @inline(__always)
-    static func checkNeighbours(_ previous: UnsafeRawBufferPointer, _ current: UnsafeRawBufferPointer) throws(ManifestError) {
+    public static func checkNeighbours(_ previous: UnsafeRawBufferPointer, _ current: UnsafeRawBufferPointer,
+                                duplicatesAllowed: Bool = false) throws(ManifestError) {
         if current.count >= previous.count,
            previous.count == 0 || memcmp(previous.baseAddress!, current.baseAddress!, previous.count) == 0 {
             if current.count == previous.count {
+                if duplicatesAllowed { return }
                 throw .duplicateLogicalKey(String(decoding: current, as: UTF8.self))
             }
             if current[previous.count] == UInt8(ascii: "/") {
@@ -344,6 +381,7 @@ public final class EntrySpool {
                     if !heap.isEmpty { siftDown(0) }
                 }
             }
+            if spool.duplicates == .lastWins { try dropReplacedTop() }
             guard let top = heap.first else {
                 pending = nil
                 return nil
@@ -362,10 +400,33 @@ public final class EntrySpool {
             }
         }
 
+        /// Key order, and for equal keys the order of the runs (the earlier run first): so with `.lastWins` the
+        /// record at the top is replaced when a child holds the same key, and the last run's record comes out.
         private func precedes(_ a: Int, _ b: Int) -> Bool {
             let x = sources[a], y = sources[b]
             if x.prefix != y.prefix { return x.prefix < y.prefix }
-            return LogicalKey.precedes(x.key.assumingMemoryBound(to: UInt8.self), y.key.assumingMemoryBound(to: UInt8.self))
+            let l = x.key.assumingMemoryBound(to: UInt8.self), r = y.key.assumingMemoryBound(to: UInt8.self)
+            if LogicalKey.precedes(l, r) { return true }
+            if LogicalKey.precedes(r, l) { return false }
+            return a < b
+        }
+
+        /// Passes over the records at the top of the heap that a later run replaces (each run holds a key once, so
+        /// the next record with the top's key, if any, is one of its children).
+        private mutating func dropReplacedTop() throws {
+            while let top = heap.first {
+                let replaced = [1, 2].contains { child in
+                    child < heap.count && sources[heap[child]].key.elementsEqual(sources[top].key)
+                }
+                guard replaced else { return }
+                if try advance(top) {
+                    siftDown(0)
+                } else {
+                    heap[0] = heap[heap.count - 1]
+                    heap.removeLast()
+                    if !heap.isEmpty { siftDown(0) }
+                }
+            }
         }
 
         private mutating func siftDown(_ start: Int) {

@@ -136,3 +136,69 @@ public struct Manifest: Sendable {
         entries.first { $0.logicalKey.isIdentical(to: logicalKey) }
     }
 }
+
+extension Manifest {
+    /// A whole manifest parsed from its bytes (quilt3's form, and the compact form quilt-rs writes), for the few
+    /// callers that need one as a value: the same splitter and codec as the streaming readers. Unknown header
+    /// keys are kept, `top_hash` is dropped, a `null` entry meta becomes `{}`, a repeated directory line keeps its
+    /// first position and its last value; the entries are put in tree order and the tree checked.
+    public init(parsing bytes: [UInt8]) throws(ManifestError) {
+        var header: JSONObject?
+        var directories = DirectoryMetaList()
+        var entries: [ManifestEntry] = []
+        var splitter = LineSplitter()
+        try bytes.withUnsafeBytes { raw in
+            Result { () throws(ManifestError) in
+                try splitter.feed(raw) { (line, number) throws(ManifestError) in
+                    try Manifest.add(line, number, header: &header, directories: &directories, entries: &entries)
+                }
+                try splitter.finish { (line, number) throws(ManifestError) in
+                    try Manifest.add(line, number, header: &header, directories: &directories, entries: &entries)
+                }
+            }
+        }.get()
+        guard let header else { throw .empty }
+        self.init(header: header, directoryMeta: directories.list, entries: entries)
+        try normalize()
+    }
+
+    private static func add(_ line: UnsafeRawBufferPointer, _ number: Int, header: inout JSONObject?,
+                            directories: inout DirectoryMetaList, entries: inout [ManifestEntry]) throws(ManifestError) {
+        guard header != nil else {
+            header = try ManifestLine.parseHeader(line)
+            return
+        }
+        switch try ManifestLine.parse(line, lineNumber: number, rules: .manifest) {
+        case .directory(let key, let meta): directories.add(key, meta)
+        case .entry(let entry): entries.append(entry)
+        case .header: break
+        }
+    }
+}
+
+extension Manifest {
+    /// The paths directory-metadata lines say are directories (`a` and `a/b` for `a/b/`), each with its line's
+    /// key: no file entry may have one of them as its key (quilt3 could not load that).
+    public static func directoryPaths(_ directories: [(key: String, meta: JSONValue)]) -> [ExactString: String] {
+        var paths: [ExactString: String] = [:]
+        for (key, _) in directories {
+            var prefix = key.startIndex
+            while let slash = key[prefix...].firstIndex(of: "/") {
+                paths[ExactString(String(key[..<slash]))] = key
+                prefix = key.index(after: slash)
+            }
+        }
+        return paths
+    }
+
+    /// A directory-metadata key must name a directory, `<valid logical key>/`: quilt3 reads any line without
+    /// physical keys as metadata of the directory holding its key, so `x` would be the package's metadata to
+    /// quilt3 and `a/x` the metadata of `a/`, while the line itself says something else.
+    public static func checkDirectoryKey(_ key: String) throws(ManifestError) {
+        guard key.hasSuffix("/") else { throw .directoryKeyWithoutSlash(key) }
+        do { try LogicalKey.validate(String(key.dropLast())) } catch {
+            guard case .invalidLogicalKey(_, let reason) = error else { throw error }
+            throw .invalidLogicalKey(key, reason: "its directory path: " + reason)
+        }
+    }
+}

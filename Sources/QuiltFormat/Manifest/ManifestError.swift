@@ -21,6 +21,8 @@ public enum ManifestError: QuiltError {
     /// metadata of the directory holding the key (the package's own for a top-level key), a different package.
     case directoryKeyWithoutSlash(String)
     case duplicateDirectoryMeta(String)
+    /// The entries' sizes add up to more than a 64-bit count can hold (no real manifest does).
+    case sizeOverflow(logicalKey: String)
 
     public var kind: FailureKind { .badInput }
 
@@ -49,6 +51,7 @@ public enum ManifestError: QuiltError {
         case .directoryKeyWithoutSlash(let key):
             return "directory-metadata line for \(quoted(key)) has no physical_keys and no trailing '/'"
         case .duplicateDirectoryMeta(let key): return "duplicate directory metadata for \(quoted(key))"
+        case .sizeOverflow(let key): return "the entries' sizes add up to more than 2^63-1 bytes at \(quoted(key))"
         }
     }
 

@@ -1,116 +1,75 @@
-// A stored manifest read line by line, in file order, without holding it: what show, diff, verify, install and
-// cat-manifest use, so a revision of ten million entries costs a buffer, not gigabytes. The top hash is computed
-// on the way, and the order checked, so a reader can tell at the end whether the manifest is what its name says.
+// A stored manifest's bytes read line by line, in file order, without holding them: the streaming half of every
+// reader of stored manifests (QuiltRegistry's StoredManifest drives it). The header and the directory lines that
+// lead the file are read at once; each file entry is checked against the one before it as it comes (tree order,
+// duplicates, a file where a directory is) and fed to the top hash, so at the end the reader can tell whether
+// the manifest is what its name says.
 import QuiltSupport
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
 
-/// Splits bytes pulled from a source into lines, holding one buffer (grown only for a line longer than it).
-public final class LineReader {
-    private let read: (UnsafeMutableRawBufferPointer) throws -> Int
-    private var buffer: UnsafeMutableRawBufferPointer
-    private var start = 0, end = 0
-    private var atEnd = false
-    /// Lines handed out so far (the number of the last one).
-    public private(set) var lineNumber = 0
-
-    /// `read` fills the buffer it is given and returns how many bytes it put there, 0 at the end.
-    public init(bufferSize: Int = 1 << 20, read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) {
-        self.read = read
-        buffer = .allocate(byteCount: bufferSize, alignment: 16)
-    }
-
-    deinit { buffer.deallocate() }
-
-    /// The next line without its newline, valid until the next call; nil at the end. A last line without a
-    /// newline counts.
-    public func next() throws -> UnsafeRawBufferPointer? {
-        var searched = start
-        while true {
-            if searched < end, let found = memchr(buffer.baseAddress! + searched, 0x0A, end - searched) {
-                let newline = UnsafeRawPointer(found) - UnsafeRawPointer(buffer.baseAddress!)
-                let line = UnsafeRawBufferPointer(rebasing: buffer[start..<newline])
-                start = newline + 1
-                lineNumber += 1
-                return line
-            }
-            searched = end
-            if atEnd {
-                guard start < end else { return nil }
-                let line = UnsafeRawBufferPointer(rebasing: buffer[start..<end])
-                start = end
-                lineNumber += 1
-                return line
-            }
-            // Move the partial line to the front (growing the buffer if it fills it) and read more.
-            let left = end - start
-            if start > 0 {
-                if left > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: left) }
-                searched -= start
-                start = 0
-                end = left
-            }
-            if end == buffer.count {
-                let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 16)
-                bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: end)
-                buffer.deallocate()
-                buffer = bigger
-            }
-            let n = try read(UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
-            if n == 0 { atEnd = true } else { end += n }
-        }
-    }
-}
-
-/// A manifest read in file order: `header` at once, then `next()` for each directory and file entry.
+/// A manifest read in file order: `header` and the leading `directoryMeta` at once, then `next()`/`nextRaw()`
+/// for each file entry.
 ///
-/// While reading it checks that file entries come in tree order without duplicates or file/directory
-/// collisions (a collision or duplicate between neighbours throws, as loading would), and computes the top hash
-/// of what it has read. At the end, `topHash` is the manifest's top hash when `inTreeOrder` held throughout; a
-/// manifest out of tree order (none written by quilt3, quilt-rs or this suite is) must be hashed after a sort.
+/// Every manifest quilt3, quilt-rs and this suite write has the canonical layout: the header, the directory
+/// lines, then the file entries in tree order. `canonicalLayout` turns false when the file is found not to be
+/// (an entry out of tree order, a directory line after an entry); `topHash` is then nil, and such a manifest must
+/// be sorted (in a spool) to be hashed and read in tree order.
 public final class ManifestStream {
     public let header: JSONObject
     private let lines: LineReader
+    /// The first file entry line, read while looking for the end of the leading directory lines.
+    private var pending: UnsafeRawBufferPointer?
     private var previousKey: [UInt8] = []
     private var hasPrevious = false
     private var keyScratch: [UInt8] = []
-    private let hasher: SHA256Hasher?
-    private var canonical: [UInt8] = []
+    private let hasher: TopHasher?
     private var missingHash: String?
     private var ended = false
-    /// False once a file entry came before its predecessor in tree order.
-    public private(set) var inTreeOrder = true
-    /// File entries read so far, and their bytes.
+    private var directories = DirectoryMetaList()
+    /// Directory-metadata lines as loading keeps them (a repeated key: first position, last value). Complete at
+    /// once for a manifest in the canonical layout; else only once the end is reached.
+    public var directoryMeta: [(key: String, meta: JSONValue)] { directories.list }
+    /// False once a file entry came before its predecessor in tree order, or a directory line after an entry.
+    public private(set) var canonicalLayout = true
+    /// File entries read so far, and their bytes (a sum that does not fit 64 bits is refused).
     public private(set) var fileCount = 0
     public private(set) var totalSize = 0
-    /// After the end: the top hash of the manifest as read (meaningful only when `inTreeOrder`).
+    /// After the end: the top hash of the manifest as read (nil unless `canonicalLayout` held throughout and
+    /// every entry had a hash).
     public private(set) var topHash: String?
 
-    /// Reads the header line from `read` (see `LineReader`); with `computeTopHash`, entries are hashed as they go.
+    /// Reads the header and the leading directory lines from `read` (see `LineReader`); with `computeTopHash`,
+    /// entries are hashed as they go.
     public init(computeTopHash: Bool = true, read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws {
         lines = LineReader(read: read)
         guard let first = try lines.next() else { throw ManifestError.empty }
-        header = try ManifestReader.parseHeader(first)
-        hasher = computeTopHash ? SHA256Hasher() : nil
-        if hasher != nil {
-            canonical.reserveCapacity(ManifestWriter.blockSize + 8192)
-            JSONWriter.writeCanonicalForm(.object(header), to: &canonical)
+        header = try ManifestLine.parseHeader(first)
+        hasher = computeTopHash ? TopHasher(header: header) : nil
+        while let line = try lines.next() {
+            if let directory = try Self.directoryLine(line, lineNumber: lines.lineNumber) {
+                directories.add(directory.key, directory.meta)
+                continue
+            }
+            pending = line
+            break
         }
+        if pending == nil { finishHash() }
     }
 
-    /// The next directory or file entry in file order; nil at the end (then `topHash` is set).
-    public func next() throws -> EntryStream.Item? {
-        guard !ended else { return nil }
-        guard let line = try lines.next() else {
-            finishHash()
+    /// The line's directory key and meta, or nil for a file entry line. Entry lines in the writer's form are
+    /// told apart by their shape without being parsed.
+    private static func directoryLine(_ line: UnsafeRawBufferPointer, lineNumber: Int) throws -> (key: String, meta: JSONValue)? {
+        if WriterFormLine(line) != nil { return nil }
+        guard case .directory(let key, let meta) = try ManifestLine.parse(line, lineNumber: lineNumber, rules: .manifest) else {
             return nil
         }
-        let item = try ManifestReader.parseLine(line, lineNumber: lines.lineNumber)
-        if case .entry(let entry) = item { try account(entry, line: line) }
-        return item
+        return (key, meta)
+    }
+
+    private func nextLine() throws -> UnsafeRawBufferPointer? {
+        if let line = pending {
+            pending = nil
+            return line
+        }
+        return try lines.next()
     }
 
     /// A file entry line as stored, and what is known of it without parsing it into values.
@@ -119,64 +78,119 @@ public final class ManifestStream {
         public var line: UnsafeRawBufferPointer
         /// The logical key's bytes (unescaped).
         public var key: UnsafeRawBufferPointer
+        public var size: Int
         /// For a line in the writer's own form, where `], "size": …` starts: two such lines with equal bytes
         /// from there on have equal size, hash and meta.
         public var contentStart: Int?
+
+        public init(line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, size: Int, contentStart: Int?) {
+            self.line = line
+            self.key = key
+            self.size = size
+            self.contentStart = contentStart
+        }
+
+        /// A line whose key is known (a spool's): its size and content start read from its shape, or from the
+        /// line parsed when it is not in the writer's form.
+        public init(line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer) throws(ManifestError) {
+            var size = 0
+            var contentStart: Int?
+            if let shape = WriterFormLine(line) {
+                size = LineScanner(bytes: line).integer(shape.size)
+                contentStart = shape.contentStart
+            } else if case .entry(let entry) = try ManifestLine.parse(line, lineNumber: 0, rules: .entryStream) {
+                size = entry.size
+            }
+            self.init(line: line, key: key, size: size, contentStart: contentStart)
+        }
     }
 
-    /// The next file entry as its line, directory lines skipped, in file order; nil at the end. A line in the
-    /// writer's form (every line quilt3 and this suite write) is checked and hashed without being parsed into
-    /// values; any other is parsed as `next()` parses it. Valid until the next call.
+    /// The next file entry as its line, in file order (directory lines are collected); nil at the end. A line in
+    /// the writer's form (every line quilt3 and this suite write) is checked and hashed without being parsed into
+    /// values; any other is parsed. Valid until the next call.
     public func nextRaw() throws -> RawEntry? {
         while !ended {
-            guard let line = try lines.next() else {
+            guard let line = try nextLine() else {
                 finishHash()
                 return nil
             }
-            if let shape = WriterFormLine(line), !shape.key.escaped, shape.stringsAreUTF8(line) {
+            if let shape = WriterFormLine(line), !shape.key.escaped, shape.stringsAreUTF8(line),
+               hasher != nil || JSONParser.isValid(UnsafeRawBufferPointer(rebasing: line[shape.meta])) {
                 let key = UnsafeRawBufferPointer(rebasing: line[(shape.key.range.lowerBound + 1)..<(shape.key.range.upperBound - 1)])
-                let mark = canonical.count
-                if hasher == nil || !inTreeOrder || shape.appendCanonical(line, to: &canonical) {
-                    // (A meta that is not JSON fails `appendCanonical`; the general path words the error. Without
-                    // hashing, it is parsed here to be checked all the same.)
-                    if hasher != nil || JSONParser.isValid(UnsafeRawBufferPointer(rebasing: line[shape.meta])) {
-                        try checkOrder(key)
-                        fileCount += 1
-                        totalSize += LineScanner(bytes: line).integer(shape.size)
-                        if !inTreeOrder { canonical.removeSubrange(mark...) }
-                        flushCanonical()
-                        return RawEntry(line: line, key: key, contentStart: shape.contentStart)
-                    }
+                // (A meta that is not JSON fails the hash; the general path below words the error. Without
+                // hashing, the meta was checked above all the same.)
+                let size = LineScanner(bytes: line).integer(shape.size)
+                if try account(key: key, size: size, line: line, entry: nil) {
+                    return RawEntry(line: line, key: key, size: size, contentStart: shape.contentStart)
                 }
             }
-            switch try ManifestReader.parseLine(line, lineNumber: lines.lineNumber) {
+            switch try ManifestLine.parse(line, lineNumber: lines.lineNumber, rules: .manifest) {
             case .entry(let entry):
-                try account(entry, line: line)
                 keyScratch.removeAll(keepingCapacity: true)
                 keyScratch.append(contentsOf: entry.logicalKey.utf8)
-                return keyScratch.withUnsafeBytes { RawEntry(line: line, key: $0, contentStart: nil) }
-            case .directory, .header:
+                _ = try keyScratch.withUnsafeBytes { try account(key: $0, size: entry.size, line: line, entry: entry) }
+                return keyScratch.withUnsafeBytes { RawEntry(line: line, key: $0, size: entry.size, contentStart: nil) }
+            case .directory(let key, let meta):
+                // After an entry: the file is not in the canonical layout.
+                canonicalLayout = false
+                directories.add(key, meta)
+            case .header:
                 continue
             }
         }
         return nil
     }
 
-    /// The next file entry (directory lines skipped); nil at the end.
+    /// The next file entry, parsed (directory lines are collected); nil at the end.
     public func nextEntry() throws -> ManifestEntry? {
-        while let item = try next() {
-            if case .entry(let entry) = item { return entry }
+        while !ended {
+            guard let line = try nextLine() else {
+                finishHash()
+                return nil
+            }
+            switch try ManifestLine.parse(line, lineNumber: lines.lineNumber, rules: .manifest) {
+            case .entry(let entry):
+                var key = entry.logicalKey
+                _ = try key.withUTF8 { try account(key: UnsafeRawBufferPointer($0), size: entry.size, line: line, entry: entry) }
+                return entry
+            case .directory(let key, let meta):
+                canonicalLayout = false
+                directories.add(key, meta)
+            case .header:
+                continue
+            }
         }
         return nil
     }
 
-    /// Checks a file entry's key against the one before (while the file is in tree order) and keeps it.
+    /// Checks a file entry against the one before (while the layout holds), counts it and hashes it. False, with
+    /// nothing counted, when the line's hash could not be made from its bytes (the caller then parses it).
+    private func account(key: UnsafeRawBufferPointer, size: Int, line: UnsafeRawBufferPointer, entry: ManifestEntry?) throws -> Bool {
+        if let hasher, canonicalLayout {
+            if entry == nil {
+                // The writer's form: hashed in place, or parsed by the caller if that fails.
+                guard (try? hasher.add(line: line)) != nil else { return false }
+            } else if entry?.hash == nil {
+                if missingHash == nil { missingHash = entry?.logicalKey }
+            } else {
+                try hasher.add(line: line, parsed: entry)
+            }
+        }
+        try checkOrder(key)
+        let (sum, overflow) = totalSize.addingReportingOverflow(size)
+        if overflow { throw ManifestError.sizeOverflow(logicalKey: String(decoding: key, as: UTF8.self)) }
+        totalSize = sum
+        fileCount += 1
+        return true
+    }
+
+    /// Checks a file entry's key against the one before (while the layout holds) and keeps it.
     private func checkOrder(_ key: UnsafeRawBufferPointer) throws {
-        if inTreeOrder && hasPrevious {
+        if canonicalLayout && hasPrevious {
             try previousKey.withUnsafeBytes { previous in
                 try EntrySpool.checkNeighbours(previous, key)
                 if !LogicalKey.precedes(previous.assumingMemoryBound(to: UInt8.self), key.assumingMemoryBound(to: UInt8.self)) {
-                    inTreeOrder = false
+                    canonicalLayout = false
                 }
             }
         }
@@ -185,37 +199,29 @@ public final class ManifestStream {
         previousKey.append(contentsOf: key)
     }
 
-    private func flushCanonical() {
-        guard let hasher, canonical.count >= ManifestWriter.blockSize else { return }
-        hasher.update(canonical)
-        canonical.removeAll(keepingCapacity: true)
-    }
-
-    private func account(_ entry: ManifestEntry, line: UnsafeRawBufferPointer) throws {
-        fileCount += 1
-        totalSize += entry.size
-        var key = entry.logicalKey
-        try key.withUTF8 { try checkOrder(UnsafeRawBufferPointer($0)) }
-        guard hasher != nil, inTreeOrder else { return }
-        guard let hash = entry.hash else {
-            if missingHash == nil { missingHash = entry.logicalKey }
-            return
-        }
-        // A line in the writer's own form gives its canonical form without a String being made.
-        if !ManifestWriter.appendCanonicalEntryInPlace(line, to: &canonical) {
-            ManifestWriter.appendCanonicalEntry(entry, hash: hash, to: &canonical)
-        }
-        flushCanonical()
-    }
-
     private func finishHash() {
         ended = true
-        guard let hasher, inTreeOrder, missingHash == nil else { return }
-        hasher.update(canonical)
-        canonical = []
-        topHash = Hex.encode(hasher.finalize())
+        guard let hasher, canonicalLayout, missingHash == nil else { return }
+        topHash = hasher.finish()
     }
 
     /// After the end, the first file entry without a hash, if any (such a manifest has no top hash).
     public var entryWithoutHash: String? { missingHash }
+}
+
+/// Directory-metadata lines as loading keeps them: a repeated key keeps its first position and its last value.
+public struct DirectoryMetaList: Sendable {
+    public private(set) var list: [(key: String, meta: JSONValue)] = []
+    private var positions: [ExactString: Int] = [:]
+
+    public init() {}
+
+    public mutating func add(_ key: String, _ meta: JSONValue) {
+        if let index = positions[ExactString(key)] {
+            list[index].meta = meta
+        } else {
+            positions[ExactString(key)] = list.count
+            list.append((key, meta))
+        }
+    }
 }

@@ -9,10 +9,12 @@ public enum BuildError: QuiltError {
     case unsupportedPhysicalKey(String)
     /// A file name in a directory being added that is not valid UTF-8 (shown as bytes), and how many more.
     case undecodableName(path: [UInt8], others: Int)
+    /// A path given as text (on standard input) that is not valid UTF-8.
+    case pathNotUTF8([UInt8])
 
     public var kind: FailureKind {
         switch self {
-        case .noSuchEntry, .undecodableName: return .badInput
+        case .noSuchEntry, .undecodableName, .pathNotUTF8: return .badInput
         default: return .operationFailed
         }
     }
@@ -22,6 +24,7 @@ public enum BuildError: QuiltError {
         case .unreadable(let path, let reason): return "cannot read file \(quoted(path)): \(reason)"
         case .noSuchEntry(let key): return "no such logical key \(quoted(key))"
         case .unsupportedPhysicalKey(let url): return "cannot hash data at \(quoted(url)) here"
+        case .pathNotUTF8(let bytes): return "path is not valid UTF-8 \(quoted(bytes: bytes))"
         case .undecodableName(let path, let others):
             return "file name is not valid UTF-8 \(quoted(bytes: path))" + (others > 0 ? " (and \(others) more)" : "")
         }

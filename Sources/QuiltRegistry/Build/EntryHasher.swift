@@ -11,9 +11,10 @@ import Dispatch
 public enum EntryHasher {
     /// Computes every missing hash (and size): local files on all cores; S3 objects through `remote`, from S3's
     /// own SHA-256 checksums where they determine the value (`useS3Checksums`), else by reading them.
+    /// With `localFiles` false, local files are left as they are (a push hashes them as it uploads them).
     @discardableResult
     public static func hashMissing(_ entries: inout [ManifestEntry], type: HashType = .sha2256Chunked,
-                                   remote: S3Transfers? = nil, useS3Checksums: Bool = true,
+                                   remote: S3Transfers? = nil, useS3Checksums: Bool = true, localFiles: Bool = true,
                                    progress: ProgressHandler? = nil) throws -> S3HashStats {
         let pending = entries.indices.filter { entries[$0].hash == nil || entries[$0].size < 0 }
         guard !pending.isEmpty else { return S3HashStats() }
@@ -21,6 +22,7 @@ public enum EntryHasher {
         for i in pending {
             switch try PhysicalKey(url: entries[i].physicalKey) {
             case .local(let path):
+                guard localFiles else { continue }
                 localIndices.append(i)
                 paths.append(path)
             case .s3:

@@ -48,3 +48,38 @@ public struct FileEntries: Sendable {
         throw ManifestError.invalidLogicalKey(path, reason: "not below --root \(quoted(rootText))")
     }
 }
+
+/// Paths read from a stream (`quilt-hash-object --stdin-paths`), a batch at a time, so a list of millions is
+/// hashed as it arrives, every batch on all cores, in memory that does not grow with the list.
+public enum PathList {
+    /// Paths per batch.
+    public static let batchSize = 4096
+
+    /// Splits what `input` hands over into paths, separated by NUL or by newline (a carriage return before it is
+    /// dropped), empty ones skipped; hands each batch of paths to `body`, in input order. A path that is not UTF-8
+    /// is refused: read as a String it would be silently changed.
+    public static func forEachBatch(of input: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void, nulSeparated: Bool,
+                                    _ body: ([String]) throws -> Void) throws {
+        try withoutActuallyEscaping(body) { body in try forEachBatch(of: input, nulSeparated: nulSeparated, escaping: body) }
+    }
+
+    private static func forEachBatch(of input: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void, nulSeparated: Bool,
+                                     escaping body: @escaping ([String]) throws -> Void) throws {
+        var splitter = LineSplitter(separator: nulSeparated ? 0 : 0x0A)
+        var batch: [String] = []
+        batch.reserveCapacity(batchSize)
+        func add(_ piece: UnsafeRawBufferPointer, _ number: Int) throws {
+            guard !piece.isEmpty else { return }
+            guard var path = String(validating: piece, as: UTF8.self) else { throw BuildError.pathNotUTF8(Array(piece)) }
+            if !nulSeparated && path.hasSuffix("\r") { path.removeLast() }
+            batch.append(path)
+            if batch.count == batchSize {
+                try body(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        try input { block in try splitter.feed(block, add) }
+        try splitter.finish(add)
+        if !batch.isEmpty { try body(batch) }
+    }
+}

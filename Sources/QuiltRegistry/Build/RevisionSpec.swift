@@ -1,7 +1,10 @@
 // What a new revision is made of, as `build` and `push` take it from their arguments: a directory at the root,
-// single files or directories at logical keys, keys removed from the starting revision, metadata and a message.
+// single files or directories at logical keys, keys removed from the starting revision, metadata and a message;
+// and `quilt build` itself, on the one build path (RevisionBuild).
 import QuiltSupport
 import QuiltFormat
+import QuiltStorage
+import QuiltAWS
 
 public struct RevisionSpec: Sendable {
     /// The package name, ns/name.
@@ -34,53 +37,216 @@ public struct RevisionSpec: Sendable {
     /// True when the spec adds, removes or changes anything (else `push` publishes the local latest as it is).
     public var changesContent: Bool { directory != nil || !sets.isEmpty || !removals.isEmpty || meta != nil }
 
-    /// The manifest this spec describes on top of `base`, checked and stamped by `workflow` (nil: the registry has
-    /// no workflows config), every hash computed; and the paths of the files left out for their names (with
-    /// `skipUndecodableNames`). Directory and `--set` paths may be `s3://` URLs: the objects are referenced where
-    /// they are and hashed from S3's SHA-256 checksums where those determine the value, else from their bytes
-    /// (`s3Hashing` says which). With `hashing` false (a check that publishes nothing), hashes are computed only
-    /// where a size is unknown.
-    public func makeManifest(base: Manifest?, workflow: Workflow?, context: QuiltContext, hashing: Bool = true,
-                             progress: ProgressHandler?) throws -> (manifest: Manifest, skipped: [[UInt8]], s3Hashing: S3HashStats) {
-        var skipped: [[UInt8]] = []
+    /// When the data of the entries added is read to be hashed.
+    enum Hashing {
+        /// As they are added, a batch at a time (a build: each file is read once, there).
+        case asAdded
+        /// Not before the revision is written: the sizes are known, the hashes found on the way to the writer (a
+        /// build whose workflow must see every entry before anything is read) or by the upload (a push).
+        case later
+    }
+
+    /// The revision this spec describes on top of `base`, as a `RevisionBuild`: removals checked against the base
+    /// first (a removal of nothing is refused before any file is read, as quilt3's `delete` refuses it), then
+    /// every directory and file added to a spool, hashed as `hashing` says. Directory and `--set` paths may be
+    /// `s3://` URLs: the objects are referenced where they are, their hashes taken from S3's SHA-256 checksums
+    /// where those determine the value, else from their bytes. Returns the files left out for their names (with
+    /// `skipUndecodableNames`) and how S3 objects were hashed, and the package metadata the revision will have,
+    /// which `beforeAdding` is given before any file is walked (a workflow's checks, before anything is read).
+    func compose(base: (registry: Registry, topHash: String)?, context: QuiltContext, hashing: Hashing,
+                 progress: ProgressHandler?,
+                 beforeAdding: (_ userMeta: JSONValue?) throws -> Void = { _ in }) throws
+        -> (build: RevisionBuild, userMeta: JSONValue?, skipped: [[UInt8]], s3Hashing: S3HashStats) {
         try PackageName.validate(name)
-        var builder = PackageBuilder(base: base ?? Manifest())
-        for key in removals { try builder.remove(key) }
+        for key in removals {
+            var trimmed = key
+            while trimmed.hasSuffix("/") { trimmed.removeLast() }
+            if trimmed.isEmpty { throw BuildError.noSuchEntry(key) }
+        }
+        if !removals.isEmpty, base != nil {
+            try RevisionBuild(base: base, removals: removals, additions: context.entrySpool()).check()
+        } else if let first = removals.first {
+            throw BuildError.noSuchEntry(first)
+        }
+        // What the directory and the sets do to the package's and directories' metadata, known before any walk.
+        var packageMeta: JSONValue?
+        var directoryEdits: [(key: String, meta: JSONValue)] = []
+        if directory != nil {
+            packageMeta = meta ?? .null
+        } else if let meta {
+            packageMeta = meta
+        }
+        var setPrefixes: [String?] = []
+        for (key, path) in sets {
+            guard path.hasPrefix("s3://") ? path.hasSuffix("/") : FileSystem.isDirectory(path) else {
+                setPrefixes.append(nil)
+                continue
+            }
+            // quilt3's `set_dir(lkey, path)`: the directory's metadata is set (to none) even when it had some.
+            var prefix = key
+            while prefix.hasPrefix("/") { prefix.removeFirst() }
+            while prefix.hasSuffix("/") { prefix.removeLast() }
+            if prefix.isEmpty || prefix == "." {
+                packageMeta = .null
+                prefix = ""
+            } else {
+                try LogicalKey.validate(prefix)
+                directoryEdits.append((prefix + "/", .null))
+            }
+            setPrefixes.append(prefix)
+        }
+        let userMeta = try packageMeta ?? base.flatMap { try $0.registry.manifestHeader($0.topHash)["user_meta"] }
+        try beforeAdding(userMeta)
+
+        var additions = Additions(spool: context.entrySpool(duplicates: .lastWins), context: context, hashing: hashing,
+                                  skipUndecodable: skipUndecodableNames, progress: progress)
         if let directory {
             if directory.hasPrefix("s3://") {
-                try builder.setS3Directory(".", url: directory, meta: meta, client: context.s3Client())
+                try additions.addS3Directory(url: directory, below: "")
             } else {
-                skipped += try builder.setDirectory(".", path: directory, meta: meta, skipUndecodable: skipUndecodableNames)
-            }
-        } else if let meta {
-            builder.setPackageMeta(meta)
-        }
-        for (key, path) in sets {
-            if path.hasPrefix("s3://") {
-                if path.hasSuffix("/") {
-                    try builder.setS3Directory(key, url: path, meta: nil, client: context.s3Client())
-                } else {
-                    try builder.setS3Object(key, url: path, client: context.s3Client())
-                }
-            } else if FileSystem.isDirectory(path) {
-                skipped += try builder.setDirectory(key, path: path, meta: nil, skipUndecodable: skipUndecodableNames)
-            } else {
-                try builder.setFile(key, path: path)
+                try additions.addDirectory(path: directory, below: "")
             }
         }
-        // quilt3 checks before it hashes (a refusal costs no reading), so do that whenever every size is known.
-        let sizesKnown = builder.manifest.entries.allSatisfy { $0.size >= 0 }
-        if sizesKnown { try builder.applyWorkflow(workflow, name: name, message: message) }
-        if sizesKnown && !hashing {
-            builder.setMessage(message)
-            return (builder.manifest, skipped, S3HashStats())
+        for ((key, path), prefix) in zip(sets, setPrefixes) {
+            switch (prefix, path.hasPrefix("s3://")) {
+            case (nil, true): try additions.addS3Object(url: path, key: key)
+            case (nil, false): try additions.addFile(path: path, key: key)
+            case (let prefix?, true): try additions.addS3Directory(url: path, below: prefix)
+            case (let prefix?, false): try additions.addDirectory(path: path, below: prefix)
+            }
         }
-        let needsS3 = builder.manifest.entries.contains { ($0.hash == nil || $0.size < 0) && $0.physicalKey.hasPrefix("s3://") }
-        let stats = try builder.hashMissing(remote: needsS3 ? context.transfers() : nil, useS3Checksums: context.useS3Checksums,
-                                            progress: progress)
-        if !sizesKnown { try builder.applyWorkflow(workflow, name: name, message: message) }
-        builder.setMessage(message)
-        return (builder.manifest, skipped, stats)
+        try additions.finish()
+        let build = RevisionBuild(base: base, removals: removals, additions: additions.spool, packageMeta: packageMeta,
+                                  directoryEdits: directoryEdits)
+        return (build, userMeta, additions.skipped, additions.s3Hashing)
+    }
+}
+
+/// Entries being added to a build's spool: local files and S3 objects, their hashes found a batch at a time (or
+/// left for later), validated as they come.
+struct Additions {
+    let spool: EntrySpool
+    let context: QuiltContext
+    let hashing: RevisionSpec.Hashing
+    let skipUndecodable: Bool
+    let progress: ProgressHandler?
+    /// Files left out because their names are not UTF-8 (with `skipUndecodable`), as paths.
+    private(set) var skipped: [[UInt8]] = []
+    private(set) var s3Hashing = S3HashStats()
+    private var batch: [ManifestEntry] = []
+    private var found = 0
+    private var done = (files: 0, bytes: 0)
+
+    /// Entries hashed per batch: enough to keep every core busy on small files.
+    static let batchSize = 8192
+
+    init(spool: EntrySpool, context: QuiltContext, hashing: RevisionSpec.Hashing, skipUndecodable: Bool,
+         progress: ProgressHandler?) {
+        self.spool = spool
+        self.context = context
+        self.hashing = hashing
+        self.skipUndecodable = skipUndecodable
+        self.progress = progress
+    }
+
+    private static func key(_ prefix: String, _ relative: String) -> String {
+        prefix.isEmpty ? relative : prefix + "/" + relative
+    }
+
+    /// quilt3's `set_dir(prefix, path)`: every regular file below `path` (symbolic links to files followed, links
+    /// to directories not descended, `.quiltignore` applied) at `prefix/<relative path>`. The walk hands over files
+    /// as it finds them, so memory holds a batch, not the tree's listing. A name that is not UTF-8 is refused
+    /// (after the walk, which goes on only to count the others), or left out with `skipUndecodable`.
+    mutating func addDirectory(path: String, below prefix: String) throws {
+        var undecodable: [[UInt8]] = []
+        try DirectoryScanner.walk(path, undecodable: { undecodable.append($0) }) { file in
+            // Once a name is known to be refused, the rest is only walked, to count the others in the message.
+            if !skipUndecodable && !undecodable.isEmpty { return }
+            let key = Self.key(prefix, file.relativePath)
+            try LogicalKey.validate(key)
+            try add(ManifestEntry(logicalKey: key, physicalKey: PhysicalKey.local(path: file.realPath).url, size: file.size, hash: nil))
+        }
+        if !skipUndecodable, let first = undecodable.first {
+            throw BuildError.undecodableName(path: first, others: undecodable.count - 1)
+        }
+        skipped += undecodable
+    }
+
+    /// quilt3's `set(key, path)` of a local file (its size read now).
+    mutating func addFile(path: String, key: String) throws {
+        let real = try FileSystem.realPath(path)
+        guard case .regular(let size)? = FileSystem.kind(ofPath: real) else {
+            throw FileSystemError.notARegularFile(path: path)
+        }
+        try LogicalKey.validate(key)
+        try add(ManifestEntry(logicalKey: key, physicalKey: PhysicalKey.local(path: real).url, size: size, hash: nil))
+    }
+
+    /// quilt3's `set(key, "s3://…")`: the object as it is now (its current version unless the URL names one), its
+    /// size and version from a HEAD.
+    mutating func addS3Object(url: String, key: String) throws {
+        guard case .s3(let bucket, let objectKey, let versionId) = try PhysicalKey(url: url) else {
+            throw BuildError.unsupportedPhysicalKey(url)
+        }
+        guard let head = try context.s3Client().headObject(bucket: bucket, key: objectKey, versionId: versionId) else {
+            throw StorageError.notFound(location: url)
+        }
+        try LogicalKey.validate(key)
+        let physical = PhysicalKey.s3(bucket: bucket, key: objectKey, versionId: versionId ?? head.versionId)
+        try add(ManifestEntry(logicalKey: key, physicalKey: physical.url, size: head.size, hash: nil))
+    }
+
+    /// quilt3's `set_dir(prefix, "s3://bucket/prefix/")`: the latest version of every object below the URL's
+    /// prefix (keys ending in `/` skipped).
+    mutating func addS3Directory(url: String, below root: String) throws {
+        guard case .s3(let bucket, var prefix, let versionId) = try PhysicalKey(url: url), versionId == nil else {
+            throw BuildError.unsupportedPhysicalKey(url)
+        }
+        if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+        for object in try context.s3Client().listAllObjectVersions(bucket: bucket, prefix: prefix)
+        where object.isLatest && !object.isDeleteMarker && !object.key.hasSuffix("/") {
+            let relative = String(decoding: object.key.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+            let key = Self.key(root, relative)
+            try LogicalKey.validate(key)
+            let physical = PhysicalKey.s3(bucket: bucket, key: object.key, versionId: object.versionId)
+            try add(ManifestEntry(logicalKey: key, physicalKey: physical.url, size: object.size, hash: nil))
+        }
+    }
+
+    private mutating func add(_ entry: ManifestEntry) throws {
+        found += 1
+        guard hashing == .asAdded else { return try spool.add(entry) }
+        batch.append(entry)
+        if batch.count >= Self.batchSize { try hashBatch() }
+    }
+
+    /// Hashes the batch held (local files on all cores; S3 objects from their checksums or bytes) into the spool.
+    private mutating func hashBatch() throws {
+        guard !batch.isEmpty else { return }
+        var batchProgress: ProgressHandler?
+        if let progress {
+            let before = done, total = found
+            batchProgress = { p in
+                progress(Progress(filesDone: before.files + p.filesDone, filesTotal: total,
+                                  bytesDone: before.bytes + p.bytesDone, bytesTotal: 0))
+            }
+        }
+        let needsS3 = batch.contains { $0.physicalKey.hasPrefix("s3://") }
+        s3Hashing = s3Hashing + (try EntryHasher.hashMissing(&batch, remote: needsS3 ? context.transfers() : nil,
+                                                             useS3Checksums: context.useS3Checksums,
+                                                             progress: batchProgress))
+        for entry in batch {
+            try spool.add(entry)
+            done.bytes += entry.size
+        }
+        done.files += batch.count
+        batch.removeAll(keepingCapacity: true)
+    }
+
+    /// Hashes what is still held and ends the spool's adding.
+    mutating func finish() throws {
+        try hashBatch()
+        try spool.finish()
     }
 }
 
@@ -119,28 +285,32 @@ extension QuiltContext {
         let registry = try registry(registryURL)
         try PackageName.validate(spec.name)
         let workflow = try workflow(spec.workflow, in: registry)
-        if from == nil && spec.isWholeLocalDirectory && workflow?.entriesSchema == nil {
-            // A directory and nothing else: built in bounded memory, however many files.
-            var skipped: [[UInt8]] = []
-            let manifest = try spec.spooledManifest(workflow: workflow, spool: entrySpool(), skipped: &skipped,
-                                                    progress: progress?("hashing"))
-            var result = PublishResult(name: spec.name, topHash: "", registry: registry.url, timestamp: nil,
-                                       workflow: workflow?.id, stamped: workflow != nil, skipped: skipped)
-            result.topHash = checkOnly ? try registry.writer.topHash(of: manifest) : try registry.storeManifest(manifest)
-            if !checkOnly { result.timestamp = try registry.updateRef(spec.name, to: result.topHash) }
-            return result
+        let base = try from.map { (registry: registry, topHash: try registry.resolve(Revision($0))) }
+        // quilt3 checks before it hashes, so a refusal costs no reading: the package's metadata, name and message
+        // before anything is added; a workflow that must see every entry gets them with their sizes, unhashed.
+        let seesEntries = workflow?.entriesSchema != nil
+        let (build, userMeta, skipped, s3Hashing) = try spec.compose(base: base, context: self, hashing: seesEntries ? .later : .asAdded,
+                                                           progress: progress?("hashing")) { userMeta in
+            guard let workflow, !seesEntries else { return }
+            try workflow.check(name: spec.name, userMeta: userMeta, entries: { .array([]) }, message: spec.message)
         }
-        let base = try from.map { try registry.loadManifest(registry.resolve(Revision($0))) }
-        var (manifest, skipped, s3Hashing) = try spec.makeManifest(base: base, workflow: workflow, context: self,
-                                                                   progress: progress?("hashing"))
-        var result = PublishResult(name: spec.name, topHash: "", registry: registry.url, timestamp: nil,
+        if let workflow, seesEntries {
+            let entries = try build.entriesForValidation()
+            try workflow.check(name: spec.name, userMeta: userMeta, entries: { entries }, message: spec.message)
+        }
+        let completion = seesEntries ? LineCompletion.missingHashes { [self] entries in
+            try EntryHasher.hashMissing(&entries, remote: entries.contains { $0.physicalKey.hasPrefix("s3://") } ? transfers() : nil,
+                                        useS3Checksums: useS3Checksums)
+        } : nil
+        let written = try build.write(with: registry.writer, finishHeader: { header in
+            Workflow.stamp(workflow, on: &header)
+            header["message"] = spec.message.map { .string($0) } ?? .null
+        }, completion: completion, to: checkOnly ? .nothing : .staged(registry.storage))
+        var result = PublishResult(name: spec.name, topHash: written.topHash, registry: registry.url, timestamp: nil,
                                    workflow: workflow?.id, stamped: workflow != nil, skipped: skipped, s3Hashing: s3Hashing)
-        if checkOnly {
-            result.topHash = try registry.writer.topHash(of: &manifest)
-            return result
-        }
-        result.topHash = try registry.storeManifest(&manifest)
-        result.timestamp = try registry.updateRef(spec.name, to: result.topHash)
+        guard let staged = written.staged else { return result }
+        try staged.commit(as: Registry.manifestKey(written.topHash))
+        result.timestamp = try registry.updateRef(spec.name, to: written.topHash)
         return result
     }
 }

@@ -83,7 +83,7 @@ final class BundleReader {
             throw BundleError.notABundle(reason: "not a gzip-compressed tar")
         }
         manifestBytes = try member(BundleFormat.manifestName, limit: nil)
-        var manifest = try ManifestReader.read(manifestBytes)
+        var manifest = try Manifest(parsing: manifestBytes)
         let actual = try writer.topHash(of: &manifest)
         guard actual == header.topHash else { throw BundleError.topHashMismatch(header: header.topHash, manifest: actual) }
         self.manifest = manifest

@@ -22,25 +22,23 @@ extension QuiltContext {
         let rev = try Revision(revision, allowBareHash: false)
         guard let name = rev.name else { throw RegistryError.invalidRevision(revision, reason: "needs a package name") }
         let topHash = try registry.resolve(rev)
-        let manifestBytes = try registry.manifestBytes(topHash)
-        var manifest = try ManifestReader.read(manifestBytes)
-        let actual = try registry.writer.topHash(of: &manifest)
-        guard actual == topHash else { throw RegistryError.corruptManifest(topHash: topHash, actual: actual) }
-
-        var objects: [BundleObject] = []
-        var index: [String: Int] = [:]
-        for (i, entry) in manifest.entries.enumerated() {
-            guard let hash = entry.hash else { throw BundleError.entryWithoutHash(entry.logicalKey) }
-            let member = try BundleFormat.objectName(hash)
-            if let k = index[member] {
-                objects[k].entries.append(i)
-            } else {
-                index[member] = objects.count
-                objects.append(BundleObject(member: member, hash: hash, size: entry.size, entries: [i]))
+        // A first pass counts the entries and their distinct objects for the header (and checks the manifest);
+        // the manifest goes in as stored; a second pass puts each object in the first time an entry needs it, so
+        // only the set of objects' names is held, never the entries.
+        var pending = Set<String>()
+        var entries = 0, total = 0
+        let canonical = try registry.readManifest(topHash, order: .stored) { manifest in
+            while let entry = try manifest.next() {
+                guard let hash = entry.hash else { throw BundleError.entryWithoutHash(entry.logicalKey) }
+                entries += 1
+                if pending.insert(try BundleFormat.objectName(hash)).inserted { total += entry.size }
             }
+            return manifest.storedInCanonicalLayout
         }
-        let total = objects.reduce(0) { $0 + $1.size }
-        let header = BundleHeader(name: name, topHash: topHash, entries: manifest.entries.count, objects: objects.count, bytes: total)
+        let header = BundleHeader(name: name, topHash: topHash, entries: entries, objects: pending.count, bytes: total)
+        guard let manifestSize = try registry.storage.head(Registry.manifestKey(topHash))?.size else {
+            throw RegistryError.noSuchManifest(topHash)
+        }
 
         let file: AtomicFileWriter?
         let sink: (UnsafeRawBufferPointer) throws -> Void
@@ -56,40 +54,48 @@ extension QuiltContext {
         let gzip = try GzipWriter(level: level, sink: sink)
         let tar = TarWriter { try gzip.write($0) }
         try tar.member(name: BundleFormat.headerName, bytes: header.encoded)
-        try tar.member(name: BundleFormat.manifestName, bytes: manifestBytes)
+        try tar.beginMember(name: BundleFormat.manifestName, size: manifestSize)
+        try registry.readManifestBytes(topHash) { try gzip.write($0) }
+        try tar.endMember(size: manifestSize)
 
         let reader = BlobBlocks(context: self)
-        var stored = 0, done = 0
-        for (n, object) in objects.enumerated() {
-            let entry = manifest.entries[object.entries[0]]
-            guard let type = object.hash.hashType else { throw BundleError.unsupportedHashType(object.hash.type) }
-            try tar.beginMember(name: object.member, size: object.size)
-            let hasher = StreamingHasher(type: type, expectedSize: object.size)
-            var first = true
-            try reader.forEachBlock(of: entry, size: object.size) { block in
-                if first {
-                    first = false
-                    // Deflate gains nothing on compressed data and would cost most of the time: store it.
-                    let compressed = CompressedData.isCompressed(UnsafeRawBufferPointer(rebasing: block.prefix(CompressedData.prefixLength)))
-                    if compressed { stored += 1 }
-                    try gzip.setLevel(compressed ? 0 : level)
+        var stored = 0, done = 0, n = 0
+        // (Straight to a sorted copy if the first pass found the file out of tree order: the bundle is written as
+        // the entries come, so the read must not start again.)
+        try registry.readManifest(topHash, canonicalLayout: canonical) { manifest in
+            while let entry = try manifest.next() {
+                // (An entry without a hash was refused by the first pass.)
+                guard let hash = entry.hash, pending.remove(try BundleFormat.objectName(hash)) != nil else { continue }
+                guard let type = hash.hashType else { throw BundleError.unsupportedHashType(hash.type) }
+                try tar.beginMember(name: try BundleFormat.objectName(hash), size: entry.size)
+                let hasher = StreamingHasher(type: type, expectedSize: entry.size)
+                var first = true
+                try reader.forEachBlock(of: entry, size: entry.size) { block in
+                    if first {
+                        first = false
+                        // Deflate gains nothing on compressed data and would cost most of the time: store it.
+                        let compressed = CompressedData.isCompressed(UnsafeRawBufferPointer(rebasing: block.prefix(CompressedData.prefixLength)))
+                        if compressed { stored += 1 }
+                        try gzip.setLevel(compressed ? 0 : level)
+                    }
+                    hasher.update(block)
+                    try gzip.write(block)
+                    done += block.count
+                    progress?(Progress(filesDone: n, filesTotal: header.objects, bytesDone: done, bytesTotal: total))
                 }
-                hasher.update(block)
-                try gzip.write(block)
-                done += block.count
-                progress?(Progress(filesDone: n, filesTotal: objects.count, bytesDone: done, bytesTotal: total))
+                let found = hasher.finalize()
+                guard found.value == hash.value else {
+                    throw BundleError.sourceChanged(key: entry.logicalKey, reason: "hash \(found.value), manifest \(hash.value)")
+                }
+                try gzip.setLevel(level)
+                try tar.endMember(size: entry.size)
+                n += 1
             }
-            let found = hasher.finalize()
-            guard found.value == object.hash.value else {
-                throw BundleError.sourceChanged(key: entry.logicalKey, reason: "hash \(found.value), manifest \(object.hash.value)")
-            }
-            try gzip.setLevel(level)
-            try tar.endMember(size: object.size)
         }
         try tar.finish()
         try gzip.finish()
         try file?.commit()
-        progress?(Progress(filesDone: objects.count, filesTotal: objects.count, bytesDone: done, bytesTotal: total))
+        progress?(Progress(filesDone: header.objects, filesTotal: header.objects, bytesDone: done, bytesTotal: total))
         return BundleSummary(header: header, compressedBytes: gzip.bytesOut, storedObjects: stored)
     }
 }

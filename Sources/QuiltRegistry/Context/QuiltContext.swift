@@ -107,9 +107,9 @@ public struct QuiltContext: Sendable {
     public var blobSource: any BlobSource { ContextBlobSource(context: self) }
 
     /// A spool for a manifest's entries, within this context's memory budget, spilling to `temporaryDirectory`.
-    public func entrySpool() -> EntrySpool {
+    public func entrySpool(duplicates: EntrySpool.Duplicates = .refuse) -> EntrySpool {
         EntrySpool(memoryBudget: manifestMemoryBudget, temporaryDirectory: temporaryDirectory,
-                   maxRecordSize: manifestMaxRecordSize)
+                   maxRecordSize: manifestMaxRecordSize, duplicates: duplicates)
     }
 
     /// Writes manifests under this context's record-size limit.

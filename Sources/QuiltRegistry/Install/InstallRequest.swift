@@ -18,8 +18,8 @@ extension QuiltContext {
     /// then records the revision in `recordIn` (default: the local registry) with its original physical keys.
     ///
     /// The manifest is never held whole: a first pass checks it against its name and that every selected key is
-    /// safe to write; a second writes the record's copy of it (refused, before any file is written, if that
-    /// registry cannot take it); a third installs its entries a batch at a time, in tree order.
+    /// safe to write while it writes the record's copy of it (refused, before any file is written, if that
+    /// registry cannot take it); a second installs its entries a batch at a time, in tree order.
     public func install(_ revision: String, registry registryURL: String?, destination: String?, recordIn: String?,
                         path: String?, progress: ProgressPhases? = nil) throws -> InstallResult {
         // Every argument is checked before anything is read or copied: a bad --dest-registry found after the
@@ -32,32 +32,34 @@ extension QuiltContext {
             ?? Self.localDirectory(config.defaultInstallLocation ?? config.defaultLocalRegistry) + "/" + name
         let topHash = try registry.resolve(rev)
         let selection = Installer.Selection(path: path)
-        var selected = (files: 0, bytes: 0)
-        let summary = try registry.manifestSummary(topHash) { entry in
-            guard selection.contains(entry) else { return }
-            try Installer.checkSafe(selection.relativePath(entry))
-            selected.files += 1
-            selected.bytes += max(entry.size, 0)
-        }
-        if let path = selection.path, selected.files == 0 { throw InstallError.noSuchPath(path) }
 
-        // The manifest is recorded first: one this registry cannot write (a line over its record limit) is refused
-        // before any file is written. Until the ref moves, nothing names it (and its name is its content's hash).
-        let staged = try record.storage.stage()
-        var line: [UInt8] = []
-        let recorded = try registry.entriesInTreeOrder(topHash, storedInTreeOrder: summary.inTreeOrder)
-        let written = try record.writer.write(header: summary.header, directories: summary.directoryMeta, lines: { emit in
-            while let entry = try recorded.next() {
-                line.removeAll(keepingCapacity: true)
-                EntryStream.appendLine(entry, to: &line)
-                try line.withUnsafeBytes { try emit($0) }
-            }
-        }, to: { try staged.write($0) })
-        guard written == topHash else { throw RegistryError.corruptManifest(topHash: topHash, actual: written) }
-        try staged.commit(as: Registry.manifestKey(topHash))
+        // One pass checks the manifest against its name and every selected key is safe to write, and writes the
+        // record's copy of it to a staged object: one this registry cannot write (a line over its record limit)
+        // is refused before any file is written. It is committed only once the pass has passed; until the ref
+        // moves, nothing names it (and its name is its content's hash).
+        let selected = try registry.readManifest(topHash) { manifest -> (files: Int, bytes: Int) in
+            var selected = (files: 0, bytes: 0)
+            let staged = try record.storage.stage()
+            var line: [UInt8] = []
+            let written = try record.writer.write(header: manifest.header, directories: manifest.directoryMeta, lines: { emit in
+                while let entry = try manifest.next() {
+                    if selection.contains(entry) {
+                        try Installer.checkSafe(selection.relativePath(entry))
+                        selected.files += 1
+                        selected.bytes += max(entry.size, 0)
+                    }
+                    line.removeAll(keepingCapacity: true)
+                    ManifestLine.appendEntry(entry, to: &line)
+                    try line.withUnsafeBytes { try emit($0) }
+                }
+            }, to: { try staged.write($0) })
+            if let path = selection.path, selected.files == 0 { throw InstallError.noSuchPath(path) }
+            guard written == topHash else { throw RegistryError.corruptManifest(topHash: topHash, actual: written) }
+            try staged.commit(as: Registry.manifestKey(topHash))
+            return selected
+        }
 
         let installer = Installer(remote: blobSource, cache: objectCache)
-        let entries = try registry.entriesInTreeOrder(topHash, storedInTreeOrder: summary.inTreeOrder)
         let report = progress?("installing")
         var batch: [ManifestEntry] = []
         var done = (files: 0, bytes: 0)
@@ -77,12 +79,17 @@ extension QuiltContext {
             done.bytes += batch.reduce(0) { $0 + max($1.size, 0) }
             batch.removeAll(keepingCapacity: true)
         }
-        while let entry = try entries.next() {
-            guard selection.contains(entry) else { continue }
-            batch.append(entry)
-            if batch.count >= Self.installBatch { try installBatch() }
+        try registry.readManifest(topHash) { entries in
+            // (Started again on a sorted copy only for a manifest out of tree order: files already in place are
+            // then found so, not fetched again.)
+            batch.removeAll()
+            while let entry = try entries.next() {
+                guard selection.contains(entry) else { continue }
+                batch.append(entry)
+                if batch.count >= Self.installBatch { try installBatch() }
+            }
+            try installBatch()
         }
-        try installBatch()
         try record.updateRef(name, to: topHash)
         applyCacheBudget()
         return InstallResult(name: name, topHash: topHash, destination: root, files: selected.files)

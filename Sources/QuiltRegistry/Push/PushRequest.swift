@@ -53,34 +53,53 @@ extension QuiltContext {
         // quilt3 checks against the destination's workflow before it copies anything.
         let workflow = try workflow(request.spec.workflow, in: remote)
 
-        var manifest: Manifest
-        var parent: String?
+        let build: RevisionBuild
+        let parent: String?
         var skipped: [[UInt8]] = []
         var s3Hashing = S3HashStats()
+        let finishHeader: (inout JSONObject) throws -> Void
         if !request.spec.changesContent && request.from == nil {
+            // The local latest as it is, with the new message, if one is given.
             guard let hash = try local.latest(name) else { throw PushError.notInLocalRegistry(name: name, registry: local.url) }
-            manifest = try local.loadManifest(hash)
-            try Workflow.apply(workflow, to: &manifest, name: name, message: request.spec.message ?? manifest.message)
-            if let message = request.spec.message { manifest.setMessage(message) }
+            build = RevisionBuild(base: (local, hash), additions: entrySpool())
             parent = hash
-        } else {
-            var base: Manifest?
-            if let from = request.from {
-                parent = try remote.resolve(Revision(from))
-                base = try remote.loadManifest(parent!)
-            } else {
-                parent = try local.latest(name)
+            if let workflow {
+                let header = try local.manifestHeader(hash)
+                let entries = workflow.entriesSchema == nil ? JSONValue.array([]) : try build.entriesForValidation()
+                try workflow.check(name: name, userMeta: header["user_meta"], entries: { entries },
+                                   message: request.spec.message ?? header["message"]?.stringValue)
             }
-            (manifest, skipped, s3Hashing) = try request.spec.makeManifest(base: base, workflow: workflow, context: self,
-                                                                           hashing: !request.checkOnly,
-                                                                           progress: progress?("hashing"))
+            finishHeader = { header in
+                Workflow.stamp(workflow, on: &header)
+                if let message = request.spec.message { header["message"] = .string(message) }
+            }
+        } else {
+            let base = try request.from.map { (registry: remote, topHash: try remote.resolve(Revision($0))) }
+            parent = try base?.topHash ?? local.latest(name)
+            // Local files are hashed as they are uploaded, so each is read once; only a deduplicating push, which
+            // wants the top hash before it sends anything, hashes them first.
+            let seesEntries = workflow?.entriesSchema != nil
+            let composed = try request.spec.compose(base: base, context: self, hashing: request.dedupe && !seesEntries ? .asAdded : .later,
+                                                    progress: progress?("hashing")) { userMeta in
+                guard let workflow, !seesEntries else { return }
+                try workflow.check(name: name, userMeta: userMeta, entries: { .array([]) }, message: request.spec.message)
+            }
+            if let workflow, seesEntries {
+                let entries = try composed.build.entriesForValidation()
+                try workflow.check(name: name, userMeta: composed.userMeta, entries: { entries }, message: request.spec.message)
+            }
+            (build, skipped, s3Hashing) = (composed.build, composed.skipped, composed.s3Hashing)
+            finishHeader = { header in
+                Workflow.stamp(workflow, on: &header)
+                header["message"] = request.spec.message.map { .string($0) } ?? .null
+            }
         }
         if request.checkOnly {
             return PublishResult(name: name, topHash: "", registry: remote.url, timestamp: nil, workflow: workflow?.id,
                                  stamped: workflow != nil, skipped: skipped)
         }
 
-        let result = try pusher.push(name, manifest: manifest, parent: parent, destPrefix: destPrefix,
+        let result = try pusher.push(name, build: build, finishHeader: finishHeader, parent: parent, destPrefix: destPrefix,
                                      copyMode: request.copyMode, force: request.force, dedupe: request.dedupe,
                                      journalDirectory: config.paths.dataDirectory + "/journal", useS3Checksums: useS3Checksums,
                                      progress: progress?("uploading"))

@@ -63,49 +63,84 @@ public struct Pusher: Sendable {
         self.transfers = transfers
     }
 
-    /// Publishes `manifest` as `name`; the manifest has been checked and stamped by the registry's workflow. `parent` is the revision it was made from (what quilt3 calls the origin):
-    /// unless `force`, the remote `latest` must be absent or equal to it. `destPrefix` is where data goes
-    /// (default `<ns>/<name>`).
-    /// With a `journalDirectory`, uploads are journalled there so that running the same push again after an
-    /// interruption sends only what is missing; the journal is removed once the revision is published.
-    public func push(_ name: String, manifest input: Manifest, parent: String?, destPrefix: String? = nil,
-                     copyMode: CopyMode = .outsideRegistry, force: Bool = false, dedupe: Bool = false,
-                     journalDirectory: String? = nil, useS3Checksums: Bool = true,
-                     progress: ProgressHandler? = nil) throws -> PushResult {
+    /// Publishes the revision `build` describes as `name`, in the order objects → manifest → timestamp pointer →
+    /// latest; the revision has been checked by the registry's workflow, and `finishHeader` stamps it and sets its
+    /// message. `parent` is the revision it was made from (what quilt3 calls the origin): unless `force`, the
+    /// remote `latest` must be absent or equal to it. `destPrefix` is where data goes (default `<ns>/<name>`).
+    ///
+    /// The revision streams in tree order from its base and its additions to the manifest, a batch of entries at
+    /// a time: each batch's data is copied as the copy rule says (local files uploaded and hashed from the bytes
+    /// sent, so each is read once; S3 objects hashed from their checksums where they can be, then copied or kept)
+    /// before its lines are written. With a `journalDirectory`, uploads are journalled there so that running the
+    /// same push again after an interruption sends only what is missing; the journal is removed once the revision
+    /// is published.
+    func push(_ name: String, build: RevisionBuild, finishHeader: (inout JSONObject) throws -> Void,
+                     parent: String?, destPrefix: String? = nil, copyMode: CopyMode = .outsideRegistry,
+                     force: Bool = false, dedupe: Bool = false, journalDirectory: String? = nil,
+                     useS3Checksums: Bool = true, progress: ProgressHandler? = nil) throws -> PushResult {
         try PackageName.validate(name)
-        var manifest = input
-        try manifest.normalize()
         let remoteLatest = try registry.latest(name)
         try checkConflict(name, remoteLatest: remoteLatest, parent: parent, force: force)
         // Copied entries get sha2-256-chunked hashes; when every entry already has one, the top hash is known
         // before anything is sent, and a push that would change nothing sends nothing.
-        if dedupe, let remoteLatest, manifest.entries.allSatisfy({ $0.hash?.hashType == .sha2256Chunked && $0.size >= 0 }),
-           try registry.writer.topHash(of: &manifest) == remoteLatest {
+        if dedupe, let remoteLatest, try knownTopHash(build, finishHeader: finishHeader) == remoteLatest {
             transfers.trace?("dedupe: \(remoteLatest) is already the remote latest; nothing sent")
             return PushResult(topHash: remoteLatest, timestamp: nil, copied: 0, reused: 0)
         }
 
         let copier = EntryCopier(transfers: transfers, bucket: bucket, prefix: destPrefix ?? name)
         let journal = try journalDirectory.map { try PushJournal(directory: $0, bucket: bucket, name: name) }
-        let counts = try copier.copy(&manifest.entries, copyMode: copyMode, journal: journal, progress: progress)
+        let tally = Locked((copied: 0, reused: 0, s3Hashing: S3HashStats()))
+        let counted = Locked(BatchProgress(progress))
+        let transfers = self.transfers
+        let completion = LineCompletion.everyEntry { entries in
+            // S3 objects' hashes from their checksums first, so a copy need not read them; local files are hashed
+            // by their upload.
+            let before = try EntryHasher.hashMissing(&entries, remote: transfers, useS3Checksums: useS3Checksums, localFiles: false)
+            let handler = counted.withLock { $0.handler(total: entries.count) }
+            let counts = try copier.copy(&entries, copyMode: copyMode, journal: journal, progress: handler)
+            let after = try EntryHasher.hashMissing(&entries, remote: transfers, useS3Checksums: useS3Checksums)
+            counted.withLock { $0.finishBatch(files: entries.count, bytes: entries.reduce(0) { $0 + max($1.size, 0) }) }
+            tally.withLock {
+                $0.copied += counts.copied
+                $0.reused += counts.reused
+                $0.s3Hashing = $0.s3Hashing + before + after
+            }
+        }
+        let written = try build.write(with: registry.writer, finishHeader: finishHeader, completion: completion,
+                                      to: .staged(registry.storage))
         if let journal { transfers.abortAbandoned(journal) }
-        let s3Hashing = try EntryHasher.hashMissing(&manifest.entries, remote: transfers, useS3Checksums: useS3Checksums)
-
-        let topHash = try registry.writer.topHash(of: &manifest)
+        let topHash = written.topHash
+        let counts = tally.value
         if dedupe && topHash == remoteLatest {
             transfers.trace?("dedupe: \(topHash) is already the remote latest; nothing written")
             journal?.remove()
-            return PushResult(topHash: topHash, timestamp: nil, copied: counts.copied, reused: counts.reused, s3Hashing: s3Hashing)
+            return PushResult(topHash: topHash, timestamp: nil, copied: counts.copied, reused: counts.reused, s3Hashing: counts.s3Hashing)
         }
         // The remote may have moved while the data was copied: check again, then move latest only if it still
         // holds what was checked.
         let latestNow = try registry.latest(name)
         try checkConflict(name, remoteLatest: latestNow, parent: parent, force: force)
-        try registry.storeManifest(&manifest)
+        try written.staged?.commit(as: Registry.manifestKey(topHash))
         let expectation: RefExpectation = force ? .any : (latestNow.map { .hash($0) } ?? .absent)
         let timestamp = try registry.updateRef(name, to: topHash, expecting: expectation)
         journal?.remove()
-        return PushResult(topHash: topHash, timestamp: timestamp, copied: counts.copied, reused: counts.reused, s3Hashing: s3Hashing)
+        return PushResult(topHash: topHash, timestamp: timestamp, copied: counts.copied, reused: counts.reused,
+                          s3Hashing: counts.s3Hashing)
+    }
+
+    /// The top hash of `build` when every entry already has a sha2-256-chunked hash and a size (so copying it
+    /// cannot change it); nil otherwise. Nothing is sent or written.
+    private func knownTopHash(_ build: RevisionBuild, finishHeader: (inout JSONObject) throws -> Void) throws -> String? {
+        struct NotKnown: Error {}
+        let completion = LineCompletion.everyEntry { entries in
+            guard entries.allSatisfy({ $0.hash?.hashType == .sha2256Chunked && $0.size >= 0 }) else { throw NotKnown() }
+        }
+        do {
+            return try build.write(with: registry.writer, finishHeader: finishHeader, completion: completion, to: .nothing).topHash
+        } catch is NotKnown {
+            return nil
+        }
     }
 
     private func checkConflict(_ name: String, remoteLatest: String?, parent: String?, force: Bool) throws {

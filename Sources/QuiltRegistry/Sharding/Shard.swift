@@ -36,7 +36,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
 
     /// The stream items of this shard: entries and directory-metadata lines by their keys (so each directory line
     /// comes out of exactly one shard); a header line is kept by shard 0 only.
-    public func contains(_ item: EntryStream.Item) -> Bool {
+    public func contains(_ item: ManifestLine.Item) -> Bool {
         switch item {
         case .entry(let entry): return contains(entry.logicalKey)
         case .directory(let key, _): return contains(key)

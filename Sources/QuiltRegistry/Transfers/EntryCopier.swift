@@ -24,6 +24,8 @@ public struct EntryCopier: Sendable {
     public let bucket: String
     /// Without a trailing `/`; empty for the bucket root.
     public let prefix: String
+    /// The destination's listing, made once (on the first copy that needs it) for every batch a push copies.
+    private let listing = Locked<ExistingObjects??>(nil)
 
     public init(transfers: S3Transfers, bucket: String, prefix: String) {
         self.transfers = transfers
@@ -72,7 +74,12 @@ public struct EntryCopier: Sendable {
         let plan = try plan(entries, copyMode: copyMode)
         guard !plan.isEmpty else { return (0, 0) }
         // One listing of the destination instead of a HEAD per file (quilt3 sends one per file of 1 KiB or more).
-        let existing = prefix.isEmpty ? nil : ExistingObjects.list(client: transfers.client, bucket: bucket, prefix: prefix + "/")
+        let existing = listing.withLock { listed -> ExistingObjects? in
+            if let listed { return listed }
+            let made = prefix.isEmpty ? nil : ExistingObjects.list(client: transfers.client, bucket: bucket, prefix: prefix + "/")
+            listed = .some(made)
+            return made
+        }
         let results = try transfer(plan, entries: entries, journal: journal, existing: existing, progress: progress)
         for (n, item) in plan.enumerated() {
             entries[item.index].physicalKey = results[n].physicalKey.url

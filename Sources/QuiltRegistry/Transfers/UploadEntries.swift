@@ -9,8 +9,8 @@ extension QuiltContext {
     /// already in the bucket kept where they are (quilt3's copy rule). With a `shard`, only that shard's items
     /// are uploaded and returned. Uploads are journalled per destination and shard, as a push's are, so running
     /// the same command again after a failure sends only what is missing.
-    public func upload(_ items: [EntryStream.Item], to destination: String, shard: Shard? = nil,
-                       progress: ProgressHandler? = nil) throws -> [EntryStream.Item] {
+    public func upload(_ items: [ManifestLine.Item], to destination: String, shard: Shard? = nil,
+                       progress: ProgressHandler? = nil) throws -> [ManifestLine.Item] {
         guard case .s3(let bucket, let prefix, nil)? = try? PhysicalKey(url: destination) else {
             throw PushError.badDestination(destination)
         }

@@ -38,13 +38,9 @@ public struct Workflow: Sendable {
     let metadataSchema: JSONSchema?
     let entriesSchema: JSONSchema?
 
-    /// Checks a package in quilt3's order and throws the first failure.
-    public func check(name: String, manifest: Manifest, message: String?) throws(WorkflowError) {
-        try check(name: name, userMeta: manifest.userMeta, entries: { Self.entriesForValidation(manifest) }, message: message)
-    }
-
-    /// The same checks given the package metadata and, only if the workflow has an entries schema, the entries
-    /// as that schema sees them.
+    /// Checks a package in quilt3's order (message, name, metadata, entries) and throws the first failure: given
+    /// the package metadata and, only if the workflow has an entries schema, the entries as that schema sees them
+    /// (`RevisionBuild.entriesForValidation`).
     func check(name: String, userMeta: JSONValue?, entries: () -> JSONValue, message: String?) throws(WorkflowError) {
         if isMessageRequired && (message ?? "").isEmpty {
             throw .failed(workflow: id, rule: .message, path: nil, reason: "a message is required")
@@ -68,52 +64,14 @@ public struct Workflow: Sendable {
         }
     }
 
-    /// What `entries_schema` sees: one `{logical_key, size, meta}` per file in walk (tree) order, `meta` being the
-    /// entry's user_meta or {}.
-    static func entriesForValidation(_ manifest: Manifest) -> JSONValue {
-        var sorted = manifest
-        try? sorted.normalize()
-        return .array(sorted.entries.map { entry in
-            .object(JSONObject([
-                ("logical_key", .string(entry.logicalKey)), ("size", .int(entry.size)),
-                ("meta", entry.userMeta ?? .object(JSONObject())),
-            ]))
-        })
-    }
-
-    /// What `entries_schema` sees of a spooled manifest: the same list, read back from the spool (held whole:
-    /// the schema validates one array).
-    static func entriesForValidation(_ manifest: SpooledManifest) throws -> JSONValue {
-        var entries: [JSONValue] = []
-        try manifest.forEachEntry { entry in
-            entries.append(.object(JSONObject([
-                ("logical_key", .string(entry.logicalKey)), ("size", .int(entry.size)),
-                ("meta", entry.userMeta ?? .object(JSONObject())),
-            ])))
-        }
-        return .array(entries)
-    }
-
-    /// `apply` for a spooled manifest. Its entries are read back only for a workflow with an entries schema.
-    public static func apply(_ workflow: Workflow?, to manifest: inout SpooledManifest, name: String, message: String?) throws {
+    /// Stamps a checked package's header, or, with no workflow at all (no config), removes any stamp, as quilt3
+    /// does on every build and push.
+    static func stamp(_ workflow: Workflow?, on header: inout JSONObject) {
         guard let workflow else {
-            manifest.header.removeValue(forKey: "workflow")
+            header.removeValue(forKey: "workflow")
             return
         }
-        let entries = workflow.entriesSchema == nil ? JSONValue.array([]) : try entriesForValidation(manifest)
-        try workflow.check(name: name, userMeta: manifest.userMeta, entries: { entries }, message: message)
-        manifest.header["workflow"] = workflow.stamp
-    }
-
-    /// Checks `manifest` and stamps its header, or, with no workflow at all (no config), removes any stamp, as
-    /// quilt3 does on every build and push.
-    public static func apply(_ workflow: Workflow?, to manifest: inout Manifest, name: String, message: String?) throws(WorkflowError) {
-        guard let workflow else {
-            manifest.header.removeValue(forKey: "workflow")
-            return
-        }
-        try workflow.check(name: name, manifest: manifest, message: message)
-        manifest.header["workflow"] = workflow.stamp
+        header["workflow"] = workflow.stamp
     }
 }
 
@@ -162,39 +120,5 @@ extension QuiltContext {
         return Workflow(id: id, stamp: config.stamp(id: id, schemas: loader.loadedURLs), handlePattern: pattern,
                         isMessageRequired: definition["is_message_required"]?.isTruthy ?? false,
                         metadataSchema: metadata, entriesSchema: entries)
-    }
-}
-
-extension QuiltContext {
-    /// The manifest an entry stream describes (`quilt-write-manifest`), missing hashes of local files computed,
-    /// checked by `registry`'s workflow as `quilt build` checks it and stamped in the same place of the header, so
-    /// the plumbing path publishes the same bytes as the porcelain. Memory is bounded: the entries wait in a spool
-    /// (sorted runs on disk past `manifestMemoryBudget`), missing hashes are computed a batch at a time, and only a
-    /// workflow with an entries schema reads them back before the manifest is written.
-    public func spooledManifest(entryStream input: @escaping ((UnsafeRawBufferPointer) throws -> Void) throws -> Void,
-                                meta: JSONValue?, message: String?, name: String?, workflow choice: WorkflowChoice,
-                                registry: Registry) throws -> SpooledManifest {
-        try spooledManifest(entryStreams: [EntryStream.Input(name: nil, feed: input)], meta: meta, message: message,
-                            name: name, workflow: choice, registry: registry)
-    }
-
-    /// The one manifest several entry streams describe together (a sharded job's outputs), exactly as if their
-    /// lines had come in one stream.
-    public func spooledManifest(entryStreams inputs: [EntryStream.Input], meta: JSONValue?, message: String?,
-                                name: String?, workflow choice: WorkflowChoice,
-                                registry: Registry) throws -> SpooledManifest {
-        var manifest = try SpooledManifest.read(entryStreams: inputs, meta: meta, message: nil, into: entrySpool()) { entries in
-            try EntryHasher.hashMissing(&entries)
-        }
-        let workflow = try workflow(choice, in: registry)
-        if workflow != nil {
-            guard let name else { throw WorkflowError.nameNeeded }
-            try PackageName.validate(name)
-        }
-        // The stamp goes before the message, as in a fresh build.
-        manifest.header.removeValue(forKey: "message")
-        try Workflow.apply(workflow, to: &manifest, name: name ?? "", message: message)
-        manifest.setMessage(message)
-        return manifest
     }
 }
