@@ -2,6 +2,7 @@
 // the conflict check, in the order objects → manifest → timestamp pointer → latest.
 import QuiltSupport
 import QuiltFormat
+import QuiltStorage
 
 public enum PushError: QuiltError {
     case notABucket(String)
