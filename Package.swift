@@ -53,8 +53,9 @@ let package = Package(
         // The one storage interface (get, put, conditional put, list, delete, head), its vocabulary, and the
         // local-directory backend.
         .target(name: "QuiltStorage", dependencies: ["QuiltSupport"]),
-        // AWS: credentials, SigV4, the S3 client, the S3 backend of the storage interface, multipart uploads.
-        .target(name: "QuiltAWS", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltStorage"]),
+        // AWS: credentials, SigV4, the S3 client, the S3 backend of the storage interface, multipart uploads. The
+        // credential sources' JSON is read with QuiltFormat's parser, the suite's one.
+        .target(name: "QuiltAWS", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltStorage"]),
         // Quilt catalog sign-in as quilt3 does it: config.json, the token exchange, auth.json and credentials.json,
         // and the AWS credential provider that renews the catalog's credentials.
         .target(name: "QuiltCatalog", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltAWS"]),
@@ -83,6 +84,7 @@ let package = Package(
         .testTarget(name: "QuiltSupportTests", dependencies: ["QuiltSupport", "QuiltTestSupport"]),
         .testTarget(name: "QuiltFormatTests", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltTestSupport"]),
         .testTarget(name: "QuiltJSONSchemaTests", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema"]),
+        .testTarget(name: "QuiltHTTPTests", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltTestSupport"]),
         .testTarget(name: "QuiltStorageTests", dependencies: ["QuiltSupport", "QuiltStorage", "QuiltTestSupport"]),
         .testTarget(name: "QuiltAWSTests", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltTestSupport"]),
         .testTarget(name: "QuiltCatalogTests",

@@ -22,7 +22,14 @@ extension QuiltContext {
     func catalogCredentials() throws -> (any AWSCredentialsProvider)? {
         try CatalogCredentialsProvider.stored(
             dataDirectory: config.paths.dataDirectory, registryURL: config.registryURL,
-            catalogName: config.navigatorURL ?? config.registryURL, timeout: try config.settings().requestsTimeout)
+            catalogName: config.navigatorURL ?? config.registryURL, timeout: try config.settings().requestsTimeout,
+            retry: try retryPolicy())
+    }
+
+    /// How requests other than S3's (the catalog's, STS's) are tried again: as S3's are, the same number of tries
+    /// (`QUILT_S3_MAX_ATTEMPTS`, `AWS_MAX_ATTEMPTS`, the profile's `max_attempts`, the retry mode).
+    func retryPolicy() throws -> RetryPolicy {
+        try S3ClientConfiguration.retryPolicy(environment: environment, tuning: s3Tuning)
     }
 
     /// `quilt config URL`: reads the catalog's config.json and rewrites config.yml as quilt3's `config(URL)` does.
@@ -33,7 +40,8 @@ extension QuiltContext {
               catalogURL.lowercased().hasPrefix("http://") || catalogURL.lowercased().hasPrefix("https://") else {
             throw CatalogError.invalidURL(url)
         }
-        let json = try CatalogSession.fetchConfig(catalogURL: catalogURL, timeout: try? config.settings().requestsTimeout)
+        let json = try CatalogSession.fetchConfig(catalogURL: catalogURL, timeout: try? config.settings().requestsTimeout,
+                                                  retry: try retryPolicy())
         var config = self.config
         try config.configureCatalog(catalogURL, catalogConfig: json)
         return config
@@ -54,7 +62,7 @@ extension QuiltContext {
     public func login(code: String) throws -> LoginResult {
         let registry = try catalogRegistryURL()
         let session = CatalogSession(registryURL: registry, dataDirectory: config.paths.dataDirectory,
-                                     timeout: try config.settings().requestsTimeout)
+                                     timeout: try config.settings().requestsTimeout, retry: try retryPolicy())
         guard !code.isEmpty else { throw CatalogError.noCode(loginURL: session.loginURL) }
         let expires = try session.login(code: code)
         return LoginResult(registryURL: registry, navigatorURL: config.navigatorURL, credentialsExpire: expires)
@@ -119,7 +127,7 @@ extension QuiltContext {
                 let stsRegion = report.region ?? (provider.source.kind == "catalog" ? config.values["region"]?.stringValue : nil)
                 let identity = try CallerIdentity.fetch(
                     credentials: credentials, region: stsRegion, environment: environment,
-                    timeout: try config.settings().requestsTimeout ?? 30)
+                    timeout: try config.settings().requestsTimeout ?? 30, retry: client.configuration.retry)
                 report.account = identity.account
                 report.arn = identity.arn
                 report.userId = identity.userId
