@@ -97,7 +97,8 @@ let package = Package(
         ),
         .testTarget(
             name: "QuiltCommandsTests",
-            dependencies: ["QuiltCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["QuiltSupport", "QuiltRegistry", "QuiltCommands",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
     ] + programs.map { .executableTarget(name: $0, dependencies: ["QuiltCommands"]) },
     swiftLanguageModes: [.v6]

@@ -6,6 +6,7 @@ import QuiltAWS
 import QuiltCatalog
 import Foundation
 import QuiltHTTP
+import QuiltStorage
 
 /// What `quilt login` did.
 public struct LoginResult: Sendable {
@@ -114,8 +115,8 @@ public struct WhoamiReport: Sendable {
 
 extension QuiltContext {
     /// `quilt whoami [--registry R]`: the credential source, the identity (STS GetCallerIdentity), the region, and
-    /// with an S3 registry whether reading (a one-key listing) and writing (an object written and its version
-    /// deleted again) work.
+    /// with a registry whether reading (a one-key listing) and writing (an object written and that version
+    /// deleted again) work, through the registry's storage.
     public func whoami(registry registryText: String?) throws -> WhoamiReport {
         let client = try s3Client()
         let provider = client.configuration.credentials
@@ -143,31 +144,23 @@ extension QuiltContext {
         guard let registryText else { return report }
         let location = try RegistryLocation(registryText)
         report.registry = location.url
-        let probeName = "probe-" + Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
-        guard case .s3(let bucket, let prefix) = location else {
-            guard case .local(let path) = location, FileSystem.isDirectory(path) else {
+        let storage = try registry(location).storage
+        switch storage.location {
+        case .directory(let path):
+            guard FileSystem.isDirectory(path) else {
                 report.read = .init(ok: false, detail: "no such directory")
                 return report
             }
-            report.read = .init(ok: (try? FileSystem.contentsOfDirectory(path)) != nil, detail: nil)
-            let probe = path + "/.quilt-whoami-" + probeName
-            report.write = Self.check {
-                _ = try FileSystem.createExclusively(probe, contents: [])
-                try FileSystem.removeFile(probe)
-            }
-            return report
+        case .bucket(let bucket, _):
+            report.bucketRegion = try? client.region(for: bucket)
         }
-        report.bucketRegion = try? client.region(for: bucket)
-        let base = prefix.isEmpty ? "" : prefix + "/"
-        report.read = Self.check {
-            // A prefix without `/` keeps the probe to the one listing every S3 implementation signs alike.
-            _ = try client.listObjectsV2(bucket: bucket, prefix: prefix.isEmpty ? ".quilt" : prefix, maxKeys: 1)
-        }
-        let probe = base + ".quilt/whoami/" + probeName
+        // A prefix without `/` keeps the probe to the one listing every S3 implementation signs alike.
+        report.read = Self.check { _ = try storage.list(prefix: ".quilt", limit: 1) }
+        let probe = ".quilt/whoami/probe-" + Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
         report.write = Self.check {
-            let put = try client.putObject(bucket: bucket, key: probe, body: .bytes(Array("quilt whoami\n".utf8)))
-            // Deleting the version itself leaves nothing behind, not even a delete marker, in a versioned bucket.
-            try client.deleteObject(bucket: bucket, key: probe, versionId: put.versionId)
+            let written = try storage.put(probe, bytes: Array("quilt whoami\n".utf8))
+            // The version itself goes: a versioned bucket keeps nothing of the probe, not even a delete marker.
+            try storage.delete(probe, versionId: written.versionId)
         }
         return report
     }

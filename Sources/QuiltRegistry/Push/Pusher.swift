@@ -4,11 +4,14 @@ import QuiltSupport
 import QuiltFormat
 import QuiltStorage
 
+/// Why a push cannot start. The messages name no option: the command layer words the ones a user typed.
 public enum PushError: QuiltError {
     case notABucket(String)
+    /// The destination given for the data is not in the registry's bucket.
     case destinationOutsideRegistry(dest: String, bucket: String)
+    /// A local file's entry, and copying local files was turned off.
     case localFileNotCopied(String)
-    /// No `--registry` and no `default_remote_registry`.
+    /// No registry given and no `default_remote_registry`.
     case noRegistry
     /// Data can go only to `s3://bucket[/prefix]` (or, for one file, `s3://bucket/key`).
     case badDestination(String)
@@ -24,19 +27,17 @@ public enum PushError: QuiltError {
     public var message: String {
         switch self {
         case .badDestination(let url): return "destination must be s3://bucket[/prefix] without a versionId, not \(quoted(url))"
-        case .noRegistry: return "no registry: give --registry s3://bucket or set 'quilt config default_remote_registry'"
+        case .noRegistry: return "no registry given and no default_remote_registry configured"
         case .notInLocalRegistry(let name, let registry):
             return "no such package \(quoted(name)) in the local registry \(quoted(registry))"
         case .notABucket(let url): return "a push registry must be an S3 bucket \(quoted(url))"
         case .destinationOutsideRegistry(let dest, let bucket):
-            return "--dest must be in the registry bucket \(quoted(bucket)), not \(quoted(dest))"
-        case .localFileNotCopied(let key): return "with --copy none, local file entries cannot be published \(quoted(key))"
+            return "the destination must be in the registry bucket \(quoted(bucket)), not \(quoted(dest))"
+        case .localFileNotCopied(let key): return "local file entries cannot be published without copying them \(quoted(key))"
         }
     }
     public var hint: String? {
-        if case .notInLocalRegistry(let name, _) = self {
-            return "a push without DIR publishes a locally built revision; to push a directory: quilt push \(name) DIR --registry s3://bucket"
-        }
+        if case .notInLocalRegistry = self { return "a push of a name alone publishes a locally built revision" }
         return nil
     }
 }
@@ -58,7 +59,7 @@ public struct Pusher: Sendable {
 
     /// `registry` must be an S3 registry at a bucket's root, as quilt3 requires.
     public init(registry: Registry, transfers: S3Transfers) throws {
-        guard case .s3(let bucket, "")? = try? RegistryLocation(registry.url) else { throw PushError.notABucket(registry.url) }
+        guard case .bucket(let bucket, "") = registry.storage.location else { throw PushError.notABucket(registry.url) }
         self.registry = registry
         self.bucket = bucket
         self.transfers = transfers

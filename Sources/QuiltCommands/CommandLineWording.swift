@@ -1,0 +1,51 @@
+// The core's typed values and errors in the command line's terms: the core says what is wrong, or what was chosen,
+// in its own words; here the options a user typed are named, and option text becomes the core's values.
+import QuiltSupport
+import QuiltRegistry
+
+/// A core error whose message, as a command prints it, names the option the user typed. `IO.report` asks for
+/// these words before the core's own.
+protocol CommandLineWorded: QuiltError {
+    var commandLineMessage: String { get }
+    var commandLineHint: String? { get }
+}
+
+extension PushError: CommandLineWorded {
+    var commandLineMessage: String {
+        switch self {
+        case .noRegistry: return "no registry: give --registry s3://bucket or set 'quilt config default_remote_registry'"
+        case .destinationOutsideRegistry(let dest, let bucket):
+            return "--dest must be in the registry bucket \(quoted(bucket)), not \(quoted(dest))"
+        case .localFileNotCopied(let key): return "with --copy none, local file entries cannot be published \(quoted(key))"
+        default: return message
+        }
+    }
+
+    var commandLineHint: String? {
+        if case .notInLocalRegistry(let name, _) = self {
+            return "a push without DIR publishes a locally built revision; to push a directory: quilt push \(name) DIR --registry s3://bucket"
+        }
+        return hint
+    }
+}
+
+extension CacheError: CommandLineWorded {
+    var commandLineMessage: String {
+        switch self {
+        case .noPruneLimit: return "prune needs --older-than, --max-size or cache_max_size in config.yml"
+        }
+    }
+
+    var commandLineHint: String? { hint }
+}
+
+extension WorkflowChoice {
+    /// `--workflow` as given: absent for the config's default, empty for none, else the workflow's id.
+    init(argument: String?) {
+        switch argument {
+        case nil: self = .unspecified
+        case ""?: self = .none
+        case let id?: self = .id(id)
+        }
+    }
+}
