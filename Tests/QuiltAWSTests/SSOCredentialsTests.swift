@@ -62,11 +62,9 @@ import QuiltTestSupport
     @Test func aValidSignInGoesToThePortal() throws {
         cache("corp", expires: "2099-01-01T00:00:00Z")
         // Port 1 refuses: the error names the portal, proving the cached token was found and used.
-        #expect(throws: S3Error.self) { try DefaultCredentialsChain(environment: environment(profile: "dev")).resolve() }
-        do { _ = try DefaultCredentialsChain(environment: environment(profile: "dev")).resolve() } catch let error as S3Error {
-            #expect(error.message.hasPrefix("cannot get AWS credentials from the SSO portal: "))
-            #expect(!error.message.contains("tok"))
-        }
+        let error = try #require(throws: S3Error.self) { try DefaultCredentialsChain(environment: environment(profile: "dev")).resolve() }
+        #expect(error.message.hasPrefix("cannot get AWS credentials from the SSO portal: "))
+        #expect(!error.message.contains("tok"))
     }
 
     @Test func thePortalIsAskedAgainAfterAFailure() throws {

@@ -12,13 +12,8 @@ public func checkStorageConformance(_ makeStorage: () throws -> any Storage) thr
     let base = "conformance-\(UInt32.random(in: 0...UInt32.max))/"
 
     // get of a missing key throws notFound; head gives nil; getIfPresent gives nil.
-    #expect(throws: StorageError.self) { try storage.get(base + "missing") }
-    do {
-        _ = try storage.get(base + "missing")
-    } catch StorageError.notFound {
-    } catch {
-        Issue.record("get of a missing key threw \(error), not notFound")
-    }
+    let missing = try #require(throws: StorageError.self) { try storage.get(base + "missing") }
+    if case .notFound = missing {} else { Issue.record("get of a missing key threw \(missing), not notFound") }
     #expect(try storage.head(base + "missing") == nil)
     #expect(try storage.getIfPresent(base + "missing") == nil)
     #expect(throws: StorageError.self) { try storage.getPrefix(base + "missing", count: 10) }
