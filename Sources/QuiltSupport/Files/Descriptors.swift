@@ -1,5 +1,5 @@
-// What the file types share below their APIs: the system's text for an errno, and writing a whole buffer to a
-// descriptor.
+// What the file types share below their APIs: the system's text for an errno, writing a whole buffer to a
+// descriptor, and reading at an offset.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -23,4 +23,13 @@ func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
         done += n
     }
     return true
+}
+
+/// Reads up to `buffer.count` bytes of `descriptor` at `offset` (`pread`), going on after EINTR; returns how many
+/// (0 at the end), or -1 on an error, with errno set.
+func readAt(_ descriptor: Int32, _ buffer: UnsafeMutableRawBufferPointer, _ offset: Int) -> Int {
+    while true {
+        let n = pread(descriptor, buffer.baseAddress, buffer.count, off_t(offset))
+        if n >= 0 || errno != EINTR { return n }
+    }
 }

@@ -113,12 +113,9 @@ public final class InputFile: @unchecked Sendable {
 
     /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (0 at end of file).
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(FileSystemError) -> Int {
-        while true {
-            let n = pread(descriptor, buffer.baseAddress, buffer.count, off_t(offset))
-            if n >= 0 { return n }
-            if errno == EINTR { continue }
-            throw .cannotRead(path: path, reason: errnoText())
-        }
+        let n = readAt(descriptor, buffer, offset)
+        guard n >= 0 else { throw .cannotRead(path: path, reason: errnoText()) }
+        return n
     }
 
     /// Reads exactly `buffer.count` bytes at `offset`, failing if the file is shorter (it changed under us).

@@ -36,11 +36,8 @@ public final class ScratchFile: @unchecked Sendable {
 
     /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (0 at the end).
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(FileSystemError) -> Int {
-        while true {
-            let n = pread(descriptor, buffer.baseAddress, buffer.count, off_t(offset))
-            if n >= 0 { return n }
-            if errno == EINTR { continue }
-            throw .cannotRead(path: directory, reason: errnoText())
-        }
+        let n = readAt(descriptor, buffer, offset)
+        guard n >= 0 else { throw .cannotRead(path: directory, reason: errnoText()) }
+        return n
     }
 }
