@@ -331,13 +331,6 @@ public final class EntrySpool {
         while let (line, key) = try lines.next() { try body(line, key) }
     }
 
-    /// Goes through every key in tree order without using the lines: what finds duplicates across runs before
-    /// anything is written where a failure half-way would leave half a manifest.
-    public func checkTree() throws {
-        guard !runs.isEmpty else { return try finish() }
-        try forEachSorted { _, _ in }
-    }
-
     /// An iterator over the sorted lines (for readers that pull, such as a merge with another manifest).
     public func sortedLines() throws -> SortedLines {
         try finish()
