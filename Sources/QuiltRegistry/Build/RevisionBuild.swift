@@ -17,6 +17,8 @@ final class RevisionBuild {
     let base: (registry: Registry, topHash: String)?
     /// Logical keys (or directory keys, without their `/`) taken out of the base, in the order given.
     let removals: [String]
+    /// The removals as given (for messages).
+    private let removalTexts: [String]
     /// The entries added (the last added wins over an earlier one with the same key, and over the base's).
     let additions: EntrySpool
     /// The package `user_meta` to set; nil keeps the base's (or, without a base, leaves none).
@@ -27,6 +29,7 @@ final class RevisionBuild {
     init(base: (registry: Registry, topHash: String)?, removals: [String] = [], additions: EntrySpool,
          packageMeta: JSONValue? = nil, directoryEdits: [(key: String, meta: JSONValue)] = []) {
         self.base = base
+        removalTexts = removals
         self.removals = removals.map { key in
             var trimmed = key
             while trimmed.hasSuffix("/") { trimmed.removeLast() }
@@ -120,7 +123,7 @@ final class RevisionBuild {
         while true {
             switch (addition, baseLine) {
             case (nil, nil):
-                if let unmatched = matched.firstIndex(of: false) { throw BuildError.noSuchEntry(removals[unmatched]) }
+                if let unmatched = matched.firstIndex(of: false) { throw BuildError.noSuchEntry(removalTexts[unmatched]) }
                 return
             case (let a?, nil):
                 try emit(a.line, key: a.key)
