@@ -59,15 +59,6 @@ public struct Registry: Sendable {
         return topHash
     }
 
-    /// `storeManifest` for a spooled manifest: its lines are streamed from the spool to the staged object.
-    @discardableResult
-    public func storeManifest(_ manifest: SpooledManifest) throws -> String {
-        let staged = try storage.stage()
-        let topHash = try writer.write(manifest) { try staged.write($0) }
-        try staged.commit(as: Self.manifestKey(topHash))
-        return topHash
-    }
-
     /// Small reads in flight at once, as the backend prefers.
     var readConcurrency: Int { storage.capabilities.readConcurrency }
 

@@ -134,6 +134,8 @@ struct Additions {
     private(set) var skipped: [[UInt8]] = []
     private(set) var s3Hashing = S3HashStats()
     private var batch: [ManifestEntry] = []
+    /// Each batch entry's local path (nil for an S3 object): local files are hashed by path, with no URL parsed.
+    private var batchPaths: [String?] = []
     private var found = 0
     private var done = (files: 0, bytes: 0)
 
@@ -164,7 +166,8 @@ struct Additions {
             if !skipUndecodable && !undecodable.isEmpty { return }
             let key = Self.key(prefix, file.relativePath)
             try LogicalKey.validate(key)
-            try add(ManifestEntry(logicalKey: key, physicalKey: PhysicalKey.local(path: file.realPath).url, size: file.size, hash: nil))
+            try add(ManifestEntry(logicalKey: key, physicalKey: PhysicalKey.local(path: file.realPath).url, size: file.size, hash: nil),
+                    path: file.realPath)
         }
         if !skipUndecodable, let first = undecodable.first {
             throw BuildError.undecodableName(path: first, others: undecodable.count - 1)
@@ -179,7 +182,7 @@ struct Additions {
             throw FileSystemError.notARegularFile(path: path)
         }
         try LogicalKey.validate(key)
-        try add(ManifestEntry(logicalKey: key, physicalKey: PhysicalKey.local(path: real).url, size: size, hash: nil))
+        try add(ManifestEntry(logicalKey: key, physicalKey: PhysicalKey.local(path: real).url, size: size, hash: nil), path: real)
     }
 
     /// quilt3's `set(key, "s3://…")`: the object as it is now (its current version unless the URL names one), its
@@ -213,10 +216,11 @@ struct Additions {
         }
     }
 
-    private mutating func add(_ entry: ManifestEntry) throws {
+    private mutating func add(_ entry: ManifestEntry, path: String? = nil) throws {
         found += 1
         guard hashing == .asAdded else { return try spool.add(entry) }
         batch.append(entry)
+        batchPaths.append(path)
         if batch.count >= Self.batchSize { try hashBatch() }
     }
 
@@ -231,16 +235,23 @@ struct Additions {
                                   bytesDone: before.bytes + p.bytesDone, bytesTotal: 0))
             }
         }
-        let needsS3 = batch.contains { $0.physicalKey.hasPrefix("s3://") }
-        s3Hashing = s3Hashing + (try EntryHasher.hashMissing(&batch, remote: needsS3 ? context.transfers() : nil,
-                                                             useS3Checksums: context.useS3Checksums,
-                                                             progress: batchProgress))
+        let local = batch.indices.filter { batchPaths[$0] != nil }
+        let results = try EntryHasher.hashFiles(local.map { batchPaths[$0]! }, progress: batchProgress)
+        for (n, i) in local.enumerated() {
+            batch[i].hash = results[n].hash
+            batch[i].size = results[n].size
+        }
+        if local.count < batch.count {
+            s3Hashing = s3Hashing + (try EntryHasher.hashMissing(&batch, remote: context.transfers(),
+                                                                 useS3Checksums: context.useS3Checksums))
+        }
         for entry in batch {
             try spool.add(entry)
             done.bytes += entry.size
         }
         done.files += batch.count
         batch.removeAll(keepingCapacity: true)
+        batchPaths.removeAll(keepingCapacity: true)
     }
 
     /// Hashes what is still held and ends the spool's adding.
