@@ -37,7 +37,8 @@ struct Push: QuiltCommand, VerboseCommand, QuietCommand {
     @Flag(name: .long, help: "Write nothing when the new top hash equals the remote latest.")
     var dedupe = false
 
-    @Option(name: .long, help: ArgumentHelp("Which entries to copy: default, all, local or none.", valueName: "mode"))
+    @Option(name: .long, help: ArgumentHelp("Which entries to copy: default, all, local or none.", valueName: "mode"),
+            completion: .list(CopyMode.allCases.map(\.rawValue)))
     var copy: String = CopyMode.outsideRegistry.rawValue
 
     @Flag(name: .long, help: "Check against the remote registry's workflow; upload and write nothing.")

@@ -23,9 +23,13 @@ final class RevisionBuild {
     let packageMeta: JSONValue?
     /// Directory metadata set, in order, after the removals: each replaces any line of its key.
     let directoryEdits: [(key: String, meta: JSONValue)]
+    /// `user_meta` set on entries of the base, by logical key (`pkg[lk].set_meta(…)`); each must name one.
+    let entryMeta: [[UInt8]: JSONValue]
 
     init(base: (registry: Registry, topHash: String)?, removals: [String] = [], additions: EntrySpool,
-         packageMeta: JSONValue? = nil, directoryEdits: [(key: String, meta: JSONValue)] = []) {
+         packageMeta: JSONValue? = nil, directoryEdits: [(key: String, meta: JSONValue)] = [],
+         entryMeta: [[UInt8]: JSONValue] = [:]) {
+        self.entryMeta = entryMeta
         self.base = base
         self.removals = removals.map { key in
             var trimmed = key
@@ -76,6 +80,7 @@ final class RevisionBuild {
         var addition = try added.next()
         var baseLine = try base?.nextLine()
         var matched = [Bool](repeating: false, count: removals.count)
+        var metaUnmatched = Set(entryMeta.keys)
         let removalKeys = removals.map { Array($0.utf8) }
         let directoryPaths = Manifest.directoryPaths(directories)
         var previous: [UInt8] = [], hasPrevious = false
@@ -110,6 +115,13 @@ final class RevisionBuild {
         func emitBase(_ raw: ManifestStream.RawEntry) throws {
             if !removalKeys.isEmpty && removed(raw.key) { return }
             normalized.removeAll(keepingCapacity: true)
+            if !entryMeta.isEmpty, let meta = entryMeta[Array(raw.key)] {
+                guard case .entry(var entry) = try ManifestLine.parse(raw.line, lineNumber: 0, rules: .manifest) else { return }
+                entry.userMeta = meta
+                metaUnmatched.remove(Array(raw.key))
+                ManifestLine.appendEntry(entry, to: &normalized)
+                return try normalized.withUnsafeBytes { try emit($0, key: raw.key) }
+            }
             if ManifestLine.appendNormalized(raw.line, to: &normalized) == nil {
                 guard case .entry(let entry) = try ManifestLine.parse(raw.line, lineNumber: 0, rules: .manifest) else { return }
                 ManifestLine.appendEntry(entry, to: &normalized)
@@ -121,6 +133,11 @@ final class RevisionBuild {
             switch (addition, baseLine) {
             case (nil, nil):
                 if let unmatched = matched.firstIndex(of: false) { throw BuildError.noSuchEntry(removals[unmatched]) }
+                if let key = metaUnmatched.min(by: { a, b in
+                    a.withUnsafeBufferPointer { l in b.withUnsafeBufferPointer { r in LogicalKey.precedes(l, r) } }
+                }) {
+                    throw BuildError.entryMetaNamesNoEntry(String(decoding: key, as: UTF8.self))
+                }
                 return
             case (let a?, nil):
                 try emit(a.line, key: a.key)
