@@ -19,7 +19,18 @@ extension QuiltContext {
     /// The credentials of a catalog sign-in (credentials.json), or nil when there are none and the AWS chain
     /// applies.
     func catalogCredentials() throws -> (any AWSCredentialsProvider)? {
-        try CatalogCredentialsProvider.stored(
+        // `QUILT_API_KEY` (CI): quilt3's `login_with_api_key` from the environment, ahead of a `quilt login`.
+        if let key = nonEmpty(environment["QUILT_API_KEY"]) {
+            guard key.hasPrefix("qk_") else { throw CatalogError.invalidAPIKey }
+            guard let registry = nonEmpty(config.registryURL) else {
+                throw CatalogError.notConfigured(navigatorURL: config.navigatorURL)
+            }
+            trace?("credentials: QUILT_API_KEY, from \(registry)/api/auth/get_credentials (in memory only)")
+            return try CatalogCredentialsProvider.apiKey(
+                key, registryURL: registry, dataDirectory: config.paths.dataDirectory,
+                catalogName: config.navigatorURL ?? registry, timeout: try config.settings().requestsTimeout)
+        }
+        return try CatalogCredentialsProvider.stored(
             dataDirectory: config.paths.dataDirectory, registryURL: config.registryURL,
             catalogName: config.navigatorURL ?? config.registryURL, timeout: try config.settings().requestsTimeout)
     }
