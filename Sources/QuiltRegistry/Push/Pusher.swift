@@ -100,13 +100,14 @@ public struct Pusher: Sendable {
                      useS3Checksums: Bool = true, progress: ProgressHandler? = nil) throws -> PushResult {
         try PackageName.validate(name)
         let remoteLatest = try registry.latest(name)
-        try checkConflict(name, remoteLatest: remoteLatest, expected: expected, force: force)
         // Copied entries get sha2-256-chunked hashes; when every entry already has one, the top hash is known
-        // before anything is sent, and a push that would change nothing sends nothing.
+        // before anything is sent, and a push that would change nothing sends nothing. That is no conflict,
+        // whoever published it: nothing is overwritten.
         if dedupe, let remoteLatest, try knownTopHash(build, finishHeader: finishHeader) == remoteLatest {
             transfers.trace?("dedupe: \(remoteLatest) is already the remote latest; nothing sent")
             return PushResult(topHash: remoteLatest, timestamp: nil, copied: 0, reused: 0)
         }
+        try checkConflict(name, remoteLatest: remoteLatest, expected: expected, force: force)
 
         let copier = EntryCopier(transfers: transfers, bucket: bucket, prefix: destPrefix ?? name)
         let journal = try journalDirectory.map { try PushJournal(directory: $0, bucket: bucket, name: name) }
