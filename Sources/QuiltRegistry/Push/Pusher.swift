@@ -165,11 +165,18 @@ public struct Pusher: Sendable {
     }
 
     private func checkConflict(_ name: String, remoteLatest: String?, expected: [KnownRevision], force: Bool) throws {
+        try Self.checkConflict(name, in: registry.url, remoteLatest: remoteLatest, expected: expected, force: force,
+                               by: "push", trace: transfers.trace)
+    }
+
+    /// The conflict check of push and rollback: unless `force`, a `latest` that exists must be one of `expected`.
+    static func checkConflict(_ name: String, in registryURL: String, remoteLatest: String?, expected: [KnownRevision],
+                              force: Bool, by operation: String, trace: TraceHandler?) throws {
         let expecting = expected.isEmpty ? "none" : expected.map { "\($0.hash) (\($0.source))" }.joined(separator: " or ")
-        transfers.trace?("conflict check: remote latest of \(name) is \(remoteLatest ?? "none"), push expects "
-                         + expecting + (force ? " (--force: not checked)" : ""))
+        trace?("conflict check: remote latest of \(name) is \(remoteLatest ?? "none"), \(operation) expects "
+               + expecting + (force ? " (--force: not checked)" : ""))
         guard !force, let remoteLatest, !expected.contains(where: { $0.hash == remoteLatest }) else { return }
-        throw RegistryError.pushConflict(name: name, remoteLatest: remoteLatest, registry: registry.url,
+        throw RegistryError.pushConflict(name: name, remoteLatest: remoteLatest, registry: registryURL,
                                          expected: expected.first?.hash)
     }
 }

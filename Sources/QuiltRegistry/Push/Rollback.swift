@@ -28,14 +28,9 @@ extension QuiltContext {
         let topHash = try registry.resolve(revision)
         guard let current = try registry.latest(name) else { throw RegistryError.noSuchPackage(name, registry: registry.url) }
         if case .s3? = try? RegistryLocation(registry.url) {
-            let known = try knownRevisions(name, in: registry, local: localRegistry())
-            trace?("conflict check: remote latest of \(name) is \(current), rollback expects "
-                   + (known.isEmpty ? "none" : known.map { "\($0.hash) (\($0.source))" }.joined(separator: " or "))
-                   + (force ? " (--force: not checked)" : ""))
-            if !force && !known.contains(where: { $0.hash == current }) {
-                throw RegistryError.pushConflict(name: name, remoteLatest: current, registry: registry.url,
-                                                 expected: known.first?.hash)
-            }
+            try Pusher.checkConflict(name, in: registry.url, remoteLatest: current,
+                                     expected: knownRevisions(name, in: registry, local: localRegistry()),
+                                     force: force, by: "rollback", trace: trace)
         }
         var result = RollbackResult(name: name, topHash: topHash, registry: registry.url, previous: current, timestamp: nil)
         if current != topHash {
