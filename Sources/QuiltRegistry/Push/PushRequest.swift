@@ -119,6 +119,8 @@ extension QuiltContext {
     /// The revision a push starts from and the registry it is read from: `fromRegistry` (`--from-registry`), else
     /// the push's own. Quilt+ URIs (`quilt+s3://A#package=ns/name@hash`, parsed with revisions on another branch)
     /// name their registry: it is the base's registry, and must agree with `--from-registry` when both are given.
+    /// (When they land, the registry below becomes `revision.registry == nil && fromRegistry == nil ? remote :
+    /// try self.registry(fromRegistry, for: revision)`; t5720 runs its URI case as soon as rev-parse takes one.)
     func base(_ from: String, registry fromRegistry: String?, pushingTo remote: Registry) throws
         -> (registry: Registry, topHash: String)
     {
