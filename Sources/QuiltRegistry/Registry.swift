@@ -242,7 +242,7 @@ public struct Registry: Sendable {
     public func deletePackage(_ name: String, topHash: String? = nil) throws -> [String] {
         try PackageName.validate(name)
         let all = try pointers(name)
-        guard !all.isEmpty else { throw RegistryError.noSuchPackage(name) }
+        guard !all.isEmpty else { throw RegistryError.noSuchPackage(name, registry: url) }
         guard let topHash else {
             for pointer in all { try storage.delete(Self.pointerKey(name, pointer.pointer)) }
             return all.map(\.pointer)
@@ -281,7 +281,7 @@ public struct Registry: Sendable {
         case .latest:
             guard let name = revision.name else { throw RegistryError.noSuchRevision(revision.text) }
             guard let hash = try latest(name) else {
-                throw RegistryError.noSuchPackage(name)
+                throw RegistryError.noSuchPackage(name, registry: url)
             }
             return hash
         case .pointer(let pointer):

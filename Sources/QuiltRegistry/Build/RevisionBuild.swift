@@ -25,9 +25,13 @@ final class RevisionBuild {
     let packageMeta: JSONValue?
     /// Directory metadata set, in order, after the removals: each replaces any line of its key.
     let directoryEdits: [(key: String, meta: JSONValue)]
+    /// `user_meta` set on entries of the base, by logical key (`pkg[lk].set_meta(…)`); each must name one.
+    let entryMeta: [[UInt8]: JSONValue]
 
     init(base: (registry: Registry, topHash: String)?, removals: [String] = [], additions: EntrySpool,
-         packageMeta: JSONValue? = nil, directoryEdits: [(key: String, meta: JSONValue)] = []) {
+         packageMeta: JSONValue? = nil, directoryEdits: [(key: String, meta: JSONValue)] = [],
+         entryMeta: [[UInt8]: JSONValue] = [:]) {
+        self.entryMeta = entryMeta
         self.base = base
         removalTexts = removals
         self.removals = removals.map { key in
@@ -76,6 +80,7 @@ final class RevisionBuild {
     func forEachLine(_ base: StoredManifest?, directories: [(key: String, meta: JSONValue)],
                      _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var matched = [Bool](repeating: false, count: removals.count)
+        var metaUnmatched = Set(entryMeta.keys)
         let removalKeys = removals.map { Array($0.utf8) }
         let directoryPaths = Manifest.directoryPaths(directories)
         var normalized: [UInt8] = []
@@ -119,6 +124,13 @@ final class RevisionBuild {
         }
         func emitBase(_ raw: ManifestStream.RawEntry, other: UnsafeRawBufferPointer?) throws {
             normalized.removeAll(keepingCapacity: true)
+            if !entryMeta.isEmpty, let meta = entryMeta[Array(raw.key)] {
+                guard case .entry(var entry) = try ManifestLine.parse(raw.line, lineNumber: 0, rules: .manifest) else { return }
+                entry.userMeta = meta
+                metaUnmatched.remove(Array(raw.key))
+                ManifestLine.appendEntry(entry, to: &normalized)
+                return try normalized.withUnsafeBytes { try emit($0, key: raw.key, other: other) }
+            }
             if ManifestLine.appendNormalized(raw.line, to: &normalized) == nil {
                 guard case .entry(let entry) = try ManifestLine.parse(raw.line, lineNumber: 0, rules: .manifest) else { return }
                 ManifestLine.appendEntry(entry, to: &normalized)
@@ -133,6 +145,11 @@ final class RevisionBuild {
             switch (addition, baseLine) {
             case (nil, nil):
                 if let unmatched = matched.firstIndex(of: false) { throw BuildError.noSuchEntry(removalTexts[unmatched]) }
+                if let key = metaUnmatched.min(by: { a, b in
+                    a.withUnsafeBufferPointer { l in b.withUnsafeBufferPointer { r in LogicalKey.precedes(l, r) } }
+                }) {
+                    throw BuildError.entryMetaNamesNoEntry(String(decoding: key, as: UTF8.self))
+                }
                 return
             case (let a?, nil):
                 try emit(a.line, key: a.key, other: nil)

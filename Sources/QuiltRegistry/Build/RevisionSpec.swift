@@ -22,6 +22,9 @@ public struct RevisionSpec: Sendable {
     public var workflow: WorkflowChoice
     /// Leave out files whose names are not valid UTF-8 (reported in the result) instead of refusing them.
     public var skipUndecodableNames = false
+    /// `--entry-meta LK=JSON`: each entry's `user_meta`, as quilt3's `pkg.set(lk, path, meta=…)` sets it on an
+    /// entry added, or `pkg[lk].set_meta(…)` on one of the starting revision; the last one given for a key wins.
+    public var entryMeta: [(key: String, meta: JSONValue)] = []
 
     public init(name: String, directory: String? = nil, sets: [(key: String, path: String)] = [], removals: [String] = [],
                 meta: JSONValue? = nil, message: String? = nil, workflow: WorkflowChoice = .unspecified) {
@@ -35,7 +38,9 @@ public struct RevisionSpec: Sendable {
     }
 
     /// True when the spec adds, removes or changes anything (else `push` publishes the local latest as it is).
-    public var changesContent: Bool { directory != nil || !sets.isEmpty || !removals.isEmpty || meta != nil }
+    public var changesContent: Bool {
+        directory != nil || !sets.isEmpty || !removals.isEmpty || meta != nil || !entryMeta.isEmpty
+    }
 
     /// When the data of the entries added is read to be hashed.
     enum Hashing {
@@ -98,8 +103,13 @@ public struct RevisionSpec: Sendable {
         let userMeta = try packageMeta ?? base.flatMap { try $0.registry.manifestHeader($0.topHash)["user_meta"] }
         try beforeAdding(userMeta)
 
+        var entryMetaByKey: [[UInt8]: JSONValue] = [:]
+        for (key, meta) in entryMeta {
+            try LogicalKey.validate(key)
+            entryMetaByKey[Array(key.utf8)] = meta
+        }
         var additions = Additions(spool: context.entrySpool(duplicates: .lastWins), context: context, hashing: hashing,
-                                  skipUndecodable: skipUndecodableNames, progress: progress)
+                                  skipUndecodable: skipUndecodableNames, progress: progress, entryMeta: entryMetaByKey)
         if let directory {
             if directory.hasPrefix("s3://") {
                 try additions.addS3Directory(url: directory, below: "")
@@ -116,8 +126,15 @@ public struct RevisionSpec: Sendable {
             }
         }
         try additions.finish()
+        // Metadata for keys no addition had is for entries of the base, set as they stream by; a key that names
+        // none of them is refused now, before anything is uploaded or written.
+        let baseEntryMeta = entryMetaByKey.filter { !additions.entryMetaApplied.contains($0.key) }
         let build = RevisionBuild(base: base, removals: removals, additions: additions.spool, packageMeta: packageMeta,
-                                  directoryEdits: directoryEdits)
+                                  directoryEdits: directoryEdits, entryMeta: baseEntryMeta)
+        if let key = baseEntryMeta.keys.min(by: { $0.lexicographicallyPrecedes($1) }), base == nil {
+            throw BuildError.entryMetaNamesNoEntry(String(decoding: key, as: UTF8.self))
+        }
+        if !baseEntryMeta.isEmpty { try build.check() }
         return (build, userMeta, additions.skipped, additions.s3Hashing)
     }
 }
@@ -130,6 +147,10 @@ struct Additions {
     let hashing: RevisionSpec.Hashing
     let skipUndecodable: Bool
     let progress: ProgressHandler?
+    /// `user_meta` to set on the entries added at these keys.
+    let entryMeta: [[UInt8]: JSONValue]
+    /// The keys of `entryMeta` an added entry had.
+    private(set) var entryMetaApplied: Set<[UInt8]> = []
     /// Files left out because their names are not UTF-8 (with `skipUndecodable`), as paths.
     private(set) var skipped: [[UInt8]] = []
     private(set) var s3Hashing = S3HashStats()
@@ -143,7 +164,8 @@ struct Additions {
     static let batchSize = 8192
 
     init(spool: EntrySpool, context: QuiltContext, hashing: RevisionSpec.Hashing, skipUndecodable: Bool,
-         progress: ProgressHandler?) {
+         progress: ProgressHandler?, entryMeta: [[UInt8]: JSONValue] = [:]) {
+        self.entryMeta = entryMeta
         self.spool = spool
         self.context = context
         self.hashing = hashing
@@ -217,6 +239,14 @@ struct Additions {
     }
 
     private mutating func add(_ entry: ManifestEntry, path: String? = nil) throws {
+        var entry = entry
+        if !entryMeta.isEmpty {
+            let key = Array(entry.logicalKey.utf8)
+            if let meta = entryMeta[key] {
+                entry.userMeta = meta
+                entryMetaApplied.insert(key)
+            }
+        }
         found += 1
         guard hashing == .asAdded else { return try spool.add(entry) }
         batch.append(entry)
