@@ -169,12 +169,11 @@ test_expect_success DPKG,HIDDEN 'toolchain hidden: every program'"'"'s --help, a
 '
 
 test_expect_success DPKG,HIDDEN 'toolchain hidden: build and show, the same top hash as the development build' '
-	mkdir -p data/sub && echo hello >data/a.txt && echo "{\"k\": 1}" >data/sub/b.json &&
-	for i in $(seq 1 20); do echo "row $i" >data/sub/part-$i.csv; done && make_file data/big.bin 9000000 &&
+	make_tree data &&
 	quilt build dev/pkg data --registry devreg --message "from the package" --meta "{\"n\": 1}" >devtop &&
 	hidden quilt build t/pkg data --message "from the package" --meta "{\"n\": 1}" >top &&
 	test_cmp devtop top &&
-	hidden quilt show t/pkg >show && grep -q "big.bin" show && grep -q "sub/part-20.csv" show &&
+	hidden quilt show t/pkg >show && grep -q "c/big.bin" show && grep -q "sp ace/é/x+%.txt" show &&
 	hidden quilt-rev-parse t/pkg >rev && test_cmp top rev &&
 	(cd data && find . -type f | hidden quilt-hash-object --stdin-paths --entries) |
 		hidden quilt-write-manifest --message "from the package" --meta "{\"n\": 1}" --registry plumbreg >ptop &&

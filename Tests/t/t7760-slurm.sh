@@ -134,21 +134,13 @@ fi
 bucket=slurm-$$-$RANDOM
 
 test_expect_success 'setup: a tree of small and big files, nested and odd names; its top hash by quilt build and by quilt3' '
-	mkdir -p data/a/b data/c "data/sp ace/é" scratch &&
-	for i in $(seq 1 120); do echo "row $i" >"data/a/f$i.csv"; done &&
-	for i in $(seq 1 30); do echo "$i" >"data/a/b/g$i.txt"; done &&
-	: >data/c/empty && echo "plus" >"data/sp ace/é/x+%.txt" && make_file data/c/big.bin 9000000 &&
+	make_tree data &&
+	mkdir scratch &&
 	quilt build t/tree data --message nightly >top && test_line_count = 1 top
 '
 
 test_expect_success QUILT3 'quilt3 builds the same top hash' '
-	quilt3_py - "$TRASH/data" "$TRASH/q3reg" <<-\PY >q3top &&
-	import sys, quilt3
-	p = quilt3.Package()
-	p.set_dir(".", sys.argv[1])
-	print(p.build("t/tree", registry="file://" + sys.argv[2], message="nightly"))
-	PY
-	test_cmp top q3top
+	quilt3_build_dir t/tree "$TRASH/data" nightly >q3top && test_cmp top q3top
 '
 
 test_expect_success SLURM 'the cluster: one idle node, every daemon on 127.0.0.1 only' '
