@@ -45,7 +45,14 @@ test_expect_success DPKG 'scripts/package makes a .deb and a tarball' '
 	test "$(dpkg-deb -f "$deb" Architecture)" = "$(dpkg --print-architecture)" &&
 	dpkg-deb -f "$deb" Depends | tr "," "\n" | sed "s/^ *//; s/ .*//" | sort >depends &&
 	for p in libc6 libcurl4 libssl3 zlib1g; do grep -qx "$p" depends || return 1; done &&
-	! grep -i swift depends
+	! grep -i swift depends &&
+	# Every glibc version the binary needs is within the libc6 it depends on (GLIBC_ABI_DT_RELR: 2.36).
+	dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/bin/quilt >quilt.bin &&
+	libc=$(dpkg-deb -f "$deb" Depends | tr "," "\n" | sed -n "s/^ *libc6 (>= \(.*\))$/\1/p") &&
+	need=$(readelf -V quilt.bin | grep -o "GLIBC_2\.[0-9.]*" | sed "s/GLIBC_//" | sort -uV | tail -n 1) &&
+	if readelf -V quilt.bin | grep -q GLIBC_ABI_DT_RELR; then need=$(printf "%s\n" "$need" 2.36 | sort -V | tail -n 1); fi &&
+	echo "libc6 >= $libc; the binary needs $need" &&
+	dpkg --compare-versions "$libc" ge "$need"
 '
 
 test_expect_success DPKG 'the .deb: one binary, a hard link to it per plumbing program, every page and completion' '
