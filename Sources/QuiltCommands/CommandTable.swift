@@ -52,6 +52,21 @@ public enum CommandTable {
 
     static func row(_ name: String) -> Row? { rows.first { $0.name == name } }
 
+    /// Runs the program that `argv0` names, as git's builtins do: one binary hard-linked (or symlinked) as
+    /// `quilt-<name>` for each plumbing command (scripts/package, scripts/install) runs that program, and any other
+    /// name (`quilt`, `/usr/bin/quilt`, a renamed copy) runs `quilt`.
+    public static func main(invokedAs argv0: String?) -> Never {
+        main(program: program(invokedAs: argv0))
+    }
+
+    /// The program a path names: `quilt-<name>` when its last component is that of a plumbing command, else `quilt`.
+    static func program(invokedAs argv0: String?) -> String {
+        guard let base = argv0?.split(separator: "/").last, base.hasPrefix("quilt-"),
+              row(String(base.dropFirst("quilt-".count)))?.category == .plumbing
+        else { return "quilt" }
+        return String(base)
+    }
+
     /// Runs the program named `program` (`quilt` or `quilt-<name>`) with the process's arguments and exits.
     public static func main(program: String) -> Never {
         // A closed pipe must end the program quietly, not kill it with a signal mid-write.
