@@ -23,7 +23,7 @@ extension Registry {
         try PackageName.validate(name)
         let listing = try listPointers(name)
         listing.corrupt.forEach(skipped)
-        guard !listing.pointers.isEmpty else { throw RegistryError.noSuchPackage(name) }
+        guard !listing.pointers.isEmpty else { throw RegistryError.noSuchPackage(name, registry: url) }
         let latest = listing.pointers.first { $0.pointer == "latest" }?.topHash
         let versions = Self.versions(of: listing.pointers)
         let headers = manifestHeaders(versions.map(\.topHash))

@@ -54,8 +54,8 @@ test_expect_success 'the options a usage error is about are named' '
 '
 
 test_expect_success 'push checks --dest before it reads a file' '
-	usage_error quilt push ns/x --set k=missing.txt --registry s3://some-bucket --dest s3://other-bucket/x &&
-	grep -q -- "--dest" err
+	test_must_fail --exit=64 quilt push ns/x --set k=missing.txt --registry s3://some-bucket --dest s3://other-bucket/x 2>err &&
+	test_line_count = 2 err && grep -q "^error: .*--dest" err && grep -q "^hint: .*--registry s3://other-bucket" err
 '
 
 test_done
