@@ -1,7 +1,9 @@
 // swift-tools-version:6.1
 // Quilt data packages as a git-style command suite: plumbing programs and porcelain over layered core libraries.
 // The dependency arrows between the library targets are the architecture (Documentation/architecture.md); the
-// build checks them (scripts/test builds with --explicit-target-dependency-import-check=error).
+// build checks them: scripts/test builds with --explicit-target-dependency-import-check=error (no target imports
+// one outside what it declares and what that declares, however the build was scheduled), and
+// scripts/check-architecture (Tests/t/t0050) holds every import to the importing target's own declared dependencies.
 // Linux only: the core calls Glibc directly (pread, openat, renameat2), so no Apple platform is claimed.
 import PackageDescription
 
@@ -26,14 +28,16 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        // The browser's: HTTP (without its swift-configuration trait; NIO's thread pool and swift-log, which it stands on,
-        // named too), HTML templates, Markdown, CSV.
+        // The browser's: HTTP (without its swift-configuration trait; NIO's thread pool, swift-log, HTTP types and
+        // the signal names of service-lifecycle, which it stands on, named too), HTML templates, Markdown, CSV.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libcurl through pkg-config: HTTP for S3. Imported by QuiltHTTP only.
@@ -61,8 +65,9 @@ let package = Package(
         // The one storage interface (get, put, conditional put, list, delete, head), its vocabulary, and the
         // local-directory backend.
         .target(name: "QuiltStorage", dependencies: ["QuiltSupport"]),
-        // AWS: credentials, SigV4, the S3 client, the S3 backend of the storage interface, multipart uploads.
-        .target(name: "QuiltAWS", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltStorage"]),
+        // AWS: credentials, SigV4, the S3 client, the S3 backend of the storage interface, multipart uploads. The
+        // credential sources' JSON is read with QuiltFormat's parser, the suite's one.
+        .target(name: "QuiltAWS", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltStorage"]),
         // Quilt catalog sign-in as quilt3 does it: config.json, the token exchange, auth.json and credentials.json,
         // and the AWS credential provider that renews the catalog's credentials.
         .target(name: "QuiltCatalog", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltAWS"]),
@@ -71,8 +76,8 @@ let package = Package(
         .target(
             name: "QuiltRegistry",
             dependencies: [
-                "QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltStorage", "QuiltAWS", "QuiltCatalog",
-                "QuiltArchive", .product(name: "Yams", package: "Yams"),
+                "QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltHTTP", "QuiltStorage", "QuiltAWS",
+                "QuiltCatalog", "QuiltArchive", .product(name: "Yams", package: "Yams"),
             ]
         ),
         // One file per command, plus the shared machinery (error to exit code, output).
@@ -96,6 +101,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // Unit tests: one target per library, as SwiftPM's own are, each importing the library it tests and what
@@ -106,6 +113,7 @@ let package = Package(
         .testTarget(name: "QuiltSupportTests", dependencies: ["QuiltSupport", "QuiltTestSupport"]),
         .testTarget(name: "QuiltFormatTests", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltTestSupport"]),
         .testTarget(name: "QuiltJSONSchemaTests", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema"]),
+        .testTarget(name: "QuiltHTTPTests", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltTestSupport"]),
         .testTarget(name: "QuiltStorageTests", dependencies: ["QuiltSupport", "QuiltStorage", "QuiltTestSupport"]),
         .testTarget(name: "QuiltAWSTests", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltTestSupport"]),
         .testTarget(name: "QuiltCatalogTests",
@@ -113,10 +121,14 @@ let package = Package(
         .testTarget(name: "QuiltArchiveTests", dependencies: ["QuiltArchive"]),
         .testTarget(
             name: "QuiltRegistryTests",
-            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltStorage", "QuiltAWS", "QuiltRegistry",
-                           "QuiltTestSupport"]
+            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltHTTP", "QuiltStorage", "QuiltAWS",
+                           "QuiltRegistry", "QuiltTestSupport"]
         ),
-        .testTarget(name: "QuiltCommandsTests", dependencies: ["QuiltCommands"]),
+        .testTarget(
+            name: "QuiltCommandsTests",
+            dependencies: ["QuiltSupport", "QuiltRegistry", "QuiltCommands",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "QuiltServeTests",
                     dependencies: ["QuiltSupport", "QuiltFormat", "QuiltStorage", "QuiltRegistry", "QuiltServe", "QuiltTestSupport"]),
     ] + programs.map { program in
@@ -124,3 +136,9 @@ let package = Package(
     },
     swiftLanguageModes: [.v6]
 )
+
+// MemberImportVisibility (SE-0444): a file sees the members (methods, properties, operators) of a module only if it
+// imports that module itself, as it already had to for its types, so each file's imports say what it uses.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
+}

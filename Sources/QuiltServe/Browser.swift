@@ -30,7 +30,7 @@ struct OpenedRevision: Sendable {
     var place: Route.Place { Route.Place(slug: served.slug, name: name, revision: topHash) }
     var isLatest: Bool { latest == topHash }
     var uri: QuiltURI { QuiltURI(registry: location, name: name, topHash: topHash) }
-    var location: RegistryLocation { (try? RegistryLocation(served.registry.url)) ?? .local(path: served.registry.url) }
+    var location: RegistryLocation { served.registry.location }
 }
 
 /// What a handler answers.
@@ -80,10 +80,9 @@ final class Browser: Sendable {
         var taken: Set<String> = []
         return registries.map { registry in
             var base: String
-            switch try? RegistryLocation(registry.url) {
-            case .s3(let bucket, let prefix)?: base = prefix.isEmpty ? bucket : bucket + "-" + prefix
-            case .local(let path)?: base = FileSystem.baseName(of: path)
-            case nil: base = "registry"
+            switch registry.location {
+            case .s3(let bucket, let prefix): base = prefix.isEmpty ? bucket : bucket + "-" + prefix
+            case .local(let path): base = FileSystem.baseName(of: path)
             }
             base = String(base.unicodeScalars.map { scalar -> Character in
                 scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || scalar == "-" || scalar == "_" || scalar == ".")

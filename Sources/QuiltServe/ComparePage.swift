@@ -1,6 +1,7 @@
 // Two revisions compared: the entries added, modified and deleted (ManifestDiff, the one diff engine, reading both
 // manifests side by side, each checked against its name) and the difference of their metadata (message, user_meta,
 // workflow), field by field.
+import HTTPTypes
 import QuiltSupport
 import QuiltFormat
 import QuiltRegistry

@@ -2,6 +2,7 @@
 // list. Each is opened before its status is chosen (a package that is not there is a 404), then written as it is
 // worked out.
 import Foundation
+import HTTPTypes
 import QuiltSupport
 import QuiltFormat
 import QuiltRegistry

@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import UnixSignals
 import QuiltSupport
 import QuiltRegistry
 

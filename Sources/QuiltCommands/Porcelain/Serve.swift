@@ -90,12 +90,9 @@ struct Serve: QuiltCommand, VerboseCommand {
     /// directory), else the first on PATH.
     static func runServeProgram() throws -> Never {
         let arguments = Array(CommandLine.arguments.dropFirst(2))
-        var candidates: [String] = []
-        if let me = try? FileSystem.realPath("/proc/self/exe") { candidates.append(FileSystem.parent(of: me) + "/quilt-serve") }
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            candidates.append(directory + "/quilt-serve")
-        }
-        for path in candidates where access(path, X_OK) == 0 {
+        var searchPath = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        if let me = try? FileSystem.realPath("/proc/self/exe") { searchPath = FileSystem.parent(of: me) + ":" + searchPath }
+        for path in FileSystem.executables(named: "quilt-serve", searchPath: searchPath) {
             Tracer.process?.line("exec: " + shellQuoted([path] + arguments))
             let argv = (["quilt-serve"] + arguments).map { strdup($0) } + [nil]
             execv(path, argv)
@@ -107,9 +104,9 @@ struct Serve: QuiltCommand, VerboseCommand {
     static func openBrowser(_ url: String, environment: [String: String], log: @Sendable (String) -> Void) {
         let commands = ["xdg-open"] + (environment["BROWSER"].map { [$0] } ?? [])
         for command in commands {
-            for directory in (environment["PATH"] ?? "").split(separator: ":") where access(directory + "/" + command, X_OK) == 0 {
+            for path in FileSystem.executables(named: command, searchPath: environment["PATH"] ?? "") {
                 let process = Process()
-                process.executableURL = URL(fileURLWithPath: directory + "/" + command)
+                process.executableURL = URL(fileURLWithPath: path)
                 process.arguments = [url]
                 if (try? process.run()) != nil { return }
             }

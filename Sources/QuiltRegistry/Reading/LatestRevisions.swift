@@ -2,6 +2,7 @@
 // (the browser's first page), from one listing of the pointers and two small reads per package.
 import QuiltSupport
 import QuiltFormat
+import QuiltStorage
 
 /// A package and its latest revision.
 public struct LatestRevision: Sendable, Equatable {
