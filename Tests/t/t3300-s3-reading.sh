@@ -74,7 +74,8 @@ test_expect_success S3 'push --from a URI publishes to its bucket; with another 
 	grep -q "\"registry\": \"s3://$bucket\"" two.json &&
 	quilt ls "quilt+s3://$bucket#package=ns/p" >out && printf "a.txt\nn.txt\nsub/\n" >expect && test_cmp expect out &&
 	quilt push ns/p --from "$uri" --registry s3://$other --json >promoted.json &&
-	grep -q "\"top_hash\": \"$top\"" promoted.json && grep -q "\"registry\": \"s3://$other\"" promoted.json &&
+	grep -q "\"registry\": \"s3://$other\"" promoted.json &&
+	quilt ls "quilt+s3://$other#package=ns/p" -r >out && quilt ls "$uri" -r >expect && test_cmp expect out &&
 	test_must_fail --exit=64 quilt push ns/p --from "$uri" --from-registry s3://$other --registry s3://$other 2>err &&
 	grep -q "names the registry" err
 '
