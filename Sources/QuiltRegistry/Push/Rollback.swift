@@ -27,7 +27,7 @@ extension QuiltContext {
         let registry = try registry(registryText)
         let topHash = try registry.resolve(revision)
         guard let current = try registry.latest(name) else { throw RegistryError.noSuchPackage(name, registry: registry.url) }
-        if case .s3? = try? RegistryLocation(registry.url) {
+        if case .bucket = registry.storage.location {
             try Pusher.checkConflict(name, in: registry.url, remoteLatest: current,
                                      expected: knownRevisions(name, in: registry, local: localRegistry()),
                                      force: force, by: "rollback", trace: trace)
