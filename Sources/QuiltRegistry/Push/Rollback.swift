@@ -2,6 +2,7 @@
 // `latest`, so the history shows the rollback as its newest entry and nothing is lost.
 import QuiltSupport
 import QuiltFormat
+import QuiltStorage
 
 /// What `quilt rollback` did.
 public struct RollbackResult: Sendable {
