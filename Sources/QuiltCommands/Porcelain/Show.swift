@@ -33,7 +33,7 @@ struct Show: QuiltCommand, VerboseCommand {
             guard let name = rev.name else {
                 throw RegistryError.invalidRevision(revision, reason: "a Quilt+ URI needs a package name; give ns/name@<hash>")
             }
-            io.line(QuiltURI(registry: try RegistryLocation(registry.url), name: name, topHash: topHash).text)
+            io.line(QuiltURI(registry: registry.location, name: name, topHash: topHash).text)
             return
         }
         if json {
