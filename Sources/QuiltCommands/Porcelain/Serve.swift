@@ -120,5 +120,7 @@ enum ServeCommandError: QuiltError {
 
     var kind: FailureKind { .operationFailed }
     var message: String { "quilt serve runs the quilt-serve program, found neither beside quilt nor on PATH" }
-    var hint: String? { "install the suite (scripts/install), which puts quilt-serve beside quilt" }
+    var hint: String? {
+        "scripts/install puts it beside quilt; from the binary packages, install quilt-swift-serve too (scripts/package --serve makes it)"
+    }
 }
