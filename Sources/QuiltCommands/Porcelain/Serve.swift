@@ -44,7 +44,7 @@ struct Serve: QuiltCommand, VerboseCommand {
     @Option(name: .long, help: ArgumentHelp("The TCP port to listen on (0: any free port).", valueName: "port"))
     var port: Int = 7970
 
-    @Option(name: .long, help: ArgumentHelp("The address to listen on (default 127.0.0.1: this machine only).", valueName: "addr"))
+    @Option(name: .long, help: ArgumentHelp("The address to listen on; any but a loopback address is warned about.", valueName: "addr"))
     var bind: String = "127.0.0.1"
 
     @Flag(name: .long, help: "Open the first page in a web browser (xdg-open, else $BROWSER).")
