@@ -294,7 +294,7 @@ final class Page: @unchecked Sendable {
     }
 
     func render(_ template: String, _ context: [String: Any]) throws {
-        guard let text = templates.render(context, withTemplate: template) else { preconditionFailure("no template \(template)") }
+        guard let text = Templates.render(templates, template, context) else { preconditionFailure("no template \(template)") }
         try writer.write(text)
     }
 

@@ -130,4 +130,9 @@ enum Templates {
         }
         return MustacheLibrary(templates: templates)
     }
+
+    /// One template rendered with its context (nil: there is no such template): what pages and tests render through.
+    static func render(_ library: MustacheLibrary, _ template: String, _ context: [String: Any]) -> String? {
+        library.render(context, withTemplate: template)
+    }
 }

@@ -15,8 +15,8 @@ import Testing
         #expect(!escaped.utf8.contains(UInt8(ascii: "\"")) && !escaped.utf8.contains(UInt8(ascii: "<")))
         #expect(!escaped.utf8.contains(UInt8(ascii: "'")) && !escaped.utf8.contains(UInt8(ascii: ">")))
         let library = try Templates.library()
-        let row = try #require(library.render(["kind": "file", "href": "/x", "name": hostile, "size": "1 B", "bytes": "1", "files": ""],
-                                              withTemplate: "listing-row"))
+        let row = try #require(Templates.render(library, "listing-row",
+                                                ["kind": "file", "href": "/x", "name": hostile, "size": "1 B", "bytes": "1", "files": ""]))
         #expect(row.contains(escaped) && !row.contains("\"\u{301}"))
         #expect(escapeHTML("plain é 🙂") == "plain é 🙂")
     }
