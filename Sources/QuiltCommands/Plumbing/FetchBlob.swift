@@ -2,6 +2,7 @@
 import ArgumentParser
 import QuiltSupport
 import QuiltFormat
+import QuiltRegistry
 
 struct FetchBlob: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration.plumbing(
@@ -36,13 +37,16 @@ struct FetchBlob: QuiltCommand, VerboseCommand {
             entries.removeAll(keepingCapacity: true)
         }
         var parser = EntryStream.Parser()
-        func add(_ item: ManifestLine.Item) throws {
-            guard case .entry(let entry) = item, shard?.contains(entry.logicalKey) ?? true else { return }
+        // A part of a sharded job is checked against its trailer as it is read.
+        let parts = ShardPartCheck(names: ["standard input"])
+        func add(_ line: UnsafeRawBufferPointer, _ number: Int) throws {
+            guard case .entry(let entry) = try parts.parse(line, lineNumber: number, input: 0),
+                  shard?.contains(entry.logicalKey) ?? true else { return }
             entries.append(entry)
             if entries.count >= Self.batch { try fetchBatch() }
         }
-        try io.readStandardInput { block in try parser.feed(block, into: add) }
-        try parser.finish(into: add)
+        try io.readStandardInput { block in try parser.feedLines(block, into: add) }
+        try parser.finishLines(into: add)
         try fetchBatch()
     }
 }

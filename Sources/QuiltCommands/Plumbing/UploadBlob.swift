@@ -51,18 +51,14 @@ struct UploadBlob: QuiltCommand, VerboseCommand, QuietCommand {
             io.write(out)
             return
         }
-        var items: [ManifestLine.Item] = []
-        try EntryStream.parse(io.readStandardInput()) { items.append($0) }
+        let shard = try io.shard(shardOption)
         let progress = io.progressLine("uploading")
-        let uploaded = try context.upload(items, to: dest ?? registry!, shard: io.shard(shardOption), progress: progress?.handler)
+        let uploaded = try context.upload(entryStream: io.readStandardInput(), to: dest ?? registry!, shard: shard,
+                                          progress: progress?.handler)
         progress?.finish()
-        for item in uploaded {
-            switch item {
-            case .directory(let key, let meta): EntryStream.writeDirectory(key: key, meta: meta, to: &out)
-            case .entry(let entry): EntryStream.write(entry, to: &out)
-            case .header: continue
-            }
-        }
+        // Shard trailers are written for what is printed (the physical keys changed).
+        let writer = ShardStreamWriter()
+        for item in uploaded { writer.write(item, to: &out) }
         io.write(out)
     }
 }

@@ -171,7 +171,7 @@ extension Manifest {
         switch try ManifestLine.parse(line, lineNumber: number, rules: .manifest) {
         case .directory(let key, let meta): directories.add(key, meta)
         case .entry(let entry): entries.append(entry)
-        case .header: break
+        case .header, .shardTrailer: break
         }
     }
 }

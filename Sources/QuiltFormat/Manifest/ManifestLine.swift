@@ -10,6 +10,8 @@ public enum ManifestLine {
         case directory(key: String, meta: JSONValue)
         /// A manifest header line (only as the first line of an entry stream).
         case header(JSONObject)
+        /// The trailer a `--shard K/N` program ends its output with (entry streams only; never in a manifest).
+        case shardTrailer(ShardTrailer)
     }
 
     /// What a line must hold.
@@ -18,8 +20,9 @@ public enum ManifestLine {
         /// directory-metadata line has `meta`.
         case manifest
         /// An entry stream's line: `hash` and `size` may be missing or null (computed later; a missing size is
-        /// -1 until then), `meta` may be missing, and a first line without `logical_key` but with `version` is a
-        /// manifest header (a whole manifest piped in).
+        /// -1 until then), `meta` may be missing, a first line without `logical_key` but with `version` is a
+        /// manifest header (a whole manifest piped in), and a line without `logical_key` but with `shard` is a
+        /// shard trailer (`ShardTrailer`).
         case entryStream
     }
 
@@ -81,6 +84,9 @@ public enum ManifestLine {
         guard case .string(let logicalKey)? = object["logical_key"] else {
             // A whole manifest piped in (`quilt-cat-manifest REV | …`) starts with its header: not an entry.
             if rules == .entryStream, lineNumber == 1, object["version"] != nil { return .header(object) }
+            if rules == .entryStream, object[ShardTrailer.marker] != nil {
+                return .shardTrailer(try ShardTrailer(object, lineNumber: lineNumber))
+            }
             throw .missingField(line: lineNumber, field: "logical_key")
         }
         var url: String?

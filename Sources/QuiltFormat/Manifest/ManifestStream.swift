@@ -134,7 +134,7 @@ public final class ManifestStream {
                 // After an entry: the file is not in the canonical layout.
                 canonicalLayout = false
                 directories.add(key, meta)
-            case .header:
+            case .header, .shardTrailer:
                 continue
             }
         }
@@ -156,7 +156,7 @@ public final class ManifestStream {
             case .directory(let key, let meta):
                 canonicalLayout = false
                 directories.add(key, meta)
-            case .header:
+            case .header, .shardTrailer:
                 continue
             }
         }

@@ -199,8 +199,11 @@ struct Additions {
     /// quilt3's `set_dir(prefix, "s3://bucket/prefix/")`: the latest version of every object below the URL's
     /// prefix (keys ending in `/` skipped).
     mutating func addS3Directory(url: String, below root: String) throws {
-        guard case .s3(let bucket, var prefix, let versionId) = try PhysicalKey(url: url), versionId == nil else {
+        guard case .s3(let bucket, var prefix, let versionId) = try PhysicalKey(url: url) else {
             throw BuildError.unsupportedPhysicalKey(url)
+        }
+        guard versionId == nil else {
+            throw ManifestError.invalidPhysicalKey(url, reason: "a prefix of objects has no version: leave out ?versionId=")
         }
         if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
         for object in try context.s3Client().listAllObjectVersions(bucket: bucket, prefix: prefix)

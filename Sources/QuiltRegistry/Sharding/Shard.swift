@@ -24,10 +24,8 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     /// `Hasher`, which is seeded per process: two workers must agree without talking. A cryptographic hash spreads
     /// any naming scheme (sequential numbers, shared prefixes) evenly, so each slot gets about 1/count of the keys.
     public static func slot(of logicalKey: String, count: Int) -> Int {
-        let digest = SHA256Hasher.digest(Array(logicalKey.utf8))
-        var value: UInt64 = 0
-        for byte in digest[0..<8] { value = value << 8 | UInt64(byte) }
-        return Int(value % UInt64(count))
+        var key = logicalKey
+        return key.withUTF8 { Int(slotValue(of: UnsafeRawBufferPointer($0)) % UInt64(count)) }
     }
 
     public func contains(_ logicalKey: String) -> Bool {
@@ -41,6 +39,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         case .entry(let entry): return contains(entry.logicalKey)
         case .directory(let key, _): return contains(key)
         case .header: return index == 0
+        case .shardTrailer: return false
         }
     }
 }
@@ -158,8 +157,28 @@ public enum ShardError: QuiltError {
     case badVariable(String, value: String)
     case outOfRange(index: Int, count: Int, source: String)
     case irregularSlurmArray(id: Int)
+    /// A part whose lines do not match its trailer (`reason` says how).
+    case partMismatch(part: String, shard: String, reason: String)
+    /// Of parts with trailers, one without any (the shards no part names are `missing`, the first few).
+    case partWithoutTrailer(part: String, missing: [String], missingCount: Int)
+    /// A part with lines after its last trailer: cut short while writing a segment, or parts joined wrongly.
+    case linesAfterTrailer(part: String)
+    case shardTwice(shard: String, first: String, second: String)
+    case shardsMissing([String], count: Int)
+    /// Parts of different counts (two runs mixed).
+    case mixedCounts(part: String, shard: String, otherPart: String, otherShard: String)
+    /// quilt-upload-blob --shard given a part of other shards.
+    case inputIsAnotherShard(part: String, held: String, wanted: String)
 
-    public var kind: FailureKind { .usage }
+    public var kind: FailureKind {
+        switch self {
+        case .partMismatch, .partWithoutTrailer, .linesAfterTrailer, .shardTwice, .shardsMissing, .mixedCounts,
+             .inputIsAnotherShard:
+            return .badInput
+        default:
+            return .usage
+        }
+    }
 
     public var message: String {
         switch self {
@@ -170,9 +189,29 @@ public enum ShardError: QuiltError {
                 + (runner.map { " (\($0) is not set)" } ?? "")
         case .badVariable(let name, let value): return "--shard auto: \(name) is not an integer \(quoted(value))"
         case .outOfRange(let index, let count, let source):
-            return "--shard auto: index \(index) is not below the count \(count) (from \(source))"
+            if count < 1 { return "--shard auto: the count \(count) is not a number of workers: it must be at least 1 (from \(source))" }
+            if index < 0 {
+                return "--shard auto: index \(index) is negative: shards are numbered from 0 to \(count - 1) (from \(source))"
+            }
+            return "--shard auto: index \(index) is not below the count \(count): shards are numbered from 0 to \(count - 1) (from \(source))"
         case .irregularSlurmArray(let id):
             return "--shard auto: Slurm task id \(id) is not on a regular MIN-MAX:STEP range"
+        case .partMismatch(let part, let shard, let reason):
+            return "shard \(shard) in \(quoted(part)) does not match its trailer: \(reason)"
+        case .partWithoutTrailer(let part, let missing, let missingCount):
+            let shards = missing.isEmpty ? "" : ", and no part is shard " + missing.joined(separator: ", ")
+                + (missingCount > missing.count ? " (\(missingCount) in all)" : "")
+            return "part \(quoted(part)) ends without a shard trailer\(shards)"
+        case .linesAfterTrailer(let part):
+            return "part \(quoted(part)) has lines after its last shard trailer"
+        case .shardTwice(let shard, let first, let second):
+            return "shard \(shard) appears twice: in \(quoted(first)) and in \(quoted(second))"
+        case .shardsMissing(let shards, let count):
+            return "shard \(shards.joined(separator: ", "))\(count > shards.count ? " (\(count) in all)" : "") \(shards.count == 1 ? "is" : "are") missing: no part ends with \(shards.count == 1 ? "its" : "their") trailer"
+        case .mixedCounts(let part, let shard, let otherPart, let otherShard):
+            return "\(quoted(part)) is shard \(shard) but \(quoted(otherPart)) is shard \(otherShard): parts of different runs"
+        case .inputIsAnotherShard(let part, let held, let wanted):
+            return "\(quoted(part)) holds shard \(held), not all of the package: --shard \(wanted) would leave out entries"
         }
     }
 
@@ -184,6 +223,12 @@ public enum ShardError: QuiltError {
             return "export QUILT_SHARD_COUNT=<workers> (a Kubernetes Job's completions) or give --shard auto/<workers>"
         case .irregularSlurmArray:
             return "use --array=MIN-MAX[:STEP], or give --shard K/N from the script"
+        case .partWithoutTrailer, .linesAfterTrailer, .shardsMissing:
+            return "a --shard program ends its output with a {\"shard\": …} line, so a part without it was cut short (its worker killed or failed): run that shard again"
+        case .partMismatch:
+            return "the part was changed after its worker wrote it: run that shard again"
+        case .shardTwice, .mixedCounts:
+            return "give each shard's part once, all from the same run"
         default: return nil
         }
     }

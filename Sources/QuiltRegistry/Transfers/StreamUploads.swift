@@ -35,7 +35,7 @@ extension S3Transfers {
     public func upload(streamOf size: Int, bucket: String, key: String, maxParts: Int = 4,
                        read: @escaping @Sendable (UnsafeMutableRawBufferPointer) throws -> Void) throws -> TransferResult {
         let chunk = ChunkedHash.chunkSize(forSize: size)
-        let count = (size + chunk - 1) / chunk
+        let count = ChunkedHash.partCount(forSize: size)
         let upload = try S3MultipartUpload.start(client: client, bucket: bucket, key: key, options: S3PutOptions(checksumSHA256: true))
         let turns = OrderedTurns()
         let digests = Locked<[Int: [UInt8]]>([:])
