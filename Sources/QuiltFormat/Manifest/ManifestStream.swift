@@ -37,9 +37,10 @@ public final class ManifestStream {
     public private(set) var topHash: String?
 
     /// Reads the header and the leading directory lines from `read` (see `LineReader`); with `computeTopHash`,
-    /// entries are hashed as they go.
-    public init(computeTopHash: Bool = true, read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws {
-        lines = LineReader(read: read)
+    /// entries are hashed as they go; a line longer than `maxLineLength` is refused.
+    public init(computeTopHash: Bool = true, maxLineLength: Int = .max,
+                read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws {
+        lines = LineReader(maxLineLength: maxLineLength, read: read)
         guard let first = try lines.next() else { throw ManifestError.empty }
         header = try ManifestLine.parseHeader(first)
         hasher = computeTopHash ? TopHasher(header: header) : nil
