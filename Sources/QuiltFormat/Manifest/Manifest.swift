@@ -202,3 +202,17 @@ extension Manifest {
         }
     }
 }
+
+extension Collection where Element == ManifestEntry {
+    /// The entries' sizes added up (a size not yet known, -1, counts 0), refused past 2^63-1 as the manifest
+    /// readers refuse it: an entry stream can hold any sizes, and a sum must end in an error, never a trap.
+    public func totalSize() throws(ManifestError) -> Int {
+        var total = 0
+        for entry in self {
+            let (sum, overflow) = total.addingReportingOverflow(Swift.max(entry.size, 0))
+            if overflow { throw ManifestError.sizeOverflow(logicalKey: entry.logicalKey) }
+            total = sum
+        }
+        return total
+    }
+}

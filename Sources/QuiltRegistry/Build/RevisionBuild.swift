@@ -82,8 +82,14 @@ final class RevisionBuild {
         var normalized: [UInt8] = []
         normalized.reserveCapacity(4096)
 
-        func emit(_ line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer) throws {
+        // The sizes are summed as the readers sum them: a revision they would refuse (past 2^63-1 bytes, from an
+        // entry stream's sizes) is not written.
+        var total = 0
+        func emit(_ line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, size: Int? = nil) throws {
             if hasPrevious { try previous.withUnsafeBytes { try EntrySpool.checkNeighbours($0, key) } }
+            let (sum, overflow) = total.addingReportingOverflow(max(0, try size ?? ManifestStream.RawEntry(line: line, key: key).size))
+            if overflow { throw ManifestError.sizeOverflow(logicalKey: String(decoding: key, as: UTF8.self)) }
+            total = sum
             if !directoryPaths.isEmpty {
                 let file = String(decoding: key, as: UTF8.self)
                 if let directory = directoryPaths[ExactString(file)] {
@@ -114,7 +120,7 @@ final class RevisionBuild {
                 guard case .entry(let entry) = try ManifestLine.parse(raw.line, lineNumber: 0, rules: .manifest) else { return }
                 ManifestLine.appendEntry(entry, to: &normalized)
             }
-            try normalized.withUnsafeBytes { try emit($0, key: raw.key) }
+            try normalized.withUnsafeBytes { try emit($0, key: raw.key, size: raw.size) }
         }
 
         while true {

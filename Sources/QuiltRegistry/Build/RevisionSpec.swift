@@ -238,10 +238,11 @@ struct Additions {
         s3Hashing = s3Hashing + (try EntryHasher.hashMissing(&batch, remote: needsS3 ? context.transfers() : nil,
                                                              useS3Checksums: context.useS3Checksums,
                                                              progress: batchProgress))
-        for entry in batch {
-            try spool.add(entry)
-            done.bytes += entry.size
-        }
+        let bytes = try batch.totalSize()
+        for entry in batch { try spool.add(entry) }
+        let (sum, overflow) = done.bytes.addingReportingOverflow(bytes)
+        if overflow { throw ManifestError.sizeOverflow(logicalKey: batch.last?.logicalKey ?? "") }
+        done.bytes = sum
         done.files += batch.count
         batch.removeAll(keepingCapacity: true)
     }

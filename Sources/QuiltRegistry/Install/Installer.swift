@@ -189,7 +189,7 @@ public struct Installer: Sendable {
         let top = try DirectoryHandle(path: root)
         Self.removeStaleTemporaryFiles(root: top, relativePaths: entries.map(relativePath))
         let done = Locked<(files: Int, bytes: Int)>((0, 0))
-        let total = entries.reduce(0) { $0 + max($1.size, 0) }
+        let total = try entries.totalSize()
         try TransferPool.run(count: entries.count, maxConcurrency: concurrency) { i in
             try self.materialize(entries[i], in: top, relativePath: relativePath(entries[i]))
             if let progress {
