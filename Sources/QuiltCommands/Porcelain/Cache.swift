@@ -15,10 +15,11 @@ struct Cache: QuiltCommand {
         an hour ago or more. The cache is $XDG_CACHE_HOME/Quilt/objects.
         """)
 
-    @Option(name: .long, help: "prune: entries not used for this many days (fractions allowed).")
+    // (Unconditional: a negative number is a value to refuse with a reason, not an unknown option.)
+    @Option(name: .long, parsing: .unconditional, help: "prune: entries not used for this many days (fractions allowed).")
     var olderThan: String?
 
-    @Option(name: .long, help: "prune: then the least recently used entries until the cache holds at most SIZE (bytes, or K, M, G, T).")
+    @Option(name: .long, parsing: .unconditional, help: "prune: then the least recently used entries until the cache holds at most SIZE (bytes, or K, M, G, T).")
     var maxSize: String?
 
     @Flag(name: .long, help: "Print the result as JSON.")

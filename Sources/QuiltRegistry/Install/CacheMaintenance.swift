@@ -29,7 +29,7 @@ public enum CacheError: QuiltError {
     public var message: String {
         switch self {
         case .invalidSize(let text): return "not a size \(quoted(text)) (bytes, or a number with K, M, G or T)"
-        case .invalidAge(let text): return "not a number of days \(quoted(text))"
+        case .invalidAge(let text): return "not a number of days from 0 to 10^14 \(quoted(text))"
         }
     }
 }
@@ -134,7 +134,8 @@ extension QuiltContext {
     /// `quilt cache prune`'s arguments: days (fractions allowed) and a size such as 10G.
     public static func cachePruneLimits(olderThanDays: String?, maxSize: String?) throws -> (Int?, Int?) {
         let age = try olderThanDays.map { text -> Int in
-            guard let days = Double(text), days >= 0, days.isFinite else { throw CacheError.invalidAge(text) }
+            // (Days past what seconds in an Int hold, about 10^14, are no age a cache entry can have.)
+            guard let days = Double(text), days >= 0, days.isFinite, days * 86400 < 9e18 else { throw CacheError.invalidAge(text) }
             return Int(days * 86400)
         }
         let size = try maxSize.map { text -> Int in

@@ -82,9 +82,12 @@ extension Shard {
             guard let text = environment[name]?.trimmingWhitespace, !text.isEmpty else { return nil }
             return text
         }
+        /// (Kept within 32 bits, far above any job runner's arrays, so that the Slurm arithmetic below cannot
+        /// overflow whatever the environment says.)
         func integer(_ name: String) throws(ShardError) -> Int? {
             guard let text = value(name) else { return nil }
             guard let n = Int(text) else { throw .badVariable(name, value: text) }
+            guard n.magnitude <= UInt(Int32.max) else { throw .variableOutOfRange(name, value: text) }
             return n
         }
         /// The count: `auto/N`, else the runner's own variable, else `QUILT_SHARD_COUNT`.
@@ -155,6 +158,7 @@ public enum ShardError: QuiltError {
     /// An index variable is set but nothing gives the count.
     case noCount(index: String, runnerVariable: String?)
     case badVariable(String, value: String)
+    case variableOutOfRange(String, value: String)
     case outOfRange(index: Int, count: Int, source: String)
     case irregularSlurmArray(id: Int)
     /// A part whose lines do not match its trailer (`reason` says how).
@@ -188,6 +192,8 @@ public enum ShardError: QuiltError {
             return "--shard auto: the index is from \(index) but nothing gives the count"
                 + (runner.map { " (\($0) is not set)" } ?? "")
         case .badVariable(let name, let value): return "--shard auto: \(name) is not an integer \(quoted(value))"
+        case .variableOutOfRange(let name, let value):
+            return "--shard auto: \(name) is out of range \(quoted(value)) (job runners number tasks far below 2^31)"
         case .outOfRange(let index, let count, let source):
             if count < 1 { return "--shard auto: the count \(count) is not a number of workers: it must be at least 1 (from \(source))" }
             if index < 0 {
