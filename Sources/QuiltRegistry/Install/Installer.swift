@@ -86,7 +86,7 @@ public struct Installer: Sendable {
         var wanted: [String: Set<String>] = [:]
         for path in relativePaths {
             let parent = path.contains("/") ? FileSystem.parent(of: path) : ""
-            wanted[parent, default: []].insert("." + FileSystem.baseName(of: path) + ".tmp-")
+            wanted[parent, default: []].insert(AtomicFileWriter.temporaryPrefix(for: FileSystem.baseName(of: path)))
         }
         for (relative, prefixes) in wanted {
             var found: DirectoryHandle? = root
