@@ -244,17 +244,26 @@ public final class S3Client: Sendable {
 
     /// CreateMultipartUpload; returns the upload id. With `checksumSHA256` every part must carry its checksum.
     public func createMultipartUpload(bucket: String, key: String, options: S3PutOptions = .init()) throws -> String {
+        try startMultipartUpload(bucket: bucket, key: key, options: options).uploadId
+    }
+
+    /// CreateMultipartUpload, saying also whether an earlier attempt of it may have started an upload of its own:
+    /// one whose request was sent but whose answer was lost (a cut or timed-out connection) before a retry
+    /// succeeded. Such an upload has an id no one was told, so no one would ever complete or abort it.
+    public func startMultipartUpload(bucket: String, key: String, options: S3PutOptions = .init()) throws
+        -> (uploadId: String, lostAnswers: Int) {
         var headers: [(name: String, value: String)] = [("Content-Type", options.contentType)]
         if options.checksumSHA256 { headers.append(("x-amz-checksum-algorithm", "SHA256")) }
+        var lostAnswers = 0
         let response = try send(
             S3Request(
                 operation: "CreateMultipartUpload", bucket: bucket, key: key, method: "POST", query: [("uploads", "")],
-                headers: headers))
+                headers: headers), lostAnswers: &lostAnswers)
         let xml = try parseBody(response, bucket: bucket, key: key, operation: "CreateMultipartUpload")
         guard let uploadId = xml.value("UploadId"), !uploadId.isEmpty else {
             throw S3Error.badResponse(location: Self.location(bucket, key), operation: "CreateMultipartUpload", detail: "no UploadId")
         }
-        return uploadId
+        return (uploadId, lostAnswers)
     }
 
     /// UploadPart from memory or a file range; `partSHA256` (raw digest) avoids hashing the part again.
@@ -458,6 +467,13 @@ public final class S3Client: Sendable {
     }
 
     func send(_ request: S3Request) throws -> HTTPResponse {
+        var lostAnswers = 0
+        return try send(request, lostAnswers: &lostAnswers)
+    }
+
+    /// `send`, counting the attempts that failed after their request may have reached the server (a timeout or a
+    /// connection cut while waiting for the answer, not a refused connection): the server may have acted on them.
+    func send(_ request: S3Request, lostAnswers: inout Int) throws -> HTTPResponse {
         if request.bucket.isEmpty || request.bucket.contains("/") { throw S3Error.badBucketName(bucket: request.bucket) }
         let payloadHash: String
         if let digest = request.payloadSHA256 {
@@ -481,6 +497,10 @@ public final class S3Client: Sendable {
                 configuration.requestLog?(Self.logLine(request, outcome: "failed (\(error.message))", since: started))
                 // Conditional writes may see 412 on a retry after a lost response; S3 SDKs accept the same risk.
                 if error.isRetryable && attempt < configuration.maxAttempts {
+                    switch error {
+                    case .timedOut, .transport: lostAnswers += 1
+                    default: break
+                    }
                     backoff(attempt)
                     continue
                 }
