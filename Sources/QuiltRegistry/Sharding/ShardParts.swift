@@ -85,7 +85,8 @@ public final class ShardPartCheck: EntryStreamObserver {
     /// `names`: the streams' names for messages, in the order of their indices.
     public init(names: [String]) {
         self.names = names
-        segments = Array(repeating: Segment(), count: names.count)
+        // (One hasher each: `Array(repeating:)` would share one instance among them all.)
+        segments = names.map { _ in Segment() }
         trailers = Array(repeating: 0, count: names.count)
         open = Array(repeating: false, count: names.count)
     }
@@ -138,7 +139,11 @@ public final class ShardPartCheck: EntryStreamObserver {
         seen[trailer.index] = input
     }
 
-    public func end(ofInput input: Int) throws {}
+    /// After the last stream the set is checked (`finish`), before the spool sorts what it holds: a part that is
+    /// not whole is named as such, not by a duplicate key it caused.
+    public func end(ofInput input: Int) throws {
+        if input == names.count - 1 { try finish() }
+    }
 
     /// Parses one line of stream `input` (entry-stream rules) and checks it as `EntrySpool.add(entryStreams:)`
     /// does, for the programs that read a stream themselves.
