@@ -130,7 +130,7 @@ public enum BundleError: QuiltError {
             return member == nil ? "truncated bundle: it ends before its end-of-archive marker"
                 : "truncated bundle: it ends\(Self.described(member, keys, after: after))"
         case .truncatedTrailer:
-            return "truncated bundle: it ends in the gzip trailer (CRC-32 and length), after the end-of-archive marker"
+            return "truncated bundle: it ends after the end-of-archive marker, before the end of its gzip stream (the CRC-32 and length that check it)"
         case .hashMismatch(let member, let keys, let expected, let actual):
             return "hash mismatch\(Self.described(member, keys)): expected \(expected), got \(actual)"
         case .sizeMismatch(let member, let keys, let expected, let actual):
