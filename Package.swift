@@ -88,8 +88,8 @@ let package = Package(
         .testTarget(name: "QuiltArchiveTests", dependencies: ["QuiltArchive"]),
         .testTarget(
             name: "QuiltRegistryTests",
-            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltStorage", "QuiltAWS", "QuiltRegistry",
-                           "QuiltTestSupport"]
+            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltStorage", "QuiltAWS", "QuiltArchive",
+                           "QuiltRegistry", "QuiltTestSupport"]
         ),
         .testTarget(name: "QuiltCommandsTests", dependencies: ["QuiltCommands"]),
     ] + programs.map { .executableTarget(name: $0, dependencies: ["QuiltCommands"]) },
