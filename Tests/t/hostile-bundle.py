@@ -102,8 +102,8 @@ def write(out, tar):
         f.write(gzip.compress(tar, mtime=0))
 
 
-def main():
-    kind, out, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+def main_args(argv):
+    kind, out, args = argv[0], argv[1], argv[2:]
     end = b"\0" * 1024
     if kind == "keys":
         data = b"escaped\n"
@@ -158,6 +158,10 @@ def main():
         print(top)
     else:
         sys.exit("hostile-bundle.py: unknown kind " + kind)
+
+
+def main():
+    main_args(sys.argv[1:])
 
 
 if __name__ == "__main__":
