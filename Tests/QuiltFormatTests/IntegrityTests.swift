@@ -11,6 +11,18 @@ private func parse(_ line: String) throws -> ManifestLine.Item {
     try Array(line.utf8).withUnsafeBytes { try ManifestLine.parse($0, lineNumber: 3, rules: .entryStream) }
 }
 
+/// Reads a stored manifest's bytes through the streaming reader, every entry.
+private func readEveryEntry(_ bytes: [UInt8]) throws {
+    var offset = 0
+    let stream = try ManifestStream { buffer in
+        let n = min(buffer.count, bytes.count - offset)
+        for i in 0..<n { buffer[i] = bytes[offset + i] }
+        offset += n
+        return n
+    }
+    while try stream.nextEntry() != nil {}
+}
+
 @Suite struct ShardTrailerCodecTests {
     @Test func aTrailerRoundTripsThroughTheCodec() throws {
         let trailer = ShardTrailer(index: 2, count: 4, entries: 37, sha256: digest)
@@ -117,16 +129,8 @@ private func parse(_ line: String) throws -> ManifestLine.Item {
         }
         for sizes in [["4611686018427387904", "4611686018427387904"], ["9223372036854775807", "1"]] {
             let text = ([#"{"version": "v0"}"#] + [entry("a", sizes[0]), entry("b", sizes[1])]).joined(separator: "\n")
-            var offset = 0
-            let bytes = Array(text.utf8)
             do {
-                let stream = try ManifestStream { buffer in
-                    let n = min(buffer.count, bytes.count - offset)
-                    for i in 0..<n { buffer[i] = bytes[offset + i] }
-                    offset += n
-                    return n
-                }
-                while try stream.nextEntry() != nil {}
+                try readEveryEntry(Array(text.utf8))
                 Issue.record("accepted \(sizes)")
             } catch let error as ManifestError {
                 guard case .sizeOverflow("b") = error else { Issue.record("wrong error \(error)"); return }
@@ -185,15 +189,8 @@ private func parse(_ line: String) throws -> ManifestLine.Item {
             do { try EntryStream.parse(bytes) { _ in } } catch {
                 #expect(error is ManifestError, "untyped \(error)")
             }
-            var offset = 0
             do {
-                let stream = try ManifestStream { buffer in
-                    let n = min(buffer.count, bytes.count - offset)
-                    for i in 0..<n { buffer[i] = bytes[offset + i] }
-                    offset += n
-                    return n
-                }
-                while try stream.nextEntry() != nil {}
+                try readEveryEntry(bytes)
             } catch {
                 #expect(error is ManifestError, "untyped \(error)")
             }

@@ -153,27 +153,8 @@ test_expect_success 'a catalog that echoes the code it refused: the code is neve
 '
 
 test_expect_success 'quilt login on a terminal: the page on a line of its own, no literal \n' '
-	cat >pty_login.py <<-\EOF &&
-	import os, pty, sys, time
-	pid, fd = pty.fork()
-	if pid == 0:
-	    os.execvp("quilt", ["quilt", "login"])
-	out = b""
-	def read_until(marker, limit=20):
-	    global out
-	    end = time.time() + limit
-	    while marker not in out and time.time() < end:
-	        try:
-	            out += os.read(fd, 4096)
-	        except OSError:
-	            break
-	read_until(b"Enter the code from the webpage: ")
-	os.write(fd, b"echo-terminal-code-1234\n")
-	read_until(b"\x00", 10)
-	os.waitpid(pid, 0)
-	sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
-	EOF
-	"$QUILT_TEST_PYTHON" pty_login.py >tty.out &&
+	echo echo-terminal-code-1234 >code &&
+	test_must_fail --exit=1 "$QUILT_TEST_PYTHON" "$REPO/Tests/t/pty-login.py" <code >tty.out &&
 	grep -q "^Sign in at this page and copy the code it shows:$" tty.out &&
 	grep -q "^  $STUB_URL/login$" tty.out &&
 	! grep -q "\\\\n" tty.out && ! grep -q "echo-terminal-code-1234" tty.out
