@@ -114,10 +114,8 @@ extension EntrySpool {
             incomplete.removeAll(keepingCapacity: true)
         }
         func addLine(_ line: UnsafeRawBufferPointer, number: Int) throws {
-            let seeKey: ((UnsafeRawBufferPointer) throws -> Void)? = observer.map { observer in
-                { key in try observer.line(line, key: key, isEntry: true, input: input) }
-            }
-            if try add(line: line, seeKey: seeKey) { return }
+            // (A closure at the call, not kept: nothing is allocated per line.)
+            if try add(line: line, seeKey: { key in try observer?.line(line, key: key, isEntry: true, input: input) }) { return }
             switch try ManifestLine.parse(line, lineNumber: number, rules: .entryStream) {
             case .entry(let entry):
                 try LogicalKey.validate(entry.logicalKey)

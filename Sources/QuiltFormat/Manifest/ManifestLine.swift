@@ -367,6 +367,35 @@ public enum ManifestLine {
         return keyStart..<(keyStart + keyBytes.count)
     }
 
+    /// The size of an entry line `appendEntry` rendered (a spool's), read in place: after the key and the URL, whose
+    /// quotes are all escaped, the first `"], "size": ` is the field. Nil for any other line (the caller parses
+    /// it). For sums over millions of lines, where parsing each would cost more than writing it.
+    public static func renderedSize(_ line: UnsafeRawBufferPointer) -> Int? {
+        let marker = Array(#""], "size": "#.utf8)
+        var from = 17
+        var found: Int?
+        while let quote = firstIndex(of: UInt8(ascii: "\""), in: line, from: from) {
+            if line.count - quote >= marker.count, UnsafeRawBufferPointer(rebasing: line[quote..<(quote + marker.count)]).elementsEqual(marker) {
+                found = quote
+                break
+            }
+            from = quote + 1
+        }
+        guard let found else { return nil }
+        var at = found + marker.count
+        var value = 0
+        let start = at
+        while at < line.count, line[at] >= 0x30, line[at] <= 0x39 {
+            let (times, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times.addingReportingOverflow(Int(line[at] - 0x30))
+            if o1 || o2 { return nil }
+            value = sum
+            at += 1
+        }
+        guard at > start, at < line.count, line[at] == UInt8(ascii: ",") else { return nil }
+        return value
+    }
+
     /// The logical key of a line, for messages (the line's first 80 bytes if it has none).
     public static func logicalKey(of line: UnsafeRawBufferPointer) -> String {
         switch try? parse(line, lineNumber: 0, rules: .entryStream) {

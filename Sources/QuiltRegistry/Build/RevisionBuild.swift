@@ -87,7 +87,8 @@ final class RevisionBuild {
         var total = 0
         func emit(_ line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, size: Int? = nil) throws {
             if hasPrevious { try previous.withUnsafeBytes { try EntrySpool.checkNeighbours($0, key) } }
-            let (sum, overflow) = total.addingReportingOverflow(max(0, try size ?? ManifestStream.RawEntry(line: line, key: key).size))
+            let size = try size ?? ManifestLine.renderedSize(line) ?? ManifestStream.RawEntry(line: line, key: key).size
+            let (sum, overflow) = total.addingReportingOverflow(max(0, size))
             if overflow { throw ManifestError.sizeOverflow(logicalKey: String(decoding: key, as: UTF8.self)) }
             total = sum
             if !directoryPaths.isEmpty {

@@ -81,6 +81,8 @@ public final class ShardPartCheck: EntryStreamObserver {
     /// The shards seen: index → the stream it was in; and the count of the first.
     private var seen: [Int: Int] = [:]
     private var count: (n: Int, input: Int, shard: String)?
+    /// Hashes each key for its slot (one context for them all).
+    private let keyHasher = SHA256Hasher()
 
     /// `names`: the streams' names for messages, in the order of their indices.
     public init(names: [String]) {
@@ -104,7 +106,12 @@ public final class ShardPartCheck: EntryStreamObserver {
         segments[input].hasher.update([0x0A])
         segments[input].lines += 1
         if isEntry { segments[input].entries += 1 }
-        if let key { segments[input].slots.append(Shard.slotValue(of: key)) } else { segments[input].header = true }
+        if let key {
+            keyHasher.update(key)
+            segments[input].slots.append(keyHasher.finalizePrefix64())
+        } else {
+            segments[input].header = true
+        }
         open[input] = true
     }
 
@@ -215,9 +222,8 @@ extension Shard {
     /// The shard slot number of a logical key's bytes: the first 8 bytes of their SHA-256, big-endian (its shard
     /// among N is this modulo N).
     static func slotValue(of key: UnsafeRawBufferPointer) -> UInt64 {
-        let digest = SHA256Hasher.digest(key)
-        var value: UInt64 = 0
-        for byte in digest[0..<8] { value = value << 8 | UInt64(byte) }
-        return value
+        let hasher = SHA256Hasher()
+        hasher.update(key)
+        return hasher.finalizePrefix64()
     }
 }
