@@ -215,7 +215,13 @@ test_expect_success S3 'upload-blob carries the trailer through, recomputed for 
 	quilt-upload-blob --dest "s3://$bucket/t/whole" --shard 3/4 <all.jsonl >split-3.jsonl &&
 	check_trailer split-3.jsonl >shard && echo 3/4 >expect && test_cmp expect shard &&
 	test_must_fail --exit=65 quilt-upload-blob --dest "s3://$bucket/t/x" --shard 3/4 <part-1.jsonl 2>err &&
-	grep -q "holds shard 1/4, not all of the package: --shard 3/4 would leave out entries" err
+	grep -q "holds shard 1/4, not all of the package: --shard 3/4 would leave out entries" err &&
+	: | test_must_fail --exit=65 quilt-upload-blob --dest "s3://$bucket/t/x" --shard 3/4 2>err &&
+	grep -q "^error: no entries on standard input for shard 3/4, and no shard trailer$" err &&
+	(find data -type f | quilt-hash-object --stdin-paths --entries --root data --shard 7/1000) >empty-shard.jsonl &&
+	test_line_count = 1 empty-shard.jsonl &&
+	quilt-upload-blob --dest "s3://$bucket/t/x" --shard 7/1000 <empty-shard.jsonl >out &&
+	check_trailer out >shard && echo 7/1000 >expect && test_cmp expect shard
 '
 
 test_expect_success 'fetch-blob checks a part against its trailer' '

@@ -173,11 +173,13 @@ public enum ShardError: QuiltError {
     case mixedCounts(part: String, shard: String, otherPart: String, otherShard: String)
     /// quilt-upload-blob --shard given a part of other shards.
     case inputIsAnotherShard(part: String, held: String, wanted: String)
+    /// quilt-upload-blob --shard given nothing at all (no line, no trailer).
+    case emptyInput(shard: String)
 
     public var kind: FailureKind {
         switch self {
         case .partMismatch, .partWithoutTrailer, .linesAfterTrailer, .shardTwice, .shardsMissing, .mixedCounts,
-             .inputIsAnotherShard:
+             .inputIsAnotherShard, .emptyInput:
             return .badInput
         default:
             return .usage
@@ -216,6 +218,8 @@ public enum ShardError: QuiltError {
             return "shard \(shards.joined(separator: ", "))\(count > shards.count ? " (\(count) in all)" : "") \(shards.count == 1 ? "is" : "are") missing: no part ends with \(shards.count == 1 ? "its" : "their") trailer"
         case .mixedCounts(let part, let shard, let otherPart, let otherShard):
             return "\(quoted(part)) is shard \(shard) but \(quoted(otherPart)) is shard \(otherShard): parts of different runs"
+        case .emptyInput(let shard):
+            return "no entries on standard input for shard \(shard), and no shard trailer"
         case .inputIsAnotherShard(let part, let held, let wanted):
             return "\(quoted(part)) holds shard \(held), not all of the package: --shard \(wanted) would leave out entries"
         }
@@ -233,6 +237,8 @@ public enum ShardError: QuiltError {
             return "a --shard program ends its output with a {\"shard\": …} line, so a part without it was cut short (its worker killed or failed): run that shard again"
         case .partMismatch:
             return "the part was changed after its worker wrote it: run that shard again"
+        case .emptyInput:
+            return "the step before this one printed nothing (did it fail? use set -o pipefail); a shard with no files is a quilt-hash-object --shard output, which ends with its trailer"
         case .shardTwice, .mixedCounts:
             return "give each shard's part once, all from the same run"
         default: return nil

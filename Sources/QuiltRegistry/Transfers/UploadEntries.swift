@@ -16,7 +16,12 @@ extension QuiltContext {
     public func upload(entryStream stream: [UInt8], to destination: String, shard: Shard? = nil,
                        progress: ProgressHandler? = nil) throws -> [ManifestLine.Item] {
         let (items, check) = try ShardPartCheck.items(of: stream)
-        if let shard { try check.checkInput(for: shard) }
+        if let shard {
+            try check.checkInput(for: shard)
+            // A trailer made for nothing would vouch for a part whose producer died before it printed a line.
+            let held = items.contains { if case .entry = $0 { return true }; if case .directory = $0 { return true }; return false }
+            if !held && !check.isSharded { throw ShardError.emptyInput(shard: shard.description) }
+        }
         var uploaded = try upload(items, to: destination, shard: shard, progress: progress)
         if let shard { uploaded.append(.shardTrailer(ShardTrailer(index: shard.index, count: shard.count, entries: 0, sha256: ""))) }
         return uploaded
