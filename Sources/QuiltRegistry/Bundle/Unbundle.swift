@@ -54,15 +54,15 @@ extension QuiltContext {
                          progress: ProgressHandler? = nil) throws -> UnbundleResult {
         let registry = try registry(registryURL)
         if let name { try PackageName.validate(name) }
-        let location = try RegistryLocation(registry.url)
-        if case .s3(_, let prefix) = location, !prefix.isEmpty { throw PushError.notABucket(registry.url) }
+        // (Refused before the bundle is read: a registry with a prefix has no place for a push's layout.)
+        if case .bucket(_, let prefix) = registry.storage.location, !prefix.isEmpty { throw PushError.notABucket(registry.url) }
         let reader = try openBundle(input)
         let name = name ?? reader.header.name
         try PackageName.validate(name)
         let completion: LineCompletion
         let reused: Int
-        switch location {
-        case .local(let root):
+        switch registry.storage.location {
+        case .directory(let root):
             let base = try unbundleLocally(reader, root: root, progress: progress)
             completion = .everyEntry { entries in
                 for i in entries.indices {
@@ -71,7 +71,7 @@ extension QuiltContext {
                 }
             }
             reused = 0
-        case .s3(let bucket, _):
+        case .bucket(let bucket, _):
             (completion, reused) = try unbundleToS3(reader, bucket: bucket, name: name, progress: progress)
         }
         let build = RevisionBuild(base: nil, additions: reader.entries, directoryEdits: reader.directories)
