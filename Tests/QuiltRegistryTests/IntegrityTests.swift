@@ -345,7 +345,6 @@ private func streamed(_ bytes: [UInt8]) -> BundleInput {
             usage { _ = try settings.integer("X", default: 1, in: 1...1000) }
             usage { _ = try settings.seconds("X") }
             usage { _ = try settings.byteSize("X", default: 1, in: 0...(5 << 30)) }
-            usage { _ = try QuiltContext.cachePruneLimits(olderThanDays: text, maxSize: pick()) }
             usage { _ = try QuiltConfig.checkedSetting(["requests_timeout", "max_pool_connections", "multipart_threshold"][Int(rng.next() % 3)],
                                                         .string(text)) }
             var environment: [String: String] = [:]

@@ -41,17 +41,7 @@ struct Cache: QuiltCommand {
     }
 
     func execute(_ io: IO) throws {
-        let age = try olderThan.map { text -> Int in
-            // (Days past what seconds in an Int hold, about 10^14, are no age a cache entry can have.)
-            guard let days = Double(text), days >= 0, days.isFinite, days * 86400 < 9e18 else {
-                throw CacheOptionError.notDays(text)
-            }
-            return Int(days * 86400)
-        }
-        let size = try maxSize.map { text -> Int in
-            guard let size = Settings.parseByteSize(text) else { throw CacheOptionError.notASize(text) }
-            return size
-        }
+        let (age, size) = try Self.pruneLimits(olderThanDays: olderThan, maxSize: maxSize)
         let context = try io.context()
         switch action {
         case "size", "list":
@@ -81,6 +71,23 @@ struct Cache: QuiltCommand {
                         + "\(report.removed.count) (\(report.removedBytes) bytes) and \(report.temporaryFilesRemoved) temporary files")
             }
         }
+    }
+
+    /// `--older-than` (days, fractions allowed) in seconds and `--max-size` (such as 10G) in bytes; a value out of
+    /// range is a usage error, never a trap.
+    static func pruneLimits(olderThanDays: String?, maxSize: String?) throws -> (age: Int?, size: Int?) {
+        let age = try olderThanDays.map { text -> Int in
+            // (Days past what seconds in an Int hold, about 10^14, are no age a cache entry can have.)
+            guard let days = Double(text), days >= 0, days.isFinite, days * 86400 < 9e18 else {
+                throw CacheOptionError.notDays(text)
+            }
+            return Int(days * 86400)
+        }
+        let size = try maxSize.map { text -> Int in
+            guard let size = Settings.parseByteSize(text) else { throw CacheOptionError.notASize(text) }
+            return size
+        }
+        return (age, size)
     }
 
     /// The option values that are not a number of days or a size.
