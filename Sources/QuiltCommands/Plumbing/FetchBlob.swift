@@ -13,7 +13,8 @@ struct FetchBlob: QuiltCommand, VerboseCommand {
         temporary file, hashed on the way, and renamed into place only when size and hash match. Keys that would \
         leave DIR (absolute, '..', empty segments, NUL, a symbolic link on the way) are refused before anything is \
         written. Prints the path of each file written. With --shard, only the entries whose logical keys fall \
-        in this worker's shard are fetched.
+        in this worker's shard are fetched. A sharded job's part is checked against its shard trailer as it is \
+        read.
         """)
 
     @OptionGroup var verboseOption: VerboseOption

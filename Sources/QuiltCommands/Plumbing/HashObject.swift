@@ -11,7 +11,9 @@ struct HashObject: QuiltCommand, VerboseCommand {
         Prints one hash value per line, in input order. With --entries, prints an entry stream instead: one \
         manifest entry line per file, whose logical key is the path relative to --root and whose physical key is \
         the file's file:// URL. Files are hashed in parallel; output order is the input order. With --shard, \
-        only the files whose logical keys fall in this worker's shard are hashed and printed.
+        only the files whose logical keys fall in this worker's shard are hashed and printed, and the output \
+        ends with the shard's trailer (its shard, entry count and a digest of its lines), written once every \
+        file is hashed: a worker cut short leaves a part quilt-write-manifest refuses.
         """)
 
     @OptionGroup var shardOption: ShardOption

@@ -15,8 +15,10 @@ struct UploadBlob: QuiltCommand, VerboseCommand, QuietCommand {
         above a multipart upload whose part size is the chunked hash's chunk size, parts in parallel. An upload \
         is skipped when the destination already holds identical content. With FILE and DEST-URL, uploads one \
         file to exactly that URL and prints its entry. With --shard, only the entries whose logical keys fall \
-        in this worker's shard are uploaded and printed. Uploads are journalled per destination and shard: \
-        running the same command again after a failure sends only what is missing.
+        in this worker's shard are uploaded and printed, and the output ends with the shard's trailer. Shard \
+        trailers in the input are checked before anything is uploaded and carried through, recomputed for the \
+        lines as printed. Uploads are journalled per destination and shard: running the same command again \
+        after a failure sends only what is missing.
         """)
 
     @OptionGroup var verboseOption: VerboseOption

@@ -17,7 +17,7 @@ struct Cache: QuiltCommand {
         """)
 
     // (Unconditional: a negative number is a value to refuse with a reason, not an unknown option.)
-    @Option(name: .long, parsing: .unconditional, help: "prune: entries not used for this many days (fractions allowed).")
+    @Option(name: .long, parsing: .unconditional, help: "prune: entries not used for this many days (fractions allowed, 0 to 10^14).")
     var olderThan: String?
 
     @Option(name: .long, parsing: .unconditional, help: "prune: then the least recently used entries until the cache holds at most SIZE (bytes, or K, M, G, T).")
