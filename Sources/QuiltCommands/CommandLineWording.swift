@@ -55,6 +55,11 @@ extension CacheError: CommandLineWorded {
     var commandLineHint: String? { hint }
 }
 
+extension ShardError: CommandLineWorded {
+    var commandLineMessage: String { message(naming: "--shard") }
+    var commandLineHint: String? { hint(naming: "--shard") }
+}
+
 extension WorkflowChoice {
     /// `--workflow` as given: absent for the config's default, empty for none, else the workflow's id.
     init(argument: String?) {

@@ -30,7 +30,12 @@ struct ShardOption: ParsableArguments {
 
     func validate() throws {
         // The job runner's variables are read when the command runs; the literal form is checked now.
-        if let shard, !shard.hasPrefix("auto") { _ = try Shard.resolve(shard, environment: [:]) }
+        // (Worded here as at run time: a failure of parsing is printed by the argument parser, not by IO.report.)
+        do {
+            if let shard, !shard.hasPrefix("auto") { _ = try Shard.resolve(shard, environment: [:]) }
+        } catch let error as ShardError {
+            throw ValidationError(error.commandLineMessage)
+        }
     }
 }
 

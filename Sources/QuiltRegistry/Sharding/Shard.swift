@@ -186,24 +186,29 @@ public enum ShardError: QuiltError {
         }
     }
 
-    public var message: String {
+    // The core names no command-line option: `option` is what the words call the shard's setting ("shard" here,
+    // the option a user typed in QuiltCommands' CommandLineWording).
+    public var message: String { message(naming: "shard") }
+    public var hint: String? { hint(naming: "shard") }
+
+    public func message(naming option: String) -> String {
         switch self {
-        case .invalid(let text, let reason): return "invalid --shard \(quoted(text)): \(reason)"
-        case .noRunner: return "--shard auto: no job-runner index variable is set"
+        case .invalid(let text, let reason): return "invalid \(option) \(quoted(text)): \(reason)"
+        case .noRunner: return "\(option) auto: no job-runner index variable is set"
         case .noCount(let index, let runner):
-            return "--shard auto: the index is from \(index) but nothing gives the count"
+            return "\(option) auto: the index is from \(index) but nothing gives the count"
                 + (runner.map { " (\($0) is not set)" } ?? "")
-        case .badVariable(let name, let value): return "--shard auto: \(name) is not an integer \(quoted(value))"
+        case .badVariable(let name, let value): return "\(option) auto: \(name) is not an integer \(quoted(value))"
         case .variableOutOfRange(let name, let value):
-            return "--shard auto: \(name) is out of range \(quoted(value)) (job runners number tasks far below 2^31)"
+            return "\(option) auto: \(name) is out of range \(quoted(value)) (job runners number tasks far below 2^31)"
         case .outOfRange(let index, let count, let source):
-            if count < 1 { return "--shard auto: the count \(count) is not a number of workers: it must be at least 1 (from \(source))" }
+            if count < 1 { return "\(option) auto: the count \(count) is not a number of workers: it must be at least 1 (from \(source))" }
             if index < 0 {
-                return "--shard auto: index \(index) is negative: shards are numbered from 0 to \(count - 1) (from \(source))"
+                return "\(option) auto: index \(index) is negative: shards are numbered from 0 to \(count - 1) (from \(source))"
             }
-            return "--shard auto: index \(index) is not below the count \(count): shards are numbered from 0 to \(count - 1) (from \(source))"
+            return "\(option) auto: index \(index) is not below the count \(count): shards are numbered from 0 to \(count - 1) (from \(source))"
         case .irregularSlurmArray(let id):
-            return "--shard auto: Slurm task id \(id) is not on a regular MIN-MAX:STEP range"
+            return "\(option) auto: Slurm task id \(id) is not on a regular MIN-MAX:STEP range"
         case .partMismatch(let part, let shard, let reason):
             return "shard \(shard) in \(quoted(part)) does not match its trailer: \(reason)"
         case .partWithoutTrailer(let part, let missing, let missingCount):
@@ -221,24 +226,24 @@ public enum ShardError: QuiltError {
         case .emptyInput(let shard):
             return "no entries on standard input for shard \(shard), and no shard trailer"
         case .inputIsAnotherShard(let part, let held, let wanted):
-            return "\(quoted(part)) holds shard \(held), not all of the package: --shard \(wanted) would leave out entries"
+            return "\(quoted(part)) holds shard \(held), not all of the package: \(option) \(wanted) would leave out entries"
         }
     }
 
-    public var hint: String? {
+    public func hint(naming option: String) -> String? {
         switch self {
         case .noRunner:
-            return "set by Kubernetes indexed Jobs (JOB_COMPLETION_INDEX), AWS Batch array jobs (AWS_BATCH_JOB_ARRAY_INDEX), Slurm arrays (SLURM_ARRAY_TASK_ID), or QUILT_SHARD_INDEX; or give --shard K/N"
+            return "set by Kubernetes indexed Jobs (JOB_COMPLETION_INDEX), AWS Batch array jobs (AWS_BATCH_JOB_ARRAY_INDEX), Slurm arrays (SLURM_ARRAY_TASK_ID), or QUILT_SHARD_INDEX; or give \(option) K/N"
         case .noCount:
-            return "export QUILT_SHARD_COUNT=<workers> (a Kubernetes Job's completions) or give --shard auto/<workers>"
+            return "export QUILT_SHARD_COUNT=<workers> (a Kubernetes Job's completions) or give \(option) auto/<workers>"
         case .irregularSlurmArray:
-            return "use --array=MIN-MAX[:STEP], or give --shard K/N from the script"
+            return "use --array=MIN-MAX[:STEP], or give \(option) K/N from the script"
         case .partWithoutTrailer, .linesAfterTrailer, .shardsMissing:
-            return "a --shard program ends its output with a {\"shard\": …} line, so a part without it was cut short (its worker killed or failed): run that shard again"
+            return "a \(option) program ends its output with a {\"shard\": …} line, so a part without it was cut short (its worker killed or failed): run that shard again"
         case .partMismatch:
             return "the part was changed after its worker wrote it: run that shard again"
         case .emptyInput:
-            return "the step before this one printed nothing (did it fail? use set -o pipefail); a shard with no files is a quilt-hash-object --shard output, which ends with its trailer"
+            return "the step before this one printed nothing (did it fail? use set -o pipefail); a shard with no files is a quilt-hash-object \(option) output, which ends with its trailer"
         case .shardTwice, .mixedCounts:
             return "give each shard's part once, all from the same run"
         default: return nil
