@@ -23,8 +23,9 @@ extension QuiltContext {
         if case .path(let path) = output, FileSystem.kind(ofPath: FileSystem.parent(of: FileSystem.absolute(path))) != .directory {
             throw FileSystemError.cannotWrite(path: path, reason: "its directory \(quoted(FileSystem.parent(of: FileSystem.absolute(path)))) does not exist")
         }
-        let registry = try registry(registryURL)
         let rev = try Revision(revision, allowBareHash: false)
+        try rev.requireNoPath()
+        let registry = try registry(registryURL, for: rev)
         guard let name = rev.name else { throw RegistryError.invalidRevision(revision, reason: "needs a package name") }
         let topHash = try registry.resolve(rev)
         // A first pass counts the entries and their distinct objects for the header (and checks the manifest);
