@@ -139,7 +139,8 @@ test_expect_success 'sizes that add up past 2^63-1: bundle verify, and every com
 	mkdir -p vdir &&
 	for c in "quilt show t/huge" "quilt show --json t/huge" "quilt install t/huge --dest inst" \
 		"quilt verify t/huge --dir vdir" "quilt diff t/huge t/small" "quilt bundle create t/huge b.qb" \
-		"quilt-cat-manifest --verify t/huge" "quilt build t/copy --from t/huge"; do
+		"quilt-cat-manifest --verify t/huge" "quilt build t/copy --from t/huge" "quilt ls -l t/huge" \
+		"quilt ls -r --json t/huge" "quilt cat t/huge f1"; do
 		bounded 200 $c --registry huge-reg && test "$(cat rc)" = 65 &&
 		grep -q "sizes add up to more than 2^63-1" err || { echo "failed: $c"; return 1; }
 	done &&
