@@ -21,7 +21,7 @@ public struct LocalStorage: Storage {
     /// Reads from a local disk are fast enough that a thread per read costs more than it saves.
     public var capabilities: StorageCapabilities {
         StorageCapabilities(readConcurrency: 1, streamingPut: true, conditionalPut: true, versioning: false,
-                            serverSideCopy: false)
+                            serverSideCopy: false, incompleteUploads: false)
     }
 
     /// A temporary file in the root directory, renamed into place on commit: no copy, and the same file system.
@@ -140,6 +140,39 @@ public struct LocalStorage: Storage {
             directory = FileSystem.parent(of: directory)
         }
     }
+
+    /// A file is an object's one version, its modification time the version's. The keys are listed as `list`
+    /// lists them (held as one sorted array of names, as for `list`); their sizes and times a page at a time.
+    public func listVersions(prefix: String, page: ([StoredVersion]) throws -> Void) throws {
+        let keys = try list(prefix: prefix)
+        var start = 0
+        while start < keys.count {
+            let end = min(keys.count, start + Self.versionsPerPage)
+            var versions: [StoredVersion] = []
+            versions.reserveCapacity(end - start)
+            for key in keys[start..<end] {
+                // A file removed since the listing is no longer a version.
+                guard case .regular(let size)? = FileSystem.kind(ofPath: path(for: key)),
+                      let modified = FileSystem.modificationTime(path(for: key)) else { continue }
+                versions.append(StoredVersion(key: key, versionId: nil, size: size, lastModified: modified, isLatest: true))
+            }
+            try page(versions)
+            start = end
+        }
+    }
+
+    static let versionsPerPage = 1000
+
+    /// The one version is the file; a version id names nothing here, so there is nothing to delete.
+    public func deleteVersion(_ key: String, versionId: String?) throws {
+        guard versionId == nil else { return }
+        try delete(key)
+    }
+
+    /// Files are written whole and renamed into place: there are no uploads in parts to leave behind.
+    public func listIncompleteUploads(prefix: String) throws -> [IncompleteUpload] { [] }
+
+    public func abortIncompleteUpload(_ upload: IncompleteUpload) throws {}
 
     public func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo) {
         let bytes = try get(key)

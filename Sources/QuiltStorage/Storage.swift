@@ -27,6 +27,45 @@ public struct ObjectInfo: Sendable, Equatable {
     }
 }
 
+/// One stored version of an object, as `Storage.listVersions` lists it. A store without versions has one per
+/// object (its `versionId` nil).
+public struct StoredVersion: Sendable, Equatable {
+    public var key: String
+    /// nil for the one version of a store without versions, and for S3's `null` version (written before the bucket
+    /// was versioned).
+    public var versionId: String?
+    public var size: Int
+    /// Seconds since the epoch.
+    public var lastModified: Double
+    /// The version a plain read gets.
+    public var isLatest: Bool
+    /// A delete marker: no bytes, only the record that a plain delete happened.
+    public var isDeleteMarker: Bool
+
+    public init(key: String, versionId: String?, size: Int, lastModified: Double, isLatest: Bool, isDeleteMarker: Bool = false) {
+        self.key = key
+        self.versionId = versionId
+        self.size = size
+        self.lastModified = lastModified
+        self.isLatest = isLatest
+        self.isDeleteMarker = isDeleteMarker
+    }
+}
+
+/// An upload in parts that was started and neither completed nor aborted.
+public struct IncompleteUpload: Sendable, Equatable {
+    public var key: String
+    public var uploadId: String
+    /// Seconds since the epoch.
+    public var initiated: Double
+
+    public init(key: String, uploadId: String, initiated: Double) {
+        self.key = key
+        self.uploadId = uploadId
+        self.initiated = initiated
+    }
+}
+
 /// A flat key space of objects: a directory on disk or an S3 bucket (with an optional prefix).
 ///
 /// Keys are `/`-separated paths relative to the store's root, such as `.quilt/packages/<hash>`; they never start
@@ -38,6 +77,12 @@ public struct ObjectInfo: Sendable, Equatable {
 /// - `delete` of a missing key succeeds.
 /// - `stage` returns an object that appears at its key atomically when committed, and never if it is not.
 /// - `reader` of a missing key throws `StorageError.notFound`; it reads exactly the bytes `get` would return.
+/// - `listVersions` lists every version below a prefix, keys sorted by UTF-8 bytes, the versions of one key
+///   together (in no promised order: S3 lists them newest first, moto its delete markers last), a page at a time (so a listing of millions is never held); what `list` lists is
+///   among them, as a latest version that is not a delete marker.
+/// - `deleteVersion` removes that version for good (a missing one succeeds); a plain `delete` may only hide it.
+/// - `listIncompleteUploads` is empty on a store without `incompleteUploads`; `abortIncompleteUpload` of an upload
+///   that is gone succeeds.
 public protocol Storage: Sendable {
     /// The root of the store as a URL (`file:///…` or `s3://bucket/prefix`), for messages.
     var rootURL: String { get }
@@ -68,6 +113,16 @@ public protocol Storage: Sendable {
     /// A new object written piece by piece, stored under a key given only when it is committed (a manifest is
     /// named by the hash of its own bytes).
     func stage() throws -> any StagedObject
+    /// Every version of every object below `prefix` (delete markers included), handed to `page` a page at a time,
+    /// in key order, each key's versions together.
+    func listVersions(prefix: String, page: ([StoredVersion]) throws -> Void) throws
+    /// Removes one version of `key` for good; nil names the one version of a store without versions, or S3's
+    /// `null` version.
+    func deleteVersion(_ key: String, versionId: String?) throws
+    /// Uploads in parts started below `prefix` and never completed nor aborted.
+    func listIncompleteUploads(prefix: String) throws -> [IncompleteUpload]
+    /// Aborts one such upload, freeing its parts.
+    func abortIncompleteUpload(_ upload: IncompleteUpload) throws
 }
 
 /// What a backend does well or at all. Stated by each backend; callers adapt to it.
@@ -84,13 +139,18 @@ public struct StorageCapabilities: Sendable, Equatable {
     public var versioning: Bool
     /// Objects can be copied within the store without passing through this process.
     public var serverSideCopy: Bool
+    /// Uploads in parts that were never finished stay in the store (holding their parts' bytes) until aborted, and
+    /// `listIncompleteUploads` finds them.
+    public var incompleteUploads: Bool
 
-    public init(readConcurrency: Int, streamingPut: Bool, conditionalPut: Bool, versioning: Bool, serverSideCopy: Bool) {
+    public init(readConcurrency: Int, streamingPut: Bool, conditionalPut: Bool, versioning: Bool, serverSideCopy: Bool,
+                incompleteUploads: Bool) {
         self.readConcurrency = readConcurrency
         self.streamingPut = streamingPut
         self.conditionalPut = conditionalPut
         self.versioning = versioning
         self.serverSideCopy = serverSideCopy
+        self.incompleteUploads = incompleteUploads
     }
 }
 
