@@ -31,7 +31,7 @@ struct Fsck: QuiltCommand, VerboseCommand, QuietCommand {
     @Flag(name: .long, help: "Go on from the checkpoint of an interrupted run with the same options.")
     var resume = false
 
-    @Flag(name: .long, help: "Print {problems, ok, registry, checked, resumed} as JSON.")
+    @Flag(name: .long, help: "Print {problems, ok, registry, checked, resumed, skipped} as JSON.")
     var json = false
 
     @Argument(help: "Packages to check (ns/name); default: the whole registry, every manifest included.")
@@ -54,6 +54,8 @@ struct Fsck: QuiltCommand, VerboseCommand, QuietCommand {
             } else {
                 io.line([finding.kind.rawValue, finding.package ?? "-", finding.revision, finding.key, finding.detail]
                     .map(terminalSafe).joined(separator: "\t"))
+                // Out at once: a run of hours that is stopped has said what it found.
+                io.flush()
             }
             first = false
         }, progress: phases?.handler)
@@ -68,7 +70,9 @@ struct Fsck: QuiltCommand, VerboseCommand, QuietCommand {
                     ("objects", .int(summary.objects)), ("references", .int(summary.references)),
                     ("objects_hashed", .int(summary.objectsRead)), ("objects_from_s3_checksums", .int(summary.objectsFromChecksums)),
                 ]))),
-                ("resumed", .bool(summary.resumed)), ("problems_count", .int(summary.problems)), ("warnings_count", .int(summary.warnings)),
+                ("resumed", .bool(summary.resumed)),
+                ("skipped", .object(JSONObject([("manifests", .int(summary.manifestsSkipped)), ("objects", .int(summary.objectsSkipped))]))),
+                ("problems_count", .int(summary.problems)), ("warnings_count", .int(summary.warnings)),
             ]))
             // The rest of the document: the object's members after `problems`, without its opening brace.
             var members: [UInt8] = []

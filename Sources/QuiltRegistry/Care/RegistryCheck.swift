@@ -32,7 +32,8 @@ public struct CheckOptions: Sendable, Equatable {
 public struct CheckSummary: Sendable, Equatable {
     public var pointers = 0
     public var manifests = 0
-    /// Entries whose objects were checked, and the distinct objects they name.
+    /// Entries whose objects were checked, and the distinct objects they name (those a resumed run took as done
+    /// included).
     public var references = 0
     public var objects = 0
     public var problems = 0
@@ -135,6 +136,7 @@ public final class RegistryCheck {
             try checkObjects(manifests, progress: progress?("checking objects"))
         }
         summary.pointers = state.pointersChecked
+        summary.objects = state.objectsDone
         summary.problems = state.problems
         summary.warnings = state.warnings
         problemsFile = nil
@@ -350,7 +352,6 @@ public final class RegistryCheck {
             state.objectsDone += batch.count
             state.referencesDone += batch.reduce(0) { $0 + $1.references.count }
             state.lastObject = batch[batch.count - 1].sortKey
-            summary.objects += batch.count
             sinceSave += batch.count
             batch.removeAll(keepingCapacity: true)
             if sinceSave >= Self.checkpointObjects || WallClock.now() - lastSave >= Self.checkpointSeconds {
