@@ -198,6 +198,13 @@ if "--versioned" in sys.argv[2:]:
 PY
 }
 
+# on_tty CMD: runs CMD with a pseudo-terminal as stdin, stdout and stderr (util-linux script); the session's output,
+# both streams, lands in tty.out. Input for prompts comes from tty.in.
+on_tty() {
+    : >>tty.in
+    QUILT_MINIMIZE_STDOUT=false TERM=${TERM-xterm} script -qec "$*" /dev/null <tty.in >tty.out 2>&1
+}
+
 # local_registry: prints the default local registry directory (where quilt3 keeps packages).
 local_registry() { echo "$XDG_DATA_HOME/Quilt/packages"; }
 

@@ -48,8 +48,9 @@ struct GC: QuiltCommand, VerboseCommand, QuietCommand {
         phases?.finish()
         func days(_ time: Double) -> String {
             let value = max(0, now - time) / 86400
-            return value < 10 ? String(Double(Int(value * 10)) / 10) : String(Int(value))
+            return value < 100 ? String(Double(Int(value * 10)) / 10) : String(Int(value))
         }
+        func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
         func item(_ item: GarbageItem) -> JSONValue {
             .object(JSONObject([("key", .string(item.key)), ("version_id", item.versionId.map { .string($0) } ?? .null),
                                 ("size", .int(item.size)), ("last_modified", .int(Int(item.lastModified))),
@@ -82,16 +83,15 @@ struct GC: QuiltCommand, VerboseCommand, QuietCommand {
             for (upload, location) in plan.uploads {
                 io.line("upload\t-\t\(days(upload.initiated))\t\(terminalSafe(location)) (upload \(terminalSafe(upload.uploadId)))")
             }
-            io.line("total\t\(plan.totalBytes)\t-\t\(plan.manifests.count) manifest version\(plan.manifests.count == 1 ? "" : "s"), "
-                    + "\(plan.objectCount) object version\(plan.objectCount == 1 ? "" : "s"), "
-                    + "\(plan.uploads.count) incomplete upload\(plan.uploads.count == 1 ? "" : "s")")
+            io.line("total\t\(plan.totalBytes)\t-\t\(count(plan.manifests.count, "manifest version")), "
+                    + "\(count(plan.objectCount, "object version")), \(count(plan.uploads.count, "incomplete upload"))")
         }
         var result: GarbageResult?
         if yes && !plan.isEmpty {
             io.flush()
             if io.stdinIsTerminal {
-                let question = "Delete \(plan.manifests.count) manifest versions, \(plan.objectCount) object versions "
-                    + "(\(formatBytes(plan.totalBytes)) in all) and abort \(plan.uploads.count) uploads in \(registry.url)?"
+                let question = "Delete \(count(plan.manifests.count, "manifest version")), \(count(plan.objectCount, "object version")) "
+                    + "(\(formatBytes(plan.totalBytes)) in all) and abort \(count(plan.uploads.count, "upload")) in \(registry.url)?"
                 guard io.confirm(question) else {
                     if json { io.write(Array(", \"deleted\": null}\n".utf8)) }
                     throw ArgumentError.notConfirmed
@@ -115,8 +115,8 @@ struct GC: QuiltCommand, VerboseCommand, QuietCommand {
         } else {
             io.flush()
             if let result {
-                var text = "Deleted \(result.manifests) manifest versions and \(result.objects) object versions "
-                    + "(\(formatBytes(result.bytes))), aborted \(result.uploads) uploads"
+                var text = "Deleted \(count(result.manifests, "manifest version")) and \(count(result.objects, "object version")) "
+                    + "(\(formatBytes(result.bytes))), aborted \(count(result.uploads, "upload"))"
                 if result.sparedSincePlanned > 0 {
                     text += "; kept \(result.sparedSincePlanned) that a revision published meanwhile needs"
                 }

@@ -69,8 +69,9 @@ public enum CareError: QuiltError {
     public var message: String {
         switch self {
         case .corruptPointers(let keys):
-            return "cannot collect garbage: \(keys.count) pointer\(keys.count == 1 ? "" : "s") hold no top hash, "
-                + "first \(quoted(keys[0])); what they named might be deleted"
+            let which = keys.count == 1 ? "a pointer holds no top hash, \(quoted(keys[0]))"
+                : "\(keys.count) pointers hold no top hash, first \(quoted(keys[0]))"
+            return "cannot collect garbage: \(which); what it names might be deleted"
         case .unreadableManifest(let topHash, let reason):
             return "cannot collect garbage: manifest \(topHash) cannot be read (\(reason)), so what it references is unknown"
         case .badCheckpoint(let path, let reason):
