@@ -34,7 +34,7 @@ struct Fsck: QuiltCommand, VerboseCommand, QuietCommand {
     @Flag(name: .long, help: "Print {problems, ok, registry, checked, resumed, skipped} as JSON.")
     var json = false
 
-    @Argument(help: "Packages to check (ns/name); default: the whole registry, every manifest included.")
+    @Argument(help: ArgumentHelp("Packages to check (ns/name); default: the whole registry, every manifest included.", valueName: "name"))
     var names: [String] = []
 
     func execute(_ io: IO) throws {

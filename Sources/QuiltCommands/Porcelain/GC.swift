@@ -21,7 +21,7 @@ struct GC: QuiltCommand, VerboseCommand, QuietCommand {
     @OptionGroup var verboseOption: VerboseOption
     @OptionGroup var quietOption: QuietOption
 
-    @Option(name: .long, help: ArgumentHelp("Only what is older than this many days (fractions allowed; default 7, so a push in flight is never collected).", valueName: "days"))
+    @Option(name: .long, help: ArgumentHelp("Only what is older than this many days (fractions allowed): long enough that no push is still in flight.", valueName: "days"))
     var olderThan: String = "7"
 
     @Flag(name: .long, help: "List only; never delete.")
