@@ -16,19 +16,26 @@ s3py() { "$QUILT_TEST_PYTHON" - "$BUCKET" "$@"; }
 # interrupted_push NAME DIR: a push killed with SIGKILL once a whole file is uploaded and journalled and its big
 # file's multipart upload has a part (as in t6700): its uploads are orphans.
 interrupted_push() {
-	local pid i
 	rm -rf "$JOURNALS"
 	quilt push "$1" "$2" --from "$1" --registry "$REG" --message interrupted >/dev/null 2>&1 &
-	pid=$!
-	for i in $(seq 1 3000); do
-		grep -qs '"op":"part"' "$JOURNALS"/push-*.jsonl && grep -qs '"op":"done"' "$JOURNALS"/push-*.jsonl && break
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.01
-	done
-	kill -9 $pid 2>/dev/null
-	wait $pid 2>/dev/null
-	test $? -eq 137 || { echo "the push was not interrupted"; return 1; }
+	kill9_when $! 'grep -qs "\"op\":\"part\"" "$JOURNALS"/push-*.jsonl && grep -qs "\"op\":\"done\"" "$JOURNALS"/push-*.jsonl' ||
+		{ echo "the push was not interrupted"; return 1; }
 	test "$(quilt rev-parse "$1" --registry "$REG")" = "$(cat c1)" || { echo "the killed push published"; return 1; }
+}
+
+# bucket_state: every version (delete markers too) and every incomplete upload of the bucket, one line each.
+bucket_state() {
+	s3py <<-\PY
+	import os, sys, boto3
+	s3 = boto3.client("s3", endpoint_url=os.environ["QUILT_TEST_S3_ENDPOINT"])
+	for page in s3.get_paginator("list_object_versions").paginate(Bucket=sys.argv[1]):
+	    for v in page.get("Versions", []):
+	        print("manifest" if v["Key"].startswith(".quilt/packages/") else "object", v["Key"], v["VersionId"])
+	    for v in page.get("DeleteMarkers", []):
+	        print("marker", v["Key"], v["VersionId"])
+	for u in s3.list_multipart_uploads(Bucket=sys.argv[1]).get("Uploads", []):
+	    print("upload", u["Key"], u["UploadId"])
+	PY
 }
 
 # fields FILE: the problem, package, revision and key of each line of a fsck report, sorted.
@@ -122,20 +129,9 @@ test_expect_success S3 'NAME... checks those packages only; --json holds the sam
 '
 
 test_expect_success S3 'fsck wrote nothing to the registry' '
-	s3py >before.versions <<-\PY &&
-	import os, sys, boto3
-	s3 = boto3.client("s3", endpoint_url=os.environ["QUILT_TEST_S3_ENDPOINT"])
-	for page in s3.get_paginator("list_object_versions").paginate(Bucket=sys.argv[1]):
-	    for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
-	        print(v["Key"], v["VersionId"])
-	PY
-	quilt fsck --full --registry "$REG" >/dev/null 2>&1; s3py >after.versions <<-\PY &&
-	import os, sys, boto3
-	s3 = boto3.client("s3", endpoint_url=os.environ["QUILT_TEST_S3_ENDPOINT"])
-	for page in s3.get_paginator("list_object_versions").paginate(Bucket=sys.argv[1]):
-	    for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
-	        print(v["Key"], v["VersionId"])
-	PY
+	bucket_state >before.versions &&
+	{ quilt fsck --full --registry "$REG" >/dev/null 2>&1; true; } &&
+	bucket_state >after.versions &&
 	test_cmp before.versions after.versions
 '
 
@@ -251,31 +247,14 @@ test_expect_success S3 'without --yes nothing is deleted; --dry-run and --yes to
 '
 
 test_expect_success S3 'gc --yes deletes exactly what it listed, and nothing else' '
-	s3py >before <<-\PY &&
-	import os, sys, boto3
-	s3 = boto3.client("s3", endpoint_url=os.environ["QUILT_TEST_S3_ENDPOINT"])
-	for page in s3.get_paginator("list_object_versions").paginate(Bucket=sys.argv[1]):
-	    for v in page.get("Versions", []):
-	        print("object" if not v["Key"].startswith(".quilt/packages/") else "manifest", v["Key"], v["VersionId"])
-	for u in s3.list_multipart_uploads(Bucket=sys.argv[1]).get("Uploads", []):
-	    print("upload", u["Key"], u["UploadId"])
-	PY
+	bucket_state | sort >before.sorted &&
 	quilt gc --yes --older-than 0 --json --registry "$REG" >gc.json &&
 	listed gc.json >deleted && test_cmp expect deleted &&
-	s3py >after <<-\PY &&
-	import os, sys, boto3
-	s3 = boto3.client("s3", endpoint_url=os.environ["QUILT_TEST_S3_ENDPOINT"])
-	for page in s3.get_paginator("list_object_versions").paginate(Bucket=sys.argv[1]):
-	    for v in page.get("Versions", []):
-	        print("object" if not v["Key"].startswith(".quilt/packages/") else "manifest", v["Key"], v["VersionId"])
-	for u in s3.list_multipart_uploads(Bucket=sys.argv[1]).get("Uploads", []):
-	    print("upload", u["Key"], u["UploadId"])
-	PY
-	sort before >before.sorted && sort after >after.sorted &&
+	bucket_state | sort >after.sorted &&
 	comm -23 before.sorted after.sorted >gone && test_cmp expect gone &&
 	comm -13 before.sorted after.sorted >new && test_line_count = 0 new &&
 	"$QUILT_TEST_PYTHON" -c "import json; d = json.load(open(\"gc.json\"))[\"deleted\"]; assert d[\"uploads\"] == 1 and d[\"manifests\"] == 1 and d[\"spared\"] == 0, d" &&
-	grep -q "^object other/keep.txt " after && grep -q "^object ns/notapkg/y.txt " after
+	grep -q "^object other/keep.txt " after.sorted && grep -q "^object ns/notapkg/y.txt " after.sorted
 '
 
 test_expect_success S3 'afterwards fsck --full is clean, and a second gc finds nothing' '

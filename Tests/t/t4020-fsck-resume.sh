@@ -56,21 +56,13 @@ test_expect_success S3 'the first object (in sort order) loses its version: a pr
 # kill_after_checkpoint [ANY]: starts fsck through the proxy, one HEAD at a time, and kills it with SIGKILL as soon as
 # a checkpoint counts objects (it is kept every 1,000 objects or 30 s); with ANY, as soon as there is a checkpoint.
 kill_after_checkpoint() {
-	local pid i done min=1
+	local min=1
 	[ $# -gt 0 ] && min=0
 	: >proxy.log
 	AWS_ENDPOINT_URL=$PROXY_URL QUILT_TRANSFER_MAX_CONCURRENCY=1 \
 		quilt fsck --objects --registry "s3://$BUCKET" >killed.out 2>killed.err &
-	pid=$!
-	for i in $(seq 1 6000); do
-		done=$(checkpoint_field objects_done)
-		[ -n "$done" ] && [ "$done" -ge $min ] && break
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.01
-	done
-	kill -9 $pid 2>/dev/null
-	wait $pid
-	test $? -eq 137 || { echo "fsck was not killed midway"; cat killed.err; return 1; }
+	kill9_when $! "test \"\$(checkpoint_field objects_done)\" -ge $min 2>/dev/null" ||
+		{ echo "fsck was not killed midway"; cat killed.err; return 1; }
 	DONE=$(checkpoint_field objects_done)
 	HEADS_BEFORE=$(object_heads)
 	echo "killed after $HEADS_BEFORE HEADs; the checkpoint counts $DONE objects"
