@@ -124,9 +124,7 @@ public struct GarbageCollector: Sendable {
         let corrupt = pointers.filter { $0.topHash == nil }.map(\.key)
         guard corrupt.isEmpty else { throw CareError.corruptPointers(corrupt) }
         let reachable = Set(pointers.compactMap(\.topHash))
-        var packages: [String] = []
-        for pointer in pointers where packages.last != pointer.package { packages.append(pointer.package) }
-        packages = Array(Set(packages)).sorted()
+        let packages = Array(Set(pointers.map(\.package))).sorted()
 
         // Manifests, with every version of each (a versioned bucket keeps a version per write).
         var versionsByHash: [String: [StoredVersion]] = [:]
