@@ -54,6 +54,25 @@ public final class CatalogCredentialsProvider: AWSCredentialsProvider {
         }
     }
 
+    /// The provider for an API key (`QUILT_API_KEY`): credentials from `registryURL` with the key as the bearer
+    /// token, fetched on first use and renewed the same way; in memory only (quilt3 keeps the key in memory too).
+    /// An API key replaces a `quilt login` sign-in, as in quilt3 ("While set, the API key overrides any
+    /// interactive session"), and so the AWS chain.
+    public static func apiKey(_ key: String, registryURL: String, dataDirectory: String, catalogName: String?,
+                              timeout: Double? = nil)
+        throws -> CatalogCredentialsProvider
+    {
+        guard key.hasPrefix("qk_") else { throw CatalogError.invalidAPIKey }
+        // Expired from the start: the first request fetches them, and a failure there is its error.
+        let none = AWSCredentials(accessKeyId: "", secretAccessKey: "", sessionToken: nil, expiration: Date(timeIntervalSince1970: 0))
+        // (The session's files are not touched: `credentials(apiKey:)` stores nothing.)
+        let session = CatalogSession(registryURL: registryURL, dataDirectory: dataDirectory, timeout: timeout)
+        return CatalogCredentialsProvider(initial: none,
+                                          description: "the Quilt catalog \(catalogName ?? registryURL) (QUILT_API_KEY)") {
+            try session.credentials(apiKey: key)
+        }
+    }
+
     public func credentials() throws -> AWSCredentials? {
         try state.withLock { state in
             let current = state.credentials

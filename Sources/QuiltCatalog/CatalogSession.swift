@@ -97,16 +97,34 @@ public struct CatalogSession: Sendable {
         return tokens
     }
 
-    /// `GET /api/auth/get_credentials` with the access token; stores and returns quilt3's credentials.json object.
-    func fetchCredentials(accessToken: String) throws -> JSONObject {
+    /// `GET /api/auth/get_credentials` with the access token; stores (unless `store` is false) and returns quilt3's
+    /// credentials.json object.
+    func fetchCredentials(accessToken: String, store: Bool = true) throws -> JSONObject {
         let url = registryURL + "/api/auth/get_credentials"
         let (status, json) = try http.get(url, bearer: accessToken)
         guard status == 200 else { throw CatalogError.httpStatus(url: url, status: status) }
         guard let stored = StoredCredentials.fromCatalog(json) else {
             throw CatalogError.badResponse(url: url, detail: "expected AccessKeyId, SecretAccessKey, SessionToken and Expiration")
         }
-        try files.saveCredentials(stored)
+        if store { try files.saveCredentials(stored) }
         return stored
+    }
+
+    /// AWS credentials for an API key (quilt3's `login_with_api_key`: the key is the bearer token of the
+    /// credentials request, with no token exchange). Nothing is written: the key lives in the environment, the
+    /// credentials in memory.
+    public func credentials(apiKey: String) throws -> AWSCredentials {
+        let url = registryURL + "/api/auth/get_credentials"
+        let stored: JSONObject
+        do {
+            stored = try fetchCredentials(accessToken: apiKey, store: false)
+        } catch CatalogError.httpStatus(_, let status) where status == 401 || status == 403 {
+            throw CatalogError.apiKeyRejected(registryURL: registryURL, status: status)
+        }
+        guard let credentials = StoredCredentials.credentials(stored) else {
+            throw CatalogError.badResponse(url: url, detail: "missing keys")
+        }
+        return credentials
     }
 
     /// quilt3's `logout`: both files become `{}` (every registry's tokens go). Returns false when there was

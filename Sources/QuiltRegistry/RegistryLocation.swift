@@ -8,7 +8,13 @@ public enum RegistryLocation: Sendable, Equatable {
     case s3(bucket: String, prefix: String)
 
     public init(_ text: String) throws(RegistryError) {
-        if text.hasPrefix("s3://") {
+        // A URL scheme is case-insensitive (RFC 3986), and quilt3 takes `S3://bucket` as `s3://bucket`.
+        let scheme = text.prefix { $0 != ":" && $0 != "/" }.lowercased()
+        if scheme == "s3" && text.dropFirst(2).hasPrefix(":") && !text.dropFirst(3).hasPrefix("//") {
+            // `s3:/bucket` and `s3:bucket` are typos of `s3://bucket`, not a local folder named `s3:`.
+            throw .invalidRegistry(text, reason: "an S3 registry is s3://bucket[/prefix]")
+        }
+        if scheme == "s3" && text.dropFirst(2).hasPrefix("://") {
             let rest = text.dropFirst(5)
             let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
             let bucket = String(parts[0])

@@ -47,8 +47,8 @@ test_expect_success 'a hash that is not hex is a usage error' '
 '
 
 test_expect_success 'push checks --dest before it reads a file' '
-	usage_error quilt push ns/x --set k=missing.txt --registry s3://some-bucket --dest s3://other-bucket/x &&
-	grep -q -- "--dest" err
+	test_must_fail --exit=64 quilt push ns/x --set k=missing.txt --registry s3://some-bucket --dest s3://other-bucket/x 2>err &&
+	test_line_count = 2 err && grep -q "^error: .*--dest" err && grep -q "^hint: .*--registry s3://other-bucket" err
 '
 
 test_done

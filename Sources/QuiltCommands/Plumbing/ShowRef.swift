@@ -29,7 +29,7 @@ struct ShowRef: QuiltCommand, VerboseCommand {
             let listing = try registry.listPointers(package)
             warnCorrupt(listing, io)
             let pointers = listing.pointers
-            if name != nil && pointers.isEmpty { throw RegistryError.noSuchPackage(package) }
+            if name != nil && pointers.isEmpty { throw RegistryError.noSuchPackage(package, registry: registry.url) }
             for pointer in pointers { io.line("\(pointer.topHash) \(terminalSafe(package)) \(terminalSafe(pointer.pointer))") }
         }
     }

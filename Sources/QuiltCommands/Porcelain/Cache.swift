@@ -24,11 +24,13 @@ struct Cache: QuiltCommand {
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
-    @Argument(help: "size, list, verify or prune.")
+    static let actions = ["size", "list", "verify", "prune"]
+
+    @Argument(help: "size, list, verify or prune.", completion: .list(Cache.actions))
     var action: String
 
     func validate() throws {
-        guard ["size", "list", "verify", "prune"].contains(action) else {
+        guard Self.actions.contains(action) else {
             throw ValidationError("unknown action '\(action)' (size, list, verify or prune)")
         }
         if action != "prune" && (olderThan != nil || maxSize != nil) {

@@ -25,7 +25,7 @@ struct Log: QuiltCommand, VerboseCommand {
         let listing = try registry.listPointers(name)
         warnCorrupt(listing, io)
         let pointers = listing.pointers
-        guard !pointers.isEmpty else { throw RegistryError.noSuchPackage(name) }
+        guard !pointers.isEmpty else { throw RegistryError.noSuchPackage(name, registry: registry.url) }
         let latest = pointers.first { $0.pointer == "latest" }?.topHash
         let versions = Registry.versions(of: pointers)
         let headers = registry.manifestHeaders(versions.map(\.topHash))

@@ -19,7 +19,18 @@ extension QuiltContext {
     /// The credentials of a catalog sign-in (credentials.json), or nil when there are none and the AWS chain
     /// applies.
     func catalogCredentials() throws -> (any AWSCredentialsProvider)? {
-        try CatalogCredentialsProvider.stored(
+        // `QUILT_API_KEY` (CI): quilt3's `login_with_api_key` from the environment, ahead of a `quilt login`.
+        if let key = nonEmpty(environment["QUILT_API_KEY"]) {
+            guard key.hasPrefix("qk_") else { throw CatalogError.invalidAPIKey }
+            guard let registry = nonEmpty(config.registryURL) else {
+                throw CatalogError.notConfigured(navigatorURL: config.navigatorURL)
+            }
+            trace?("credentials: QUILT_API_KEY, from \(registry)/api/auth/get_credentials (in memory only)")
+            return try CatalogCredentialsProvider.apiKey(
+                key, registryURL: registry, dataDirectory: config.paths.dataDirectory,
+                catalogName: config.navigatorURL ?? registry, timeout: try config.settings().requestsTimeout)
+        }
+        return try CatalogCredentialsProvider.stored(
             dataDirectory: config.paths.dataDirectory, registryURL: config.registryURL,
             catalogName: config.navigatorURL ?? config.registryURL, timeout: try config.settings().requestsTimeout)
     }
@@ -95,7 +106,12 @@ public struct WhoamiReport: Sendable {
     public struct Check: Sendable {
         public var ok: Bool
         public var detail: String?
+        /// The write probe that could not be removed (credentials that may put but not delete): where it is, and
+        /// why it stayed. The write itself worked.
+        public var leftBehind: (location: String, reason: String)? = nil
     }
+    /// Whether the write check was skipped (`--read-only`, or no credentials to write with), and why.
+    public var writeSkipped: String?
 
     /// Whether everything that was checked works.
     public var ok: Bool {
@@ -107,14 +123,18 @@ extension QuiltContext {
     /// `quilt whoami [--registry R]`: the credential source, the identity (STS GetCallerIdentity), the region, and
     /// with an S3 registry whether reading (a one-key listing) and writing (an object written and its version
     /// deleted again) work.
-    public func whoami(registry registryText: String?) throws -> WhoamiReport {
+    /// With `readOnly`, nothing is written: the write check is skipped. Without credentials it is skipped too (an
+    /// unsigned write that a bucket took could not be taken back: anonymous deletes are refused).
+    public func whoami(registry registryText: String?, readOnly: Bool = false) throws -> WhoamiReport {
         let client = try s3Client()
         let provider = client.configuration.credentials
         var report = WhoamiReport(sourceKind: provider.source.kind, source: provider.source.description)
         // S3 requests are signed for the AWS settings' region, else each bucket's own (found once per bucket).
         report.region = client.configuration.region
+        var signed = false
         do {
             if let credentials = try provider.credentials() {
+                signed = true
                 let stsRegion = report.region ?? (provider.source.kind == "catalog" ? config.values["region"]?.stringValue : nil)
                 let identity = try CallerIdentity.fetch(
                     credentials: credentials, region: stsRegion, environment: environment,
@@ -134,6 +154,11 @@ extension QuiltContext {
         guard let registryText else { return report }
         let location = try RegistryLocation(registryText)
         report.registry = location.url
+        if readOnly {
+            report.writeSkipped = "--read-only"
+        } else if !signed && !location.isLocal {
+            report.writeSkipped = "no credentials to write with"
+        }
         let probeName = "probe-" + Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
         guard case .s3(let bucket, let prefix) = location else {
             guard case .local(let path) = location, FileSystem.isDirectory(path) else {
@@ -141,10 +166,15 @@ extension QuiltContext {
                 return report
             }
             report.read = .init(ok: (try? FileSystem.contentsOfDirectory(path)) != nil, detail: nil)
+            guard report.writeSkipped == nil else { return report }
             let probe = path + "/.quilt-whoami-" + probeName
             report.write = Self.check {
                 _ = try FileSystem.createExclusively(probe, contents: [])
-                try FileSystem.removeFile(probe)
+            }
+            if report.write?.ok == true {
+                do { try FileSystem.removeFile(probe) } catch {
+                    report.write?.leftBehind = (PhysicalKey.local(path: probe).url, error.message)
+                }
             }
             return report
         }
@@ -154,11 +184,21 @@ extension QuiltContext {
             // A prefix without `/` keeps the probe to the one listing every S3 implementation signs alike.
             _ = try client.listObjectsV2(bucket: bucket, prefix: prefix.isEmpty ? ".quilt" : prefix, maxKeys: 1)
         }
+        guard report.writeSkipped == nil else { return report }
         let probe = base + ".quilt/whoami/" + probeName
+        var versionId: String?
         report.write = Self.check {
-            let put = try client.putObject(bucket: bucket, key: probe, body: .bytes(Array("quilt whoami\n".utf8)))
+            versionId = try client.putObject(bucket: bucket, key: probe, body: .bytes(Array("quilt whoami\n".utf8))).versionId
+        }
+        guard report.write?.ok == true else { return report }
+        do {
             // Deleting the version itself leaves nothing behind, not even a delete marker, in a versioned bucket.
-            try client.deleteObject(bucket: bucket, key: probe, versionId: put.versionId)
+            try client.deleteObject(bucket: bucket, key: probe, versionId: versionId)
+        } catch {
+            // A common policy lets a publisher put but not delete: writing works, so the check passes, and the
+            // report says where the probe is. (A delete without the version would only add a delete marker.)
+            report.write?.leftBehind = (PhysicalKey.s3(bucket: bucket, key: probe, versionId: versionId).url,
+                                        (error as? QuiltError)?.message ?? "\(error)")
         }
         return report
     }
