@@ -68,7 +68,7 @@ test_expect_success 'NAME...: only those packages, their pointers and the manife
 		"missing object	t/two	$(cat r2)" "size mismatch	t/two	$(cat r2)" >expect &&
 	test_cmp expect actual &&
 	grep -q "^Checked 4 pointers, 1 manifest," err &&
-	test_must_fail --exit=1 quilt fsck --registry reg t/nothing 2>err && grep -q "^error: no such package .t/nothing.$" err &&
+	test_must_fail --exit=1 quilt fsck --registry reg t/nothing 2>err && grep -q "^error: no such package .t/nothing. in .file://$TRASH/reg.$" err &&
 	test_must_fail --exit=65 quilt fsck --registry reg "not a name" 2>err
 '
 

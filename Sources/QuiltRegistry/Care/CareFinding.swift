@@ -151,7 +151,7 @@ extension Registry {
                 try PackageName.validate(name)
                 let prefix = Self.pointersPrefix + name + "/"
                 let found = try storage.list(prefix: prefix).filter { !$0.dropFirst(prefix.count).contains("/") }
-                if found.isEmpty { throw RegistryError.noSuchPackage(name) }
+                if found.isEmpty { throw RegistryError.noSuchPackage(name, registry: url) }
                 keys += found
             }
         } else {
