@@ -2,6 +2,7 @@
 // token) for tokens at `<registryUrl>/api/token`, and AWS credentials from `<registryUrl>/api/auth/get_credentials`.
 import QuiltSupport
 import QuiltFormat
+import QuiltHTTP
 import QuiltAWS
 
 public struct CatalogSession: Sendable {
@@ -11,12 +12,13 @@ public struct CatalogSession: Sendable {
     let http: CatalogHTTP
     let now: @Sendable () -> Double
 
-    /// `timeout`: seconds per request (config.yml's `requests_timeout`; default 60).
-    public init(registryURL: String, dataDirectory: String, timeout: Double? = nil,
+    /// `timeout`: seconds per request (config.yml's `requests_timeout`; default 60); `retry`: how a request that
+    /// may succeed on a second try is tried again (the S3 client's policy).
+    public init(registryURL: String, dataDirectory: String, timeout: Double? = nil, retry: RetryPolicy = RetryPolicy(),
                 now: @escaping @Sendable () -> Double = WallClock.now) {
         self.registryURL = registryURL
         files = CatalogFiles(dataDirectory: dataDirectory)
-        http = CatalogHTTP(timeout: timeout)
+        http = CatalogHTTP(timeout: timeout, retry: retry)
         self.now = now
     }
 
@@ -24,9 +26,11 @@ public struct CatalogSession: Sendable {
     public var loginURL: String { registryURL + "/login" }
 
     /// The catalog's `config.json` (`catalogURL` without a trailing slash).
-    public static func fetchConfig(catalogURL: String, timeout: Double? = nil) throws -> JSONObject {
+    public static func fetchConfig(catalogURL: String, timeout: Double? = nil, retry: RetryPolicy = RetryPolicy())
+        throws -> JSONObject
+    {
         let url = catalogURL + "/config.json"
-        let (status, json) = try CatalogHTTP(timeout: timeout).get(url)
+        let (status, json) = try CatalogHTTP(timeout: timeout, retry: retry).get(url)
         guard status == 200 else { throw CatalogError.httpStatus(url: url, status: status) }
         guard case .object(let object)? = json else { throw CatalogError.badResponse(url: url, detail: "not a JSON object") }
         return object

@@ -197,9 +197,7 @@ public enum CommandTable {
     static func execExternal(_ name: String, arguments: [String]) {
         guard !name.hasPrefix("-"), !name.contains("/") else { return }
         let program = "quilt-" + name
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            let path = directory + "/" + program
-            guard access(path, X_OK) == 0 else { continue }
+        for path in FileSystem.executables(named: program, searchPath: ProcessInfo.processInfo.environment["PATH"] ?? "") {
             Tracer.process?.line("exec: " + shellQuoted([path] + arguments))
             let argv = ([program] + arguments).map { strdup($0) } + [nil]
             execv(path, argv)

@@ -1,6 +1,7 @@
 // Where a registry is: `file:///abs/dir`, a plain path, or `s3://bucket[/prefix]`; and opening it.
 import QuiltSupport
 import QuiltFormat
+import QuiltStorage
 import QuiltAWS
 
 public enum RegistryLocation: Sendable, Equatable {
@@ -46,5 +47,15 @@ public enum RegistryLocation: Sendable, Equatable {
     public var isLocal: Bool {
         if case .local = self { return true }
         return false
+    }
+}
+
+extension Registry {
+    /// Where the registry is, as its storage says (never by reading its URL again).
+    public var location: RegistryLocation {
+        switch storage.location {
+        case .directory(let path): return .local(path: path)
+        case .bucket(let bucket, let prefix): return .s3(bucket: bucket, prefix: prefix)
+        }
     }
 }

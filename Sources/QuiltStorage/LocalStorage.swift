@@ -19,10 +19,9 @@ public struct LocalStorage: Storage {
     public var rootURL: String { PercentEncoding.fileURL(path: root) }
 
     /// Reads from a local disk are fast enough that a thread per read costs more than it saves.
-    public var capabilities: StorageCapabilities {
-        StorageCapabilities(readConcurrency: 1, streamingPut: true, conditionalPut: true, versioning: false,
-                            serverSideCopy: false, incompleteUploads: false)
-    }
+    public var capabilities: StorageCapabilities { StorageCapabilities(readConcurrency: 1) }
+
+    public var location: StorageLocation { .directory(root) }
 
     /// A temporary file in the root directory, renamed into place on commit: no copy, and the same file system.
     public func stage() throws -> any StagedObject { try LocalStagedObject(storage: self) }
@@ -162,12 +161,6 @@ public struct LocalStorage: Storage {
     }
 
     static let versionsPerPage = 1000
-
-    /// The one version is the file; a version id names nothing here, so there is nothing to delete.
-    public func deleteVersion(_ key: String, versionId: String?) throws {
-        guard versionId == nil else { return }
-        try delete(key)
-    }
 
     /// Files are written whole and renamed into place: there are no uploads in parts to leave behind.
     public func listIncompleteUploads(prefix: String) throws -> [IncompleteUpload] { [] }

@@ -31,8 +31,9 @@ public struct ObjectInfo: Sendable, Equatable {
 /// object (its `versionId` nil).
 public struct StoredVersion: Sendable, Equatable {
     public var key: String
-    /// nil for the one version of a store without versions, and for S3's `null` version (written before the bucket
-    /// was versioned).
+    /// nil for the one version of a store without versions. S3 names the version of an object written while the
+    /// bucket was not versioned `null`, and so does this: `delete(key, versionId: "null")` removes it for good,
+    /// where a plain delete in a versioned bucket would only hide it behind a delete marker.
     public var versionId: String?
     public var size: Int
     /// Seconds since the epoch.
@@ -66,6 +67,15 @@ public struct IncompleteUpload: Sendable, Equatable {
     }
 }
 
+/// Where a store keeps its objects, for callers that put data beside the registry's own keys by other means (push
+/// copies package data into the bucket, unbundle writes a local registry's object files).
+public enum StorageLocation: Sendable, Equatable {
+    /// A directory of the local file system (an absolute path).
+    case directory(String)
+    /// A bucket of an object store, and the key prefix the store's keys are below ("" for the bucket's root).
+    case bucket(String, prefix: String)
+}
+
 /// A flat key space of objects: a directory on disk or an S3 bucket (with an optional prefix).
 ///
 /// Keys are `/`-separated paths relative to the store's root, such as `.quilt/packages/<hash>`; they never start
@@ -78,16 +88,20 @@ public struct IncompleteUpload: Sendable, Equatable {
 /// - `stage` returns an object that appears at its key atomically when committed, and never if it is not.
 /// - `reader` of a missing key throws `StorageError.notFound`; it reads exactly the bytes `get` would return.
 /// - `listVersions` lists every version below a prefix, keys sorted by UTF-8 bytes, the versions of one key
-///   together (in no promised order: S3 lists them newest first, moto its delete markers last), a page at a time (so a listing of millions is never held); what `list` lists is
-///   among them, as a latest version that is not a delete marker.
-/// - `deleteVersion` removes that version for good (a missing one succeeds); a plain `delete` may only hide it.
-/// - `listIncompleteUploads` is empty on a store without `incompleteUploads`; `abortIncompleteUpload` of an upload
-///   that is gone succeeds.
+///   together (in no promised order: S3 lists them newest first, moto its delete markers last), a page at a time
+///   (so a listing of millions is never held); what `list` lists is among them, as a latest version that is not a
+///   delete marker.
+/// - `delete(key, versionId:)` of a listed version removes it for good (a missing one succeeds); a plain `delete`
+///   may only hide it.
+/// - `listIncompleteUploads` is empty on a store that writes objects whole (a directory); `abortIncompleteUpload`
+///   of an upload that is gone succeeds.
 public protocol Storage: Sendable {
     /// The root of the store as a URL (`file:///…` or `s3://bucket/prefix`), for messages.
     var rootURL: String { get }
     /// What the backend is good at, for callers that adapt to it (instead of asking which backend it is).
     var capabilities: StorageCapabilities { get }
+    /// Where the objects are.
+    var location: StorageLocation { get }
     /// The whole object.
     func get(_ key: String) throws -> [UInt8]
     /// Stores `bytes` at `key`, if `condition` holds; returns the new object's ETag.
@@ -108,49 +122,35 @@ public protocol Storage: Sendable {
     func head(_ key: String) throws -> ObjectInfo?
     /// Every key that starts with `prefix`, sorted.
     func list(prefix: String) throws -> [String]
+    /// At most the first `limit` of those keys, without listing the rest (whether the store may be listed at all).
+    func list(prefix: String, limit: Int) throws -> [String]
     /// Removes the object at `key`; a missing key is not an error.
     func delete(_ key: String) throws
+    /// Removes the version `versionId` of the object at `key` (one a write returned or `listVersions` listed): a
+    /// versioned store then keeps nothing of it, not even a delete marker. nil, or a store without versions:
+    /// `delete(key)`.
+    func delete(_ key: String, versionId: String?) throws
     /// A new object written piece by piece, stored under a key given only when it is committed (a manifest is
     /// named by the hash of its own bytes).
     func stage() throws -> any StagedObject
     /// Every version of every object below `prefix` (delete markers included), handed to `page` a page at a time,
     /// in key order, each key's versions together.
     func listVersions(prefix: String, page: ([StoredVersion]) throws -> Void) throws
-    /// Removes one version of `key` for good; nil names the one version of a store without versions, or S3's
-    /// `null` version.
-    func deleteVersion(_ key: String, versionId: String?) throws
     /// Uploads in parts started below `prefix` and never completed nor aborted.
     func listIncompleteUploads(prefix: String) throws -> [IncompleteUpload]
     /// Aborts one such upload, freeing its parts.
     func abortIncompleteUpload(_ upload: IncompleteUpload) throws
 }
 
-/// What a backend does well or at all. Stated by each backend; callers adapt to it.
+/// What a backend does well or at all. Stated by each backend; callers adapt to it. Only what some caller reads is
+/// here: a new capability comes with its reader and a check in the conformance suite.
 public struct StorageCapabilities: Sendable, Equatable {
     /// Small independent reads worth running at once: several where each waits on the network, one where a
     /// thread per read would cost more than the read.
     public var readConcurrency: Int
-    /// `put(_:contentsOfFile:)` streams the file instead of holding it in memory.
-    public var streamingPut: Bool
-    /// `WriteCondition.absent` and `.matches` are honoured atomically (always true: the contract requires it;
-    /// stated so that a backend that cannot is refused rather than trusted).
-    public var conditionalPut: Bool
-    /// Writes can return a version id that names the bytes written for good.
-    public var versioning: Bool
-    /// Objects can be copied within the store without passing through this process.
-    public var serverSideCopy: Bool
-    /// Uploads in parts that were never finished stay in the store (holding their parts' bytes) until aborted, and
-    /// `listIncompleteUploads` finds them.
-    public var incompleteUploads: Bool
 
-    public init(readConcurrency: Int, streamingPut: Bool, conditionalPut: Bool, versioning: Bool, serverSideCopy: Bool,
-                incompleteUploads: Bool) {
+    public init(readConcurrency: Int) {
         self.readConcurrency = readConcurrency
-        self.streamingPut = streamingPut
-        self.conditionalPut = conditionalPut
-        self.versioning = versioning
-        self.serverSideCopy = serverSideCopy
-        self.incompleteUploads = incompleteUploads
     }
 }
 
@@ -221,6 +221,16 @@ extension Storage {
     public func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo) {
         guard let info = try head(key) else { throw StorageError.notFound(location: rootURL + "/" + key) }
         return (try get(key), info)
+    }
+
+    /// Default: the whole listing, cut.
+    public func list(prefix: String, limit: Int) throws -> [String] {
+        Array(try list(prefix: prefix).prefix(limit))
+    }
+
+    /// Default: versions are not kept, so the object is the version.
+    public func delete(_ key: String, versionId: String?) throws {
+        try delete(key)
     }
 
     /// The object, or nil if there is none.

@@ -53,7 +53,7 @@ struct S3StorageTests {
         try checkStorageConformance { S3Storage(client: client, bucket: versioned) }
     }
 
-    /// Versions of one key newest first, and deleteVersion of one of them leaves the other.
+    /// Versions of one key newest first, and deleting one of them by its version id leaves the other.
     @Test func versionsOfOneKey() throws {
         let versioned = randomBucketName()
         try client.createBucket(versioned)
@@ -65,7 +65,7 @@ struct S3StorageTests {
         try storage.listVersions(prefix: "k") { versions += $0 }
         #expect(versions.map(\.versionId) == [second.versionId, first.versionId])
         #expect(versions.map(\.size) == [2, 1] && versions.map(\.isLatest) == [true, false])
-        try storage.deleteVersion("k", versionId: second.versionId)
+        try storage.delete("k", versionId: second.versionId)
         #expect(try storage.get("k") == [1])
         try storage.delete("k")
         versions = []
@@ -75,10 +75,28 @@ struct S3StorageTests {
         #expect(versions.filter { !$0.isDeleteMarker }.map(\.versionId) == [first.versionId])
     }
 
+    /// An object written before its bucket was versioned is listed as S3 names it, version `null`, and deleting
+    /// that version removes it for good (a plain delete would only hide it behind a marker).
+    @Test func nullVersion() throws {
+        let name = randomBucketName()
+        try client.createBucket(name)
+        let storage = try S3Storage(client: client, url: "s3://\(name)/p")
+        try storage.put("old", bytes: [1])
+        try client.setBucketVersioning(name, enabled: true)
+        let newer = try storage.put("old", bytes: [2, 2])
+        var versions: [StoredVersion] = []
+        try storage.listVersions(prefix: "") { versions += $0 }
+        #expect(Set(versions.map(\.versionId)) == [newer.versionId, "null"])
+        try storage.delete("old", versionId: "null")
+        versions = []
+        try storage.listVersions(prefix: "") { versions += $0 }
+        #expect(versions.map(\.versionId) == [newer.versionId] && !versions.contains(where: \.isDeleteMarker))
+        #expect(try storage.get("old") == [2, 2])
+    }
+
     /// An upload in parts left open is listed (key relative to the prefix, with its start time) and aborted.
     @Test func incompleteUploads() throws {
         let storage = try S3Storage(client: client, url: "s3://\(bucket)/up")
-        #expect(storage.capabilities.incompleteUploads)
         let uploadId = try client.createMultipartUpload(bucket: bucket, key: "up/a b/c.bin")
         _ = try client.createMultipartUpload(bucket: bucket, key: "elsewhere/d.bin")
         let listed = try storage.listIncompleteUploads(prefix: "")

@@ -6,6 +6,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import QuiltHTTP
 
 /// A `Storage` whose keys are objects in one bucket, relative to an optional prefix.
 public struct S3Storage: Storage {
@@ -53,10 +54,9 @@ public struct S3Storage: Storage {
     }
 
     /// Every read waits on the network, so several at once pay off.
-    public var capabilities: StorageCapabilities {
-        StorageCapabilities(readConcurrency: 8, streamingPut: true, conditionalPut: true, versioning: true,
-                            serverSideCopy: true, incompleteUploads: true)
-    }
+    public var capabilities: StorageCapabilities { StorageCapabilities(readConcurrency: 8) }
+
+    public var location: StorageLocation { .bucket(bucket, prefix: prefix) }
 
     public func stage() throws -> any StagedObject {
         try TemporaryFileStagedObject(storage: self, temporaryDirectory: temporaryDirectory)
@@ -154,8 +154,23 @@ public struct S3Storage: Storage {
         return keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
+    /// One page of at most `limit` keys (S3 pages hold up to 1,000).
+    public func list(prefix keyPrefix: String, limit: Int) throws -> [String] {
+        guard limit > 0 else { return [] }
+        guard limit <= 1000 else { return Array(try list(prefix: keyPrefix).prefix(limit)) }
+        let base = prefix.isEmpty ? "" : prefix + "/"
+        let page = try client.listObjectsV2(bucket: bucket, prefix: base + keyPrefix, maxKeys: limit)
+        let keys = page.objects.filter { $0.key.utf8.starts(with: base.utf8) }
+            .map { String(decoding: $0.key.utf8.dropFirst(base.utf8.count), as: UTF8.self) }
+        return keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
     public func delete(_ key: String) throws {
         try client.deleteObject(bucket: bucket, key: objectKey(key))
+    }
+
+    public func delete(_ key: String, versionId: String?) throws {
+        try client.deleteObject(bucket: bucket, key: objectKey(key), versionId: versionId)
     }
 
     /// ListObjectVersions, a page (up to 1,000 versions) at a time.
@@ -169,12 +184,13 @@ public struct S3Storage: Storage {
             var versions: [StoredVersion] = []
             versions.reserveCapacity(listed.versions.count)
             for version in listed.versions where version.key.utf8.starts(with: base.utf8) {
-                guard let modified = S3Time.parse(version.lastModified) else {
-                    throw S3Error.badResponse(location: Self.location(bucket, version.key), operation: "ListObjectVersions",
+                guard let modified = CredentialTime.seconds(version.lastModified) else {
+                    throw S3Error.badResponse(location: Self.url(bucket, version.key), operation: "ListObjectVersions",
                                               detail: "unreadable LastModified \(quoted(version.lastModified))")
                 }
                 versions.append(StoredVersion(
-                    key: String(decoding: version.key.utf8.dropFirst(base.utf8.count), as: UTF8.self), versionId: version.versionId,
+                    key: String(decoding: version.key.utf8.dropFirst(base.utf8.count), as: UTF8.self),
+                    versionId: version.versionId ?? "null",
                     size: version.size, lastModified: modified, isLatest: version.isLatest, isDeleteMarker: version.isDeleteMarker))
             }
             try page(versions)
@@ -183,18 +199,12 @@ public struct S3Storage: Storage {
         } while keyMarker != nil
     }
 
-    /// DeleteObject of that version. S3 names the version of an object written before versioning `null`, and a
-    /// DELETE without a version id would only add a delete marker in a versioned bucket: so nil is sent as `null`.
-    public func deleteVersion(_ key: String, versionId: String?) throws {
-        try client.deleteObject(bucket: bucket, key: objectKey(key), versionId: versionId ?? "null")
-    }
-
     public func listIncompleteUploads(prefix keyPrefix: String) throws -> [IncompleteUpload] {
         let base = prefix.isEmpty ? "" : prefix + "/"
         return try client.listMultipartUploads(bucket: bucket, prefix: base + keyPrefix).compactMap { upload in
             guard upload.key.utf8.starts(with: base.utf8) else { return nil }
-            guard let initiated = S3Time.parse(upload.initiated) else {
-                throw S3Error.badResponse(location: Self.location(bucket, upload.key), operation: "ListMultipartUploads",
+            guard let initiated = CredentialTime.seconds(upload.initiated) else {
+                throw S3Error.badResponse(location: Self.url(bucket, upload.key), operation: "ListMultipartUploads",
                                           detail: "unreadable Initiated \(quoted(upload.initiated))")
             }
             return IncompleteUpload(key: String(decoding: upload.key.utf8.dropFirst(base.utf8.count), as: UTF8.self),
@@ -206,7 +216,7 @@ public struct S3Storage: Storage {
         try client.abortMultipartUpload(bucket: bucket, key: objectKey(upload.key), uploadId: upload.uploadId)
     }
 
-    static func location(_ bucket: String, _ key: String) -> String { "s3://\(bucket)/\(key)" }
+    static func url(_ bucket: String, _ key: String) -> String { "s3://\(bucket)/\(key)" }
 }
 
 /// An S3 object read in ranged GETs of `pieceSize`; the first one is sent when the reader is made, so a missing

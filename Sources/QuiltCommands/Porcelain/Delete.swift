@@ -1,6 +1,7 @@
 // quilt delete: remove a package's pointers (quilt3's delete_package); manifests and data stay.
 import ArgumentParser
 import QuiltFormat
+import QuiltRegistry
 
 struct Delete: QuiltCommand, VerboseCommand, QuietCommand {
     static let configuration = CommandConfiguration(

@@ -38,7 +38,7 @@ struct GC: QuiltCommand, VerboseCommand, QuietCommand {
     }
 
     func execute(_ io: IO) throws {
-        let age = try QuiltContext.cachePruneLimits(olderThanDays: olderThan, maxSize: nil).0 ?? 0
+        let age = try Cache.seconds(days: olderThan)
         let context = try io.context()
         let registry = try io.registry(registryOptions)
         let collector = try context.garbageCollector(registry)
@@ -62,9 +62,9 @@ struct GC: QuiltCommand, VerboseCommand, QuietCommand {
                 ("registry", .string(registry.url)), ("older_than_days", .float(Double(age) / 86400)),
                 ("cutoff", .int(Int(plan.cutoff))), ("prefixes", .array(plan.prefixes.map { .string($0) })),
                 ("manifests", .array(plan.manifests.map(item))),
-                ("uploads", .array(plan.uploads.map { upload, location in
+                ("uploads", .array(plan.uploads.map { upload in
                     .object(JSONObject([("key", .string(upload.key)), ("upload_id", .string(upload.uploadId)),
-                                        ("initiated", .int(Int(upload.initiated))), ("location", .string(location))]))
+                                        ("initiated", .int(Int(upload.initiated))), ("location", .string(upload.location))]))
                 })),
             ])), to: &head)
             head.removeLast()  // the closing brace: the objects follow, streamed
@@ -80,8 +80,8 @@ struct GC: QuiltCommand, VerboseCommand, QuietCommand {
         } else {
             for m in plan.manifests { io.line("manifest\t\(m.size)\t\(days(m.lastModified))\t\(terminalSafe(m.location))") }
             try plan.forEachObject { o in io.line("object\t\(o.size)\t\(days(o.lastModified))\t\(terminalSafe(o.location))") }
-            for (upload, location) in plan.uploads {
-                io.line("upload\t-\t\(days(upload.initiated))\t\(terminalSafe(location)) (upload \(terminalSafe(upload.uploadId)))")
+            for upload in plan.uploads {
+                io.line("upload\t-\t\(days(upload.initiated))\t\(terminalSafe(upload.location)) (upload \(terminalSafe(upload.uploadId)))")
             }
             io.line("total\t\(plan.totalBytes)\t-\t\(count(plan.manifests.count, "manifest version")), "
                     + "\(count(plan.objectCount, "object version")), \(count(plan.uploads.count, "incomplete upload"))")

@@ -1,5 +1,6 @@
 // What quilt fsck finds wrong in a registry, one finding per line of its report; and the errors of registry care.
 import QuiltSupport
+import QuiltStorage
 import QuiltFormat
 
 /// One thing fsck found: a problem (exit status 1) or, for a manifest stored out of tree order, a warning.
@@ -81,7 +82,7 @@ public enum CareError: QuiltError {
     public var hint: String? {
         switch self {
         case .corruptPointers, .unreadableManifest: return "run 'quilt fsck' and repair the registry first"
-        case .badCheckpoint: return "run quilt fsck without --resume to check from the start"
+        case .badCheckpoint: return "check the registry from the start, without resuming"
         }
     }
 }
@@ -96,13 +97,13 @@ struct RegistryKeys: Sendable {
     }
     private let root: Root
 
-    init(_ registry: Registry) throws {
-        switch try RegistryLocation(registry.url) {
-        case .local(let path):
+    init(_ registry: Registry) {
+        switch registry.storage.location {
+        case .directory(let path):
             var roots = [path.hasSuffix("/") ? path : path + "/"]
             if let real = try? FileSystem.realPath(path), !roots.contains(real + "/") { roots.append(real + "/") }
             root = .local(roots)
-        case .s3(let bucket, let prefix):
+        case .bucket(let bucket, let prefix):
             root = .s3(bucket: bucket, base: prefix.isEmpty ? "" : prefix + "/")
         }
     }

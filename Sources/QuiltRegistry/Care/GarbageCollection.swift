@@ -17,6 +17,18 @@ public struct GarbageItem: Sendable, Equatable {
     public var location: String
 }
 
+/// An upload in parts gc would abort.
+public struct GarbageUpload: Sendable, Equatable {
+    public var key: String
+    public var uploadId: String
+    /// Seconds since the epoch.
+    public var initiated: Double
+    /// The upload's key as a URL.
+    public var location: String
+
+    var upload: IncompleteUpload { IncompleteUpload(key: key, uploadId: uploadId, initiated: initiated) }
+}
+
 /// What gc found to delete. The object versions are kept in a scratch file (a registry may have millions), read
 /// back by `forEachObject`.
 public final class GarbagePlan: @unchecked Sendable {
@@ -26,7 +38,7 @@ public final class GarbagePlan: @unchecked Sendable {
     public internal(set) var manifests: [GarbageItem] = []
     public internal(set) var objectCount = 0
     public internal(set) var objectBytes = 0
-    public internal(set) var uploads: [(upload: IncompleteUpload, location: String)] = []
+    public internal(set) var uploads: [GarbageUpload] = []
     /// Stored manifests kept (reached by a pointer, or younger than the age) and unreachable ones collected.
     public internal(set) var manifestsKept = 0
     public internal(set) var objectVersionsListed = 0
@@ -98,17 +110,17 @@ public struct GarbageCollector: Sendable {
 
     public init(registry: Registry) throws {
         self.registry = registry
-        keys = try RegistryKeys(registry)
+        keys = RegistryKeys(registry)
         temporaryDirectory = registry.temporaryDirectory
     }
 
     /// Where this registry keeps data that its own manifests reference, as registry-layout(5) says: push (and an
     /// S3 unbundle) put it at `<ns>/<name>/<logical key>`; a local unbundle at `.quilt/objects/`, and the
     /// `<ns>/<name>/` of a local registry is where quilt install puts files for people to use, never garbage.
-    func dataPrefixes(packages: [String]) throws -> [String] {
-        switch try RegistryLocation(registry.url) {
-        case .local: return [".quilt/objects/"]
-        case .s3: return packages.map { $0 + "/" }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    func dataPrefixes(packages: [String]) -> [String] {
+        switch registry.storage.location {
+        case .directory: return [".quilt/objects/"]
+        case .bucket: return packages.map { $0 + "/" }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         }
     }
 
@@ -154,7 +166,7 @@ public struct GarbageCollector: Sendable {
         plan.manifestsKept = kept.count
 
         // The references of every kept manifest into the data prefixes, sorted (the spool).
-        let prefixes = try dataPrefixes(packages: packages)
+        let prefixes = dataPrefixes(packages: packages)
         plan.prefixes = prefixes
         let references = EntrySpool(memoryBudget: registry.manifestMemoryBudget, temporaryDirectory: temporaryDirectory,
                                     maxRecordSize: registry.writer.maxRecordSize, duplicates: .lastWins)
@@ -197,11 +209,11 @@ public struct GarbageCollector: Sendable {
         }
 
         // Uploads in parts never finished, below the data prefixes and `.quilt/` (big manifests go up in parts).
-        if registry.storage.capabilities.incompleteUploads {
-            for prefix in prefixes + [".quilt/"] {
-                for upload in try registry.storage.listIncompleteUploads(prefix: prefix) where upload.initiated < cutoff {
-                    plan.uploads.append((upload, keys.url(upload.key)))
-                }
+        // (A local registry has none: its files are written whole.)
+        for prefix in prefixes + [".quilt/"] {
+            for upload in try registry.storage.listIncompleteUploads(prefix: prefix) where upload.initiated < cutoff {
+                plan.uploads.append(GarbageUpload(key: upload.key, uploadId: upload.uploadId, initiated: upload.initiated,
+                                                 location: keys.url(upload.key)))
             }
         }
         return plan
@@ -289,7 +301,7 @@ public struct GarbageCollector: Sendable {
         let manifests = plan.manifests.filter { !spare.contains(String($0.key.dropFirst(Registry.packagesPrefix.count))) }
         result.sparedSincePlanned += plan.manifests.count - manifests.count
         try TransferPool.run(count: manifests.count, maxConcurrency: concurrency) { i in
-            try storage.deleteVersion(manifests[i].key, versionId: manifests[i].versionId)
+            try storage.delete(manifests[i].key, versionId: manifests[i].versionId)
         }
         result.manifests = manifests.count
         result.bytes += manifests.reduce(0) { $0 + $1.size }
@@ -299,7 +311,7 @@ public struct GarbageCollector: Sendable {
         func deleteBatch() throws {
             let items = batch
             try TransferPool.run(count: items.count, maxConcurrency: concurrency) { i in
-                try storage.deleteVersion(items[i].key, versionId: items[i].versionId)
+                try storage.delete(items[i].key, versionId: items[i].versionId)
             }
             result.objects += items.count
             result.bytes += items.reduce(0) { $0 + $1.size }
@@ -318,8 +330,8 @@ public struct GarbageCollector: Sendable {
             if batch.count >= 1000 { try deleteBatch() }
         }
         try deleteBatch()
-        for (upload, _) in plan.uploads {
-            try storage.abortIncompleteUpload(upload)
+        for planned in plan.uploads {
+            try storage.abortIncompleteUpload(planned.upload)
             result.uploads += 1
         }
         return result

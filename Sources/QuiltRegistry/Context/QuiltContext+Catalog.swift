@@ -5,6 +5,8 @@ import QuiltFormat
 import QuiltAWS
 import QuiltCatalog
 import Foundation
+import QuiltHTTP
+import QuiltStorage
 
 /// What `quilt login` did.
 public struct LoginResult: Sendable {
@@ -32,7 +34,14 @@ extension QuiltContext {
         }
         return try CatalogCredentialsProvider.stored(
             dataDirectory: config.paths.dataDirectory, registryURL: config.registryURL,
-            catalogName: config.navigatorURL ?? config.registryURL, timeout: try config.settings().requestsTimeout)
+            catalogName: config.navigatorURL ?? config.registryURL, timeout: try config.settings().requestsTimeout,
+            retry: try retryPolicy())
+    }
+
+    /// How requests other than S3's (the catalog's, STS's) are tried again: as S3's are, the same number of tries
+    /// (`QUILT_S3_MAX_ATTEMPTS`, `AWS_MAX_ATTEMPTS`, the profile's `max_attempts`, the retry mode).
+    func retryPolicy() throws -> RetryPolicy {
+        try S3ClientConfiguration.retryPolicy(environment: environment, tuning: s3Tuning)
     }
 
     /// `quilt config URL`: reads the catalog's config.json and rewrites config.yml as quilt3's `config(URL)` does.
@@ -43,7 +52,8 @@ extension QuiltContext {
               catalogURL.lowercased().hasPrefix("http://") || catalogURL.lowercased().hasPrefix("https://") else {
             throw CatalogError.invalidURL(url)
         }
-        let json = try CatalogSession.fetchConfig(catalogURL: catalogURL, timeout: try? config.settings().requestsTimeout)
+        let json = try CatalogSession.fetchConfig(catalogURL: catalogURL, timeout: try? config.settings().requestsTimeout,
+                                                  retry: try retryPolicy())
         var config = self.config
         try config.configureCatalog(catalogURL, catalogConfig: json)
         return config
@@ -64,7 +74,7 @@ extension QuiltContext {
     public func login(code: String) throws -> LoginResult {
         let registry = try catalogRegistryURL()
         let session = CatalogSession(registryURL: registry, dataDirectory: config.paths.dataDirectory,
-                                     timeout: try config.settings().requestsTimeout)
+                                     timeout: try config.settings().requestsTimeout, retry: try retryPolicy())
         guard !code.isEmpty else { throw CatalogError.noCode(loginURL: session.loginURL) }
         let expires = try session.login(code: code)
         return LoginResult(registryURL: registry, navigatorURL: config.navigatorURL, credentialsExpire: expires)
@@ -138,7 +148,7 @@ extension QuiltContext {
                 let stsRegion = report.region ?? (provider.source.kind == "catalog" ? config.values["region"]?.stringValue : nil)
                 let identity = try CallerIdentity.fetch(
                     credentials: credentials, region: stsRegion, environment: environment,
-                    timeout: try config.settings().requestsTimeout ?? 30)
+                    timeout: try config.settings().requestsTimeout ?? 30, retry: client.configuration.retry)
                 report.account = identity.account
                 report.arn = identity.arn
                 report.userId = identity.userId
@@ -160,45 +170,44 @@ extension QuiltContext {
             report.writeSkipped = "no credentials to write with"
         }
         let probeName = "probe-" + Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
-        guard case .s3(let bucket, let prefix) = location else {
-            guard case .local(let path) = location, FileSystem.isDirectory(path) else {
+        let storage = try registry(location).storage
+        switch storage.location {
+        case .directory(let path):
+            guard FileSystem.isDirectory(path) else {
                 report.read = .init(ok: false, detail: "no such directory")
                 return report
             }
             report.read = .init(ok: (try? FileSystem.contentsOfDirectory(path)) != nil, detail: nil)
             guard report.writeSkipped == nil else { return report }
+            // Beside `.quilt`, not in it: a registry that has no `.quilt` yet is left without one.
             let probe = path + "/.quilt-whoami-" + probeName
-            report.write = Self.check {
-                _ = try FileSystem.createExclusively(probe, contents: [])
-            }
+            report.write = Self.check { _ = try FileSystem.createExclusively(probe, contents: []) }
             if report.write?.ok == true {
                 do { try FileSystem.removeFile(probe) } catch {
                     report.write?.leftBehind = (PhysicalKey.local(path: probe).url, error.message)
                 }
             }
-            return report
-        }
-        report.bucketRegion = try? client.region(for: bucket)
-        let base = prefix.isEmpty ? "" : prefix + "/"
-        report.read = Self.check {
+        case .bucket(let bucket, let prefix):
+            report.bucketRegion = try? client.region(for: bucket)
             // A prefix without `/` keeps the probe to the one listing every S3 implementation signs alike.
-            _ = try client.listObjectsV2(bucket: bucket, prefix: prefix.isEmpty ? ".quilt" : prefix, maxKeys: 1)
-        }
-        guard report.writeSkipped == nil else { return report }
-        let probe = base + ".quilt/whoami/" + probeName
-        var versionId: String?
-        report.write = Self.check {
-            versionId = try client.putObject(bucket: bucket, key: probe, body: .bytes(Array("quilt whoami\n".utf8))).versionId
-        }
-        guard report.write?.ok == true else { return report }
-        do {
-            // Deleting the version itself leaves nothing behind, not even a delete marker, in a versioned bucket.
-            try client.deleteObject(bucket: bucket, key: probe, versionId: versionId)
-        } catch {
-            // A common policy lets a publisher put but not delete: writing works, so the check passes, and the
-            // report says where the probe is. (A delete without the version would only add a delete marker.)
-            report.write?.leftBehind = (PhysicalKey.s3(bucket: bucket, key: probe, versionId: versionId).url,
-                                        (error as? QuiltError)?.message ?? "\(error)")
+            report.read = Self.check { _ = try storage.list(prefix: ".quilt", limit: 1) }
+            guard report.writeSkipped == nil else { return report }
+            let probe = ".quilt/whoami/" + probeName
+            var versionId: String?
+            report.write = Self.check {
+                versionId = try storage.put(probe, bytes: Array("quilt whoami\n".utf8)).versionId
+            }
+            guard report.write?.ok == true else { return report }
+            do {
+                // Deleting the version itself leaves nothing behind, not even a delete marker, in a versioned bucket.
+                try storage.delete(probe, versionId: versionId)
+            } catch {
+                // A common policy lets a publisher put but not delete: writing works, so the check passes, and the
+                // report says where the probe is. (A delete without the version would only add a delete marker.)
+                let key = prefix.isEmpty ? probe : prefix + "/" + probe
+                report.write?.leftBehind = (PhysicalKey.s3(bucket: bucket, key: key, versionId: versionId).url,
+                                            (error as? QuiltError)?.message ?? "\(error)")
+            }
         }
         return report
     }

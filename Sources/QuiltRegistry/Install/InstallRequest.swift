@@ -2,6 +2,7 @@
 // revision afterwards.
 import QuiltSupport
 import QuiltFormat
+import QuiltStorage
 
 /// What `quilt install` put where.
 public struct InstallResult: Sendable {

@@ -2,12 +2,16 @@
 // the conflict check, in the order objects → manifest → timestamp pointer → latest.
 import QuiltSupport
 import QuiltFormat
+import QuiltStorage
 
+/// Why a push cannot start. The messages name no option: the command layer words the ones a user typed.
 public enum PushError: QuiltError {
     case notABucket(String)
+    /// The destination given for the data is not in the registry's bucket.
     case destinationOutsideRegistry(dest: String, bucket: String)
+    /// A local file's entry, and copying local files was turned off.
     case localFileNotCopied(String)
-    /// No `--registry` and no `default_remote_registry`.
+    /// No registry given and no `default_remote_registry`.
     case noRegistry
     /// Data can go only to `s3://bucket[/prefix]` (or, for one file, `s3://bucket/key`).
     case badDestination(String)
@@ -25,33 +29,30 @@ public enum PushError: QuiltError {
     public var message: String {
         switch self {
         case .badDestination(let url): return "destination must be s3://bucket[/prefix] without a versionId, not \(quoted(url))"
-        case .noRegistry: return "no registry: give --registry s3://bucket or set 'quilt config default_remote_registry'"
+        case .noRegistry: return "no registry given and no default_remote_registry configured"
         case .notInLocalRegistry(let name, let registry):
             return "no such package \(quoted(name)) in the local registry \(quoted(registry))"
         case .notABucket(let url): return "a push registry must be an S3 bucket \(quoted(url))"
         case .destinationOutsideRegistry(let dest, let bucket):
-            return "--dest must be in the registry bucket \(quoted(bucket)), not \(quoted(dest))"
-        case .localFileNotCopied(let key): return "with --copy none, local file entries cannot be published \(quoted(key))"
-        case .fromRegistryWithoutFrom: return "--from-registry needs --from: the revision to read there"
+            return "the destination must be in the registry bucket \(quoted(bucket)), not \(quoted(dest))"
+        case .localFileNotCopied(let key): return "local file entries cannot be published without copying them \(quoted(key))"
+        case .fromRegistryWithoutFrom: return "a registry to read from was given without the revision to read there"
         }
     }
     public var hint: String? {
         switch self {
-        case .notInLocalRegistry(let name, _):
-            return "a push without DIR publishes a locally built revision; to push a directory: quilt push \(name) DIR --registry s3://bucket"
+        case .notInLocalRegistry: return "a push of a name alone publishes a locally built revision"
         case .notABucket(let url):
-            // quilt3 publishes only at a bucket's root; a prefix is where data goes, which --dest says.
+            // quilt3 publishes only at a bucket's root; a prefix is where the data goes.
             if case .s3(let bucket, let prefix)? = try? RegistryLocation(url), !prefix.isEmpty {
-                return "to put the data under a prefix: --registry s3://\(bucket) --dest s3://\(bucket)/\(prefix)"
+                return "publish at s3://\(bucket) and put the data under s3://\(bucket)/\(prefix)"
             }
             return nil
         case .destinationOutsideRegistry(let dest, _):
             if case .s3(let bucket, _, _)? = try? PhysicalKey(url: dest) {
-                return "to publish into that bucket, make it the registry: --registry s3://\(bucket)"
+                return "to publish into that bucket, make it the registry: s3://\(bucket)"
             }
             return nil
-        case .fromRegistryWithoutFrom:
-            return "promote a revision: quilt push NAME --from NAME --from-registry s3://A --registry s3://B"
         default:
             return nil
         }
@@ -75,7 +76,7 @@ public struct Pusher: Sendable {
 
     /// `registry` must be an S3 registry at a bucket's root, as quilt3 requires.
     public init(registry: Registry, transfers: S3Transfers) throws {
-        guard case .s3(let bucket, "")? = try? RegistryLocation(registry.url) else { throw PushError.notABucket(registry.url) }
+        guard case .bucket(let bucket, "") = registry.storage.location else { throw PushError.notABucket(registry.url) }
         self.registry = registry
         self.bucket = bucket
         self.transfers = transfers
