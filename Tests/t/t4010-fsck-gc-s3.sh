@@ -263,6 +263,20 @@ test_expect_success S3 'afterwards fsck --full is clean, and a second gc finds n
 	test_line_count = 1 out && grep -q "^total	0	-	0 manifest versions, 0 object versions, 0 incomplete uploads$" out
 '
 
+test_expect_success S3 'fsck --full takes hashes from S3 checksums as build does; QUILT_S3_CHECKSUMS=ignore reads every object' '
+	quilt fsck --full --json --registry "$REG" >sums.json &&
+	QUILT_S3_CHECKSUMS=ignore quilt fsck --full --json --registry "$REG" >ignored.json &&
+	"$QUILT_TEST_PYTHON" - sums.json ignored.json <<-\PY
+	import json, sys
+	sums, ignored = (json.load(open(p)) for p in sys.argv[1:])
+	assert sums["ok"] and ignored["ok"], (sums, ignored)
+	a, b = sums["checked"], ignored["checked"]
+	assert a["objects"] == b["objects"] > 0, (a, b)
+	assert a["objects_from_s3_checksums"] > 0 and b["objects_from_s3_checksums"] == 0, (a, b)
+	assert b["objects_hashed"] == a["objects_hashed"] + a["objects_from_s3_checksums"], (a, b)
+	PY
+'
+
 test_expect_success S3,QUILT3 'quilt3 installs and verifies every package afterwards' '
 	quilt3_py - "$REG" <<-\PY
 	import sys, quilt3
