@@ -254,7 +254,8 @@ test_expect_success S3 'gc --yes deletes exactly what it listed, and nothing els
 	comm -23 before.sorted after.sorted >gone && test_cmp expect gone &&
 	comm -13 before.sorted after.sorted >new && test_line_count = 0 new &&
 	"$QUILT_TEST_PYTHON" -c "import json; d = json.load(open(\"gc.json\"))[\"deleted\"]; assert d[\"uploads\"] == 1 and d[\"manifests\"] == 1 and d[\"spared\"] == 0, d" &&
-	grep -q "^object other/keep.txt " after.sorted && grep -q "^object ns/notapkg/y.txt " after.sorted
+	grep -q "^object other/keep.txt " after.sorted && grep -q "^object ns/notapkg/y.txt " after.sorted &&
+	grep -q "^object ns/a-stray.txt " after.sorted
 '
 
 test_expect_success S3 'afterwards fsck --full is clean, and a second gc finds nothing' '
