@@ -26,7 +26,9 @@ extension QuiltContext {
         // copy would leave files behind for a revision that was never recorded.
         let rev = try Revision(revision, allowBareHash: false)
         guard let name = rev.name else { throw RegistryError.invalidRevision(revision, reason: "needs a package name") }
-        let registry = try registry(registryURL)
+        // A Quilt+ URI names the registry, and its path= limits the install as --path does.
+        let registry = try registry(registryURL, for: rev)
+        let path = try Self.entryPath(rev, given: path, what: "--path")
         let record = try recordIn.map { try self.registry($0) } ?? localRegistry()
         let root = try destination.map(Self.localDirectory)
             ?? Self.localDirectory(config.defaultInstallLocation ?? config.defaultLocalRegistry) + "/" + name
