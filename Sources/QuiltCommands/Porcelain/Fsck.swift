@@ -83,7 +83,10 @@ struct Fsck: QuiltCommand, VerboseCommand, QuietCommand {
         } else {
             io.flush()
             var text = "Checked \(summary.pointers) pointer\(summary.pointers == 1 ? "" : "s"), \(summary.manifests) manifest\(summary.manifests == 1 ? "" : "s")"
-            if objects || full { text += ", \(summary.objects) object\(summary.objects == 1 ? "" : "s") (\(summary.references) entries)" }
+            if objects || full {
+                text += ", \(summary.objects) object\(summary.objects == 1 ? "" : "s") "
+                    + "(\(summary.references) entr\(summary.references == 1 ? "y" : "ies"))"
+            }
             text += ": \(summary.problems) problem\(summary.problems == 1 ? "" : "s")"
             if summary.warnings > 0 { text += ", \(summary.warnings) warning\(summary.warnings == 1 ? "" : "s")" }
             if summary.resumed {
