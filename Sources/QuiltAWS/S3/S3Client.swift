@@ -347,18 +347,19 @@ public final class S3Client: Sendable {
         var keyMarker: String? = nil
         var uploadMarker: String? = nil
         repeat {
-            var query: [(name: String, value: String)] = [("uploads", ""), ("prefix", prefix)]
+            var query: [(name: String, value: String)] = [("uploads", ""), ("prefix", prefix), ("encoding-type", "url")]
             if let keyMarker { query.append(("key-marker", keyMarker)) }
             if let uploadMarker { query.append(("upload-id-marker", uploadMarker)) }
             let response = try send(
                 S3Request(operation: "ListMultipartUploads", bucket: bucket, key: nil, method: "GET", query: query))
             let xml = try parseBody(response, bucket: bucket, key: prefix, operation: "ListMultipartUploads")
+            let decode = Self.listDecoder(xml)
             all += xml.children("Upload").map {
                 S3MultipartUploadInfo(
-                    key: $0.value("Key") ?? "", uploadId: $0.value("UploadId") ?? "", initiated: $0.value("Initiated") ?? "")
+                    key: decode($0.value("Key") ?? ""), uploadId: $0.value("UploadId") ?? "", initiated: $0.value("Initiated") ?? "")
             }
             let truncated = xml.value("IsTruncated") == "true"
-            keyMarker = truncated ? xml.value("NextKeyMarker") : nil
+            keyMarker = truncated ? xml.value("NextKeyMarker").map(decode) : nil
             uploadMarker = truncated ? xml.value("NextUploadIdMarker") : nil
         } while keyMarker != nil
         return all

@@ -76,18 +76,22 @@ struct Cache: QuiltCommand {
     /// `--older-than` (days, fractions allowed) in seconds and `--max-size` (such as 10G) in bytes; a value out of
     /// range is a usage error, never a trap.
     static func pruneLimits(olderThanDays: String?, maxSize: String?) throws -> (age: Int?, size: Int?) {
-        let age = try olderThanDays.map { text -> Int in
-            // (Days past what seconds in an Int hold, about 10^14, are no age a cache entry can have.)
-            guard let days = Double(text), days >= 0, days.isFinite, days * 86400 < 9e18 else {
-                throw CacheOptionError.notDays(text)
-            }
-            return Int(days * 86400)
-        }
+        let age = try olderThanDays.map(seconds(days:))
         let size = try maxSize.map { text -> Int in
             guard let size = Settings.parseByteSize(text) else { throw CacheOptionError.notASize(text) }
             return size
         }
         return (age, size)
+    }
+
+    /// `--older-than` (of prune, and of gc) in seconds: a number of days, fractions allowed; out of range is a
+    /// usage error, never a trap.
+    static func seconds(days text: String) throws -> Int {
+        // (Days past what seconds in an Int hold, about 10^14, are no age anything can have.)
+        guard let days = Double(text), days >= 0, days.isFinite, days * 86400 < 9e18 else {
+            throw CacheOptionError.notDays(text)
+        }
+        return Int(days * 86400)
     }
 
     /// The option values that are not a number of days or a size.
