@@ -243,7 +243,7 @@ test_expect_success S3 'without --yes nothing is deleted; --dry-run and --yes to
 	test_must_fail --exit=64 quilt gc --dry-run --yes --registry "$REG" 2>err &&
 	grep -q "dry-run and --yes cannot go together" err &&
 	test_must_fail --exit=64 quilt gc --older-than soon --registry "$REG" 2>err &&
-	grep -q "^error: not a number of days .soon.$" err
+	grep -q "^error: not a number of days from 0 to 10^14 .soon.$" err
 '
 
 test_expect_success S3 'gc --yes deletes exactly what it listed, and nothing else' '
