@@ -69,7 +69,10 @@ public enum RegistryBrowser {
         done.wait()
         stopping.cancel()
         switch outcome.value {
-        case .failure(let error)?: throw ServeError.cannotListen(address: "\(configuration.host):\(configuration.port)", reason: "\(error)")
+        case .failure(let error)?:
+            // NIO's IOError reads "bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)": say the system's words.
+            let reason = (error as? IOError).map { errnoText($0.errnoCode) } ?? "\(error)"
+            throw ServeError.cannotListen(address: "\(configuration.host):\(configuration.port)", reason: reason)
         default: return
         }
     }

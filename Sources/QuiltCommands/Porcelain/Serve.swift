@@ -67,7 +67,8 @@ struct Serve: QuiltCommand, VerboseCommand {
             if !registries.contains(where: { $0.url == registry.url }) { registries.append(registry) }
         }
         if !Self.isLoopback(bind) {
-            io.warning("listening on \(bind): anyone who can reach this machine on port \(port) can read these registries (there is no sign-in)")
+            let reach = port == 0 ? "its port" : "port \(port)"
+            io.warning("listening on \(bind): anyone who can reach this machine on \(reach) can read these registries (there is no sign-in)")
         }
         let open = self.open, environment = io.environment
         let shown = registries.count == 1 ? registries[0].url : "\(registries.count) registries"
