@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// The system's message for `code` (strerror), as error reasons carry it.
-func errnoText(_ code: Int32 = errno) -> String {
+public func errnoText(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
 }
 
@@ -16,6 +16,21 @@ func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
     var done = 0
     while done < bytes.count {
         let n = Glibc.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+        if n < 0 {
+            if errno == EINTR { continue }
+            return false
+        }
+        done += n
+    }
+    return true
+}
+
+/// Writes all of `bytes` to `descriptor` at `offset` (`pwrite`), going on after short writes and EINTR; false on an
+/// error, with errno set.
+func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+    var done = 0
+    while done < bytes.count {
+        let n = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
         if n < 0 {
             if errno == EINTR { continue }
             return false

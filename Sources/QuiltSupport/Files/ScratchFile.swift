@@ -40,4 +40,11 @@ public final class ScratchFile: @unchecked Sendable {
         guard n >= 0 else { throw .cannotRead(path: directory, reason: errnoText()) }
         return n
     }
+
+    /// Writes all of `bytes` at `offset`, over what is there or past the end (a gap reads as zeros): for tables of
+    /// fixed-size records filled in out of order (a revision index's directories, known only at their end).
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(FileSystemError) {
+        guard writeAll(descriptor, bytes, at: offset) else { throw .cannotWrite(path: directory, reason: errnoText()) }
+        size = max(size, offset + bytes.count)
+    }
 }
