@@ -289,6 +289,51 @@ proxy_stop() {
     PROXY_PID=
 }
 
+# toolchain_hiding: finds the toolchain the development build loads its runtime from (/opt/swift here), what the
+# packaged programs must not need, and how to cover it with an empty directory in a private mount namespace
+# (unshare -m as root, or in a user namespace of our own otherwise): sets toolchain and unshare_args, and the
+# prerequisite HIDDEN when it can. Then `hidden CMD...` runs CMD there, with only the installed programs ($bin) and
+# the system's directories on PATH, and no LD_LIBRARY_PATH.
+toolchain_hiding() {
+    local swift
+    swift=$(command -v swift || echo /opt/swift/usr/bin/swift)
+    toolchain=$(cd "$(dirname "$(readlink -f "$swift")")/../.." 2>/dev/null && pwd) || toolchain=
+    mkdir -p "$TRASH/empty"
+    unshare_args=
+    if [ -n "$toolchain" ] && [ -d "$toolchain" ]; then
+        if unshare --mount true 2>/dev/null; then unshare_args=--mount
+        elif unshare --map-root-user --mount true 2>/dev/null; then unshare_args="--map-root-user --mount"
+        fi
+    fi
+    if [ -n "$unshare_args" ]; then test_set_prereq HIDDEN; else
+        echo "# cannot hide the toolchain ('${toolchain:-no toolchain found}'): unshare --mount failed; tests that need it skip"
+    fi
+}
+
+hidden() {
+    unshare $unshare_args -- sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' "$TRASH/empty" "$toolchain" \
+        env -u LD_LIBRARY_PATH PATH="$bin:/usr/bin:/bin" "$@"
+}
+
+# serve_start ARGS...: quilt serve on a free port with ARGS (stderr to serve.log); sets URL and SERVE_PID. A file
+# that uses it says `trap serve_kill EXIT`, so no server outlives it.
+SERVE_PID=
+serve_start() {
+    rm -f serve.log
+    quilt serve --port 0 "$@" </dev/null 2>serve.log &
+    SERVE_PID=$!
+    local _
+    for _ in $(seq 200); do grep -q "^serving" serve.log 2>/dev/null && break; sleep 0.05; done
+    URL=$(sed -n "s|^serving .* at \(http://[^ ]*\) .*|\1|p" serve.log)
+    [ -n "$URL" ] || { cat serve.log; return 1; }
+}
+
+serve_kill() {
+    [ -n "$SERVE_PID" ] || return 0
+    kill -9 "$SERVE_PID" 2>/dev/null
+    SERVE_PID=
+}
+
 # no_secret_in FILE...: none of the stub's secrets (nor extra ones in $EXTRA_SECRETS, one per line) appears in the
 # files, and no SigV4 or bearer material either.
 no_secret_in() {

@@ -7,28 +7,7 @@ programs="quilt quilt-hash-object quilt-write-manifest quilt-cat-manifest quilt-
 porcelain="build push log list show diff verify install delete config cache login logout whoami bundle"
 bucket=package-$$-$RANDOM
 
-# The toolchain the development build loads its runtime from (/opt/swift here): what the packaged programs must
-# not need. Hidden by an empty directory mounted over it in a private mount namespace (unshare -m as root, or in a
-# user namespace of our own otherwise).
-swift=$(command -v swift || echo /opt/swift/usr/bin/swift)
-toolchain=$(cd "$(dirname "$(readlink -f "$swift")")/../.." 2>/dev/null && pwd) || toolchain=
-mkdir -p "$TRASH/empty"
-unshare_args=
-if [ -n "$toolchain" ] && [ -d "$toolchain" ]; then
-	if unshare --mount true 2>/dev/null; then unshare_args=--mount
-	elif unshare --map-root-user --mount true 2>/dev/null; then unshare_args="--map-root-user --mount"
-	fi
-fi
-if [ -n "$unshare_args" ]; then test_set_prereq HIDDEN; else
-	echo "# cannot hide the toolchain ('${toolchain:-no toolchain found}'): unshare --mount failed; tests that need it skip"
-fi
-
-# hidden CMD...: CMD in a mount namespace of its own where an empty directory covers the toolchain, with only the
-# installed programs ($bin) and the system's directories on PATH, and no LD_LIBRARY_PATH.
-hidden() {
-	unshare $unshare_args -- sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' "$TRASH/empty" "$toolchain" \
-		env -u LD_LIBRARY_PATH PATH="$bin:/usr/bin:/bin" "$@"
-}
+toolchain_hiding
 
 # The package: the one scripts/test made for this run (QUILT_TEST_PACKAGE_DIR), or one made here.
 pkg=${QUILT_TEST_PACKAGE_DIR:-}

@@ -5,17 +5,6 @@ test_description='quilt serve with curl: pages, headers on every response, hosti
 command -v curl >/dev/null && test_set_prereq CURL
 command -v nm >/dev/null && test_set_prereq NM
 
-SERVE_PID=
-# serve_start ARGS...: quilt serve on a free port with ARGS (stderr to serve.log); sets URL and SERVE_PID.
-serve_start() {
-	rm -f serve.log
-	quilt serve --port 0 "$@" </dev/null 2>serve.log &
-	SERVE_PID=$!
-	local _
-	for _ in $(seq 200); do grep -q "^serving" serve.log 2>/dev/null && break; sleep 0.05; done
-	URL=$(sed -n "s|^serving .* at \(http://[^ ]*\) .*|\1|p" serve.log)
-	[ -n "$URL" ] || { cat serve.log; return 1; }
-}
 # serve_stop [SIGNAL]: stops it (SIGINT by default); its exit status must be 0.
 serve_stop() {
 	[ -n "$SERVE_PID" ] || return 0
@@ -24,7 +13,7 @@ serve_stop() {
 	SERVE_PID=
 	return $status
 }
-trap 'test -n "$SERVE_PID" && kill -9 "$SERVE_PID" 2>/dev/null' EXIT
+trap serve_kill EXIT
 
 # get PATH [CURL OPTIONS...]: the body; code PATH: the status; headers PATH: the response headers.
 get() { local p=$1; shift; curl -s --path-as-is "$@" "$URL${p#/}"; }

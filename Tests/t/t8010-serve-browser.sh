@@ -8,8 +8,7 @@ test -x /usr/bin/chromium && test -x /usr/bin/chromedriver &&
 command -v curl >/dev/null && test_set_prereq CURL
 shots=$REPO/.build/test-logs/t8010
 
-SERVE_PID=
-trap 'test -n "$SERVE_PID" && kill -9 "$SERVE_PID" 2>/dev/null' EXIT
+trap serve_kill EXIT
 
 # png W H FILE: a W×H RGB PNG (a gradient, so no two images are alike).
 png() {

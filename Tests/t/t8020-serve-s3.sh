@@ -7,17 +7,7 @@ test -x /usr/bin/chromium && test -x /usr/bin/chromedriver &&
 	"$QUILT_TEST_PYTHON" -c 'import selenium' 2>/dev/null && test_set_prereq CHROMIUM
 bucket=serve-$$-$RANDOM
 
-SERVE_PID=
-trap 'test -n "$SERVE_PID" && kill -9 "$SERVE_PID" 2>/dev/null' EXIT
-serve_start() {
-	rm -f serve.log
-	quilt serve --port 0 "$@" </dev/null 2>serve.log &
-	SERVE_PID=$!
-	local _
-	for _ in $(seq 200); do grep -q "^serving" serve.log 2>/dev/null && break; sleep 0.05; done
-	URL=$(sed -n "s|^serving .* at \(http://[^ ]*\) .*|\1|p" serve.log)
-	[ -n "$URL" ] || { cat serve.log; return 1; }
-}
+trap serve_kill EXIT
 get() { curl -s --path-as-is "$URL${1#/}"; }
 code() { curl -s --path-as-is -o /dev/null -w "%{http_code}" "$URL${1#/}"; }
 

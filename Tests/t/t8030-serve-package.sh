@@ -2,25 +2,9 @@
 test_description='scripts/package --serve: quilt-swift-serve, the browser'"'"'s own package (quilt-serve and its completions, depending on quilt-swift of the same version), and its tarball extracted over quilt-swift'"'"'s; with the toolchain hidden, quilt serve runs the packaged quilt-serve, which serves a page and a verified download; without it, quilt serve says what to install'
 . "$(dirname "$0")/lib.sh"
 
-# The toolchain hidden as t0600 hides it: an empty directory mounted over it in a private mount namespace.
-swift=$(command -v swift || echo /opt/swift/usr/bin/swift)
-toolchain=$(cd "$(dirname "$(readlink -f "$swift")")/../.." 2>/dev/null && pwd) || toolchain=
-mkdir -p "$TRASH/empty"
-unshare_args=
-if [ -n "$toolchain" ] && [ -d "$toolchain" ]; then
-	if unshare --mount true 2>/dev/null; then unshare_args=--mount
-	elif unshare --map-root-user --mount true 2>/dev/null; then unshare_args="--map-root-user --mount"
-	fi
-fi
-[ -n "$unshare_args" ] && test_set_prereq HIDDEN
+toolchain_hiding
 command -v dpkg-deb >/dev/null && test_set_prereq DPKG
 command -v curl >/dev/null && test_set_prereq CURL
-
-# hidden CMD...: CMD with the toolchain covered, only $bin and the system's directories on PATH.
-hidden() {
-	unshare $unshare_args -- sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' "$TRASH/empty" "$toolchain" \
-		env -u LD_LIBRARY_PATH PATH="$bin:/usr/bin:/bin" "$@"
-}
 
 # The packages: the ones scripts/test made for this run (QUILT_TEST_PACKAGE_DIR, with --serve), or made here.
 pkg=${QUILT_TEST_PACKAGE_DIR:-}
