@@ -743,6 +743,58 @@ public final class ScratchFile: @unchecked Sendable {
             throw .cannotRead(path: directory, reason: errnoText())
         }
     }
+
+    /// Writes all of `bytes` at `offset` (`pwrite`), over what is there or past the end (a gap reads as zeros): for
+    /// tables of fixed-size records filled in out of order (a revision index's directories, known only at their
+    /// end).
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(FileSystemError) {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .cannotWrite(path: directory, reason: errnoText())
+            }
+            done += n
+        }
+        size = max(size, offset + bytes.count)
+    }
+}
+
+/// A regular file mapped read-only into memory (`mmap`), unmapped when the value goes away: random reads of a
+/// large derived file (a revision index) without holding it, the kernel paging it in and out as it is used.
+/// Only files that are replaced by rename, never rewritten in place, are mapped: a file truncated under a mapping
+/// would fault on the bytes it lost.
+public final class MappedFile: @unchecked Sendable {
+    // Immutable after init; the mapping is read-only, so any thread may read it.
+    public let path: String
+    /// The file's bytes (empty for an empty file).
+    public let bytes: UnsafeRawBufferPointer
+    private let mapping: UnsafeMutableRawPointer?
+
+    /// Maps all of `file` as it is now.
+    public init(_ file: InputFile) throws(FileSystemError) {
+        path = file.path
+        let size = file.size
+        guard size > 0 else {
+            mapping = nil
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        guard let address = mmap(nil, size, PROT_READ, MAP_SHARED, file.descriptor, 0), address != MAP_FAILED else {
+            throw .cannotRead(path: file.path, reason: errnoText())
+        }
+        mapping = address
+        bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    public convenience init(path: String) throws(FileSystemError) {
+        try self.init(InputFile(path: path))
+    }
+
+    deinit {
+        if let mapping { munmap(mapping, bytes.count) }
+    }
 }
 
 /// Writes all of `bytes` to `descriptor`, going on after short writes and EINTR; false on an error, with errno set.

@@ -80,4 +80,25 @@ private func letTheClockMoveOn() { usleep(UInt32(InputFile.stampTick / 1000 + 10
         do { _ = try AtomicFileWriter(in: real, name: "b") }
         #expect(try real.names() == ["a"])
     }
+
+    @Test func aScratchFileWrittenInPlaceAndAMappingOfAFile() throws {
+        let dir = TemporaryDirectory()
+        let scratch = try ScratchFile(directory: dir.path)
+        try [UInt8]("abcdef".utf8).withUnsafeBytes { try scratch.append($0) }
+        try [UInt8]("XY".utf8).withUnsafeBytes { try scratch.write($0, at: 2) }
+        try [UInt8]("Z".utf8).withUnsafeBytes { try scratch.write($0, at: 8) }
+        #expect(scratch.size == 9)
+        var buffer = [UInt8](repeating: 0xFF, count: 16)
+        let n = try buffer.withUnsafeMutableBytes { try scratch.read(into: $0, at: 0) }
+        #expect(Array(buffer[0..<n]) == Array("abXYef".utf8) + [0, 0] + Array("Z".utf8))
+
+        let path = dir.file("mapped", "mapped bytes")
+        let mapped = try MappedFile(path: path)
+        #expect(Array(mapped.bytes) == Array("mapped bytes".utf8))
+        // Replaced by a rename, the file mapped stays what it was.
+        try FileSystem.writeAtomically(Array("other".utf8), to: path)
+        #expect(Array(mapped.bytes) == Array("mapped bytes".utf8))
+        #expect(try MappedFile(path: dir.file("empty")).bytes.isEmpty)
+        #expect(throws: FileSystemError.self) { try MappedFile(path: dir.path + "/missing") }
+    }
 }
