@@ -49,6 +49,27 @@ public final class MountedRevision: @unchecked Sendable {
         self.report = report
     }
 
+    /// Resident memory past which the index's mapped pages are let go (the block cache's budget, the handles and
+    /// the runtime are well below it).
+    static let residentLimit = 192 << 20
+
+    /// Runs for the life of the mount: once a second, lets the index's mapped pages go when the process's
+    /// resident memory has passed `residentLimit` (a walk of a million-entry tree maps all of its 350 MB index).
+    func keepMemoryBounded() {
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        while true {
+            sleep(1)
+            if let resident = Self.residentPages(), resident * pageSize > Self.residentLimit { index.releaseResidentPages() }
+        }
+    }
+
+    /// The process's resident pages, from /proc/self/statm (its second field).
+    static func residentPages() -> Int? {
+        guard let statm = FileSystem.readToEnd("/proc/self/statm") else { return nil }
+        let fields = statm.split(separator: UInt8(ascii: " "))
+        return fields.count > 1 ? Int(String(decoding: fields[1], as: UTF8.self)) : nil
+    }
+
     // MARK: Inodes
 
     /// FUSE's root inode is 1; every other node's inode is its id + 1 (the mounted root's own id + 1 is never given

@@ -25,7 +25,7 @@ public enum Unmounter {
 
     /// The file system type mounted at `directory`, from /proc/self/mountinfo (nil: no mount there).
     public static func mountType(of directory: String) -> String? {
-        guard let path = try? FileSystem.realPath(directory), let table = readProcFile("/proc/self/mountinfo") else { return nil }
+        guard let path = try? FileSystem.realPath(directory), let table = FileSystem.readToEnd("/proc/self/mountinfo") else { return nil }
         var found: String?
         for line in String(decoding: table, as: UTF8.self).split(separator: "\n") {
             // id parent major:minor root mountpoint options [optional fields] - type source super-options
@@ -36,21 +36,6 @@ public enum Unmounter {
             found = String(fields[dash + 1])
         }
         return found
-    }
-
-    /// A file of /proc read to its end (they say they are empty: their size is 0).
-    private static func readProcFile(_ path: String) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var out: [UInt8] = []
-        var block = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = block.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return n == 0 ? out : nil }
-            out.append(contentsOf: block[0..<n])
-        }
     }
 
     /// mountinfo writes space, tab, newline and backslash in paths as octal escapes.

@@ -557,6 +557,22 @@ public enum FileSystem {
         try InputFile(path: path).readAll()
     }
 
+    /// A file read until read(2) says it ended, for the files of /proc (their size says 0); nil if it cannot be
+    /// opened or read.
+    public static func readToEnd(_ path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var out: [UInt8] = []
+        var block = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = block.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return n == 0 ? out : nil }
+            out.append(contentsOf: block[0..<n])
+        }
+    }
+
     /// Names in a directory (not `.` or `..`), unsorted, as the file system holds them: `names` are the valid
     /// UTF-8 ones; `undecodable` holds the bytes of the others (invalid UTF-8, encoded surrogates), which no
     /// String can hold unchanged. Throws if the directory cannot be read.
@@ -790,6 +806,19 @@ public final class MappedFile: @unchecked Sendable {
 
     public convenience init(path: String) throws(FileSystemError) {
         try self.init(InputFile(path: path))
+    }
+
+    /// Drops the pages of `range` (all of the file by default; widened to whole pages) that were read from this
+    /// process's resident memory: they stay in the page cache, and the next read of one maps it again. A
+    /// long-lived reader that walks all of a large file keeps its memory bounded; the mapping is read-only, so
+    /// nothing is lost.
+    public func releaseResidentPages(_ range: Range<Int>? = nil) {
+        guard let mapping else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let range = range ?? 0..<bytes.count
+        let start = range.lowerBound / page * page, end = min(bytes.count, range.upperBound)
+        guard start < end else { return }
+        _ = madvise(mapping + start, end - start, MADV_DONTNEED)
     }
 
     deinit {
