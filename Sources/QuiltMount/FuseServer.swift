@@ -8,6 +8,9 @@ import QuiltRegistry
 import CFuse
 import CFuseShims
 
+/// struct stat, as FUSE replies carry it (named so that no call here reads as stat(2)).
+typealias FileStatus = Glibc.stat
+
 /// glibc's mallopt(3): declared in <malloc.h>, which Swift's Glibc module does not include.
 @_silgen_name("mallopt")
 private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
@@ -91,8 +94,8 @@ public final class FuseServer: @unchecked Sendable {
         Unmanaged<FuseServer>.fromOpaque(fuse_req_userdata(request)!).takeUnretainedValue()
     }
 
-    private func stat(of attributes: MountedRevision.Attributes) -> stat {
-        var info = Glibc.stat()
+    private func status(of attributes: MountedRevision.Attributes) -> FileStatus {
+        var info = FileStatus()
         info.st_ino = __ino_t(attributes.inode)
         info.st_mode = (attributes.isDirectory ? S_IFDIR : S_IFREG) | attributes.permissions
         // 1 for a directory: "not counted", so find does not skip subdirectories by a link count.
@@ -112,7 +115,7 @@ public final class FuseServer: @unchecked Sendable {
     private func entry(of attributes: MountedRevision.Attributes) -> fuse_entry_param {
         var entry = fuse_entry_param()
         entry.ino = attributes.inode
-        entry.attr = stat(of: attributes)
+        entry.attr = status(of: attributes)
         entry.attr_timeout = Self.timeout
         entry.entry_timeout = Self.timeout
         return entry
@@ -149,7 +152,7 @@ public final class FuseServer: @unchecked Sendable {
                 fuse_reply_err(request, ENOENT)
                 return
             }
-            var info = server.stat(of: found)
+            var info = server.status(of: found)
             fuse_reply_attr(request, &info, timeout)
         }
         ops.open = { request, inode, info in
@@ -279,7 +282,7 @@ public final class FuseServer: @unchecked Sendable {
                     var entry = self.entry(of: attributes)
                     return fuse_add_direntry_plus(request, buffer + used, size - used, cName, &entry, off_t(next + 1))
                 }
-                var info = stat(of: attributes)
+                var info = status(of: attributes)
                 return fuse_add_direntry(request, buffer + used, size - used, cName, &info, off_t(next + 1))
             }
             guard needed <= size - used else { return false }

@@ -11,7 +11,7 @@ struct Show: QuiltCommand, VerboseCommand {
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var verboseOption: VerboseOption
 
-    @Flag(name: .long, help: "Print {name, top_hash, message, user_meta, entries} as JSON.")
+    @Flag(name: .long, help: "Print {name, top_hash, message, user_meta, workflow, entries} as JSON.")
     var json = false
 
     @Flag(name: .long, help: "Print the revision's Quilt+ URI (quilt+s3://BUCKET#package=NS/NAME@TOPHASH) instead.")
@@ -33,7 +33,7 @@ struct Show: QuiltCommand, VerboseCommand {
             guard let name = rev.name else {
                 throw RegistryError.invalidRevision(revision, reason: "a Quilt+ URI needs a package name; give ns/name@<hash>")
             }
-            io.line(QuiltURI(registry: try RegistryLocation(registry.url), name: name, topHash: topHash).text)
+            io.line(QuiltURI(registry: registry.location, name: name, topHash: topHash).text)
             return
         }
         if json {
@@ -46,6 +46,7 @@ struct Show: QuiltCommand, VerboseCommand {
         io.line("top hash:  \(topHash)")
         io.line("message:   \(terminalSafe(manifest.message ?? ""))")
         if let userMeta = manifest.userMeta { io.line("user_meta: \(terminalSafe(JSONWriter.manifestForm(userMeta)))") }
+        if let stamp = manifest.header["workflow"] { io.line("workflow:  \(terminalSafe(Self.describe(stamp)))") }
         let total = manifest.totalSize
         io.line("entries:   \(manifest.fileCount) (\(formatBytes(total)))")
         io.line("")
@@ -56,5 +57,13 @@ struct Show: QuiltCommand, VerboseCommand {
                 io.line("\(padded)  \(terminalSafe(entry.hash?.value ?? "-"))  \(terminalSafe(entry.logicalKey))")
             }
         }
+    }
+
+    /// A workflow stamp in one line: the workflow's id (`None` for "no workflow", as quilt3 names it) and the
+    /// config it came from.
+    static func describe(_ stamp: JSONValue) -> String {
+        guard case .object(let object) = stamp else { return JSONWriter.manifestForm(stamp) }
+        let id = object["id"].flatMap { $0 == .null ? nil : ($0.stringValue ?? JSONWriter.manifestForm($0)) } ?? "None"
+        return id + (object["config"]?.stringValue.map { " (config \($0))" } ?? "")
     }
 }
