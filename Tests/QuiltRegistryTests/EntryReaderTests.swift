@@ -263,9 +263,9 @@ struct S3Reached: Error {}
         #expect(throws: ReadError.self) { try registry.entry(top, logicalKey: "a/y") }
     }
 
-    /// More keys than the reader hands over in its first batch, so that some are handed over before the disorder
+    /// More keys than the reader hands over in its first batch (1 MiB of lines), so that some are handed over before the disorder
     /// at the end of the file is found.
-    static let many = (0..<3000).map { String(format: "%04d", $0) }
+    static let many = (0..<12000).map { String(format: "%05d-%@", $0, String(repeating: "x", count: 40)) }
 
     @Test func aRestartAfterWrongItemsIsUnseenIfTakenBackAndAnErrorIfNot() throws {
         // `m/…` first, then `a/x`: found out of order at the end, after `m/` was handed over.
