@@ -15,14 +15,70 @@ public final class BlockCache: @unchecked Sendable {
         var index: Int
     }
 
-    /// A verified block's bytes, freed when the last holder lets go.
+    /// A verified block's bytes, freed (or its buffer handed back to the pool it came from) when the last holder
+    /// lets go.
     final class Block: @unchecked Sendable {
         // Unchecked: immutable after init.
         let bytes: UnsafeRawBufferPointer
         var count: Int { bytes.count }
+        private let pool: BufferPool?
 
-        init(owning buffer: UnsafeMutableRawBufferPointer) { bytes = UnsafeRawBufferPointer(buffer) }
-        deinit { bytes.deallocate() }
+        init(owning buffer: UnsafeMutableRawBufferPointer, from pool: BufferPool? = nil) {
+            bytes = UnsafeRawBufferPointer(buffer)
+            self.pool = pool
+        }
+
+        deinit {
+            if let pool { pool.giveBack(UnsafeMutableRawBufferPointer(mutating: bytes)) } else { bytes.deallocate() }
+        }
+    }
+
+    /// Buffers of whole blocks let go, kept for the next fetch of one. A sequential read of 1 GiB makes 128 blocks of
+    /// 8 MiB: each made anew would be 2,048 page faults and 8 MiB zeroed by the kernel (the allocator maps blocks
+    /// this large, see FuseServer). A few are kept (40 MiB at most), so memory stays bounded.
+    final class BufferPool: @unchecked Sendable {
+        // Unchecked: `free` is touched under `lock`.
+        let capacity: Int
+        private let limit: Int
+        private let lock = NSLock()
+        private var free: [UnsafeMutableRawBufferPointer] = []
+
+        init(capacity: Int, limit: Int) {
+            self.capacity = capacity
+            self.limit = limit
+        }
+
+        /// A buffer of `capacity` bytes (its contents whatever the last block left).
+        func take() -> UnsafeMutableRawBufferPointer {
+            lock.lock()
+            let kept = free.popLast()
+            lock.unlock()
+            return kept ?? UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
+        }
+
+        func giveBack(_ buffer: UnsafeMutableRawBufferPointer) {
+            lock.lock()
+            let keep = free.count < limit
+            if keep { free.append(buffer) }
+            lock.unlock()
+            if !keep { buffer.deallocate() }
+        }
+
+        /// Buffers kept for the next block (for tests).
+        var kept: Int {
+            lock.lock()
+            defer { lock.unlock() }
+            return free.count
+        }
+
+        deinit { free.forEach { $0.deallocate() } }
+    }
+
+    /// A buffer for a block of `count` bytes, and the pool it goes back to: whole blocks of the usual chunk size
+    /// come from the pool, others (a file's last block, a small file) are made to measure.
+    func buffer(_ count: Int) -> (UnsafeMutableRawBufferPointer, BufferPool?) {
+        guard count == buffers.capacity else { return (.allocate(byteCount: count, alignment: 64), nil) }
+        return (buffers.take(), buffers)
     }
 
     private enum Slot {
@@ -38,6 +94,9 @@ public final class BlockCache: @unchecked Sendable {
     static let readAheadThreads = 2
 
     private let budget: Int
+    /// Buffers of 8 MiB (the chunk size of objects of up to 10,000 chunks): as many as the read-ahead threads fill at once,
+    /// and one for the reader.
+    let buffers = BufferPool(capacity: 8 << 20, limit: BlockCache.readAheadBlocks * BlockCache.readAheadThreads + 1)
     private let condition = NSCondition()
     private var slots: [Key: Slot] = [:]
     private var bytesHeld = 0

@@ -211,18 +211,22 @@ public final class MountedRevision: @unchecked Sendable {
     /// Block `n` of the entry, read and verified by the entry reader (a chunk of a sha2-256-chunked object).
     private func fetch(_ handle: EntryHandle, _ n: Int, _ blockSize: Int) throws -> BlockCache.Block {
         let range = n * blockSize..<min(handle.size, (n + 1) * blockSize)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: range.count, alignment: 64)
+        let (buffer, pool) = cache.buffer(range.count)
+        let block = BlockCache.Block(owning: buffer, from: pool)
         var filled = 0
-        do {
-            try handle.read(range) { bytes in
-                UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<filled + bytes.count]).copyMemory(from: bytes)
-                filled += bytes.count
+        // A pooled buffer holds the bytes of the block it served last: every byte of this one must be written,
+        // and no more than it holds.
+        try handle.read(range) { bytes in
+            guard filled + bytes.count <= range.count else {
+                throw ReadError.sizeMismatch(logicalKey: handle.logicalKey, expected: range.count, actual: filled + bytes.count)
             }
-        } catch {
-            buffer.deallocate()
-            throw error
+            UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<filled + bytes.count]).copyMemory(from: bytes)
+            filled += bytes.count
         }
-        return BlockCache.Block(owning: buffer)
+        guard filled == range.count else {
+            throw ReadError.sizeMismatch(logicalKey: handle.logicalKey, expected: range.count, actual: filled)
+        }
+        return block
     }
 
     /// A reader that has come, in order, past the middle of a block gets the next block read ahead, so the

@@ -51,6 +51,30 @@ import Testing
         #expect(fetches.value == 1)
     }
 
+    @Test func buffersOfWholeBlocksAreUsedAgain() {
+        let pool = BlockCache.BufferPool(capacity: 64, limit: 1)
+        var first: UnsafeMutableRawPointer?
+        do {
+            let buffer = pool.take()
+            first = buffer.baseAddress
+            _ = BlockCache.Block(owning: buffer, from: pool)
+        }
+        #expect(pool.kept == 1)
+        let again = pool.take()
+        #expect(again.baseAddress == first && again.count == 64 && pool.kept == 0)
+        // Past the limit, a buffer given back is freed.
+        let other = pool.take()
+        pool.giveBack(again)
+        pool.giveBack(other)
+        #expect(pool.kept == 1)
+        let cache = BlockCache()
+        let small = cache.buffer(100), whole = cache.buffer(8 << 20)
+        #expect(small.1 == nil && small.0.count == 100)
+        #expect(whole.1 === cache.buffers && whole.0.count == 8 << 20)
+        small.0.deallocate()
+        cache.buffers.giveBack(whole.0)
+    }
+
     @Test func sequentialReadersAreTold() {
         let cache = BlockCache()
         #expect(cache.isSequential(inode: 5, offset: 0, end: 131072))
