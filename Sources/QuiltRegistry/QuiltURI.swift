@@ -91,7 +91,7 @@ extension QuiltContext {
             let given = try RegistryLocation(text)
             guard given == named else {
                 throw RegistryError.invalidRevision(revision.text,
-                                                    reason: "the URI names the registry \(quoted(named.url)), --registry names \(quoted(given.url))")
+                                                    reason: "the URI names the registry \(quoted(named.url)), not \(quoted(given.url))")
             }
         }
         let registry = try registry(named)

@@ -91,15 +91,15 @@ test_expect_success 'out of tree order, small: the restart is unseen' '
 '
 
 test_expect_success 'setup: big revisions whose disorder is found after lines were printed' '
-	{ entries a/ 3000 && entries z/ 2; } >right.jsonl && right=$(quilt-write-manifest --name ns/right <right.jsonl) &&
-	{ entries m/ 3000 && entries a/ 1; } >wrong.jsonl && wrong=$(quilt-write-manifest --name ns/wrong <wrong.jsonl) &&
+	{ entries a/ 10000 && entries z/ 2; } >right.jsonl && right=$(quilt-write-manifest --name ns/right <right.jsonl) &&
+	{ entries m/ 10000 && entries a/ 1; } >wrong.jsonl && wrong=$(quilt-write-manifest --name ns/wrong <wrong.jsonl) &&
 	quilt-update-ref ns/right $right && quilt-update-ref ns/wrong $wrong &&
 	quilt ls ns/right a >right.expect && quilt ls ns/wrong -r >wrong.expect &&
 	reorder $right swap-last && reorder $wrong first-last
 '
 
 test_expect_success 'out of tree order after the lines printed, which were right: it goes on, nothing repeated' '
-	quilt ls ns/right a >out && test_cmp right.expect out && test_line_count = 3000 out
+	quilt ls ns/right a >out && test_cmp right.expect out && test_line_count = 10000 out
 '
 
 test_expect_success 'out of tree order after the lines printed, which were wrong: exit 1, said clearly' '

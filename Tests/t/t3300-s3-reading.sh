@@ -68,12 +68,16 @@ test_expect_success S3 'an object that is not the entry'"'"'s: exit 65, nothing 
 	test_must_fail --exit=65 quilt cat $bad wrong --registry s3://$bucket >out && test ! -s out
 '
 
-test_expect_success S3 'push --from a URI publishes to its bucket; with another --registry it is a usage error' '
+test_expect_success S3 'push --from a URI publishes to its bucket; with another --registry it is a promotion there; with another --from-registry a usage error' '
 	printf new >n.txt &&
 	quilt push ns/p --from "$uri" --set n.txt=n.txt --message two --json >two.json &&
 	grep -q "\"registry\": \"s3://$bucket\"" two.json &&
 	quilt ls "quilt+s3://$bucket#package=ns/p" >out && printf "a.txt\nn.txt\nsub/\n" >expect && test_cmp expect out &&
-	test_must_fail --exit=64 quilt push ns/p --from "$uri" --set n.txt=n.txt --registry s3://$other
+	quilt push ns/p --from "$uri" --registry s3://$other --json >promoted.json &&
+	grep -q "\"registry\": \"s3://$other\"" promoted.json &&
+	quilt ls "quilt+s3://$other#package=ns/p" -r >out && quilt ls "$uri" -r >expect && test_cmp expect out &&
+	test_must_fail --exit=64 quilt push ns/p --from "$uri" --from-registry s3://$other --registry s3://$other 2>err &&
+	grep -q "names the registry" err
 '
 
 test_done

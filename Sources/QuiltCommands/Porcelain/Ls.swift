@@ -37,7 +37,7 @@ struct Ls: QuiltCommand, VerboseCommand {
         let path = try QuiltContext.entryPath(rev, given: path, what: "path")
         let registry = try io.context().registry(registryOptions.registry, for: rev)
         try registry.list(try registry.resolve(rev), path: path, recursive: recursive, directoryTotals: long || json,
-                          takeBack: io.takeBackUnwritten) { item in
+                          takeBack: io.takeBackUnwritten, pause: io.flush) { item in
             if json {
                 var object = JSONObject([
                     ("name", .string(item.name)), ("logical_key", .string(item.logicalKey)),

@@ -78,7 +78,7 @@ extension QuiltContext {
             try installer.materialize(batch, root: root, concurrency: transferConcurrency,
                                       relativePath: selection.relativePath, progress: handler)
             done.files += batch.count
-            done.bytes += batch.reduce(0) { $0 + max($1.size, 0) }
+            done.bytes += try batch.totalSize()
             batch.removeAll(keepingCapacity: true)
         }
         try registry.readManifest(topHash) { entries in

@@ -110,7 +110,7 @@ public final class EntryHandle: @unchecked Sendable {
     private let chunkSize: Int
     private let chunkCount: Int
     private let lock = NSLock()
-    private var origins: [Origin]
+    private let origins: [Origin]
     private var plan: Plan?
     /// The cache's copy was found damaged (and removed): the chunks still to read come from S3.
     private let cacheFailed = Locked(false)

@@ -57,12 +57,17 @@ extension Registry {
     /// (nothing of them printed yet); if so the listing starts again unseen. If not, it is made again without
     /// handing over the items already handed over, and goes on from there if they were the same (a SHA-256 of
     /// them tells), else ends in `ReadError.listingRestarted`.
+    ///
+    /// `pause` is called every few thousand entries read (a printer flushes there, so that a line followed by a long
+    /// run of entries that make none is not kept back).
     public func list(_ topHash: String, path: String?, recursive: Bool = false, directoryTotals: Bool = false,
-                     takeBack: () -> Bool = { false }, _ item: (ListedItem) throws -> Void) throws {
+                     takeBack: () -> Bool = { false }, pause: () -> Void = {},
+                     _ item: (ListedItem) throws -> Void) throws {
         var directory = path ?? ""
         while directory.hasSuffix("/") { directory.removeLast() }
         let onlyDirectory = path?.hasSuffix("/") ?? false
         let prefix = directory.isEmpty ? "" : directory + "/"
+        let prefixBytes = Array(prefix.utf8), directoryBytes = Array(directory.utf8)
         var attempt = 0
         var delivered = 0
         let deliveredHash = SHA256Hasher()
@@ -92,39 +97,52 @@ extension Registry {
 
             var found = false
             var pending: ListedItem?
+            /// The pending directory's name, as bytes: entries below it are added up without making a String.
+            var pendingName: [UInt8] = []
             func flush() throws {
                 if let done = pending, directoryTotals { try deliver(done) }
                 pending = nil
             }
-            while let entry = try manifest.next() {
-                let key = entry.logicalKey
-                if !onlyDirectory && !directory.isEmpty && key.isIdentical(to: directory) {
+            /// A file's item: its line parsed only now (most entries of a listing only add to a directory).
+            func file(_ raw: ManifestStream.RawEntry, name: (String) -> String) throws -> ListedItem {
+                guard case .entry(let entry) = try ManifestLine.parse(raw.line, lineNumber: 0, rules: .manifest) else {
+                    throw ManifestError.invalidLine(line: 0, reason: "not a file entry")
+                }
+                return ListedItem(kind: .file, name: name(entry.logicalKey), logicalKey: entry.logicalKey, size: entry.size,
+                                  files: 1, entry: entry)
+            }
+            var read = 0
+            while let raw = try manifest.nextLine() {
+                read += 1
+                if read & 4095 == 0 { pause() }
+                let key = raw.key
+                if !onlyDirectory && !directory.isEmpty && key.elementsEqual(directoryBytes) {
                     found = true
-                    try deliver(ListedItem(kind: .file, name: key, logicalKey: key, size: entry.size, files: 1, entry: entry))
+                    try deliver(try file(raw) { $0 })
                     continue
                 }
-                guard key.hasBytePrefix(prefix) else {
+                guard key.starts(with: prefixBytes) else {
                     if pending != nil { try flush() }
                     continue
                 }
                 found = true
-                let rest = key.utf8.dropFirst(prefix.utf8.count)
+                let rest = key[prefixBytes.count...]
                 if !recursive, let slash = rest.firstIndex(of: UInt8(ascii: "/")) {
-                    let name = String(decoding: rest[..<slash], as: UTF8.self) + "/"
-                    if pending?.name == name {
-                        pending!.size += entry.size
+                    if pending != nil && rest[..<slash].elementsEqual(pendingName) {
+                        pending!.size += raw.size
                         pending!.files += 1
                         continue
                     }
                     try flush()
+                    pendingName = Array(rest[..<slash])
+                    let name = String(decoding: pendingName, as: UTF8.self) + "/"
                     pending = ListedItem(kind: .directory, name: name, logicalKey: prefix + name,
-                                         size: directoryTotals ? entry.size : 0, files: directoryTotals ? 1 : 0, entry: nil)
+                                         size: directoryTotals ? raw.size : 0, files: directoryTotals ? 1 : 0, entry: nil)
                     if !directoryTotals { try deliver(pending!) }
                     continue
                 }
                 try flush()
-                try deliver(ListedItem(kind: .file, name: String(decoding: rest, as: UTF8.self), logicalKey: key,
-                                       size: entry.size, files: 1, entry: entry))
+                try deliver(try file(raw) { String(decoding: $0.utf8.dropFirst(prefixBytes.count), as: UTF8.self) })
             }
             try flush()
             if replay != nil { throw ReadError.listingRestarted(topHash: topHash) }

@@ -101,7 +101,7 @@ public struct S3Transfers: Sendable {
                                  source: SourceIdentity) throws -> TransferResult {
         let size = file.size
         let chunk = ChunkedHash.chunkSize(forSize: size)
-        let count = (size + chunk - 1) / chunk
+        let count = ChunkedHash.partCount(forSize: size)
         var resumedParts: [Int: S3UploadedPart] = [:]
         var resumedDigests: [Int: [UInt8]] = [:]
         var resumed: String?
@@ -194,7 +194,7 @@ public struct S3Transfers: Sendable {
             let chunk = ChunkedHash.chunkSize(forSize: size)
             let upload = try S3MultipartUpload.start(client: client, bucket: bucket, key: key, options: S3PutOptions(checksumSHA256: true))
             let client = self.client
-            versionId = try upload.run(partCount: (size + chunk - 1) / chunk, concurrency: concurrency) { index in
+            versionId = try upload.run(partCount: ChunkedHash.partCount(forSize: size), concurrency: concurrency) { index in
                 let start = index * chunk
                 return try client.uploadPartCopy(from: source, range: start..<min(size, start + chunk), bucket: bucket,
                                                  key: key, uploadId: upload.uploadId, partNumber: index + 1)
@@ -210,7 +210,7 @@ public struct S3Transfers: Sendable {
     public func hashObject(_ source: S3ObjectReference, size: Int) throws -> ObjectHash {
         guard size > 0 else { return ObjectHash(.sha2256Chunked, value: ChunkedHash.combine(partDigests: [])) }
         let chunk = ChunkedHash.chunkSize(forSize: size)
-        let count = (size + chunk - 1) / chunk
+        let count = ChunkedHash.partCount(forSize: size)
         let digests = Locked<[Int: [UInt8]]>([:])
         try TransferPool.run(count: count, maxConcurrency: concurrency) { index in
             let start = index * chunk
@@ -241,18 +241,15 @@ public struct S3Transfers: Sendable {
 
     /// The sha2-256-chunked hash of an S3 object from S3's own SHA-256 checksums, without reading a byte of it.
     public func hashFromChecksums(_ source: S3ObjectReference, size: Int) -> ChecksumLookup {
-        let attributes: S3ObjectAttributes
-        do {
-            // A missing object is for the read that follows to report.
-            guard let found = try client.getObjectAttributes(bucket: source.bucket, key: source.key, versionId: source.versionId) else {
-                return .undetermined
-            }
-            attributes = found
-        } catch {
-            return .unavailable
-        }
-        guard let value = Self.quiltHash(fromAttributes: attributes, size: size) else { return .undetermined }
+        guard case .success(let attributes) = checksumAttributes(source) else { return .unavailable }
+        guard let attributes, let value = Self.quiltHash(fromAttributes: attributes, size: size) else { return .undetermined }
         return .hash(ObjectHash(.sha2256Chunked, value: value))
+    }
+
+    /// GetObjectAttributes of `source`: nil for a missing object (for the read that follows to report); a failure
+    /// when the store cannot answer it.
+    private func checksumAttributes(_ source: S3ObjectReference) -> Result<S3ObjectAttributes?, any Error> {
+        Result { try client.getObjectAttributes(bucket: source.bucket, key: source.key, versionId: source.versionId) }
     }
 
     /// Downloads `source` into `descriptor` (ranged GETs of 8 MiB in parallel for big objects).
@@ -337,16 +334,9 @@ public struct S3Transfers: Sendable {
 
     /// The part digests of a multipart S3 object from GetObjectAttributes (ObjectParts), if they determine them.
     public func partDigestsFromChecksums(_ source: S3ObjectReference, size: Int) -> PartDigestLookup {
-        let attributes: S3ObjectAttributes
-        do {
-            guard let found = try client.getObjectAttributes(bucket: source.bucket, key: source.key, versionId: source.versionId) else {
-                return .undetermined
-            }
-            attributes = found
-        } catch {
-            return .unavailable
-        }
-        return Self.multipartDigests(fromAttributes: attributes, size: size).map { .digests($0) } ?? .undetermined
+        guard case .success(let attributes) = checksumAttributes(source) else { return .unavailable }
+        guard let attributes, let digests = Self.multipartDigests(fromAttributes: attributes, size: size) else { return .undetermined }
+        return .digests(digests)
     }
 
     /// quilt3's conversion of S3's `ChecksumSHA256`: `<b64>-<N>` (multipart of the chunk size) is already the
