@@ -54,6 +54,14 @@ test_expect_success 'bash: values: --copy modes, cache actions, config keys, hel
 	test $(grep -c "^_quilt_help() {" quilt.bash) = 1
 '
 
+test_expect_success 'bash: quilt mount and umount: their options, and directories for DIR' '
+	bash_complete quilt mount --fo >out && grep -qx -- --foreground out &&
+	bash_complete quilt umount --la >out && grep -qx -- --lazy out &&
+	mkdir -p mnt-here/inner && >mnt-file &&
+	bash_complete quilt umount mnt- >out && grep -q "^mnt-here" out && ! grep -q "^mnt-file" out &&
+	bash_complete quilt mount ns/name mnt- >out && grep -q "^mnt-here" out && ! grep -q "^mnt-file" out
+'
+
 test_expect_success 'bash: quilt bundle <TAB> offers its subcommands, and their options' '
 	bash_complete quilt bundle "" >out &&
 	for c in create verify unbundle; do grep -qx $c out || return 1; done &&

@@ -38,7 +38,7 @@ struct Mount: QuiltCommand, VerboseCommand {
     @Argument(help: "The revision: ns/name, ns/name@<hash prefix>, ns/name:latest, ns/name:<timestamp>, a 64-hex top hash or a Quilt+ URI.")
     var revision: String
 
-    @Argument(help: "The directory to mount it on (it must exist).")
+    @Argument(help: ArgumentHelp("The directory to mount it on (it must exist).", valueName: "dir"), completion: .directory)
     var directory: String
 
     func execute(_ io: IO) throws {

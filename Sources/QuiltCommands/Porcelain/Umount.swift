@@ -17,7 +17,7 @@ struct Umount: QuiltCommand {
     @Flag(name: .long, help: "Detach the mount even while it is in use; it goes once nothing uses it.")
     var lazy = false
 
-    @Argument(help: "The directory a revision is mounted on.")
+    @Argument(help: ArgumentHelp("The directory a revision is mounted on.", valueName: "dir"), completion: .directory)
     var directory: String
 
     func execute(_ io: IO) throws {
