@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // Quilt data packages as a git-style command suite: plumbing programs and porcelain over layered core libraries.
 // The dependency arrows between the library targets are the architecture (Documentation/architecture.md); the
 // build checks them: scripts/test builds with --explicit-target-dependency-import-check=error (no target imports
@@ -18,6 +18,8 @@ let programs = [
     "quilt-show-ref",
     "quilt-upload-blob",
     "quilt-fetch-blob",
+    // The browser (`quilt serve`): its own program, so that only it links Hummingbird and NIO; `quilt serve` runs it.
+    "quilt-serve",
 ]
 
 let package = Package(
@@ -26,6 +28,16 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The browser's: HTTP (without its swift-configuration trait; NIO's thread pool, swift-log, HTTP types and
+        // the signal names of service-lifecycle, which it stands on, named too), HTML templates, Markdown, CSV.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libcurl through pkg-config: HTTP for S3. Imported by QuiltHTTP only.
@@ -82,6 +94,23 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The registry browser (`quilt serve`): an HTTP server over Hummingbird and NIO, pages from Mustache templates,
+        // Markdown through Ink, on the reading core and the revision index. Linked into quilt-serve alone.
+        .target(
+            name: "QuiltServe",
+            dependencies: [
+                "QuiltSupport", "QuiltFormat", "QuiltRegistry",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Ink", package: "Ink"),
+                .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Unit tests: one target per library, as SwiftPM's own are, each importing the library it tests and what
         // that library stands on (never a layer above it). QuiltTestSupport is what several share: temporary
         // directories, a stub HTTP server on 127.0.0.1, the storage conformance suite, generated entries.
@@ -95,7 +124,7 @@ let package = Package(
         .testTarget(name: "QuiltAWSTests", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltTestSupport"]),
         .testTarget(name: "QuiltCatalogTests",
                     dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltAWS", "QuiltCatalog", "QuiltTestSupport"]),
-        .testTarget(name: "QuiltArchiveTests", dependencies: ["QuiltArchive"]),
+        .testTarget(name: "QuiltArchiveTests", dependencies: ["QuiltArchive", "QuiltTestSupport"]),
         .testTarget(
             name: "QuiltRegistryTests",
             dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltHTTP", "QuiltStorage", "QuiltAWS",
@@ -108,7 +137,11 @@ let package = Package(
         ),
         .testTarget(name: "QuiltMountTests",
                     dependencies: ["QuiltSupport", "QuiltFormat", "QuiltRegistry", "QuiltMount", "QuiltTestSupport"]),
-    ] + programs.map { .executableTarget(name: $0, dependencies: ["QuiltCommands"]) },
+        .testTarget(name: "QuiltServeTests",
+                    dependencies: ["QuiltSupport", "QuiltFormat", "QuiltStorage", "QuiltRegistry", "QuiltServe", "QuiltTestSupport"]),
+    ] + programs.map { program in
+        .executableTarget(name: program, dependencies: program == "quilt-serve" ? ["QuiltCommands", "QuiltServe"] : ["QuiltCommands"])
+    },
     swiftLanguageModes: [.v6]
 )
 

@@ -42,6 +42,7 @@ public enum CommandTable {
         Row(name: "logout", command: Logout.self, category: .porcelain),
         Row(name: "whoami", command: Whoami.self, category: .porcelain),
         Row(name: "bundle", command: BundleCommand.self, category: .porcelain),
+        Row(name: "serve", command: Serve.self, category: .porcelain),
         Row(name: "hash-object", command: HashObject.self, category: .plumbing),
         Row(name: "write-manifest", command: WriteManifest.self, category: .plumbing),
         Row(name: "cat-manifest", command: CatManifest.self, category: .plumbing),

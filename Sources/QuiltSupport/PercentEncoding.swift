@@ -55,6 +55,13 @@ public enum PercentEncoding {
         if !utf8.contains(UInt8(ascii: "%")) && !(plusIsSpace && utf8.contains(UInt8(ascii: "+"))) {
             return String(text)
         }
+        return String(decoding: decodedBytes(text, plusIsSpace: plusIsSpace), as: UTF8.self)
+    }
+
+    /// The bytes `decode` would read as UTF-8, as they are: for a caller that must refuse what is not UTF-8 (a
+    /// URL path naming a logical key) rather than have it repaired.
+    public static func decodedBytes<S: StringProtocol>(_ text: S, plusIsSpace: Bool = false) -> [UInt8] {
+        let utf8 = Array(text.utf8)
         var out = [UInt8]()
         out.reserveCapacity(utf8.count)
         var i = 0
@@ -68,7 +75,7 @@ public enum PercentEncoding {
                 i += 1
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// `file://` followed by the quoted path, as quilt3 writes a local physical key.

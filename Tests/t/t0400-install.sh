@@ -9,7 +9,7 @@ command -v fish >/dev/null && test_set_prereq FISH
 
 prefix=$TRASH/prefix
 programs="quilt quilt-hash-object quilt-write-manifest quilt-cat-manifest quilt-rev-parse quilt-update-ref quilt-show-ref
-	quilt-upload-blob quilt-fetch-blob"
+	quilt-upload-blob quilt-fetch-blob quilt-serve"
 
 # bash_complete SCRIPT WORDS...: the candidates SCRIPT's completion function offers when the cursor ends the last
 # word, called as bash calls it on <TAB>.
@@ -34,9 +34,15 @@ test_expect_success 'scripts/install --prefix (a debug build) installs every pro
 		test -s "$prefix/share/zsh/site-functions/_$p" &&
 		test -s "$prefix/share/fish/vendor_completions.d/$p.fish" || return 1
 	done &&
-	# One binary: each plumbing program is a hard link to quilt, and runs as the program its name says.
-	test "$(stat -c %h "$prefix/bin/quilt")" = "$(echo $programs | wc -w)" &&
+	# One binary: each plumbing program is a hard link to quilt, and runs as the program its name says; the
+	# browser, quilt-serve, is a binary of its own, which the installed quilt serve runs.
+	test "$(stat -c %h "$prefix/bin/quilt")" = "$(($(echo $programs | wc -w) - 1))" &&
+	test "$(stat -c %h "$prefix/bin/quilt-serve")" = 1 &&
 	"$prefix/bin/quilt-hash-object" --version >out && echo "quilt-hash-object 0.1.0" >expect && test_cmp expect out &&
+	"$prefix/bin/quilt" serve --help | grep -q "^USAGE: quilt serve" &&
+	{ "$prefix/bin/quilt" serve --port 0 --registry "$TRASH" </dev/null 2>serve.log & } &&
+	for _ in $(seq 100); do grep -q "^serving" serve.log && break; sleep 0.1; done &&
+	kill -INT $! && wait $! && grep -q "^serving file://$TRASH at http://127.0.0.1:" serve.log &&
 	test -s "$prefix/share/man/man1/quilt-push.1" && test -s "$prefix/share/man/man5/manifest-format.5" &&
 	test -s "$prefix/share/man/man7/workflows.7"
 '

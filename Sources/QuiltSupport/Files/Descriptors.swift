@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// The system's message for `code` (strerror), as error reasons carry it.
-func errnoText(_ code: Int32 = errno) -> String {
+public func errnoText(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
 }
 

@@ -1,4 +1,4 @@
-// Files mapped read-only into memory, for random reads of large derived files (a revision index).
+// A file mapped read-only into memory (a revision index, read at random without being held).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
