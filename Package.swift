@@ -46,11 +46,14 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // zlib: the deflate/inflate streams of bundles. Imported by QuiltArchive only.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // libfuse 3's low-level API: `quilt mount`. Imported by QuiltMount only.
+        .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         // Typed wrappers for the C calls Swift cannot make itself, one module per C library so that each is imported
         // by that library's owner alone: variadic curl_easy_setopt and curl's macros (QuiltHTTP), zlib's init macros
-        // (QuiltArchive).
+        // (QuiltArchive), libfuse's argument and loop macros and file-info bit fields (QuiltMount).
         .target(name: "CCurlShims", dependencies: ["CCurl"]),
         .target(name: "CZlibShims", dependencies: ["CZlib"]),
+        .target(name: "CFuseShims", dependencies: ["CFuse"]),
         // Errors, files and system calls, locks and thread pools, hex/base64, SHA-256 and HMAC.
         .target(name: "QuiltSupport", dependencies: ["COpenSSL"]),
         // Formats: JSON as Python sees it, object hashes, manifests and entry streams, names and keys. No network.
@@ -80,11 +83,14 @@ let package = Package(
                 "QuiltCatalog", "QuiltArchive", .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // A revision as a read-only FUSE file system (`quilt mount`): its own target, so that libfuse is imported
+        // by it alone and by nothing the other commands stand on.
+        .target(name: "QuiltMount", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltRegistry", "CFuse", "CFuseShims"]),
         // One file per command, plus the shared machinery (error to exit code, output).
         .target(
             name: "QuiltCommands",
             dependencies: [
-                "QuiltSupport", "QuiltFormat", "QuiltRegistry",
+                "QuiltSupport", "QuiltFormat", "QuiltRegistry", "QuiltMount",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -129,6 +135,8 @@ let package = Package(
             dependencies: ["QuiltSupport", "QuiltRegistry", "QuiltCommands",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .testTarget(name: "QuiltMountTests",
+                    dependencies: ["QuiltSupport", "QuiltFormat", "QuiltRegistry", "QuiltMount", "QuiltTestSupport"]),
         .testTarget(name: "QuiltServeTests",
                     dependencies: ["QuiltSupport", "QuiltFormat", "QuiltStorage", "QuiltRegistry", "QuiltServe", "QuiltTestSupport"]),
     ] + programs.map { program in

@@ -27,6 +27,8 @@ public enum CommandTable {
         Row(name: "show", command: Show.self, category: .porcelain),
         Row(name: "ls", command: Ls.self, category: .porcelain),
         Row(name: "cat", command: Cat.self, category: .porcelain),
+        Row(name: "mount", command: Mount.self, category: .porcelain),
+        Row(name: "umount", command: Umount.self, category: .porcelain),
         Row(name: "diff", command: Diff.self, category: .porcelain),
         Row(name: "verify", command: Verify.self, category: .porcelain),
         Row(name: "install", command: Install.self, category: .porcelain),

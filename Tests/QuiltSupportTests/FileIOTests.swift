@@ -100,6 +100,16 @@ private func letTheClockMoveOn() { usleep(UInt32(InputFile.stampTick / 1000 + 10
         #expect(Array(mapped.bytes) == Array("mapped bytes".utf8))
         #expect(try MappedFile(path: dir.file("empty")).bytes.isEmpty)
         #expect(throws: FileSystemError.self) { try MappedFile(path: dir.path + "/missing") }
+        // Pages let go are read again from the file.
+        mapped.releaseResidentPages(0..<5)
+        mapped.releaseResidentPages()
+        #expect(Array(mapped.bytes) == Array("mapped bytes".utf8))
+    }
+
+    @Test func aFileOfProcIsReadToItsEnd() throws {
+        let statm = try #require(FileSystem.readToEnd("/proc/self/statm"))
+        #expect(statm.split(separator: UInt8(ascii: " ")).count >= 2)
+        #expect(FileSystem.readToEnd("/proc/self/no-such-file") == nil)
     }
 
     @Test func anAppendOnlyFileTakesItsModeAndMakesDirectoriesOnlyWhenAsked() throws {

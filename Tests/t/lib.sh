@@ -71,6 +71,12 @@ test_have_prereq() {
     for p in $1; do case "$test_prereqs" in *" $p "*) ;; *) return 1 ;; esac; done
 }
 
+# FUSE (quilt mount): /dev/fuse, libfuse's fusermount3, and as a user who is not root, permission to mount.
+FUSE_MISSING=
+if [ ! -c /dev/fuse ]; then FUSE_MISSING="no /dev/fuse on this machine"
+elif ! command -v fusermount3 >/dev/null; then FUSE_MISSING="no fusermount3 (Debian's fuse3; scripts/bootstrap installs it)"
+else test_set_prereq FUSE; fi
+
 # --- running tests ---------------------------------------------------------------------------------------
 # test_expect_success [PREREQS] 'title' 'commands': runs the commands in this shell (variables persist,
 # the working directory is restored); the test passes if they exit 0. Chain commands with &&.
@@ -116,6 +122,7 @@ test_eval_() { eval "$1"; }
 
 # test_done: prints the summary line `# passed N failed N` (scripts/test reads it) and exits 1 if any failed.
 test_done() {
+    [ -n "$MOUNTED_DIRS" ] && unmount_all
     [ $test_skipped -gt 0 ] && echo "# skipped $test_skipped"
     echo "# passed $test_passed failed $test_failed"
     cd / || true
@@ -159,6 +166,40 @@ test_line_count() {
 }
 
 # --- helpers ---------------------------------------------------------------------------------------------
+# quilt_mount DIR ARGS...: `quilt mount -v ARGS DIR` (DIR made first), its messages and the background server's in
+# DIR.err; sets MOUNT_PID to the server's process. Every DIR mounted is unmounted, and its server ended, by
+# unmount_all, which test_done runs (and a test file that mounts also runs in `trap unmount_all EXIT`).
+MOUNTED_DIRS= MOUNTED_PIDS=
+quilt_mount() {
+    local dir=$1 rc
+    shift
+    mkdir -p "$dir" && dir=$(cd "$dir" && pwd) || return 1
+    quilt mount -v "$@" "$dir" 2>>"$dir.err"
+    rc=$?
+    MOUNT_PID=$(sed -n 's/^verbose: mounted at .* by process \([0-9]*\)$/\1/p' "$dir.err" | tail -n 1)
+    MOUNTED_DIRS="$MOUNTED_DIRS $dir" MOUNTED_PIDS="$MOUNTED_PIDS $MOUNT_PID"
+    return $rc
+}
+
+# process_gone PID: waits up to 10 s for PID to end; fails if it is still there.
+process_gone() {
+    local _
+    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    echo "process_gone: $1 is still running" >&2
+    return 1
+}
+
+unmount_all() {
+    local dir pid
+    for dir in $MOUNTED_DIRS; do
+        grep -q " $dir fuse" /proc/self/mounts 2>/dev/null && fusermount3 -u -z "$dir" 2>/dev/null
+    done
+    for pid in $MOUNTED_PIDS; do
+        process_gone "$pid" 2>/dev/null || { kill -9 "$pid" 2>/dev/null; echo "# killed mount server $pid" >&2; }
+    done
+    MOUNTED_DIRS= MOUNTED_PIDS=
+}
+
 # make_file PATH SIZE [SEED]: writes SIZE bytes of deterministic pseudo-random data (the same SEED and SIZE give
 # the same bytes; SEED defaults to PATH as given). SEED `zero` writes zero bytes. Creates parent directories.
 make_file() {

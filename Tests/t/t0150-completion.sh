@@ -35,7 +35,7 @@ test_expect_success 'bash: quilt pu<TAB> offers push; quilt push --reg<TAB> offe
 	bash_complete quilt pu >out && grep -qx push out &&
 	bash_complete quilt push --reg >out && grep -qx -- --registry out &&
 	bash_complete quilt "" >out &&
-	for c in build push log list show ls cat diff verify install delete fsck gc rollback config cache login logout whoami bundle serve \
+	for c in build push log list show ls cat mount umount diff verify install delete fsck gc rollback config cache login logout whoami bundle serve \
 		hash-object write-manifest cat-manifest rev-parse update-ref show-ref upload-blob fetch-blob; do
 		grep -qx $c out || return 1
 	done
@@ -52,6 +52,14 @@ test_expect_success 'bash: values: --copy modes, cache actions, config keys, hel
 	for v in build push rollback hash-object; do grep -qx $v out || return 1; done &&
 	bash_complete quilt help ro >out && test "$(cat out)" = rollback &&
 	test $(grep -c "^_quilt_help() {" quilt.bash) = 1
+'
+
+test_expect_success 'bash: quilt mount and umount: their options, and directories for DIR' '
+	bash_complete quilt mount --fo >out && grep -qx -- --foreground out &&
+	bash_complete quilt umount --la >out && grep -qx -- --lazy out &&
+	mkdir -p mnt-here/inner && >mnt-file &&
+	bash_complete quilt umount mnt- >out && grep -q "^mnt-here" out && ! grep -q "^mnt-file" out &&
+	bash_complete quilt mount ns/name mnt- >out && grep -q "^mnt-here" out && ! grep -q "^mnt-file" out
 '
 
 test_expect_success 'bash: quilt bundle <TAB> offers its subcommands, and their options' '

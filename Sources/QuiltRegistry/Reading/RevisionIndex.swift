@@ -23,9 +23,10 @@
 //
 // Files live under `<cache directory>/revision-index/v1/<registry>/<top hash>`, `<registry>` being a digest of the
 // registry's URL: the top hash does not cover physical keys, so one revision in two registries (a local build and
-// its push) has different lines. Each is written to a temporary file, made durable and renamed into place, so a
-// reader sees a whole index or none; two builders of the same index write the same bytes, and the last rename
-// wins harmlessly. An index that fails its checks at open is built again. Where the cache cannot be written, the
+// its push) has different lines. Each is written to a temporary file and renamed into place, so a reader sees a
+// whole index or none. It is a cache, so it is not made durable first (a million-entry index is 440 MB to flush
+// before a mount can answer): one torn by a crash fails its checksum and is built again. Two builders of the same
+// index write the same bytes, and the last rename wins harmlessly. An index that fails its checks at open is built again. Where the cache cannot be written, the
 // index is built into an unnamed file in TMPDIR, for this process only.
 import QuiltSupport
 import QuiltFormat
@@ -71,6 +72,8 @@ public final class RevisionIndex: @unchecked Sendable {
     static let recordSize = 64
     static let trailerSize = 128
     static let magic = Array("QuiltIdx".utf8)
+    /// The checks at open read the index this many bytes at a time, letting each slice's pages go after it.
+    static let checkSlice = 16 << 20
 
     private let file: MappedFile
     private let nodesOffset: Int
@@ -124,8 +127,16 @@ public final class RevisionIndex: @unchecked Sendable {
         let headerOffset = Self.u64(bytes, trailer + 32), headerLength = Self.u64(bytes, trailer + 40)
         guard bytes[trailer + 48..<trailer + 112].elementsEqual(topHash.utf8) else { throw damaged("the index of another revision") }
         if checksum {
+            // A slice at a time, each let go once summed: the pages of a million-entry index (350 MB) would
+            // otherwise all stay resident in a mount server that only ever reads a few of them.
             var crc = CRC64NVME()
-            crc.update(UnsafeRawBufferPointer(rebasing: bytes[0..<trailer + 112]))
+            var start = 0
+            while start < trailer + 112 {
+                let end = min(trailer + 112, start + Self.checkSlice)
+                crc.update(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                file.releaseResidentPages(start..<end)
+                start = end
+            }
             guard crc.value == UInt64(truncatingIfNeeded: Self.u64(bytes, trailer + 112)) else { throw damaged("checksum mismatch") }
         }
         guard count >= 1, count < Int(UInt32.max), nodes % 8 == 0, nodes <= trailer,
@@ -149,7 +160,11 @@ public final class RevisionIndex: @unchecked Sendable {
                 throw damaged("node \(id) out of bounds")
             }
             if kind == 0 && Self.u32(bytes, r + 24) != Self.u32(bytes, r + 12) * 4 { throw damaged("node \(id)'s children") }
+            if (id + 1) % (Self.checkSlice / Self.recordSize) == 0 {
+                file.releaseResidentPages(r + Self.recordSize - Self.checkSlice..<r + Self.recordSize)
+            }
         }
+        file.releaseResidentPages(nodes..<trailer)
         guard Self.u32(bytes, nodes) == 0 else { throw damaged("a root that is not a directory") }
     }
 
@@ -248,6 +263,11 @@ public final class RevisionIndex: @unchecked Sendable {
         return try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: file.bytes[field64(r, 56)..<field64(r, 56) + field32(r, 28)]))
     }
 
+    /// Drops the pages of the index read so far from the process's resident memory (a mount that serves a
+    /// `find` of a million entries would otherwise hold all of its mapping resident; the pages come back from the
+    /// page cache on the next read of them).
+    public func releaseResidentPages() { file.releaseResidentPages() }
+
     private func record(_ id: Int) -> Int { nodesOffset + id * Self.recordSize }
     private func field32(_ r: Int, _ at: Int) -> Int { Self.u32(file.bytes, r + at) }
     private func field64(_ r: Int, _ at: Int) -> Int { Self.u64(file.bytes, r + at) }
@@ -296,7 +316,7 @@ public final class RevisionIndex: @unchecked Sendable {
             return try builder.finish(topHash: topHash)
         }
         if kept != nil {
-            try writer.commit(durable: true)
+            try writer.commit()
             return try RevisionIndex(mapping: folder + "/" + topHash, topHash: topHash, checksum: false)
         }
         // Mapped from the temporary file, which goes when the writer does (the mapping stays).

@@ -1,5 +1,5 @@
 // What the file types share below their APIs: the system's text for an errno, writing a whole buffer to a
-// descriptor, and reading at an offset.
+// descriptor (at its position or at an offset), and reading at an offset.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

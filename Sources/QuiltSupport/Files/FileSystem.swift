@@ -66,6 +66,22 @@ public enum FileSystem {
         try InputFile(path: path).readAll()
     }
 
+    /// A file read until read(2) says it ended, for the files of /proc (their size says 0: `/proc/self/mountinfo`,
+    /// `/proc/self/statm`); nil if it cannot be opened or read.
+    public static func readToEnd(_ path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var out: [UInt8] = []
+        var block = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = block.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return n == 0 ? out : nil }
+            out.append(contentsOf: block[0..<n])
+        }
+    }
+
     /// Names in a directory (not `.` or `..`), unsorted, as the file system holds them: `names` are the valid
     /// UTF-8 ones; `undecodable` holds the bytes of the others (invalid UTF-8, encoded surrogates), which no
     /// String can hold unchanged. Throws if the directory cannot be read.

@@ -36,6 +36,19 @@ public final class MappedFile: @unchecked Sendable {
         try self.init(InputFile(path: path))
     }
 
+    /// Drops the pages of `range` (all of the file by default; widened to whole pages) that were read from this
+    /// process's resident memory: they stay in the page cache, and the next read of one maps it again. A
+    /// long-lived reader that walks all of a large file keeps its memory bounded; the mapping is read-only, so
+    /// nothing is lost.
+    public func releaseResidentPages(_ range: Range<Int>? = nil) {
+        guard let mapping else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let range = range ?? 0..<bytes.count
+        let start = range.lowerBound / page * page, end = min(bytes.count, range.upperBound)
+        guard start < end else { return }
+        _ = madvise(mapping + start, end - start, MADV_DONTNEED)
+    }
+
     deinit {
         if let mapping { munmap(mapping, bytes.count) }
     }

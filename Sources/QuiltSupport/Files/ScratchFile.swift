@@ -13,7 +13,7 @@ public final class ScratchFile: @unchecked Sendable {
     /// The directory it was made in, for messages.
     public let directory: String
     private let descriptor: Int32
-    /// Bytes appended so far.
+    /// Bytes appended or written so far: one past the last.
     public private(set) var size = 0
 
     public init(directory: String) throws(FileSystemError) {
@@ -34,17 +34,17 @@ public final class ScratchFile: @unchecked Sendable {
         size += bytes.count
     }
 
-    /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (0 at the end).
-    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(FileSystemError) -> Int {
-        let n = readAt(descriptor, buffer, offset)
-        guard n >= 0 else { throw .cannotRead(path: directory, reason: errnoText()) }
-        return n
-    }
-
     /// Writes all of `bytes` at `offset`, over what is there or past the end (a gap reads as zeros): for tables of
     /// fixed-size records filled in out of order (a revision index's directories, known only at their end).
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(FileSystemError) {
         guard writeAll(descriptor, bytes, at: offset) else { throw .cannotWrite(path: directory, reason: errnoText()) }
         size = max(size, offset + bytes.count)
+    }
+
+    /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (0 at the end).
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(FileSystemError) -> Int {
+        let n = readAt(descriptor, buffer, offset)
+        guard n >= 0 else { throw .cannotRead(path: directory, reason: errnoText()) }
+        return n
     }
 }
