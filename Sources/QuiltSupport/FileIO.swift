@@ -34,6 +34,18 @@ public struct FileIdentity: Sendable, Equatable {
                   mtime: Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec),
                   ctime: Int(info.st_ctim.tv_sec) * 1_000_000_000 + Int(info.st_ctim.tv_nsec))
     }
+
+    /// Whether this identity, observed (by a stat) after the file-stamp clock read `observedAt`, fails to prove
+    /// the bytes: a file last changed in that clock tick or later can be written again in the same tick, leaving
+    /// every timestamp as it was (git's "racily clean" entries). A stamp well in the future, from another
+    /// machine's clock, is no such write. The one rule for trusting a recorded identity: reads (`checkUnchanged`),
+    /// the push journal's sources and installed files' records all use it.
+    public func isRacy(observedAt: Int) -> Bool {
+        ctime >= observedAt && ctime < observedAt + FileIdentity.stampTick
+    }
+
+    /// Longer than a coarse clock tick (1–10 ms), with room for the finer stamps of newer kernels.
+    public static let stampTick = 50_000_000
 }
 
 /// The clock the kernel stamps files with (a coarse one, advancing once a tick), in nanoseconds.
@@ -127,12 +139,19 @@ public final class InputFile: @unchecked Sendable {
     public func checkUnchanged() throws(FileSystemError) {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw .cannotRead(path: path, reason: errnoText()) }
-        let racy = identity.ctime >= openedAt && identity.ctime < openedAt + Self.stampTick
-        guard FileIdentity(info) == identity, !racy else { throw .changedWhileRead(path: path) }
+        guard FileIdentity(info) == identity, !identity.isRacy(observedAt: openedAt) else { throw .changedWhileRead(path: path) }
     }
 
-    /// Longer than a coarse clock tick (1–10 ms), with room for the finer stamps of newer kernels.
-    static let stampTick = 50_000_000
+    /// The identity the file has now (fstat of the open file); nil if it cannot be looked at. For a file just
+    /// renamed into place, whose change time the rename moved.
+    public func currentIdentity() -> FileIdentity? {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return nil }
+        return FileIdentity(info)
+    }
+
+    /// Longer than a coarse clock tick (see `FileIdentity.stampTick`).
+    static let stampTick = FileIdentity.stampTick
 
     /// Opens `path` and runs `read`, which ends with `checkUnchanged()`; if the file changed while it was read,
     /// waits a little, opens it again and reads it again, up to `attempts` times in all, and then gives up with
@@ -299,6 +318,30 @@ public final class AtomicFileWriter {
             }
             offset += n
         }
+    }
+
+    /// Writes all of `bytes` at `offset` of the temporary file (`pwrite`): for several threads filling their own
+    /// ranges at once. Not mixed with the buffered `write`s (call `withDescriptor` or `readBack` first to flush).
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(FileSystemError) {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .cannotWrite(path: destination, reason: errnoText())
+            }
+            done += n
+        }
+    }
+
+    /// Makes the temporary file share `file`'s extents (`FICLONE`) where the file system can (btrfs, XFS with
+    /// reflink, bcachefs): no bytes are copied. False where it cannot (ext4, tmpfs, across file systems), and
+    /// nothing was written; the caller copies instead.
+    public func clone(from file: InputFile) -> Bool {
+        guard buffer.isEmpty else { return false }
+        // FICLONE is _IOW(0x94, 9, int), a macro Swift does not import.
+        let ficlone: UInt = 0x4004_9409
+        return ioctl(descriptor, ficlone, file.descriptor) == 0
     }
 
     /// The temporary file's path, for a caller that wants to read back what was written before committing.
@@ -703,6 +746,52 @@ extension FileSystem {
         guard stat(path, &info) == 0 else { return nil }
         return FileIdentity(info)
     }
+
+    /// What `path` is and its identity, from one `lstat` (or `stat` with `followLinks`); nil if nothing is there.
+    /// A directory walk that must also tell whether files changed since a record gets both from one call.
+    public static func status(ofPath path: String, followLinks: Bool) -> (kind: FileKind, identity: FileIdentity)? {
+        var info = stat()
+        let result = followLinks ? stat(path, &info) : lstat(path, &info)
+        guard result == 0 else { return nil }
+        let kind: FileKind
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: kind = .regular(size: Int(info.st_size))
+        case S_IFDIR: kind = .directory
+        case S_IFLNK: kind = .symbolicLink
+        default: kind = .other
+        }
+        return (kind, FileIdentity(info))
+    }
+
+    /// The file-stamp clock now (the coarse clock the kernel stamps files with), in nanoseconds: read it before a
+    /// stat whose identity is to be recorded, for `FileIdentity.isRacy`.
+    public static func stampClock() -> Int { fileStampClock() }
+}
+
+/// An advisory lock (`flock`, exclusive) on a lock file, held until the value goes away or the process ends: a
+/// lock that a killed process held is free again at once, with no stale file to clear by hand.
+public final class FileLock: @unchecked Sendable {
+    // The descriptor is immutable after init.
+    public let path: String
+    private let descriptor: Int32
+
+    /// Takes the lock on `path` (created if missing); with `wait` false, nil at once if another holds it.
+    public init?(path: String, wait: Bool) throws(FileSystemError) {
+        try FileSystem.makeDirectories(FileSystem.parent(of: path))
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .cannotWrite(path: path, reason: errnoText()) }
+        while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            close(fd)
+            if code == EWOULDBLOCK { return nil }
+            throw .cannotWrite(path: path, reason: errnoText(code))
+        }
+        self.path = path
+        descriptor = fd
+    }
+
+    deinit { close(descriptor) }
 }
 
 /// A temporary file with no name: created in a directory and unlinked at once, so it goes away when closed, even

@@ -10,6 +10,9 @@ public enum DirectoryScanner {
         /// The file's resolved path: what the physical key names.
         public var realPath: String
         public var size: Int
+        /// The file's identity from the walk's own stat (of the link's target for a link): what a record of
+        /// identities compares with, so that an unchanged file need not be opened.
+        public var identity: FileIdentity
     }
 
     /// Every regular file below `directory`, in tree order. A name that is not valid UTF-8 (or encodes a
@@ -69,21 +72,22 @@ public enum DirectoryScanner {
             for name in listing.names {
                 let path = directory + "/" + name
                 let key = relative.isEmpty ? name : relative + "/" + name
-                guard let kind = FileSystem.kind(ofPath: path, followLinks: false) else { continue }
+                guard let (kind, identity) = FileSystem.status(ofPath: path, followLinks: false) else { continue }
                 switch kind {
                 case .directory:
                     if let ignore, ignore.ignoresDirectory(path) { continue }
                     try walk(path, relative: key, undecodable: undecodable, visit: visit)
                 case .regular(let size):
                     if let ignore, ignore.ignoresFile(path) { continue }
-                    try visit(File(relativePath: key, realPath: path, size: size))
+                    try visit(File(relativePath: key, realPath: path, size: size, identity: identity))
                 case .symbolicLink:
                     // Links to files count (at their target); links to directories are not descended, as in quilt3.
-                    guard case .regular(let size)? = FileSystem.kind(ofPath: path) else { continue }
+                    guard let (target, identity) = FileSystem.status(ofPath: path, followLinks: true),
+                          case .regular(let size) = target else { continue }
                     if let ignore, ignore.ignoresFile(path) { continue }
                     let real: String
                     do { real = try FileSystem.realPath(path) } catch { continue }
-                    try visit(File(relativePath: key, realPath: real, size: size))
+                    try visit(File(relativePath: key, realPath: real, size: size, identity: identity))
                 case .other:
                     continue
                 }
