@@ -524,7 +524,13 @@ public final class DirectoryHandle: @unchecked Sendable {
         let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<100 {
-            let suffix = (0..<6).map { _ in letters[Int(generator.next(upperBound: UInt(letters.count)))] }
+            // One draw for the six letters (a draw is a getrandom call: one per letter was twelve calls per
+            // installed file).
+            var bits = generator.next()
+            let suffix = (0..<6).map { _ -> UInt8 in
+                defer { bits /= UInt64(letters.count) }
+                return letters[Int(bits % UInt64(letters.count))]
+            }
             let name = prefix + String(decoding: suffix, as: UTF8.self)
             let fd = openat(descriptor, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
             if fd >= 0 { return (fd, name) }

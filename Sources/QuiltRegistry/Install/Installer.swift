@@ -85,9 +85,22 @@ public struct Installer: Sendable {
 
     /// The directory of `relativePath` below `root`, opened one component at a time from the directory held,
     /// created where missing; a symbolic link or a file on the way is refused. Returns it and the file's name.
-    static func openParent(root: DirectoryHandle, relativePath: String) throws -> (DirectoryHandle, String) {
+    ///
+    /// With `opened`, directories already opened by this batch (by their path below `root`) are taken from it,
+    /// and new ones put in it: a batch of files in a few directories opens each once, not once per file.
+    static func openParent(root: DirectoryHandle, relativePath: String,
+                           opened: Locked<[Substring: DirectoryHandle]>? = nil) throws -> (DirectoryHandle, String) {
         var current = root
         let parts = relativePath.split(separator: "/", omittingEmptySubsequences: false)
+        let name = String(parts.last!)
+        let parentPath = relativePath.utf8.count > name.utf8.count
+            ? relativePath[..<relativePath.utf8.index(relativePath.utf8.endIndex, offsetBy: -(name.utf8.count + 1))] : ""
+        if let opened, !parentPath.isEmpty, let held = opened.withLock({ $0[parentPath] }) {
+            if held.kind(of: name) == .directory {
+                throw InstallError.unsafeKey(relativePath, reason: "a directory is in the way")
+            }
+            return (held, name)
+        }
         for part in parts.dropLast() {
             let next: DirectoryHandle
             do {
@@ -100,7 +113,7 @@ public struct Installer: Sendable {
             }
             current = next
         }
-        let name = String(parts.last!)
+        if let opened, !parentPath.isEmpty { opened.withLock { $0[parentPath] = current } }
         if current.kind(of: name) == .directory {
             throw InstallError.unsafeKey(relativePath, reason: "a directory is in the way")
         }
@@ -141,12 +154,13 @@ public struct Installer: Sendable {
         return try materialize(entry, in: DirectoryHandle(path: root), relativePath: relativePath)
     }
 
-    func materialize(_ entry: ManifestEntry, in root: DirectoryHandle, relativePath: String) throws -> FileIdentity? {
+    func materialize(_ entry: ManifestEntry, in root: DirectoryHandle, relativePath: String,
+                     opened: Locked<[Substring: DirectoryHandle]>? = nil) throws -> FileIdentity? {
         try Self.checkSafe(relativePath)
         let key = try PhysicalKey(url: entry.physicalKey)
         guard let expected = entry.hash else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
         guard let type = expected.hashType else { throw HashError.unsupportedType(expected.type) }
-        let (directory, name) = try Self.openParent(root: root, relativePath: relativePath)
+        let (directory, name) = try Self.openParent(root: root, relativePath: relativePath, opened: opened)
         // Before the network: the file already in place, then the cache. Local keys are read directly, which
         // costs no more than either.
         if !key.isLocal {
@@ -259,8 +273,9 @@ public struct Installer: Sendable {
         let done = Locked<(files: Int, bytes: Int)>((0, 0))
         let total = entries.reduce(0) { $0 + max($1.size, 0) }
         let identities = Locked<[FileIdentity?]>(Array(repeating: nil, count: entries.count))
+        let opened = Locked<[Substring: DirectoryHandle]>([:])
         try TransferPool.run(count: entries.count, maxConcurrency: concurrency) { i in
-            let identity = try self.materialize(entries[i], in: top, relativePath: relativePath(entries[i]))
+            let identity = try self.materialize(entries[i], in: top, relativePath: relativePath(entries[i]), opened: opened)
             if let identity { identities.withLock { $0[i] = identity } }
             if let progress {
                 let state = done.withLock { s -> (files: Int, bytes: Int) in
