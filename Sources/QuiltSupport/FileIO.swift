@@ -320,30 +320,6 @@ public final class AtomicFileWriter {
         }
     }
 
-    /// Writes all of `bytes` at `offset` of the temporary file (`pwrite`): for several threads filling their own
-    /// ranges at once. Not mixed with the buffered `write`s (call `withDescriptor` or `readBack` first to flush).
-    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(FileSystemError) {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .cannotWrite(path: destination, reason: errnoText())
-            }
-            done += n
-        }
-    }
-
-    /// Makes the temporary file share `file`'s extents (`FICLONE`) where the file system can (btrfs, XFS with
-    /// reflink, bcachefs): no bytes are copied. False where it cannot (ext4, tmpfs, across file systems), and
-    /// nothing was written; the caller copies instead.
-    public func clone(from file: InputFile) -> Bool {
-        guard buffer.isEmpty else { return false }
-        // FICLONE is _IOW(0x94, 9, int), a macro Swift does not import.
-        let ficlone: UInt = 0x4004_9409
-        return ioctl(descriptor, ficlone, file.descriptor) == 0
-    }
-
     /// The temporary file's path, for a caller that wants to read back what was written before committing.
     public var pathBeforeCommit: String { temporaryPath }
 

@@ -159,33 +159,21 @@ public enum FileHasher {
         return hash
     }
 
-    /// Where `hash(file:type:copyingTo:)` hands the bytes it hashed: each range once, at its offset in the file,
-    /// from several threads at once for a big file's parts.
-    public typealias CopySink = @Sendable (UnsafeRawBufferPointer, _ offset: Int) throws(FileSystemError) -> Void
-
     public static func hash(file: InputFile, type: HashType) throws(FileSystemError) -> ObjectHash {
-        try hash(file: file, type: type, copyingTo: nil)
-    }
-
-    /// Hashes `file` and, with `copy`, hands every byte hashed to it: one read of the file both copies and
-    /// hashes it (an install from the object cache), and what was copied is exactly what was hashed.
-    public static func hash(file: InputFile, type: HashType, copyingTo copy: CopySink?) throws(FileSystemError) -> ObjectHash {
         if type == .sha2256Chunked && file.size > ChunkedHash.minimumChunkSize {
-            return try parallelChunkedHash(file: file, copy: copy)
+            return try parallelChunkedHash(file: file)
         }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(readSize, max(file.size, 1)), alignment: 64)
         defer { buffer.deallocate() }
         if type == .sha2256Chunked && file.size <= buffer.count {
-            return try singlePartChunkedHash(file: file, buffer: buffer, copy: copy)
+            return try singlePartChunkedHash(file: file, buffer: buffer)
         }
         let hasher = StreamingHasher(type: type, expectedSize: file.size)
         var offset = 0
         while offset < file.size {
             let n = try file.read(into: buffer, at: offset)
             if n == 0 { break }
-            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            hasher.update(bytes)
-            try copy?(bytes, offset)
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             offset += n
         }
         guard offset == file.size else { throw .changedWhileRead(path: file.path) }
@@ -194,8 +182,7 @@ public enum FileHasher {
 
     /// A file that fits in `buffer` is at most one part: two one-shot digests, with none of a streaming
     /// hasher's allocations (small files are hashed by the ten thousand).
-    static func singlePartChunkedHash(file: InputFile, buffer: UnsafeMutableRawBufferPointer,
-                                      copy: CopySink? = nil) throws(FileSystemError) -> ObjectHash {
+    static func singlePartChunkedHash(file: InputFile, buffer: UnsafeMutableRawBufferPointer) throws(FileSystemError) -> ObjectHash {
         var offset = 0
         while offset < file.size {
             let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<file.size]), at: offset)
@@ -204,7 +191,6 @@ public enum FileHasher {
         }
         guard offset == file.size else { throw .changedWhileRead(path: file.path) }
         let data = UnsafeRawBufferPointer(rebasing: buffer[0..<offset])
-        try copy?(data, 0)
         // No parts (an empty file) is SHA-256 of nothing; one part is SHA-256 of that part's digest.
         let digest = offset == 0 ? SHA256Hasher.digest(data) : SHA256Hasher.digest(SHA256Hasher.digest(data))
         return ObjectHash(.sha2256Chunked, value: Base64.encode(digest))
@@ -214,7 +200,7 @@ public enum FileHasher {
     /// Read buffers come from a pool, so there are never more than there are threads: a buffer allocated and
     /// freed per part made glibc raise its mmap threshold and keep the freed buffers resident in per-thread arenas
     /// (peak RSS grew with the file). One iteration per part keeps Dispatch's load balancing.
-    static func parallelChunkedHash(file: InputFile, copy: CopySink? = nil) throws(FileSystemError) -> ObjectHash {
+    static func parallelChunkedHash(file: InputFile) throws(FileSystemError) -> ObjectHash {
         let size = file.size
         let chunk = ChunkedHash.chunkSize(forSize: size)
         let parts = (size + chunk - 1) / chunk
@@ -242,7 +228,6 @@ public enum FileHasher {
                     let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want])
                     try file.readFully(into: slice, at: start + offset)
                     hasher.update(UnsafeRawBufferPointer(slice))
-                    try copy?(UnsafeRawBufferPointer(slice), start + offset)
                     offset += want
                 }
                 digestsAddress.value[index] = hasher.finalize()

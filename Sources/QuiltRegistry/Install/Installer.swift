@@ -220,32 +220,23 @@ public struct Installer: Sendable {
     /// placed file's identity (nil inside: placed, but changed since). An entry that does not hash so is removed
     /// (the caller then downloads). Only a failure to write the destination is thrown.
     ///
-    /// Where the file system shares extents the copy is a clone, and the clone is hashed. Elsewhere the cached
-    /// file is read once, and each block both hashed and written at its offset (a big object's parts on every
-    /// core): what is put in place is exactly what was hashed, so an entry damaged on disk, or changed while
-    /// copied, is never put in place. (A copy and then a hash of the copy read the object twice: 1 GiB took
-    /// copy_file_range's copy plus a full read of the copy.)
+    /// The copy is the kernel's (`copy_file_range`: a clone where the file system shares extents), and the copy
+    /// is what gets hashed, on every core: an entry damaged on disk, or changed while copied, is never put in
+    /// place. Copying while hashing in user space (one read of the cached object, each block hashed and written)
+    /// was measured slower on ext4: a warm install of 1 GiB took 10.6 s (2.4 s system time) against 3.9 s
+    /// (0.45 s) for the kernel's copy and a hash of the copy, whose pages are still cached.
     func copyFromCache(_ cache: ObjectCache, _ hash: ObjectHash, type: HashType, size: Int,
                        directory: DirectoryHandle, name: String) throws -> Placed? {
         guard let cached = cache.open(hash, size: size) else { return nil }
         let writer = try AtomicFileWriter(in: directory, name: name)
-        let actual: ObjectHash?
-        if writer.clone(from: cached) {
-            actual = try? FileHasher.hash(file: try writer.readBack(), type: type)
-        } else {
-            let target = UnsafeSendable(writer)
-            do {
-                actual = try FileHasher.hash(file: cached, type: type) { bytes, offset throws(FileSystemError) in
-                    try target.value.write(bytes, at: offset)
-                }
-            } catch {
-                if case .cannotWrite = error { throw error }
-                cache.remove(hash)
-                return nil
-            }
+        do {
+            try writer.copy(from: cached)
+        } catch {
+            if case .cannotRead = error { cache.remove(hash); return nil }
+            throw error
         }
         let written = try writer.readBack()
-        guard written.size == size, actual?.value == hash.value else {
+        guard written.size == size, (try? FileHasher.hash(file: written, type: type))?.value == hash.value else {
             cache.remove(hash)
             return nil
         }
