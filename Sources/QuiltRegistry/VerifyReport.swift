@@ -93,7 +93,7 @@ public struct VerifyReport: Sendable, Equatable {
             return nil
         }
         var entry = try nextSelected()
-        try DirectoryScanner.walk(directory, applyIgnore: false, undecodable: { _ in }) { file in
+        try DirectoryScanner.walkAhead(directory, applyIgnore: false, undecodable: { _ in }) { file in
             while let current = entry, LogicalKey.precedes(current.place, file.relativePath) {
                 report.missing.append(current.place)
                 entry = try nextSelected()

@@ -450,6 +450,28 @@ public final class DirectoryHandle: @unchecked Sendable {
         return names
     }
 
+    /// Names in the directory (not `.` or `..`), unsorted, as `FileSystem.namesInDirectory` gives them: valid
+    /// UTF-8 ones as Strings, the bytes of the others apart.
+    public func listing() throws(FileSystemError) -> (names: [String], undecodable: [[UInt8]]) {
+        let fd = openat(descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotRead(path: path, reason: errnoText()) }
+        guard let dir = fdopendir(fd) else {
+            let reason = errnoText()
+            close(fd)
+            throw .cannotRead(path: path, reason: reason)
+        }
+        defer { closedir(dir) }
+        return FileSystem.readNames(dir)
+    }
+
+    /// What `name` in this directory is and its identity, from one `fstatat` (no path walked again); with
+    /// `followLinks`, of a link's target. Nil if nothing is there.
+    public func status(of name: String, followLinks: Bool) -> (kind: FileKind, identity: FileIdentity)? {
+        var info = stat()
+        guard fstatat(descriptor, name, &info, followLinks ? 0 : AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        return (FileSystem.kind(info), FileIdentity(info))
+    }
+
     /// The regular file `name` in this directory, opened for reading without following a symbolic link.
     public func openFile(_ name: String) throws(FileSystemError) -> InputFile {
         let full = path + "/" + name
@@ -591,18 +613,35 @@ public enum FileSystem {
             throw .cannotRead(path: path, reason: errnoText())
         }
         defer { closedir(dir) }
+        return readNames(dir)
+    }
+
+    /// The names an open directory stream lists (not `.` or `..`), valid UTF-8 apart from the rest.
+    fileprivate static func readNames(_ dir: OpaquePointer) -> (names: [String], undecodable: [[UInt8]]) {
         var names: [String] = []
         var undecodable: [[UInt8]] = []
         while let entry = readdir(dir) {
-            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-            if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
-            if let name = String(validating: bytes, as: UTF8.self) {
-                names.append(name)
-            } else {
-                undecodable.append(bytes)
+            let decoded: String?? = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                let length = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+                let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<length])
+                if bytes.count <= 2 && bytes.allSatisfy({ $0 == 0x2E }) { return .some(nil) }  // . and ..
+                if let name = String(validating: bytes, as: UTF8.self) { return name }
+                undecodable.append(Array(bytes))
+                return .some(nil)
             }
+            if case .some(.some(let name)) = decoded { names.append(name) }
         }
         return (names, undecodable)
+    }
+
+    /// The kind a stat result describes.
+    fileprivate static func kind(_ info: stat) -> FileKind {
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .regular(size: Int(info.st_size))
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .symbolicLink
+        default: return .other
+        }
     }
 
     /// Names in a directory (not `.` or `..`), unsorted; throws if it cannot be read. A name that is not valid

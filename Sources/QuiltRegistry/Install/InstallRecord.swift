@@ -95,10 +95,18 @@ public struct InstalledFile: Sendable, Equatable {
     }
 
     func appendLine(to out: inout [UInt8]) {
-        func number<T: BinaryInteger>(_ value: T) {
-            out.append(contentsOf: String(value).utf8)
+        // Digits written directly: String(value) for five numbers a line was a tenth of a status's time.
+        func number(_ value: UInt64) {
+            let first = out.count
+            var rest = value
+            repeat {
+                out.append(0x30 + UInt8(rest % 10))
+                rest /= 10
+            } while rest > 0
+            out[first...].reverse()
             out.append(0x20)
         }
+        func number(_ value: Int) { number(UInt64(max(value, 0))) }
         number(identity.size)
         number(identity.mtime)
         number(identity.ctime)
@@ -136,9 +144,26 @@ public struct InstalledFile: Sendable, Equatable {
             }
             return value
         }
-        func unsigned(_ bytes: UnsafeRawBufferPointer) -> UInt64? { UInt64(String(decoding: bytes, as: UTF8.self)) }
+        func unsigned(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+            guard !bytes.isEmpty, bytes.count <= 20 else { return nil }
+            var value: UInt64 = 0
+            for byte in bytes {
+                guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                let (times, o1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times.addingReportingOverflow(UInt64(byte - 0x30))
+                if o1 || o2 { return nil }
+                value = sum
+            }
+            return value
+        }
         guard let size = integer(fields[0]), let mtime = integer(fields[1]), let ctime = integer(fields[2]),
               let device = unsigned(fields[3]), let inode = unsigned(fields[4]), !fields[5].isEmpty, !fields[6].isEmpty else { return nil }
+        let rest = UnsafeRawBufferPointer(rebasing: line[start...])
+        if !rest.contains(0x5C), let text = String(validating: rest, as: UTF8.self) {
+            self.init(path: text, identity: FileIdentity(device: device, inode: inode, size: size, mtime: mtime, ctime: ctime),
+                      hash: ObjectHash(type: String(decoding: fields[5], as: UTF8.self), value: String(decoding: fields[6], as: UTF8.self)))
+            return
+        }
         var path: [UInt8] = []
         path.reserveCapacity(line.count - start)
         var i = start
