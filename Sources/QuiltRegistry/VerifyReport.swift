@@ -36,14 +36,14 @@ public struct VerifyReport: Sendable, Equatable {
     /// is not opened: the recorded hash stands for its bytes (`InstalledFile.isUnchanged`). Every other file
     /// whose size matches is hashed. `record` then gets, in tree order, a line for each file of the revision
     /// whose bytes are known (recorded and unchanged, or hashed now, modified or not): the record's next version;
-    /// `fresh` says the line is new (the file was hashed).
+    /// `origin` is the line's place among `known`'s lines when it is one of them, nil when the file was hashed now.
     static func compare(_ entries: StoredManifest, directory: String, selection: Installer.Selection = Installer.Selection(paths: []),
-                        known: InstallRecordReader? = nil, record: ((_ line: InstalledFile, _ fresh: Bool) throws -> Void)? = nil,
+                        known: InstallRecordReader? = nil, record: ((_ line: InstalledFile, _ origin: Int?) throws -> Void)? = nil,
                         progress: ProgressHandler?) throws -> VerifyReport {
         var report = VerifyReport()
         var batch: [(key: String, path: String, type: HashType, expected: ObjectHash, slot: Int)] = []
         // Lines of the next record in tree order, those of files being hashed filled in once their batch is done.
-        var pending: [(line: InstalledFile, fresh: Bool)?] = []
+        var pending: [(line: InstalledFile, origin: Int?)?] = []
         var awaiting = 0
         var counted = BatchProgress(progress)
         func hashHeld() throws {
@@ -54,13 +54,13 @@ public struct VerifyReport: Sendable, Equatable {
                 counted.finishBatch(files: group.count, bytes: results.reduce(0) { $0 + $1.size })
                 for (item, result) in zip(group, results) {
                     if result.hash.value != item.expected.value { report.modified.append(item.key) }
-                    if record != nil { pending[item.slot] = (InstalledFile(path: item.key, identity: result.identity, hash: result.hash), true) }
+                    if record != nil { pending[item.slot] = (InstalledFile(path: item.key, identity: result.identity, hash: result.hash), nil) }
                 }
             }
             batch.removeAll(keepingCapacity: true)
             awaiting = 0
             if let record {
-                for item in pending { if let item { try record(item.line, item.fresh) } }
+                for item in pending { if let item { try record(item.line, item.origin) } }
                 pending.removeAll(keepingCapacity: true)
             }
         }
@@ -68,14 +68,15 @@ public struct VerifyReport: Sendable, Equatable {
             guard let hash = entry.hash, let type = hash.hashType else {
                 throw HashError.unsupportedType(entry.hash?.type ?? "none")
             }
-            let line = try known?.line(for: place)
+            let found = try known?.numberedLine(for: place)
+            let line = found?.line
             if file.size != entry.size {
                 report.modified.append(place)
-                if record != nil, let line, line.isUnchanged(at: file.identity) { pending.append((line, false)) }
-            } else if let line, line.hash.type == hash.type, line.isUnchanged(at: file.identity) {
+                if record != nil, let found, found.line.isUnchanged(at: file.identity) { pending.append((found.line, found.index)) }
+            } else if let found, let line, line.hash.type == hash.type, line.isUnchanged(at: file.identity) {
                 // The stat shortcut: the bytes are those the record hashed.
                 if line.hash.value != hash.value { report.modified.append(place) }
-                if record != nil { pending.append((line, false)) }
+                if record != nil { pending.append((line, found.index)) }
             } else {
                 batch.append((place, file.realPath, type, hash, pending.count))
                 if record != nil { pending.append(nil) }

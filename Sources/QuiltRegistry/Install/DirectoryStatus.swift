@@ -46,27 +46,19 @@ extension QuiltContext {
         guard let found = try installRecords.find(directory) else { throw InstallError.notInstalled(directory) }
         let record = found.record
         let manifests = try registry(RegistryLocation(record.manifestRegistry))
-        let (report, known, next, fresh, written) = try manifests.readManifest(record.topHash) { entries in
+        let (report, refresh) = try manifests.readManifest(record.topHash) { entries in
             // (A body started again, for a manifest stored out of tree order, reads the record and writes its next
             // version from the start.)
             guard let known = try installRecords.open(directory: record.directory), known.record == record else {
                 throw InstallError.busy(record.directory)
             }
-            let next = try installRecords.writer(record)
-            var fresh = 0, written = 0
+            let refresh = RecordRefresh(known, records: installRecords)
             let report = try VerifyReport.compare(entries, directory: record.directory, selection: record.selection, known: known,
-                                                  record: { line, isFresh in
-                                                      try next.add(line)
-                                                      written += 1
-                                                      if isFresh { fresh += 1 }
-                                                  }, progress: progress)
-            return (report, known, next, fresh, written)
+                                                  record: refresh.add, progress: progress)
+            return (report, refresh)
         }
-        while try known.next() != nil {}
-        if fresh > 0 || written != known.linesRead {
-            // Only a cache of what was learnt: a record another process holds or replaced stays as it is.
-            _ = try next.commit(replacing: known, records: installRecords)
-        }
+        // Only a cache of what was learnt: a record another process holds or replaced stays as it is.
+        try refresh.finish()
         var latest = DirectoryStatus.Latest.notChecked
         if fetchLatest {
             do {
@@ -78,6 +70,58 @@ extension QuiltContext {
             }
         }
         return DirectoryStatus(record: record, modified: report.modified, deleted: report.missing, added: report.extra,
-                               latest: latest, filesHashed: fresh)
+                               latest: latest, filesHashed: refresh.hashed)
+    }
+}
+
+/// The next version of a directory's record as a status learns it, written only if it differs: while every line
+/// is the old record's next one, nothing is written; at the first that is not (a file hashed now, a line left
+/// out), the old lines so far are copied and the rest follows. A status of an unchanged directory writes nothing.
+final class RecordRefresh {
+    private let known: InstallRecordReader
+    private let records: InstallRecords
+    private var writer: InstallRecordWriter?
+    /// Lines of the old record passed on unchanged before any difference.
+    private var unchanged = 0
+    private(set) var hashed = 0
+
+    init(_ known: InstallRecordReader, records: InstallRecords) {
+        self.known = known
+        self.records = records
+    }
+
+    func add(_ line: InstalledFile, origin: Int?) throws {
+        if origin == nil { hashed += 1 }
+        if writer == nil {
+            if origin == unchanged {
+                unchanged += 1
+                return
+            }
+            try start()
+        }
+        try writer!.add(line)
+    }
+
+    /// Copies the first `unchanged` lines of the old record into a new writer.
+    private func start() throws {
+        let next = try records.writer(known.record)
+        if unchanged > 0 {
+            guard let again = try InstallRecordReader(file: known.file) else { throw InstallError.busy(known.record.directory) }
+            for _ in 0..<unchanged {
+                guard let line = try again.next() else { throw InstallError.busy(known.record.directory) }
+                try next.add(line)
+            }
+        }
+        writer = next
+    }
+
+    /// Puts the new record in place if it differs from the old one (lines left out at the end count).
+    func finish() throws {
+        while try known.next() != nil {}
+        if writer == nil {
+            guard known.linesRead != unchanged else { return }
+            try start()
+        }
+        _ = try writer!.commit(replacing: known, records: records)
     }
 }

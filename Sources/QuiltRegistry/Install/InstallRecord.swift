@@ -286,8 +286,13 @@ public final class InstallRecordReader {
     /// The line for `path`, if the record has one, skipping the lines before it. Calls must come in tree order
     /// of `path`, as a merge join makes them.
     public func line(for path: String) throws -> InstalledFile? {
+        try numberedLine(for: path)?.line
+    }
+
+    /// `line(for:)` with the line's place among the record's file lines (from 0).
+    public func numberedLine(for path: String) throws -> (line: InstalledFile, index: Int)? {
         while let next = try next() {
-            if next.path.isIdentical(to: path) { return next }
+            if next.path.isIdentical(to: path) { return (next, linesRead - 1) }
             if LogicalKey.precedes(path, next.path) {
                 lookahead = next
                 return nil
