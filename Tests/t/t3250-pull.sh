@@ -112,4 +112,12 @@ test_expect_success FLOCK 'a directory another pull holds: exit 1 at once' '
 	quilt pull w && cmp d/b w/b
 '
 
+test_expect_success 'a link where a changed entry goes is a local change, never taken for the new bytes' '
+	echo b10 >d/b && snap 10 reg2 &&
+	cp d/b elsewhere && rm w/b && ln -s "$TRASH/elsewhere" w/b &&
+	test_must_fail --exit=1 quilt pull w 2>err && grep -q "would be overwritten or removed: .b." err &&
+	test -h w/b &&
+	quilt pull w --force && test ! -h w/b && cmp d/b w/b && quilt verify ns/p --registry reg2 --dir w
+'
+
 test_done

@@ -226,7 +226,8 @@ enum PullPlan {
         /// The file at `place` now, if it holds exactly `entry`'s bytes (hashed now).
         func holds(_ place: String, _ entry: ManifestEntry) throws -> InstalledFile? {
             guard let hash = entry.hash, let type = hash.hashType,
-                  case .regular(let size)? = FileSystem.kind(ofPath: directory + "/" + place), size == entry.size else { return nil }
+                  case .regular(let size)? = FileSystem.kind(ofPath: directory + "/" + place, followLinks: false),
+                  size == entry.size else { return nil }
             let result = try EntryHasher.hashFiles([directory + "/" + place], type: type)[0]
             guard result.hash.value == hash.value else { return nil }
             return InstalledFile(path: place, identity: result.identity, hash: result.hash)
