@@ -1,7 +1,9 @@
 // swift-tools-version:6.0
 // Quilt data packages as a git-style command suite: plumbing programs and porcelain over layered core libraries.
 // The dependency arrows between the library targets are the architecture (Documentation/architecture.md); the
-// build checks them (scripts/test builds with --explicit-target-dependency-import-check=error).
+// build checks them: scripts/test builds with --explicit-target-dependency-import-check=error (no target imports
+// one outside what it declares and what that declares, however the build was scheduled), and
+// scripts/check-architecture (Tests/t/t0050) holds every import to the importing target's own declared dependencies.
 // Linux only: the core calls Glibc directly (pread, openat, renameat2), so no Apple platform is claimed.
 import PackageDescription
 
@@ -51,8 +53,9 @@ let package = Package(
         // The one storage interface (get, put, conditional put, list, delete, head), its vocabulary, and the
         // local-directory backend.
         .target(name: "QuiltStorage", dependencies: ["QuiltSupport"]),
-        // AWS: credentials, SigV4, the S3 client, the S3 backend of the storage interface, multipart uploads.
-        .target(name: "QuiltAWS", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltStorage"]),
+        // AWS: credentials, SigV4, the S3 client, the S3 backend of the storage interface, multipart uploads. The
+        // credential sources' JSON is read with QuiltFormat's parser, the suite's one.
+        .target(name: "QuiltAWS", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltStorage"]),
         // Quilt catalog sign-in as quilt3 does it: config.json, the token exchange, auth.json and credentials.json,
         // and the AWS credential provider that renews the catalog's credentials.
         .target(name: "QuiltCatalog", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltAWS"]),
@@ -61,8 +64,8 @@ let package = Package(
         .target(
             name: "QuiltRegistry",
             dependencies: [
-                "QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltStorage", "QuiltAWS", "QuiltCatalog",
-                "QuiltArchive", .product(name: "Yams", package: "Yams"),
+                "QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltHTTP", "QuiltStorage", "QuiltAWS",
+                "QuiltCatalog", "QuiltArchive", .product(name: "Yams", package: "Yams"),
             ]
         ),
         // One file per command, plus the shared machinery (error to exit code, output).
@@ -81,6 +84,7 @@ let package = Package(
         .testTarget(name: "QuiltSupportTests", dependencies: ["QuiltSupport", "QuiltTestSupport"]),
         .testTarget(name: "QuiltFormatTests", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltTestSupport"]),
         .testTarget(name: "QuiltJSONSchemaTests", dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema"]),
+        .testTarget(name: "QuiltHTTPTests", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltTestSupport"]),
         .testTarget(name: "QuiltStorageTests", dependencies: ["QuiltSupport", "QuiltStorage", "QuiltTestSupport"]),
         .testTarget(name: "QuiltAWSTests", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltTestSupport"]),
         .testTarget(name: "QuiltCatalogTests",
@@ -88,10 +92,20 @@ let package = Package(
         .testTarget(name: "QuiltArchiveTests", dependencies: ["QuiltArchive"]),
         .testTarget(
             name: "QuiltRegistryTests",
-            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltStorage", "QuiltAWS", "QuiltRegistry",
-                           "QuiltTestSupport"]
+            dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltHTTP", "QuiltStorage", "QuiltAWS",
+                           "QuiltRegistry", "QuiltTestSupport"]
         ),
-        .testTarget(name: "QuiltCommandsTests", dependencies: ["QuiltCommands"]),
+        .testTarget(
+            name: "QuiltCommandsTests",
+            dependencies: ["QuiltSupport", "QuiltRegistry", "QuiltCommands",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
     ] + programs.map { .executableTarget(name: $0, dependencies: ["QuiltCommands"]) },
     swiftLanguageModes: [.v6]
 )
+
+// MemberImportVisibility (SE-0444): a file sees the members (methods, properties, operators) of a module only if it
+// imports that module itself, as it already had to for its types, so each file's imports say what it uses.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
+}

@@ -3,7 +3,7 @@
 
     stub_catalog.py [--port N | --port 0 --port-file F] [--log requests.jsonl] [--secrets-file F]
                     [--token-ttl S] [--creds-ttl S] [--registry-url U] [--navigator-url U]
-                    [--sts-endpoint URL --role-arn ARN] [--sso-token T] [--lifetime S]
+                    [--sts-endpoint URL --role-arn ARN] [--sso-token T] [--api-key K] [--lifetime S]
 
 Endpoints (catalog and registry share one origin, so config.json says registryUrl = http://127.0.0.1:PORT):
   GET  /config.json               the catalog's config (quilt3.config(url) keeps only the keys its template knows)
@@ -12,7 +12,8 @@ Endpoints (catalog and registry share one origin, so config.json says registryUr
                                    -> 200 {"refresh_token", "access_token", "expires_at"} (refresh tokens rotate)
                                    code "error-in-body" -> 200 {"error": "Invalid code"}; anything else -> 401
   GET  /api/auth/get_credentials  "Authorization: Bearer <access token>" -> 200 {"AccessKeyId", "SecretAccessKey",
-                                   "SessionToken", "Expiration"}; an unknown or expired token -> 401
+                                   "SessionToken", "Expiration"}; an unknown or expired token -> 401; with
+                                   --api-key, "Bearer <that key>" works too (quilt3's login_with_api_key)
   GET  /federation/credentials    the AWS SSO portal's GetRoleCredentials: header x-amz-sso_bearer_token must be
                                    --sso-token -> 200 {"roleCredentials": {...}}; else 401 UnauthorizedException
 
@@ -65,10 +66,20 @@ def redact(text):
         out = out.replace(tok, f'<access_token#{n}>')
     if ARGS.sso_token:
         out = out.replace(ARGS.sso_token, '<sso_token>')
+    if ARGS.api_key:
+        out = out.replace(ARGS.api_key, '<api_key>')
     if 'refresh_token=stub-code' in out:
         out = out.split('refresh_token=stub-code')[0] + 'refresh_token=<code>'
     elif 'refresh_token=' in out and 'refresh_token=<' not in out:
         out = out.split('refresh_token=')[0] + 'refresh_token=<unknown>'
+    return out
+
+
+def redact_header(name, value):
+    """A header's value redacted; a bearer token the stub does not know (a wrong key) becomes <unknown>."""
+    out = redact(value)
+    if name.lower() == 'authorization' and out.startswith('Bearer ') and not out.startswith('Bearer <'):
+        out = 'Bearer <unknown>'
     return out
 
 
@@ -111,7 +122,7 @@ class Handler(BaseHTTPRequestHandler):
             'method': self.command,
             'path': parsed.path,
             'query': parsed.query,
-            'headers': [[k, redact(v)] for k, v in self.headers.items()],
+            'headers': [[k, redact_header(k, v)] for k, v in self.headers.items()],
             'body': redact(body_text),
             'status': status,
         }
@@ -161,6 +172,9 @@ class Handler(BaseHTTPRequestHandler):
             auth = self.headers.get('Authorization', '')
             tok = auth[len('Bearer '):] if auth.startswith('Bearer ') else None
             info = STATE['access'].get(tok)
+            if info is None and ARGS.api_key and tok == ARGS.api_key:
+                with STATE['lock']:
+                    info = (next(STATE['counter']), float('inf'))
             if info is None or info[1] < time.time():
                 self._log(None, 401)
                 return self._send(401, {'message': 'Unauthorized'})
@@ -237,8 +251,11 @@ def main():
     p.add_argument('--sts-endpoint', help='issue real temporary credentials: STS AssumeRole at this endpoint')
     p.add_argument('--role-arn', help='the role to assume (with --sts-endpoint)')
     p.add_argument('--sso-token', help='the access token the SSO portal accepts')
+    p.add_argument('--api-key', help='an API key (qk_...) the credentials endpoint accepts as its bearer token')
     p.add_argument('--lifetime', type=float, default=600, help='exit after this many seconds')
     ARGS = p.parse_args()
+    if ARGS.api_key:
+        remember_secret(ARGS.api_key)
     srv = ThreadingHTTPServer(('127.0.0.1', ARGS.port), Handler)
     srv.daemon_threads = True
     if ARGS.port_file:

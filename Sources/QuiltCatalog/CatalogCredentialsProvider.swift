@@ -1,8 +1,10 @@
 // The AWS credentials a Quilt catalog issued (credentials.json), renewed before they expire. The S3 client asks
 // for credentials on every request, so a long push renews them mid-way, once, under a lock.
 import QuiltSupport
+import QuiltHTTP
 import QuiltAWS
 import Foundation
+import QuiltFormat
 
 public final class CatalogCredentialsProvider: AWSCredentialsProvider {
     /// botocore's windows, which quilt3 inherits: with less than 15 minutes left one caller tries to renew and
@@ -35,8 +37,8 @@ public final class CatalogCredentialsProvider: AWSCredentialsProvider {
     /// The provider for the credentials stored in `dataDirectory`, renewed through `registryURL`; nil when
     /// credentials.json is missing or empty (`{}`, as `quilt logout` leaves it), i.e. when quilt3 would use the
     /// default AWS chain. `catalogName` names the catalog in `quilt whoami`.
-    public static func stored(dataDirectory: String, registryURL: String?, catalogName: String?, timeout: Double? = nil)
-        throws -> CatalogCredentialsProvider?
+    public static func stored(dataDirectory: String, registryURL: String?, catalogName: String?, timeout: Double? = nil,
+                              retry: RetryPolicy = RetryPolicy()) throws -> CatalogCredentialsProvider?
     {
         let files = CatalogFiles(dataDirectory: dataDirectory)
         let object = try files.loadCredentials()
@@ -49,8 +51,27 @@ public final class CatalogCredentialsProvider: AWSCredentialsProvider {
             guard let registryURL else {
                 throw CatalogError.refreshFailed(detail: "config.yml has no registryUrl to renew the credentials at")
             }
-            return try CatalogSession(registryURL: registryURL, dataDirectory: dataDirectory, timeout: timeout)
+            return try CatalogSession(registryURL: registryURL, dataDirectory: dataDirectory, timeout: timeout, retry: retry)
                 .refreshCredentials()
+        }
+    }
+
+    /// The provider for an API key (`QUILT_API_KEY`): credentials from `registryURL` with the key as the bearer
+    /// token, fetched on first use and renewed the same way; in memory only (quilt3 keeps the key in memory too).
+    /// An API key replaces a `quilt login` sign-in, as in quilt3 ("While set, the API key overrides any
+    /// interactive session"), and so the AWS chain.
+    public static func apiKey(_ key: String, registryURL: String, dataDirectory: String, catalogName: String?,
+                              timeout: Double? = nil)
+        throws -> CatalogCredentialsProvider
+    {
+        guard key.hasPrefix("qk_") else { throw CatalogError.invalidAPIKey }
+        // Expired from the start: the first request fetches them, and a failure there is its error.
+        let none = AWSCredentials(accessKeyId: "", secretAccessKey: "", sessionToken: nil, expiration: Date(timeIntervalSince1970: 0))
+        // (The session's files are not touched: `credentials(apiKey:)` stores nothing.)
+        let session = CatalogSession(registryURL: registryURL, dataDirectory: dataDirectory, timeout: timeout)
+        return CatalogCredentialsProvider(initial: none,
+                                          description: "the Quilt catalog \(catalogName ?? registryURL) (QUILT_API_KEY)") {
+            try session.credentials(apiKey: key)
         }
     }
 

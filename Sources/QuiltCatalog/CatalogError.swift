@@ -21,12 +21,16 @@ public enum CatalogError: QuiltError, Equatable {
     case refreshFailed(detail: String)
     /// Not signed in to this registry (no entry in auth.json).
     case notSignedIn(registryURL: String)
+    /// `QUILT_API_KEY` is not an API key (quilt3 requires the `qk_` prefix). The key itself is never shown.
+    case invalidAPIKey
+    /// The catalog refused the API key of `QUILT_API_KEY` (revoked, expired, or another catalog's).
+    case apiKeyRejected(registryURL: String, status: Int)
     /// `auth.json` or `credentials.json` holds something that is not a JSON object.
     case unreadableFile(path: String, reason: String)
 
     public var kind: FailureKind {
         switch self {
-        case .invalidURL, .noCode: return .usage
+        case .invalidURL, .noCode, .invalidAPIKey: return .usage
         case .unreadableFile: return .badInput
         default: return .operationFailed
         }
@@ -48,6 +52,9 @@ public enum CatalogError: QuiltError, Equatable {
         case .refreshFailed(let detail): return "cannot renew the catalog sign-in: \(detail)"
         case .notSignedIn(let registry): return "not signed in to the catalog \(quoted(registry))"
         case .unreadableFile(let path, let reason): return "cannot read \(quoted(path)): \(reason)"
+        case .invalidAPIKey: return "QUILT_API_KEY is not a Quilt API key: it must start with 'qk_'"
+        case .apiKeyRejected(let registry, let status):
+            return "the catalog \(quoted(registry)) refused the API key in QUILT_API_KEY (HTTP \(status))"
         }
     }
 
@@ -61,6 +68,8 @@ public enum CatalogError: QuiltError, Equatable {
         case .noCode(let loginURL): return "open \(loginURL), then paste the code it shows, or pipe it: quilt login < FILE"
         case .refreshFailed, .notSignedIn: return "run 'quilt login' again"
         case .unreadableFile: return "run 'quilt logout', then 'quilt login'"
+        case .invalidAPIKey: return "create an API key in the catalog (or with quilt3.api_keys.create) and set QUILT_API_KEY to it"
+        case .apiKeyRejected: return "the key may be revoked or expired: create a new one, or unset QUILT_API_KEY to use other credentials"
         default: return nil
         }
     }

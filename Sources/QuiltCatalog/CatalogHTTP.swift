@@ -1,17 +1,20 @@
-// The catalog's HTTP calls: small JSON documents over QuiltHTTP, with transport failures turned into catalog
-// errors that name the URL and the cause (never a request body, which may hold a code or a token).
+// The catalog's HTTP calls: small JSON documents over QuiltHTTP, tried again as S3's requests are, with transport
+// failures turned into catalog errors that name the URL and the cause (never a request body, which may hold a code
+// or a token).
 import QuiltSupport
 import QuiltFormat
 import QuiltHTTP
 
 struct CatalogHTTP: Sendable {
     let client: HTTPClient
+    let retry: RetryPolicy
 
     /// `timeout`: seconds for a whole request (config.yml's `requests_timeout`; default 60).
-    init(timeout: Double?) {
+    init(timeout: Double?, retry: RetryPolicy) {
         let limit = timeout ?? 60
         client = HTTPClient(configuration: .init(connectTimeout: min(10, limit), requestTimeout: limit,
                                                  stallTimeout: nil, maxIdleHandles: 2))
+        self.retry = retry
     }
 
     static let userAgent = "quilt-swift"
@@ -20,23 +23,24 @@ struct CatalogHTTP: Sendable {
     func get(_ url: String, bearer: String? = nil) throws -> (status: Int, json: JSONValue?) {
         var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("User-Agent", Self.userAgent)]
         if let bearer { headers.append(("Authorization", "Bearer " + bearer)) }
-        return try send(HTTPRequest(method: "GET", url: url, headers: headers))
+        return try send(HTTPRequest(method: "GET", url: url, headers: headers), idempotent: true)
     }
 
-    /// POST a form (`application/x-www-form-urlencoded`, encoded as Python's `urlencode`).
+    /// POST a form (`application/x-www-form-urlencoded`, encoded as Python's `urlencode`). Tried again only when
+    /// the catalog cannot have seen it: the form spends a one-time code or a refresh token.
     func postForm(_ url: String, _ fields: [(String, String)]) throws -> (status: Int, json: JSONValue?) {
         let body = fields.map { PercentEncoding.encodePlus($0.0) + "=" + PercentEncoding.encodePlus($0.1) }
             .joined(separator: "&")
         return try send(HTTPRequest(method: "POST", url: url, headers: [
             ("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json"),
             ("User-Agent", Self.userAgent),
-        ], body: .bytes(Array(body.utf8))))
+        ], body: .bytes(Array(body.utf8))), idempotent: false)
     }
 
-    private func send(_ request: HTTPRequest) throws -> (status: Int, json: JSONValue?) {
+    private func send(_ request: HTTPRequest, idempotent: Bool) throws -> (status: Int, json: JSONValue?) {
         let response: HTTPResponse
         do {
-            response = try client.perform(request)
+            response = try client.perform(request, retry: retry, idempotent: idempotent)
         } catch let error as HTTPError {
             throw CatalogError.unreachable(url: request.url, cause: Self.cause(error))
         }

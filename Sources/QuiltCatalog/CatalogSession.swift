@@ -2,6 +2,7 @@
 // token) for tokens at `<registryUrl>/api/token`, and AWS credentials from `<registryUrl>/api/auth/get_credentials`.
 import QuiltSupport
 import QuiltFormat
+import QuiltHTTP
 import QuiltAWS
 
 public struct CatalogSession: Sendable {
@@ -11,12 +12,13 @@ public struct CatalogSession: Sendable {
     let http: CatalogHTTP
     let now: @Sendable () -> Double
 
-    /// `timeout`: seconds per request (config.yml's `requests_timeout`; default 60).
-    public init(registryURL: String, dataDirectory: String, timeout: Double? = nil,
+    /// `timeout`: seconds per request (config.yml's `requests_timeout`; default 60); `retry`: how a request that
+    /// may succeed on a second try is tried again (the S3 client's policy).
+    public init(registryURL: String, dataDirectory: String, timeout: Double? = nil, retry: RetryPolicy = RetryPolicy(),
                 now: @escaping @Sendable () -> Double = WallClock.now) {
         self.registryURL = registryURL
         files = CatalogFiles(dataDirectory: dataDirectory)
-        http = CatalogHTTP(timeout: timeout)
+        http = CatalogHTTP(timeout: timeout, retry: retry)
         self.now = now
     }
 
@@ -24,9 +26,11 @@ public struct CatalogSession: Sendable {
     public var loginURL: String { registryURL + "/login" }
 
     /// The catalog's `config.json` (`catalogURL` without a trailing slash).
-    public static func fetchConfig(catalogURL: String, timeout: Double? = nil) throws -> JSONObject {
+    public static func fetchConfig(catalogURL: String, timeout: Double? = nil, retry: RetryPolicy = RetryPolicy())
+        throws -> JSONObject
+    {
         let url = catalogURL + "/config.json"
-        let (status, json) = try CatalogHTTP(timeout: timeout).get(url)
+        let (status, json) = try CatalogHTTP(timeout: timeout, retry: retry).get(url)
         guard status == 200 else { throw CatalogError.httpStatus(url: url, status: status) }
         guard case .object(let object)? = json else { throw CatalogError.badResponse(url: url, detail: "not a JSON object") }
         return object
@@ -97,16 +101,34 @@ public struct CatalogSession: Sendable {
         return tokens
     }
 
-    /// `GET /api/auth/get_credentials` with the access token; stores and returns quilt3's credentials.json object.
-    func fetchCredentials(accessToken: String) throws -> JSONObject {
+    /// `GET /api/auth/get_credentials` with the access token; stores (unless `store` is false) and returns quilt3's
+    /// credentials.json object.
+    func fetchCredentials(accessToken: String, store: Bool = true) throws -> JSONObject {
         let url = registryURL + "/api/auth/get_credentials"
         let (status, json) = try http.get(url, bearer: accessToken)
         guard status == 200 else { throw CatalogError.httpStatus(url: url, status: status) }
         guard let stored = StoredCredentials.fromCatalog(json) else {
             throw CatalogError.badResponse(url: url, detail: "expected AccessKeyId, SecretAccessKey, SessionToken and Expiration")
         }
-        try files.saveCredentials(stored)
+        if store { try files.saveCredentials(stored) }
         return stored
+    }
+
+    /// AWS credentials for an API key (quilt3's `login_with_api_key`: the key is the bearer token of the
+    /// credentials request, with no token exchange). Nothing is written: the key lives in the environment, the
+    /// credentials in memory.
+    public func credentials(apiKey: String) throws -> AWSCredentials {
+        let url = registryURL + "/api/auth/get_credentials"
+        let stored: JSONObject
+        do {
+            stored = try fetchCredentials(accessToken: apiKey, store: false)
+        } catch CatalogError.httpStatus(_, let status) where status == 401 || status == 403 {
+            throw CatalogError.apiKeyRejected(registryURL: registryURL, status: status)
+        }
+        guard let credentials = StoredCredentials.credentials(stored) else {
+            throw CatalogError.badResponse(url: url, detail: "missing keys")
+        }
+        return credentials
     }
 
     /// quilt3's `logout`: both files become `{}` (every registry's tokens go). Returns false when there was

@@ -31,6 +31,7 @@ public enum CommandTable {
         Row(name: "status", command: Status.self, category: .porcelain),
         Row(name: "pull", command: Pull.self, category: .porcelain),
         Row(name: "delete", command: Delete.self, category: .porcelain),
+        Row(name: "rollback", command: Rollback.self, category: .porcelain),
         Row(name: "config", command: Config.self, category: .porcelain),
         Row(name: "cache", command: Cache.self, category: .porcelain),
         Row(name: "login", command: Login.self, category: .porcelain),
@@ -52,6 +53,21 @@ public enum CommandTable {
     static let summary = "Quilt data packages: build, publish and read versioned datasets."
 
     static func row(_ name: String) -> Row? { rows.first { $0.name == name } }
+
+    /// Runs the program that `argv0` names, as git's builtins do: one binary hard-linked (or symlinked) as
+    /// `quilt-<name>` for each plumbing command (scripts/package, scripts/install) runs that program, and any other
+    /// name (`quilt`, `/usr/bin/quilt`, a renamed copy) runs `quilt`.
+    public static func main(invokedAs argv0: String?) -> Never {
+        main(program: program(invokedAs: argv0))
+    }
+
+    /// The program a path names: `quilt-<name>` when its last component is that of a plumbing command, else `quilt`.
+    static func program(invokedAs argv0: String?) -> String {
+        guard let base = argv0?.split(separator: "/").last, base.hasPrefix("quilt-"),
+              row(String(base.dropFirst("quilt-".count)))?.category == .plumbing
+        else { return "quilt" }
+        return String(base)
+    }
 
     /// Runs the program named `program` (`quilt` or `quilt-<name>`) with the process's arguments and exits.
     public static func main(program: String) -> Never {
@@ -87,6 +103,10 @@ public enum CommandTable {
             exit(0)
         default:
             break
+        }
+        if let shell = completionShellAsked(arguments) {
+            print(completionScript(for: shell), terminator: "")
+            exit(0)
         }
         if row(first) != nil {
             Tracer.process?.line("built-in: " + shellQuoted(["quilt"] + arguments))
@@ -138,6 +158,32 @@ public enum CommandTable {
         return nil
     }
 
+    /// The shell of `--generate-completion-script SHELL` (or `=SHELL`), anywhere on a `quilt` command line.
+    static func completionShellAsked(_ arguments: [String]) -> CompletionShell? {
+        for (i, argument) in arguments.enumerated() {
+            if argument == "--generate-completion-script", i + 1 < arguments.count {
+                return CompletionShell(rawValue: arguments[i + 1])
+            }
+            if argument.hasPrefix("--generate-completion-script=") {
+                return CompletionShell(rawValue: String(argument.dropFirst("--generate-completion-script=".count)))
+            }
+        }
+        return nil
+    }
+
+    /// The completion script of the whole tree. swift-argument-parser appends its own `help` command to every
+    /// script after ours (HelpTopic), and in bash and zsh the later function wins, offering nothing after
+    /// `quilt help`: its definition is dropped, so `quilt help <TAB>` offers the command names.
+    static func completionScript(for shell: CompletionShell) -> String {
+        let script = Quilt.completionScript(for: shell)
+        guard shell == .bash || shell == .zsh else { return script }
+        var lines = script.split(separator: "\n", omittingEmptySubsequences: false)
+        let definitions = lines.indices.filter { lines[$0] == "_quilt_help() {" }
+        guard definitions.count == 2, let end = lines[definitions[1]...].firstIndex(of: "}") else { return script }
+        lines.removeSubrange(definitions[1]...end)
+        return lines.joined(separator: "\n")
+    }
+
     static func notACommand(_ name: String) -> Never {
         usageError("\(quoted(name)) is not a quilt command", hint: "see 'quilt --help'")
     }
@@ -151,9 +197,7 @@ public enum CommandTable {
     static func execExternal(_ name: String, arguments: [String]) {
         guard !name.hasPrefix("-"), !name.contains("/") else { return }
         let program = "quilt-" + name
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            let path = directory + "/" + program
-            guard access(path, X_OK) == 0 else { continue }
+        for path in FileSystem.executables(named: program, searchPath: ProcessInfo.processInfo.environment["PATH"] ?? "") {
             Tracer.process?.line("exec: " + shellQuoted([path] + arguments))
             let argv = ([program] + arguments).map { strdup($0) } + [nil]
             execv(path, argv)
@@ -189,10 +233,24 @@ struct Quilt: ParsableCommand {
         commandName: "quilt",
         abstract: CommandTable.summary,
         version: "quilt \(CommandTable.version)",
+        subcommands: [HelpTopic.self],
         groupedSubcommands: [CommandTable.Category.porcelain, .plumbing].map { category in
             CommandGroup(name: category.rawValue,
                          subcommands: CommandTable.rows.filter { $0.category == category }.map(\.command))
         })
+}
+
+/// `quilt help <command>` as the completion scripts see it: dispatch answers `help` before any parsing
+/// (`CommandTable.main`), so this type only gives the completion generator the command names to offer.
+struct HelpTopic: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "help", abstract: "Show the help of a command.")
+
+    @Argument(help: "The command.", completion: .list(CommandTable.rows.map(\.name)))
+    var command: String?
+
+    func run() throws {
+        CommandTable.printOverview(to: 1)
+    }
 }
 
 /// A plumbing command as its own program, `quilt-<name>`: the same options and work, with the program's name in

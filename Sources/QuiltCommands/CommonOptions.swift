@@ -55,11 +55,13 @@ enum ArgumentError: QuiltError {
     case notUTF8(what: String, bytes: [UInt8])
     case invalid(String)
     case notConfirmed
+    /// A question that cannot be asked (standard input is not a terminal) and no `--yes`.
+    case confirmationNeeded(what: String, registry: String)
 
     var kind: FailureKind {
         switch self {
         case .invalidMetadata, .notUTF8: return .badInput
-        case .invalid: return .usage
+        case .invalid, .confirmationNeeded: return .usage
         case .notConfirmed: return .operationFailed
         }
     }
@@ -69,6 +71,12 @@ enum ArgumentError: QuiltError {
         case .notUTF8(let what, let bytes): return "\(what) is not valid UTF-8 \(quoted(bytes: bytes))"
         case .invalid(let text): return text
         case .notConfirmed: return "not confirmed; nothing deleted"
+        case .confirmationNeeded(let what, let registry):
+            return "standard input is not a terminal, so nobody can confirm deleting \(what) from \(registry); nothing deleted"
         }
+    }
+    var hint: String? {
+        if case .confirmationNeeded = self { return "to delete without asking, add --yes" }
+        return nil
     }
 }

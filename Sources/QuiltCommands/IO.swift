@@ -156,6 +156,10 @@ final class IO {
     /// Prints an error the git way and returns the exit status it maps to.
     func report(_ error: any Error) -> Int32 {
         switch error {
+        case let error as any CommandLineWorded:
+            message("error: " + error.commandLineMessage)
+            if let hint = error.commandLineHint { message("hint: " + hint) }
+            return ExitStatus.forKind(error.kind)
         case let error as QuiltError:
             message("error: " + error.message)
             if let hint = error.hint { message("hint: " + hint) }

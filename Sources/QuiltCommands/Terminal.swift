@@ -37,9 +37,9 @@ enum Terminal {
     /// program exists; returns whether it was started. Nothing waits for the browser.
     static func openBrowser(_ url: String, environment: [String: String]) -> Bool {
         guard nonEmpty(environment["DISPLAY"]) != nil || nonEmpty(environment["WAYLAND_DISPLAY"]) != nil else { return false }
-        let opener = (environment["PATH"] ?? "").split(separator: ":").map { String($0) + "/xdg-open" }
-            .first { (path: String) in access(path, X_OK) == 0 }
-        guard let opener else { return false }
+        guard let opener = FileSystem.executables(named: "xdg-open", searchPath: environment["PATH"] ?? "").first else {
+            return false
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: opener)
         process.arguments = [url]

@@ -5,9 +5,10 @@ import QuiltSupport
 /// Where `QUILT_TRACE` sends trace lines: `1`, `2` or `true` for standard error, an absolute path for that file
 /// (appended to, so several processes of one pipeline share it); unset, empty, `0` or `false` for nowhere.
 final class Tracer: Sendable {
-    private let descriptor: Int32
+    /// The trace file; nil for standard error.
+    private let file: AppendOnlyFile?
 
-    private init(descriptor: Int32) { self.descriptor = descriptor }
+    private init(file: AppendOnlyFile?) { self.file = file }
 
     /// The tracer of this process, from its environment; nil when not tracing.
     static let process: Tracer? = Tracer.from(ProcessInfo.processInfo.environment["QUILT_TRACE"])
@@ -17,19 +18,20 @@ final class Tracer: Sendable {
         guard let setting, !setting.isEmpty else { return nil }
         switch setting.lowercased() {
         case "0", "false", "no", "off": return nil
-        case "1", "2", "true", "yes", "on": return Tracer(descriptor: 2)
+        case "1", "2", "true", "yes", "on": return Tracer(file: nil)
         default: break
         }
         guard setting.hasPrefix("/") else {
             warn("unknown QUILT_TRACE value \(quoted(setting)); use 1 for standard error or an absolute file path")
             return nil
         }
-        let descriptor = open(setting, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o666)
-        guard descriptor >= 0 else {
-            warn("cannot open \(quoted(setting)) for QUILT_TRACE: \(String(cString: strerror(errno)))")
+        do {
+            // Mode 0666 less the umask, as a shell's `>>` would create it; the directory must exist already.
+            return Tracer(file: try AppendOnlyFile(path: setting, permissions: 0o666, createDirectories: false))
+        } catch {
+            warn("cannot open \(quoted(setting)) for QUILT_TRACE: \(error.reason)")
             return nil
         }
-        return Tracer(descriptor: descriptor)
     }
 
     /// Writes `HH:MM:SS.micro trace: <text>` as one write, so lines of concurrent threads and processes do not
@@ -42,7 +44,11 @@ final class Tracer: Sendable {
         localtime_r(&seconds, &parts)
         let stamp = String(format: "%02d:%02d:%02d.%06d", parts.tm_hour, parts.tm_min, parts.tm_sec, Int32(now.tv_usec))
         let bytes = Array("\(stamp) trace: \(text)\n".utf8)
-        bytes.withUnsafeBytes { _ = write(descriptor, $0.baseAddress, $0.count) }
+        if let file {
+            try? file.append(bytes)
+        } else {
+            bytes.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+        }
     }
 
     /// A closure for the core (`QuiltContext.trace`).

@@ -1,6 +1,7 @@
 // Owns one libcurl easy handle; reused across requests so its connection cache keeps connections alive.
 internal import CCurl
 internal import CCurlShims
+import QuiltSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -78,18 +79,20 @@ final class CurlEasy {
         errorBuffer[0] = 0
         let place = request.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.url
 
-        var bodyFD: Int32 = -1
+        var bodyFile: InputFile?
         var bodyOffset = 0
         var bodyBytes: [UInt8] = []
         switch request.body {
         case .empty: break
         case .bytes(let bytes): bodyBytes = bytes
         case .fileRange(let path, let offset, _):
-            bodyFD = open(path, O_RDONLY | O_CLOEXEC)
-            if bodyFD < 0 { throw HTTPError.localFile(path: path, detail: String(cString: strerror(errno))) }
+            do {
+                bodyFile = try InputFile(path: path)
+            } catch {
+                throw HTTPError.localFile(path: path, detail: error.reason)
+            }
             bodyOffset = offset
         }
-        defer { if bodyFD >= 0 { close(bodyFD) } }
 
         var destinationFD: Int32 = -1
         var destinationOffset = 0
@@ -98,7 +101,7 @@ final class CurlEasy {
             destinationOffset = offset
         }
         let state = CurlTransferState(
-            bodyBytes: bodyBytes, bodyFD: bodyFD, bodyOffset: bodyOffset, bodyLength: request.body.count,
+            bodyBytes: bodyBytes, bodyFile: bodyFile, bodyOffset: bodyOffset, bodyLength: request.body.count,
             destinationFD: destinationFD, destinationOffset: destinationOffset)
 
         var headerList: UnsafeMutablePointer<curl_slist>? = nil

@@ -10,7 +10,7 @@ import Darwin
 final class CurlTransferState {
     // Request body source.
     private let bodyBytes: [UInt8]
-    private let bodyFD: Int32
+    private let bodyFile: InputFile?
     private let bodyOffset: Int
     let bodyLength: Int
     private var bodyPosition = 0
@@ -25,9 +25,9 @@ final class CurlTransferState {
     var bytesWritten = 0
     var destinationError: String?
 
-    init(bodyBytes: [UInt8], bodyFD: Int32, bodyOffset: Int, bodyLength: Int, destinationFD: Int32, destinationOffset: Int) {
+    init(bodyBytes: [UInt8], bodyFile: InputFile?, bodyOffset: Int, bodyLength: Int, destinationFD: Int32, destinationOffset: Int) {
         self.bodyBytes = bodyBytes
-        self.bodyFD = bodyFD
+        self.bodyFile = bodyFile
         self.bodyOffset = bodyOffset
         self.bodyLength = bodyLength
         self.destinationFD = destinationFD
@@ -38,7 +38,7 @@ final class CurlTransferState {
     func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int? {
         let wanted = min(capacity, bodyLength - bodyPosition)
         if wanted <= 0 { return 0 }
-        if bodyFD < 0 {
+        guard let bodyFile else {
             bodyBytes.withUnsafeBufferPointer { source in
                 guard let base = source.baseAddress else { return }
                 UnsafeMutableRawPointer(buffer).copyMemory(from: base + bodyPosition, byteCount: wanted)
@@ -46,21 +46,20 @@ final class CurlTransferState {
             bodyPosition += wanted
             return wanted
         }
-        while true {
-            let got = pread(bodyFD, buffer, wanted, off_t(bodyOffset + bodyPosition))
-            if got < 0 && errno == EINTR { continue }
-            if got < 0 {
-                bodyError = String(cString: strerror(errno))
-                return nil
-            }
-            if got == 0 {
-                // The file is shorter than announced: it changed while being sent.
-                bodyError = "file shrank while being read"
-                return nil
-            }
-            bodyPosition += got
-            return got
+        let got: Int
+        do {
+            got = try bodyFile.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: wanted), at: bodyOffset + bodyPosition)
+        } catch {
+            bodyError = error.reason
+            return nil
         }
+        if got == 0 {
+            // The file is shorter than announced: it changed while being sent.
+            bodyError = "file shrank while being read"
+            return nil
+        }
+        bodyPosition += got
+        return got
     }
 
     /// Rewinds the body (curl resends a request whose reused connection turned out dead).

@@ -33,7 +33,7 @@ public struct ManifestDiff: Sendable, Equatable {
                 diff.added.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
                 return diff
             case (let x?, let y?):
-                if x.key.elementsEqual(y.key) {
+                if x.key.hasSameBytes(as: y.key) {
                     if try !sameContent(x, y) { diff.modified.append(String(decoding: x.key, as: UTF8.self)) }
                     a = try old.nextLine()
                     b = try new.nextLine()
@@ -57,7 +57,7 @@ public struct ManifestDiff: Sendable, Equatable {
     /// quilt3's entry equality: size, hash and meta (as values: `1 == 1.0`, keys in any order).
     static func sameContent(_ x: ManifestStream.RawEntry, _ y: ManifestStream.RawEntry) throws -> Bool {
         if let cx = x.contentStart, let cy = y.contentStart,
-           UnsafeRawBufferPointer(rebasing: x.line[cx...]).elementsEqual(UnsafeRawBufferPointer(rebasing: y.line[cy...])) {
+           UnsafeRawBufferPointer(rebasing: x.line[cx...]).hasSameBytes(as: UnsafeRawBufferPointer(rebasing: y.line[cy...])) {
             return true
         }
         guard case .entry(let first) = try ManifestLine.parse(x.line, lineNumber: 0, rules: .manifest),

@@ -59,15 +59,6 @@ public struct Registry: Sendable {
         return topHash
     }
 
-    /// `storeManifest` for a spooled manifest: its lines are streamed from the spool to the staged object.
-    @discardableResult
-    public func storeManifest(_ manifest: SpooledManifest) throws -> String {
-        let staged = try storage.stage()
-        let topHash = try writer.write(manifest) { try staged.write($0) }
-        try staged.commit(as: Self.manifestKey(topHash))
-        return topHash
-    }
-
     /// Small reads in flight at once, as the backend prefers.
     var readConcurrency: Int { storage.capabilities.readConcurrency }
 
@@ -251,7 +242,7 @@ public struct Registry: Sendable {
     public func deletePackage(_ name: String, topHash: String? = nil) throws -> [String] {
         try PackageName.validate(name)
         let all = try pointers(name)
-        guard !all.isEmpty else { throw RegistryError.noSuchPackage(name) }
+        guard !all.isEmpty else { throw RegistryError.noSuchPackage(name, registry: url) }
         guard let topHash else {
             for pointer in all { try storage.delete(Self.pointerKey(name, pointer.pointer)) }
             return all.map(\.pointer)
@@ -290,7 +281,7 @@ public struct Registry: Sendable {
         case .latest:
             guard let name = revision.name else { throw RegistryError.noSuchRevision(revision.text) }
             guard let hash = try latest(name) else {
-                throw RegistryError.noSuchPackage(name)
+                throw RegistryError.noSuchPackage(name, registry: url)
             }
             return hash
         case .pointer(let pointer):

@@ -1,6 +1,7 @@
 // Where a registry is: `file:///abs/dir`, a plain path, or `s3://bucket[/prefix]`; and opening it.
 import QuiltSupport
 import QuiltFormat
+import QuiltStorage
 import QuiltAWS
 
 public enum RegistryLocation: Sendable, Equatable {
@@ -8,7 +9,13 @@ public enum RegistryLocation: Sendable, Equatable {
     case s3(bucket: String, prefix: String)
 
     public init(_ text: String) throws(RegistryError) {
-        if text.hasPrefix("s3://") {
+        // A URL scheme is case-insensitive (RFC 3986), and quilt3 takes `S3://bucket` as `s3://bucket`.
+        let scheme = text.prefix { $0 != ":" && $0 != "/" }.lowercased()
+        if scheme == "s3" && text.dropFirst(2).hasPrefix(":") && !text.dropFirst(3).hasPrefix("//") {
+            // `s3:/bucket` and `s3:bucket` are typos of `s3://bucket`, not a local folder named `s3:`.
+            throw .invalidRegistry(text, reason: "an S3 registry is s3://bucket[/prefix]")
+        }
+        if scheme == "s3" && text.dropFirst(2).hasPrefix("://") {
             let rest = text.dropFirst(5)
             let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
             let bucket = String(parts[0])
@@ -40,5 +47,15 @@ public enum RegistryLocation: Sendable, Equatable {
     public var isLocal: Bool {
         if case .local = self { return true }
         return false
+    }
+}
+
+extension Registry {
+    /// Where the registry is, as its storage says (never by reading its URL again).
+    public var location: RegistryLocation {
+        switch storage.location {
+        case .directory(let path): return .local(path: path)
+        case .bucket(let bucket, let prefix): return .s3(bucket: bucket, prefix: prefix)
+        }
     }
 }

@@ -1,4 +1,4 @@
-// The JSON form of a revision (`quilt show --json`): `{name, top_hash, message, user_meta, entries}`, streamed as
+// The JSON form of a revision (`quilt show --json`): `{name, top_hash, message, user_meta, workflow, entries}`, streamed as
 // the manifest is read, so a revision of ten million entries costs a buffer.
 import QuiltSupport
 import QuiltFormat
@@ -18,6 +18,9 @@ extension Registry {
             JSONWriter.writeManifestForm(manifest.header["message"] ?? .null, to: &out)
             out.append(contentsOf: #", "user_meta": "#.utf8)
             JSONWriter.writeManifestForm(manifest.userMeta ?? .null, to: &out)
+            // The workflow stamp as the header holds it (`{"id", "config"[, "schemas"]}`), null without one.
+            out.append(contentsOf: #", "workflow": "#.utf8)
+            JSONWriter.writeManifestForm(manifest.workflow ?? .null, to: &out)
             out.append(contentsOf: #", "entries": ["#.utf8)
             var first = true
             while let entry = try manifest.next() {

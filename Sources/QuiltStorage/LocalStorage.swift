@@ -19,10 +19,9 @@ public struct LocalStorage: Storage {
     public var rootURL: String { PercentEncoding.fileURL(path: root) }
 
     /// Reads from a local disk are fast enough that a thread per read costs more than it saves.
-    public var capabilities: StorageCapabilities {
-        StorageCapabilities(readConcurrency: 1, streamingPut: true, conditionalPut: true, versioning: false,
-                            serverSideCopy: false)
-    }
+    public var capabilities: StorageCapabilities { StorageCapabilities(readConcurrency: 1) }
+
+    public var location: StorageLocation { .directory(root) }
 
     /// A temporary file in the root directory, renamed into place on commit: no copy, and the same file system.
     public func stage() throws -> any StagedObject { try LocalStagedObject(storage: self) }

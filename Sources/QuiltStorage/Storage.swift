@@ -27,6 +27,15 @@ public struct ObjectInfo: Sendable, Equatable {
     }
 }
 
+/// Where a store keeps its objects, for callers that put data beside the registry's own keys by other means (push
+/// copies package data into the bucket, unbundle writes a local registry's object files).
+public enum StorageLocation: Sendable, Equatable {
+    /// A directory of the local file system (an absolute path).
+    case directory(String)
+    /// A bucket of an object store, and the key prefix the store's keys are below ("" for the bucket's root).
+    case bucket(String, prefix: String)
+}
+
 /// A flat key space of objects: a directory on disk or an S3 bucket (with an optional prefix).
 ///
 /// Keys are `/`-separated paths relative to the store's root, such as `.quilt/packages/<hash>`; they never start
@@ -43,6 +52,8 @@ public protocol Storage: Sendable {
     var rootURL: String { get }
     /// What the backend is good at, for callers that adapt to it (instead of asking which backend it is).
     var capabilities: StorageCapabilities { get }
+    /// Where the objects are.
+    var location: StorageLocation { get }
     /// The whole object.
     func get(_ key: String) throws -> [UInt8]
     /// Stores `bytes` at `key`, if `condition` holds; returns the new object's ETag.
@@ -63,34 +74,27 @@ public protocol Storage: Sendable {
     func head(_ key: String) throws -> ObjectInfo?
     /// Every key that starts with `prefix`, sorted.
     func list(prefix: String) throws -> [String]
+    /// At most the first `limit` of those keys, without listing the rest (whether the store may be listed at all).
+    func list(prefix: String, limit: Int) throws -> [String]
     /// Removes the object at `key`; a missing key is not an error.
     func delete(_ key: String) throws
+    /// Removes the version `versionId` of the object at `key` (one a write returned): a versioned store then keeps
+    /// nothing of it, not even a delete marker. nil, or a store without versions: `delete(key)`.
+    func delete(_ key: String, versionId: String?) throws
     /// A new object written piece by piece, stored under a key given only when it is committed (a manifest is
     /// named by the hash of its own bytes).
     func stage() throws -> any StagedObject
 }
 
-/// What a backend does well or at all. Stated by each backend; callers adapt to it.
+/// What a backend does well or at all. Stated by each backend; callers adapt to it. Only what some caller reads is
+/// here: a new capability comes with its reader and a check in the conformance suite.
 public struct StorageCapabilities: Sendable, Equatable {
     /// Small independent reads worth running at once: several where each waits on the network, one where a
     /// thread per read would cost more than the read.
     public var readConcurrency: Int
-    /// `put(_:contentsOfFile:)` streams the file instead of holding it in memory.
-    public var streamingPut: Bool
-    /// `WriteCondition.absent` and `.matches` are honoured atomically (always true: the contract requires it;
-    /// stated so that a backend that cannot is refused rather than trusted).
-    public var conditionalPut: Bool
-    /// Writes can return a version id that names the bytes written for good.
-    public var versioning: Bool
-    /// Objects can be copied within the store without passing through this process.
-    public var serverSideCopy: Bool
 
-    public init(readConcurrency: Int, streamingPut: Bool, conditionalPut: Bool, versioning: Bool, serverSideCopy: Bool) {
+    public init(readConcurrency: Int) {
         self.readConcurrency = readConcurrency
-        self.streamingPut = streamingPut
-        self.conditionalPut = conditionalPut
-        self.versioning = versioning
-        self.serverSideCopy = serverSideCopy
     }
 }
 
@@ -161,6 +165,16 @@ extension Storage {
     public func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo) {
         guard let info = try head(key) else { throw StorageError.notFound(location: rootURL + "/" + key) }
         return (try get(key), info)
+    }
+
+    /// Default: the whole listing, cut.
+    public func list(prefix: String, limit: Int) throws -> [String] {
+        Array(try list(prefix: prefix).prefix(limit))
+    }
+
+    /// Default: versions are not kept, so the object is the version.
+    public func delete(_ key: String, versionId: String?) throws {
+        try delete(key)
     }
 
     /// The object, or nil if there is none.

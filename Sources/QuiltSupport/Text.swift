@@ -1,4 +1,5 @@
 // Small text helpers shared by the INI, YAML and HTTP header readers and by messages.
+import Foundation
 
 extension StringProtocol {
     /// Without leading and trailing spaces and tabs (what INI and header values allow around them).

@@ -1,3 +1,3 @@
 import QuiltCommands
 
-CommandTable.main(program: "quilt")
+CommandTable.main(invokedAs: CommandLine.arguments.first)

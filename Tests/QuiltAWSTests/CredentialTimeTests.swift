@@ -13,4 +13,23 @@ import Testing
         #expect(CredentialTime.parse("2026-11-30T12:39:17.250Z") == t.addingTimeInterval(0.25))
         #expect(CredentialTime.parse("yesterday") == nil)
     }
+
+    /// The credential sources' documents are read with the same parser of times as the SSO cache and the catalog.
+    @Test func credentialDocumentsTakeEveryFormOfExpiry() throws {
+        let t = Date(timeIntervalSince1970: 1_893_553_445)
+        for (text, expected) in [("2030-01-02T03:04:05Z", t), ("2030-01-02T03:04:05+00:00", t), ("2030-01-02T04:04:05+01:00", t),
+                                 ("2030-01-02T03:04:05.250Z", t.addingTimeInterval(0.25)), ("2030-01-02 03:04:05UTC", t)] {
+            let document = Array(#"{"AccessKeyId": "A", "SecretAccessKey": "S", "Expiration": "\#(text)"}"#.utf8)
+            #expect(try DefaultCredentialsChain.parseCredentialsDocument(document, source: "test").expiration == expected, "\(text)")
+        }
+        // Unreadable: no expiry rather than a wrong one; a document that is not a JSON object is refused.
+        let odd = Array(#"{"AccessKeyId": "A", "SecretAccessKey": "S", "Expiration": "soon", "Token": null}"#.utf8)
+        let credentials = try DefaultCredentialsChain.parseCredentialsDocument(odd, source: "test")
+        #expect(credentials.expiration == nil && credentials.sessionToken == nil)
+        for bad in ["[1]", "{\"AccessKeyId\": 1, \"SecretAccessKey\": \"S\"}", "not json"] {
+            #expect(throws: S3Error.credentialsUnavailable(source: "test", detail: "unexpected response")) {
+                try DefaultCredentialsChain.parseCredentialsDocument(Array(bad.utf8), source: "test")
+            }
+        }
+    }
 }

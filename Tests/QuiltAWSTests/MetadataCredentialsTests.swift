@@ -68,4 +68,48 @@ import QuiltTestSupport
         // Within the refresh margin every use fetches again.
         #expect(server.requests.count == 2)
     }
+
+    @Test func containerCredentialsAreAskedForAgainAfterAFailure() throws {
+        let seen = Locked(0)
+        let server = try TinyHTTPServer { _, _, _ in
+            seen.withLock { $0 += 1 }
+            return seen.value == 1 ? (503, "") : (200, Self.document)
+        }
+        defer { server.stop() }
+        let environment = [
+            "HOME": "/nonexistent", "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(server.port)/creds",
+        ]
+        #expect(try DefaultCredentialsChain(environment: environment).credentials()?.accessKeyId == "ASIAMETA")
+        #expect(server.requests == ["GET /creds", "GET /creds"])
+    }
+
+    /// Off EC2 every try of the metadata service waits out its connect timeout: tried once, as botocore does,
+    /// unless AWS_METADATA_SERVICE_NUM_ATTEMPTS asks for more.
+    @Test func instanceMetadataIsTriedAsOftenAsTheSettingsSay() throws {
+        let dropped = Locked(0)
+        let server = try TinyHTTPServer { method, path, _ in
+            switch (method, path) {
+            case ("PUT", "/latest/api/token"):
+                dropped.withLock { $0 += 1 }
+                return dropped.value <= 2 ? (0, "") : (200, "IMDSTOKEN")
+            case ("GET", "/latest/meta-data/iam/security-credentials/"): return (200, "my-role\n")
+            case ("GET", "/latest/meta-data/iam/security-credentials/my-role"): return (200, Self.document)
+            default: return (404, "")
+            }
+        }
+        defer { server.stop() }
+        let environment = ["HOME": "/nonexistent", "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(server.port)"]
+        #expect(try DefaultCredentialsChain(environment: environment).credentials() == nil)
+        #expect(server.requests == ["PUT /latest/api/token"])
+        var twice = environment
+        twice["AWS_METADATA_SERVICE_NUM_ATTEMPTS"] = "2"
+        #expect(try DefaultCredentialsChain(environment: twice).credentials()?.accessKeyId == "ASIAMETA")
+        #expect(server.requests.count == 5)
+        #expect(throws: SettingError(name: "AWS_METADATA_SERVICE_NUM_ATTEMPTS", value: "many", reason: "not a whole number")) {
+            try S3ClientConfiguration.resolve(environment: ["HOME": "/nonexistent", "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "many"])
+        }
+        #expect(try S3Tuning(environment: [:]).metadataAttempts(profile: ["metadata_service_num_attempts": "3"]) == 3)
+        #expect(try S3Tuning(environment: [:]).metadataAttempts(profile: [:]) == 1)
+    }
 }

@@ -1,4 +1,5 @@
 // SSO sign-ins that must be renewed, and the credential sources named in the chain's order.
+import Foundation
 import Testing
 import QuiltTestSupport
 @testable import QuiltSupport
@@ -61,11 +62,30 @@ import QuiltTestSupport
     @Test func aValidSignInGoesToThePortal() throws {
         cache("corp", expires: "2099-01-01T00:00:00Z")
         // Port 1 refuses: the error names the portal, proving the cached token was found and used.
-        #expect(throws: S3Error.self) { try DefaultCredentialsChain(environment: environment(profile: "dev")).resolve() }
-        do { _ = try DefaultCredentialsChain(environment: environment(profile: "dev")).resolve() } catch let error as S3Error {
-            #expect(error.message.hasPrefix("cannot get AWS credentials from the SSO portal: "))
-            #expect(!error.message.contains("tok"))
+        let error = try #require(throws: S3Error.self) { try DefaultCredentialsChain(environment: environment(profile: "dev")).resolve() }
+        #expect(error.message.hasPrefix("cannot get AWS credentials from the SSO portal: "))
+        #expect(!error.message.contains("tok"))
+    }
+
+    @Test func thePortalIsAskedAgainAfterAFailure() throws {
+        cache("corp", expires: "2099-01-01T00:00:00Z")
+        let seen = Locked(0)
+        let portal = try TinyHTTPServer { _, path, headers in
+            guard path.hasPrefix("/federation/credentials?account_id=111122223333&role_name=Reader"),
+                  headers["x-amz-sso_bearer_token"] == "tok" else { return (404, "") }
+            seen.withLock { $0 += 1 }
+            return seen.value == 1 ? (500, "") : (200, """
+                {"roleCredentials": {"accessKeyId": "ASIASSO", "secretAccessKey": "S", "sessionToken": "T",
+                 "expiration": 4070908800000}}
+                """)
         }
+        defer { portal.stop() }
+        var environment = environment(profile: "dev")
+        environment["AWS_ENDPOINT_URL_SSO"] = "http://127.0.0.1:\(portal.port)"
+        let credentials = try #require(try DefaultCredentialsChain(environment: environment).resolve())
+        #expect(credentials.accessKeyId == "ASIASSO" && credentials.sessionToken == "T")
+        #expect(credentials.expiration == Date(timeIntervalSince1970: 4_070_908_800))
+        #expect(portal.requests.count == 2)
     }
 
     @Test func sourcesAreNamedInTheChainsOrder() {

@@ -5,6 +5,7 @@ import Testing
 import QuiltTestSupport
 @testable import QuiltSupport
 @testable import QuiltFormat
+@testable import QuiltHTTP
 @testable import QuiltAWS
 @testable import QuiltCatalog
 
@@ -132,3 +133,37 @@ private func credentials(_ id: String, expiresIn seconds: Double, clock: ManualC
         #expect(StoredCredentials.credentials(odd)?.expiration == Date(timeIntervalSince1970: 0))
     }
 }
+
+@Suite struct CatalogRetryTests {
+    /// A stub catalog whose first `failures` answers are 503, then `answer`.
+    private func flakyCatalog(failures: Int, answer: String) throws -> TinyHTTPServer {
+        let seen = Locked(0)
+        return try TinyHTTPServer { _, _, _ in
+            let number = seen.withLock { count -> Int in count += 1; return count }
+            return number <= failures ? (503, "") : (200, answer)
+        }
+    }
+
+    @Test func readsAreAskedForAgainAfterAFailure() throws {
+        let catalog = try flakyCatalog(failures: 1, answer: #"{"registryUrl": "https://registry.example"}"#)
+        defer { catalog.stop() }
+        let config = try CatalogSession.fetchConfig(catalogURL: "http://127.0.0.1:\(catalog.port)",
+                                                    retry: RetryPolicy(maxAttempts: 4, pause: { _ in }))
+        #expect(config["registryUrl"]?.stringValue == "https://registry.example")
+        #expect(catalog.requests == ["GET /config.json", "GET /config.json"])
+    }
+
+    /// The sign-in form spends its code: sent once, whatever the catalog answered.
+    @Test func theSignInFormIsNotSentTwice() throws {
+        let catalog = try flakyCatalog(failures: 1, answer: "{}")
+        defer { catalog.stop() }
+        let dir = TemporaryDirectory()
+        let session = CatalogSession(registryURL: "http://127.0.0.1:\(catalog.port)", dataDirectory: dir.path,
+                                     retry: RetryPolicy(maxAttempts: 4, pause: { _ in }))
+        #expect(throws: CatalogError.httpStatus(url: "http://127.0.0.1:\(catalog.port)/api/token", status: 503)) {
+            try session.login(code: "one-time")
+        }
+        #expect(catalog.requests == ["POST /api/token"])
+    }
+}
+

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import QuiltCommands
+import ArgumentParser
 
 @Suite struct DocumentationTests {
     static let sections = [

@@ -146,10 +146,8 @@ private func read(_ lines: [String]) throws(ManifestError) -> Manifest {
     @Test func writerRefusesRecordsOverTheLimit() throws {
         let big = String(repeating: "x", count: 2_000)
         var manifest = try read([header, entryLine(meta: #"{"user_meta": {"k": "\#(big)"}}"#)])
-        #expect(throws: ManifestError.self) { try ManifestWriter(maxRecordSize: 1_000).serialize(&manifest) }
-        do { _ = try ManifestWriter(maxRecordSize: 1_000).serialize(&manifest) } catch let error as ManifestError {
-            guard case .recordTooLarge = error else { Issue.record("wrong error \(error)"); return }
-        }
+        let error = try #require(throws: ManifestError.self) { try ManifestWriter(maxRecordSize: 1_000).serialize(&manifest) }
+        if case .recordTooLarge = error {} else { Issue.record("wrong error \(error)") }
         #expect(throws: Never.self) { try ManifestWriter(maxRecordSize: 1_000_000).serialize(&manifest) }
     }
 

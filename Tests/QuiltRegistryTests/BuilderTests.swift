@@ -12,7 +12,7 @@ import Glibc
 
 @Suite struct BuilderTests {
     /// Builds `spec` into a registry inside `dir` and reads the revision back.
-    private func built(_ spec: RevisionSpec, from: String? = nil, in dir: TemporaryDirectory) throws -> (Manifest, String) {
+    func built(_ spec: RevisionSpec, from: String? = nil, in dir: TemporaryDirectory) throws -> (Manifest, String) {
         let context = try testContext(dir)
         let result = try context.build(spec, from: from, registry: dir.path + "/registry")
         return (try loadManifest(try context.registry(dir.path + "/registry"), result.topHash), result.topHash)
@@ -90,6 +90,35 @@ import Glibc
         }
         #expect(throws: ManifestError.self) { try built(RevisionSpec(name: "t/set", sets: [("../x", file)]), in: dir) }
         #expect(throws: FileSystemError.self) { try built(RevisionSpec(name: "t/set", sets: [("x", dir.path + "/nope")]), in: dir) }
+    }
+}
+
+extension BuilderTests {
+    /// Where the base and the additions meet: a file set where the base has a directory (or the other way round)
+    /// is refused, unless a removal takes the base's side first.
+    @Test func collisionsBetweenTheBaseAndTheAdditions() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.file("f.txt", "f")
+        dir.file("base/x/y", "y")
+        dir.file("base/f", "f")
+        dir.file("base/z", "z")
+        let (_, base) = try built(RevisionSpec(name: "t/c", directory: dir.path + "/base"), in: dir)
+        func collision(_ sets: [(key: String, path: String)], removals: [String] = []) -> Bool {
+            do {
+                _ = try built(RevisionSpec(name: "t/c", sets: sets, removals: removals), from: "t/c@" + base, in: dir)
+                return false
+            } catch ManifestError.logicalKeyCollision {
+                return true
+            } catch {
+                return false
+            }
+        }
+        #expect(collision([("x", file)]))
+        #expect(collision([("f/g", file)]))
+        #expect(!collision([("x", file)], removals: ["x/"]))
+        #expect(!collision([("f/g", file)], removals: ["f"]))
+        let (manifest, _) = try built(RevisionSpec(name: "t/c", sets: [("x", file)], removals: ["x"]), from: "t/c@" + base, in: dir)
+        #expect(manifest.entries.map(\.logicalKey) == ["f", "x", "z"])
     }
 }
 

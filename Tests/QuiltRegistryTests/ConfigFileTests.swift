@@ -7,6 +7,7 @@ import QuiltTestSupport
 @testable import QuiltStorage
 @testable import QuiltAWS
 @testable import QuiltRegistry
+import QuiltHTTP
 
 @Suite struct PyYAMLConfigTests {
     @Test func plainScalarsAreTypedAsPyYAMLTypesThem() throws {

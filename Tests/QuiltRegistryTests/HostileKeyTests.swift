@@ -27,11 +27,9 @@ private func read(_ lines: [String]) throws(ManifestError) -> Manifest {
     ]
 
     @Test(arguments: unsafe)
-    func validateRefuses(key: String) {
-        #expect(throws: ManifestError.self) { try LogicalKey.validate(key) }
-        do { try LogicalKey.validate(key) } catch {
-            guard case .invalidLogicalKey = error else { Issue.record("wrong error \(error) for \(key.debugDescription)"); return }
-        }
+    func validateRefuses(key: String) throws {
+        let error = try #require(throws: ManifestError.self) { try LogicalKey.validate(key) }
+        guard case .invalidLogicalKey = error else { Issue.record("wrong error \(error) for \(key.debugDescription)"); return }
     }
 
     @Test(arguments: unsafe)
@@ -94,11 +92,9 @@ private func read(_ lines: [String]) throws(ManifestError) -> Manifest {
         #expect(listing.names == ["b"])
         #expect(listing.undecodable == [Array("x".utf8) + [0xFF]])
 
-        #expect(throws: BuildError.self) { try DirectoryScanner.scan(dir.path + "/data") }
-        do { _ = try DirectoryScanner.scan(dir.path + "/data") } catch let error as BuildError {
-            #expect(error.kind == .badInput)
-            #expect(error.message == "file name is not valid UTF-8 '\(dir.path)/data/s\\xed\\xa0\\x80' (and 1 more)")
-        }
+        let error = try #require(throws: BuildError.self) { try DirectoryScanner.scan(dir.path + "/data") }
+        #expect(error.kind == .badInput)
+        #expect(error.message == "file name is not valid UTF-8 '\(dir.path)/data/s\\xed\\xa0\\x80' (and 1 more)")
         var skipped: [[UInt8]] = []
         let files = try DirectoryScanner.scan(dir.path + "/data/", skipped: &skipped)
         #expect(files.map(\.relativePath) == ["a", "sub/b"])

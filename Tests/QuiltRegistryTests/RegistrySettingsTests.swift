@@ -17,8 +17,15 @@ import Testing
 
     @Test func registryURLsWithImpossibleBucketsAreUsageErrors() throws {
         #expect(try RegistryLocation("s3://good-bucket/some/prefix") == .s3(bucket: "good-bucket", prefix: "some/prefix"))
-        for bad in ["s3://Bad_Bucket!", "s3://a", "s3://", "ftp://x"] {
+        for bad in ["s3://Bad_Bucket!", "s3://a", "s3://", "ftp://x", "s3:/bucket", "s3:bucket", "s3:", "S3:/bucket"] {
             #expect { try RegistryLocation(bad) } throws: { error in (error as? RegistryError)?.kind == .usage }
         }
+    }
+
+    @Test func theS3SchemeIsCaseInsensitiveAsInQuilt3() throws {
+        #expect(try RegistryLocation("S3://good-bucket") == .s3(bucket: "good-bucket", prefix: ""))
+        #expect(try RegistryLocation("S3://good-bucket/p/").url == "s3://good-bucket/p")
+        // A local folder whose name merely starts with s3 is still a folder.
+        #expect(try RegistryLocation("s3data").isLocal)
     }
 }

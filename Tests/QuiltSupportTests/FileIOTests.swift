@@ -80,4 +80,33 @@ private func letTheClockMoveOn() { usleep(UInt32(InputFile.stampTick / 1000 + 10
         do { _ = try AtomicFileWriter(in: real, name: "b") }
         #expect(try real.names() == ["a"])
     }
+
+    @Test func anAppendOnlyFileTakesItsModeAndMakesDirectoriesOnlyWhenAsked() throws {
+        let dir = TemporaryDirectory()
+        let umask = Glibc.umask(0o022)
+        defer { _ = Glibc.umask(umask) }
+        expectError(FileSystemError.cannotWrite(path: dir.path + "/missing/trace", reason: String(cString: strerror(ENOENT)))) {
+            _ = try AppendOnlyFile(path: dir.path + "/missing/trace", permissions: 0o666, createDirectories: false)
+        }
+        #expect(!FileSystem.exists(dir.path + "/missing"))
+        let shared = try AppendOnlyFile(path: dir.path + "/trace", permissions: 0o666, createDirectories: false)
+        try shared.append(Array("one\n".utf8))
+        try AppendOnlyFile(path: dir.path + "/trace", permissions: 0o666, createDirectories: false).append(Array("two\n".utf8))
+        #expect(try FileSystem.readFile(dir.path + "/trace") == Array("one\ntwo\n".utf8))
+        let journal = try AppendOnlyFile(path: dir.path + "/made/journal")
+        try journal.append([0x78])
+        var info = stat()
+        #expect(stat(dir.path + "/trace", &info) == 0 && info.st_mode & 0o777 == 0o644)
+        #expect(stat(dir.path + "/made/journal", &info) == 0 && info.st_mode & 0o777 == 0o600)
+    }
+
+    @Test func executablesAreFoundInSearchPathOrder() throws {
+        let dir = TemporaryDirectory()
+        for (name, mode) in [("a/tool", 0o755), ("b/tool", 0o644), ("c/tool", 0o700)] as [(String, mode_t)] {
+            chmod(dir.file(name, "#!/bin/sh\n"), mode)
+        }
+        let searchPath = [dir.path + "/c", dir.path + "/b", "", dir.path + "/none", dir.path + "/a"].joined(separator: ":")
+        #expect(FileSystem.executables(named: "tool", searchPath: searchPath) == [dir.path + "/c/tool", dir.path + "/a/tool"])
+        #expect(FileSystem.executables(named: "other", searchPath: searchPath).isEmpty)
+    }
 }

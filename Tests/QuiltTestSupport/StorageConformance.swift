@@ -12,13 +12,8 @@ public func checkStorageConformance(_ makeStorage: () throws -> any Storage) thr
     let base = "conformance-\(UInt32.random(in: 0...UInt32.max))/"
 
     // get of a missing key throws notFound; head gives nil; getIfPresent gives nil.
-    #expect(throws: StorageError.self) { try storage.get(base + "missing") }
-    do {
-        _ = try storage.get(base + "missing")
-    } catch StorageError.notFound {
-    } catch {
-        Issue.record("get of a missing key threw \(error), not notFound")
-    }
+    let missing = try #require(throws: StorageError.self) { try storage.get(base + "missing") }
+    if case .notFound = missing {} else { Issue.record("get of a missing key threw \(missing), not notFound") }
     #expect(try storage.head(base + "missing") == nil)
     #expect(try storage.getIfPresent(base + "missing") == nil)
     #expect(throws: StorageError.self) { try storage.getPrefix(base + "missing", count: 10) }
@@ -173,9 +168,20 @@ public func checkStorageConformance(_ makeStorage: () throws -> any Storage) thr
     #expect(stagedInfo.size == 13)
     #expect(try storage.get(base + "staged/object") == Array("staged object".utf8))
 
-    // Capabilities are stated, and the contract needs conditional puts.
-    #expect(storage.capabilities.conditionalPut)
+    // Capabilities are stated.
     #expect(storage.capabilities.readConcurrency >= 1)
+
+    // A listing cut short gives the first keys of the whole one.
+    let everything = try storage.list(prefix: base)
+    #expect(try storage.list(prefix: base, limit: 2) == Array(everything.prefix(2)))
+    #expect(try storage.list(prefix: base, limit: 1) == Array(everything.prefix(1)))
+    #expect(try storage.list(prefix: base + "missing", limit: 1) == [])
+
+    // Deleting the version a write returned leaves nothing of the object.
+    let probe = try storage.put(base + "probe/one", bytes: Array("probe".utf8))
+    try storage.delete(base + "probe/one", versionId: probe.versionId)
+    #expect(try storage.head(base + "probe/one") == nil)
+    #expect(try storage.list(prefix: base + "probe") == [])
 
     // Overwrite is unconditional by default.
     try storage.put(base + "small.txt", bytes: Array("bye".utf8))

@@ -4,7 +4,8 @@ import Foundation
 import QuiltSupport
 
 /// A one-thread HTTP/1.0-style server on 127.0.0.1 that answers each request with `respond(method, path, headers)`
-/// and records what it saw. Enough for the metadata protocols; closes each connection after one answer.
+/// and records what it saw. Enough for the metadata protocols; closes each connection after one answer. A status of
+/// 0 closes the connection without answering (a server that drops the request).
 public final class TinyHTTPServer: @unchecked Sendable {
     // Unchecked: `seen` is only touched under `lock`; the socket is owned by the serving thread after start.
     public let port: Int
@@ -54,6 +55,10 @@ public final class TinyHTTPServer: @unchecked Sendable {
                 seen.append("\(method) \(path)")
                 lock.unlock()
                 let (status, body) = respond(method, path, headers)
+                if status == 0 {
+                    close(client)
+                    continue
+                }
                 let response = "HTTP/1.1 \(status) X\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
                 _ = Array(response.utf8).withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
                 close(client)

@@ -443,3 +443,36 @@ def test_push_with_wrong_credentials_gives_403_with_hint(s3_auth, tmp_path):
     assert rc == 1 and out == b"", err
     assert s3_auth["bucket"] in err and any(line.startswith("hint:") for line in err.splitlines()), err
     assert s3_auth["secret"] not in err
+
+
+# --- entry metadata, promotion ------------------------------------------------------------------------------------
+
+
+def test_push_entry_meta_equals_quilt3_set_meta(quilt3_s3, s3_bucket, tmp_path):
+    """`--entry-meta` on push is quilt3's `pkg.set(lk, path, meta=…)` (entries added) and `pkg[lk].set_meta(…)` (an
+    entry of the --from revision): the same top hash, and quilt3 reads the metadata back."""
+    q3 = quilt3_s3
+    reg = f"s3://{s3_bucket}"
+    tree = make_tree(tmp_path / "data", SMALL)
+    meta = {"owner": "ana", "n": [1, 2.5, 1e-05], "nested": {"z": None, "a": True}}
+    top = quilt_json("push", "team/em", str(tree), "--registry", reg, "--message", "m",
+                     "--entry-meta", "a.txt=" + json.dumps(meta),
+                     "--entry-meta", 'sub/dir/c.json={"k": 1.0}')["top_hash"]
+    pkg = q3.Package.browse("team/em", registry=reg)
+    assert pkg["a.txt"].meta == meta and pkg["sub/dir/c.json"].meta == {"k": 1.0}
+    mine = q3.Package()
+    mine.set_dir(".", str(tree), meta=None)
+    mine.set("a.txt", str(tree / "a.txt"), meta=meta)
+    mine.set("sub/dir/c.json", str(tree / "sub/dir/c.json"), meta={"k": 1.0})
+    mine.set_meta(None)
+    time.sleep(1.1)
+    assert mine.push("team/em-q3", registry=reg, message="m", force=True).top_hash == top
+
+    # An entry of the base: only its user_meta changes, as set_meta changes it.
+    time.sleep(1.1)
+    top2 = quilt_json("push", "team/em", "--from", "team/em", "--registry", reg, "--message", "m2",
+                      "--entry-meta", 'kb.bin={"checked": true}')["top_hash"]
+    theirs = q3.Package.browse("team/em", registry=reg, top_hash=top)
+    theirs["kb.bin"].set_meta({"checked": True})
+    time.sleep(1.1)
+    assert theirs.push("team/em-q3", registry=reg, message="m2", force=True).top_hash == top2

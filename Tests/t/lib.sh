@@ -174,11 +174,31 @@ with open(path, "wb") as f:
 PY
 }
 
+# make_tree DIR: a realistic small tree: 153 files, nested, with odd names (a space, é, + and %), an empty file and
+# one of 9,000,000 bytes.
+make_tree() {
+    mkdir -p "$1/a/b" "$1/c" "$1/sp ace/é" &&
+    for i in $(seq 1 120); do echo "row $i" >"$1/a/f$i.csv"; done &&
+    for i in $(seq 1 30); do echo "$i" >"$1/a/b/g$i.txt"; done &&
+    : >"$1/c/empty" && echo "plus" >"$1/sp ace/é/x+%.txt" && make_file "$1/c/big.bin" 9000000
+}
+
 # quilt3_py ARGS...: the venv's python with the environment quilt3 needs (telemetry off, no cache, quiet),
 # e.g. quilt3_py -c 'import quilt3; print(quilt3.Package.browse("a/b").top_hash)'.
 quilt3_py() {
     QUILT_DISABLE_USAGE_METRICS=true QUILT_MINIMIZE_STDOUT=true QUILT_DISABLE_CACHE=true \
         "$QUILT_TEST_PYTHON" "$@"
+}
+
+# quilt3_build_dir NAME DIR MESSAGE: prints the top hash of quilt3's build of DIR's files (set_dir(".", DIR)) as the
+# package NAME with MESSAGE, into the scratch local registry $TRASH/q3reg.
+quilt3_build_dir() {
+    quilt3_py - "$@" "$TRASH/q3reg" <<'PY'
+import sys, quilt3
+p = quilt3.Package()
+p.set_dir(".", sys.argv[2])
+print(p.build(sys.argv[1], registry="file://" + sys.argv[4], message=sys.argv[3]))
+PY
 }
 
 # quilt3_cli ARGS...: quilt3's own command line from the venv.

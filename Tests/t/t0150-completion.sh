@@ -35,7 +35,7 @@ test_expect_success 'bash: quilt pu<TAB> offers push; quilt push --reg<TAB> offe
 	bash_complete quilt pu >out && grep -qx push out &&
 	bash_complete quilt push --reg >out && grep -qx -- --registry out &&
 	bash_complete quilt "" >out &&
-	for c in build push log list show diff verify install status pull delete config cache login logout whoami bundle \
+	for c in build push log list show diff verify install status pull delete rollback config cache login logout whoami bundle \
 		hash-object write-manifest cat-manifest rev-parse update-ref show-ref upload-blob fetch-blob; do
 		grep -qx $c out || return 1
 	done
@@ -45,6 +45,19 @@ test_expect_success 'bash: quilt status and quilt pull offer their options' '
 	bash_complete quilt status --po >out && grep -qx -- --porcelain out &&
 	bash_complete quilt status --no >out && grep -qx -- --no-fetch out &&
 	bash_complete quilt pull --fo >out && grep -qx -- --force out
+'
+
+test_expect_success 'bash: values: --copy modes, cache actions, config keys, help <command> names' '
+	bash_complete quilt push --copy "" >out &&
+	for v in default all local none; do grep -qx $v out || return 1; done &&
+	bash_complete quilt cache "" >out &&
+	for v in size list verify prune; do grep -qx $v out || return 1; done &&
+	bash_complete quilt config "" >out &&
+	for v in default_remote_registry navigator_url cache_max_size requests_timeout; do grep -qx $v out || return 1; done &&
+	bash_complete quilt help "" >out &&
+	for v in build push rollback hash-object; do grep -qx $v out || return 1; done &&
+	bash_complete quilt help ro >out && test "$(cat out)" = rollback &&
+	test $(grep -c "^_quilt_help() {" quilt.bash) = 1
 '
 
 test_expect_success 'bash: quilt bundle <TAB> offers its subcommands, and their options' '
@@ -75,6 +88,16 @@ test_expect_success ZSH 'the zsh script is valid' 'zsh -n zfunc/_quilt'
 test_expect_success ZSH 'zsh: quilt pu<TAB> offers push; quilt push --reg<TAB> offers --registry' '
 	timeout 30 zsh -f "$REPO/Tests/t/zsh-complete.zsh" "$PWD/zfunc" quilt pu >out && grep -qx push out &&
 	timeout 30 zsh -f "$REPO/Tests/t/zsh-complete.zsh" "$PWD/zfunc" quilt push --reg >out && grep -qx -- --registry out
+'
+
+test_expect_success ZSH 'zsh: quilt help ro<TAB> offers rollback; quilt push --copy <TAB> its modes' '
+	timeout 30 zsh -f "$REPO/Tests/t/zsh-complete.zsh" "$PWD/zfunc" quilt help ro >out && grep -qx rollback out &&
+	timeout 30 zsh -f "$REPO/Tests/t/zsh-complete.zsh" "$PWD/zfunc" quilt push --copy "" >out && grep -qx local out
+'
+
+test_expect_success FISH 'fish: quilt help <TAB> and quilt cache <TAB> offer their values' '
+	fish -c "source quilt.fish; complete -C \"quilt help ro\"" >out && grep -q "^rollback" out &&
+	fish -c "source quilt.fish; complete -C \"quilt cache \"" >out && grep -q "^prune" out
 '
 
 test_expect_success FISH 'fish: the script is valid and completes quilt pu and --reg' '

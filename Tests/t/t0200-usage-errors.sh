@@ -46,9 +46,16 @@ test_expect_success 'a hash that is not hex is a usage error' '
 	test "$(quilt-rev-parse ns/pkg)" = "$h"
 '
 
+test_expect_success 'the options a usage error is about are named' '
+	usage_error env -u QUILT_TEST_S3_ENDPOINT quilt push ns/x d &&
+	grep -q "^error: no registry: give --registry s3://bucket or set .quilt config default_remote_registry.$" err &&
+	usage_error quilt cache prune &&
+	grep -q "^error: prune needs --older-than, --max-size or cache_max_size in config.yml$" err
+'
+
 test_expect_success 'push checks --dest before it reads a file' '
-	usage_error quilt push ns/x --set k=missing.txt --registry s3://some-bucket --dest s3://other-bucket/x &&
-	grep -q -- "--dest" err
+	test_must_fail --exit=64 quilt push ns/x --set k=missing.txt --registry s3://some-bucket --dest s3://other-bucket/x 2>err &&
+	test_line_count = 2 err && grep -q "^error: .*--dest" err && grep -q "^hint: .*--registry s3://other-bucket" err
 '
 
 test_done

@@ -34,6 +34,8 @@ test_expect_success 'scripts/install --prefix (a debug build) installs every pro
 		test -s "$prefix/share/zsh/site-functions/_$p" &&
 		test -s "$prefix/share/fish/vendor_completions.d/$p.fish" || return 1
 	done &&
+	# One binary: each plumbing program is a hard link to quilt, and runs as the program its name says.
+	test "$(stat -c %h "$prefix/bin/quilt")" = "$(echo $programs | wc -w)" &&
 	"$prefix/bin/quilt-hash-object" --version >out && echo "quilt-hash-object 0.1.0" >expect && test_cmp expect out &&
 	test -s "$prefix/share/man/man1/quilt-push.1" && test -s "$prefix/share/man/man5/manifest-format.5" &&
 	test -s "$prefix/share/man/man7/workflows.7"

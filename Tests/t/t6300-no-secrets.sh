@@ -141,6 +141,21 @@ test_expect_success 'a failing credential_process: its exit status shown, never 
     no_leak all.out
 '
 
+test_expect_success S3 'QUILT_TRACE with QUILT_API_KEY: neither the key nor the credentials it gets appear in traces' '
+	key="qk_$$-TRACE-DO-NOT-LEAK" &&
+	trap "cleanup; stub_catalog_stop" EXIT &&
+	stub_catalog_start --api-key "$key" &&
+	(export XDG_DATA_HOME="$TRASH/keyhome"; mkdir -p "$XDG_DATA_HOME" &&
+	 quilt config "$STUB_URL" >/dev/null &&
+	 QUILT_API_KEY=$key QUILT_TRACE=1 quilt push ns/key data --registry "s3://$BUCKET" --force -v >trace.out 2>&1 &&
+	 QUILT_API_KEY=$key QUILT_TRACE="$TRASH/trace.file" quilt whoami --registry "s3://$BUCKET" --json >>trace.out 2>&1) &&
+	cat trace.file >>trace.out &&
+	grep -q "trace: credentials: QUILT_API_KEY" trace.out && grep -q "verbose: S3 PutObject" trace.out &&
+	grep "/api/auth/get_credentials" stub.log | grep -q "Bearer <api_key>" &&
+	no_leak trace.out && ! grep -n -F -e "$key" trace.out && no_secret_in trace.out &&
+	stub_catalog_stop
+'
+
 test_expect_success S3 'stop servers' 'cleanup'
 
 test_done

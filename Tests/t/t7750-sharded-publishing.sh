@@ -17,22 +17,13 @@ keys() { cat "$@" | "$QUILT_TEST_PYTHON" -c 'import json, sys
 for k in sorted(json.loads(l)["logical_key"] for l in sys.stdin): print(k)'; }
 
 test_expect_success 'setup: a tree of small and big files, nested and odd names; its single-machine top hash' '
-	mkdir -p data/a/b data/c "data/sp ace/é" &&
-	for i in $(seq 1 120); do echo "row $i" >"data/a/f$i.csv"; done &&
-	for i in $(seq 1 30); do echo "$i" >"data/a/b/g$i.txt"; done &&
-	: >data/c/empty && echo "plus" >"data/sp ace/é/x+%.txt" && make_file data/c/big.bin 9000000 &&
+	make_tree data &&
 	quilt build t/tree data --message nightly >top &&
 	test_line_count = 1 top
 '
 
 test_expect_success QUILT3 'quilt3 gives the same top hash for the tree' '
-	quilt3_py - "$TRASH/data" "$TRASH/q3reg" <<-\PY >q3top &&
-	import sys, quilt3
-	p = quilt3.Package()
-	p.set_dir(".", sys.argv[1])
-	print(p.build("t/tree", registry="file://" + sys.argv[2], message="nightly"))
-	PY
-	test_cmp top q3top
+	quilt3_build_dir t/tree "$TRASH/data" nightly >q3top && test_cmp top q3top
 '
 
 test_expect_success 'one shard (0/1) is the whole tree and the same top hash' '

@@ -80,8 +80,11 @@ test_expect_success 'delete --yes -q on a terminal says nothing' '
 	on_tty quilt delete ns/r --yes && grep -q "Deleted 2 pointers of ns/r" tty.out
 '
 
-test_expect_success 'delete does not ask when stdin is not a terminal' '
-	quilt build ns/q d >/dev/null && quilt delete ns/q </dev/null && test -z "$(quilt list)"
+test_expect_success 'delete with stdin not a terminal deletes only with --yes (exit 64 otherwise)' '
+	quilt build ns/q d >/dev/null &&
+	test_must_fail --exit=64 quilt delete ns/q </dev/null 2>err && grep -q "^hint: .*--yes" err &&
+	echo y | test_must_fail --exit=64 quilt delete ns/q && test "$(quilt list)" = ns/q &&
+	quilt delete ns/q --yes </dev/null && test -z "$(quilt list)"
 '
 
 test_done

@@ -95,7 +95,7 @@ public struct AWSSettings: Sendable, Equatable {
 
     /// A missing or unreadable file counts as empty, as it does for the AWS CLI.
     private static func readINI(_ path: String) -> AWSINIFile {
-        guard let data = FileManager.default.contents(atPath: path) else { return AWSINIFile() }
-        return AWSINIFile.parse(String(decoding: data, as: UTF8.self))
+        guard let bytes = try? FileSystem.readFile(path) else { return AWSINIFile() }
+        return AWSINIFile.parse(String(decoding: bytes, as: UTF8.self))
     }
 }

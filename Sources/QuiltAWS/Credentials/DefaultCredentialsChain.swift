@@ -1,6 +1,7 @@
 // Finds credentials the way the AWS CLI does (environment, profile files, container, EC2 instance metadata) and
 // refreshes temporary ones before they expire.
 import QuiltSupport
+import QuiltFormat
 import QuiltHTTP
 import Foundation
 
@@ -9,22 +10,36 @@ import Foundation
 /// Order: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`; the profile in the credentials file,
 /// then in the config file (static keys, `credential_process`, `role_arn`, SSO); container credentials
 /// (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or `…_FULL_URI`); EC2 IMDSv2 unless `AWS_EC2_METADATA_DISABLED=true`.
-/// Credentials that expire are fetched again when less than `refreshMargin` seconds remain.
+/// Credentials that expire are fetched again when less than `refreshMargin` seconds remain. Requests to STS, the
+/// SSO portal and container credentials are tried again as S3's are (`retry`); instance metadata is tried
+/// `metadataRetry`'s number of times, once unless the settings ask for more (botocore's default: off EC2 every try
+/// waits out its connect timeout).
 public final class DefaultCredentialsChain: AWSCredentialsProvider {
     private let environment: [String: String]
     private let settings: AWSSettings
     private let metadataHTTP: HTTPClient
     /// For STS AssumeRole (profiles with `role_arn`).
     private let stsHTTP: HTTPClient
+    private let retry: RetryPolicy
+    private let metadataRetry: RetryPolicy
     private let refreshMargin: TimeInterval
     // Resolution happens under the lock so that many threads needing credentials trigger one fetch.
     private let cache = Locked<AWSCredentials??>(nil)
 
-    /// `environment` stands for the process environment; `settings` default to `AWSSettings.load(environment:)`.
-    public init(environment: [String: String], settings: AWSSettings? = nil, refreshMargin: TimeInterval = 300) {
+    /// `environment` stands for the process environment; `settings` default to `AWSSettings.load(environment:)`,
+    /// `retry` and `metadataRetry` to the tries those settings ask for (`S3Tuning`; a value that does not parse is
+    /// refused by `S3ClientConfiguration.resolve`, which passes its own).
+    public init(environment: [String: String], settings: AWSSettings? = nil, refreshMargin: TimeInterval = 300,
+                retry: RetryPolicy? = nil, metadataRetry: RetryPolicy? = nil) {
         self.environment = environment
-        self.settings = settings ?? AWSSettings.load(environment: environment)
+        let settings = settings ?? AWSSettings.load(environment: environment)
+        self.settings = settings
         self.refreshMargin = refreshMargin
+        let tuning = try? S3Tuning(environment: environment)
+        self.retry = retry ?? RetryPolicy(
+            maxAttempts: tuning.flatMap { try? $0.attempts(profile: settings.configProfile) } ?? RetryPolicy.defaultMaxAttempts)
+        self.metadataRetry = metadataRetry ?? RetryPolicy(
+            maxAttempts: tuning.flatMap { try? $0.metadataAttempts(profile: settings.configProfile) } ?? 1)
         // Metadata endpoints are link-local: if they answer at all they answer fast, and off EC2 nothing should
         // wait long for them.
         metadataHTTP = HTTPClient(
@@ -71,7 +86,7 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
             return try assumeRole(role)
         }
         if SSOCredentials.applies(to: settings) {
-            return try SSOCredentials(settings: settings, http: stsHTTP).fetch()
+            return try SSOCredentials(settings: settings, http: stsHTTP, retry: retry).fetch()
         }
         // A source this client cannot use: fail loudly rather than fall through to other credentials.
         if settings.configProfile["web_identity_token_file"] != nil {
@@ -117,16 +132,16 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
         }
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
         if let tokenFile = value("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"),
-            let data = FileManager.default.contents(atPath: tokenFile)
+            let token = try? FileSystem.readFile(tokenFile)
         {
-            headers.append(("Authorization", String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+            headers.append(("Authorization", String(decoding: token, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
         } else if let token = value("AWS_CONTAINER_AUTHORIZATION_TOKEN") {
             headers.append(("Authorization", token))
         }
         let source = "the container credentials endpoint"
         let response: HTTPResponse
         do {
-            response = try metadataHTTP.perform(HTTPRequest(method: "GET", url: url, headers: headers))
+            response = try metadataHTTP.perform(HTTPRequest(method: "GET", url: url, headers: headers), retry: retry)
         } catch let error as HTTPError {
             throw S3Error.credentialsUnavailable(source: source, detail: error.message)
         }
@@ -143,17 +158,18 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
         let tokenResponse = try metadataHTTP.perform(
             HTTPRequest(
                 method: "PUT", url: base + "/latest/api/token",
-                headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")]))
+                headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")]), retry: metadataRetry)
         guard tokenResponse.status == 200 else { return nil }
         let token = String(decoding: tokenResponse.body, as: UTF8.self)
         let headers: [(name: String, value: String)] = [("X-aws-ec2-metadata-token", token)]
         let listURL = base + "/latest/meta-data/iam/security-credentials/"
-        let roles = try metadataHTTP.perform(HTTPRequest(method: "GET", url: listURL, headers: headers))
+        let roles = try metadataHTTP.perform(HTTPRequest(method: "GET", url: listURL, headers: headers), retry: metadataRetry)
         guard roles.status == 200,
             let role = String(decoding: roles.body, as: UTF8.self).split(whereSeparator: \.isNewline).first
         else { return nil }
         let document = try metadataHTTP.perform(
-            HTTPRequest(method: "GET", url: listURL + PercentEncoding.encode(String(role)), headers: headers))
+            HTTPRequest(method: "GET", url: listURL + PercentEncoding.encode(String(role)), headers: headers),
+            retry: metadataRetry)
         guard document.status == 200 else {
             throw S3Error.credentialsUnavailable(source: source, detail: "HTTP \(document.status)")
         }
@@ -179,37 +195,24 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
             throw S3Error.unsupportedCredentialSource(profile: settings.profileName, source: "an assumed role (role_arn) without source_profile")
         }
         let region = settings.region ?? "us-east-1"
-        var endpoint = settings.stsEndpointURL ?? "https://sts.\(region).amazonaws.com"
-        while endpoint.hasSuffix("/") { endpoint.removeLast() }
-        guard let url = URL(string: endpoint), let host = url.host else {
+        guard let sts = STSRequest(settings: settings, region: region) else {
             throw S3Error.credentialsUnavailable(source: "STS", detail: "bad endpoint")
         }
-        let hostHeader = url.port.map { "\(host):\($0)" } ?? host
-        var form = [("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", roleArn),
-                    ("RoleSessionName", nonEmpty(profile["role_session_name"]) ?? "quilt-\(Int(Date().timeIntervalSince1970))")]
-        if let external = nonEmpty(profile["external_id"]) { form.append(("ExternalId", external)) }
-        if let duration = nonEmpty(profile["duration_seconds"]) { form.append(("DurationSeconds", duration)) }
-        let body = Array(form.map { PercentEncoding.encode($0.0) + "=" + PercentEncoding.encode($0.1) }.joined(separator: "&").utf8)
-        var headers: [(name: String, value: String)] = [
-            ("host", hostHeader), ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
-        ]
-        SigV4Signer(region: region, service: "sts").sign(
-            method: "POST", path: "/", query: [], headers: &headers, payloadHash: S3Crypto.hex(S3Crypto.sha256(body)),
-            credentials: source)
-        let response: HTTPResponse
+        var parameters = [("RoleArn", roleArn),
+                          ("RoleSessionName", nonEmpty(profile["role_session_name"]) ?? "quilt-\(Int(Date().timeIntervalSince1970))")]
+        if let external = nonEmpty(profile["external_id"]) { parameters.append(("ExternalId", external)) }
+        if let duration = nonEmpty(profile["duration_seconds"]) { parameters.append(("DurationSeconds", duration)) }
+        let answer: STSRequest.Answer
         do {
-            response = try stsHTTP.perform(HTTPRequest(method: "POST", url: endpoint + "/", headers: headers, body: .bytes(body)))
+            answer = try sts.send("AssumeRole", parameters, credentials: source, http: stsHTTP, retry: retry)
         } catch let error as HTTPError {
             throw S3Error.credentialsUnavailable(source: "STS AssumeRole", detail: error.message)
         }
-        let xml = S3XMLElement.parse(response.body)
-        let result = xml?.child("AssumeRoleResult") ?? xml
-        guard response.status == 200, let credentials = result?.child("Credentials"),
+        guard answer.status == 200, let credentials = answer.result?.child("Credentials"),
               let access = credentials.value("AccessKeyId"), let secret = credentials.value("SecretAccessKey") else {
-            let code = xml?.child("Error")?.value("Code") ?? xml?.value("Code") ?? "HTTP \(response.status)"
-            throw S3Error.credentialsUnavailable(source: "STS AssumeRole of \(roleArn)", detail: code)
+            throw S3Error.credentialsUnavailable(source: "STS AssumeRole of \(roleArn)", detail: answer.errorCode)
         }
-        let expiration = credentials.value("Expiration").flatMap(Self.parseDate)
+        let expiration = credentials.value("Expiration").flatMap(CredentialTime.parse)
         return AWSCredentials(accessKeyId: access, secretAccessKey: secret, sessionToken: credentials.value("SessionToken"),
                               expiration: expiration)
     }
@@ -238,25 +241,17 @@ public final class DefaultCredentialsChain: AWSCredentialsProvider {
         return try Self.parseCredentialsDocument(Array(body), source: "credential_process")
     }
 
-    /// An ISO 8601 time, with or without fractional seconds (services use both).
-    static func parseDate(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
-    }
-
     /// Reads the JSON the metadata services and `credential_process` return: `AccessKeyId`, `SecretAccessKey`,
     /// `Token` (or `SessionToken`), `Expiration`.
     static func parseCredentialsDocument(_ body: [UInt8], source: String) throws -> AWSCredentials {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-            let access = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String
+        guard let object = (try? JSONParser.parse(body))?.objectValue,
+            let access = object["AccessKeyId"]?.stringValue, let secret = object["SecretAccessKey"]?.stringValue
         else {
             throw S3Error.credentialsUnavailable(source: source, detail: "unexpected response")
         }
-        let expiration = (object["Expiration"] as? String).flatMap(parseDate)
+        let expiration = object["Expiration"]?.stringValue.flatMap(CredentialTime.parse)
         return AWSCredentials(
             accessKeyId: access, secretAccessKey: secret,
-            sessionToken: (object["Token"] as? String) ?? (object["SessionToken"] as? String), expiration: expiration)
+            sessionToken: object["Token"]?.stringValue ?? object["SessionToken"]?.stringValue, expiration: expiration)
     }
 }

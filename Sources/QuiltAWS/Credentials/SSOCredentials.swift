@@ -2,12 +2,14 @@
 // role's temporary credentials (GetRoleCredentials), as the AWS CLI does. Signing in is the AWS CLI's job; an
 // expired or missing sign-in says how to renew it.
 import QuiltSupport
+import QuiltFormat
 import QuiltHTTP
 import Foundation
 
 struct SSOCredentials {
     let settings: AWSSettings
     let http: HTTPClient
+    let retry: RetryPolicy
 
     /// Whether the profile is an SSO profile (a session, or the legacy keys in the profile itself).
     static func applies(to settings: AWSSettings) -> Bool {
@@ -41,14 +43,14 @@ struct SSOCredentials {
 
         // The AWS CLI names the cache file by the SHA-1 of the session name (or of the start URL without one).
         let path = settings.ssoCacheDirectory + "/" + sha1Hex(Array(cacheKey.utf8)) + ".json"
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = try? FileSystem.readFile(path) else {
             throw S3Error.ssoLoginRequired(profile: profileName, reason: "no cached sign-in")
         }
-        guard let cache = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let token = cache["accessToken"] as? String, !token.isEmpty else {
+        guard let cache = (try? JSONParser.parse(data))?.objectValue,
+              let token = cache["accessToken"]?.stringValue, !token.isEmpty else {
             throw S3Error.ssoLoginRequired(profile: profileName, reason: "the cached sign-in cannot be read")
         }
-        if let expires = (cache["expiresAt"] as? String).flatMap(CredentialTime.parse), expires <= now {
+        if let expires = cache["expiresAt"]?.stringValue.flatMap(CredentialTime.parse), expires <= now {
             throw S3Error.ssoLoginRequired(profile: profileName, reason: "the sign-in has expired")
         }
 
@@ -60,11 +62,10 @@ struct SSOCredentials {
         do {
             response = try http.perform(HTTPRequest(method: "GET", url: url, headers: [
                 ("x-amz-sso_bearer_token", token), ("Accept", "application/json"),
-            ]))
+            ]), retry: retry)
         } catch let error as HTTPError {
             throw S3Error.credentialsUnavailable(source: "the SSO portal", detail: error.message)
         }
-        let body = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
         switch response.status {
         case 200: break
         case 401:
@@ -75,13 +76,13 @@ struct SSOCredentials {
         default:
             throw S3Error.credentialsUnavailable(source: "the SSO portal", detail: "HTTP \(response.status)")
         }
-        guard let role = body?["roleCredentials"] as? [String: Any],
-              let access = role["accessKeyId"] as? String, let secret = role["secretAccessKey"] as? String else {
+        guard let role = (try? JSONParser.parse(response.body))?.objectValue?["roleCredentials"]?.objectValue,
+              let access = role["accessKeyId"]?.stringValue, let secret = role["secretAccessKey"]?.stringValue else {
             throw S3Error.credentialsUnavailable(source: "the SSO portal", detail: "unexpected response")
         }
         // `expiration` is in milliseconds since the epoch.
-        let expiration = (role["expiration"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue / 1000) }
-        return AWSCredentials(accessKeyId: access, secretAccessKey: secret, sessionToken: role["sessionToken"] as? String,
+        let expiration = role["expiration"]?.numberValue.map { Date(timeIntervalSince1970: $0 / 1000) }
+        return AWSCredentials(accessKeyId: access, secretAccessKey: secret, sessionToken: role["sessionToken"]?.stringValue,
                               expiration: expiration)
     }
 }

@@ -450,13 +450,15 @@ public final class S3Client: Sendable {
         var destination: HTTPResponseDestination = .memory
     }
 
-    /// Signs and sends `request`, retrying what may succeed on a second try; throws for any non-2xx answer.
     /// `S3 PutObject s3://bucket/key → 200 (12 ms)`: what `--verbose` shows of a request.
     static func logLine(_ request: S3Request, outcome: String, since started: Double) -> String {
         let milliseconds = Int((WallClock.now() - started) * 1000)
         return "S3 \(request.operation) \(location(request.bucket, request.key)) → \(outcome) (\(milliseconds) ms)"
     }
 
+    /// Signs and sends `request`, tried again under the configuration's `retry` while an answer or a failure may
+    /// pass (5xx but 501, 429, SlowDown, RequestTimeout, InternalError, a broken connection); throws for any
+    /// non-2xx answer.
     func send(_ request: S3Request) throws -> HTTPResponse {
         // (Bytes: String's contains(String) is Foundation's range(of:), 2% of a small-file install's CPU time.)
         if request.bucket.isEmpty || request.bucket.utf8.contains(UInt8(ascii: "/")) { throw S3Error.badBucketName(bucket: request.bucket) }
@@ -468,10 +470,8 @@ public final class S3Client: Sendable {
         } else {
             payloadHash = S3Crypto.hex(try Self.sha256(of: request.body))
         }
-        var attempt = 0
         var redirected = false
-        while true {
-            attempt += 1
+        return try configuration.retry.run { _ -> RetryPolicy.Outcome<HTTPResponse> in
             let region = try region(for: request.bucket)
             let response: HTTPResponse
             let started = configuration.requestLog == nil ? 0 : WallClock.now()
@@ -480,16 +480,18 @@ public final class S3Client: Sendable {
                 configuration.requestLog?(Self.logLine(request, outcome: String(response.status), since: started))
             } catch let error as HTTPError {
                 configuration.requestLog?(Self.logLine(request, outcome: "failed (\(error.message))", since: started))
-                // Conditional writes may see 412 on a retry after a lost response; S3 SDKs accept the same risk.
-                if error.isRetryable && attempt < configuration.maxAttempts {
-                    backoff(attempt)
-                    continue
+                let failure: any Error
+                if case .localFile(let path, let detail) = error {
+                    failure = FileSystemError.cannotRead(path: path, reason: detail)
+                } else {
+                    failure = StorageError.failed(
+                        location: Self.location(request.bucket, request.key), operation: request.operation, detail: error.message)
                 }
-                if case .localFile(let path, let detail) = error { throw FileSystemError.cannotRead(path: path, reason: detail) }
-                throw StorageError.failed(
-                    location: Self.location(request.bucket, request.key), operation: request.operation, detail: error.message)
+                // Conditional writes may see 412 on a retry after a lost response; S3 SDKs accept the same risk.
+                guard error.isRetryable else { throw failure }
+                return .retry(failure: failure)
             }
-            if (200..<300).contains(response.status) { return response }
+            if (200..<300).contains(response.status) { return .done(response) }
             let xml = S3XMLElement.parse(response.body)
             let code = xml?.value("Code") ?? ""
             // A bucket in another region than assumed: S3 names the right one; remember it and resend once.
@@ -498,18 +500,13 @@ public final class S3Client: Sendable {
                 if let named, !named.isEmpty, named != region {
                     redirected = true
                     regions.withLock { $0[request.bucket] = named }
-                    attempt -= 1
-                    continue
+                    return .again
                 }
             }
+            let failure = Self.mapError(response: response, code: code, message: xml?.value("Message") ?? "", request: request)
             let throttled = code == "SlowDown" || code == "RequestTimeout" || code == "InternalError"
-            // 501 is a store saying it has no such operation: asking again cannot help.
-            let transient = response.status >= 500 && response.status != 501
-            if (transient || response.status == 429 || throttled) && attempt < configuration.maxAttempts {
-                backoff(attempt)
-                continue
-            }
-            throw Self.mapError(response: response, code: code, message: xml?.value("Message") ?? "", request: request)
+            guard RetryPolicy.isTransient(status: response.status) || throttled else { throw failure }
+            return .retry(failure: failure)
         }
     }
 
@@ -540,13 +537,6 @@ public final class S3Client: Sendable {
                 credentials: credentials)
         }
         return try http.perform(HTTPRequest(method: request.method, url: url, headers: headers, body: request.body), destination: request.destination)
-    }
-
-    /// Exponential backoff with full jitter: 100 ms, 200 ms, 400 ms … capped at 5 s.
-    private func backoff(_ attempt: Int) {
-        let cap = min(5.0, 0.1 * Double(1 << min(attempt, 10)))
-        let seconds = Double.random(in: 0...cap)
-        usleep(UInt32(seconds * 1_000_000))
     }
 
     /// Turns an S3 error answer into a storage error. Only S3's code and message are kept: its error documents

@@ -11,6 +11,8 @@ public struct S3ClientConfiguration: Sendable {
     public var http: HTTPClient.Configuration
     /// Tries per request for throttling, 5xx answers and broken connections (1 = no retry).
     public var maxAttempts: Int
+    /// How S3's requests, and the credential chain's and the catalog's, are tried again.
+    public var retry: RetryPolicy { RetryPolicy(maxAttempts: maxAttempts) }
     /// Told one line per HTTP attempt (operation, bucket, key, status or error, time) for `--verbose`. The line
     /// never holds a header, a query string, a credential or a signature.
     public var requestLog: (@Sendable (String) -> Void)?
@@ -56,10 +58,21 @@ public struct S3ClientConfiguration: Sendable {
         if let url = settings.endpointURL {
             endpoint = try S3Endpoint(url: url, addressingStyle: settings.addressingStyle)
         }
-        return S3ClientConfiguration(
-            endpoint: endpoint, region: settings.region,
-            credentials: credentials ?? DefaultCredentialsChain(environment: environment, settings: settings), http: http,
-            maxAttempts: try tuning.attempts(profile: settings.configProfile))
+        let attempts = try tuning.attempts(profile: settings.configProfile)
+        let metadataAttempts = try tuning.metadataAttempts(profile: settings.configProfile)
+        let chain = credentials ?? DefaultCredentialsChain(
+            environment: environment, settings: settings, retry: RetryPolicy(maxAttempts: attempts),
+            metadataRetry: RetryPolicy(maxAttempts: metadataAttempts))
+        return S3ClientConfiguration(endpoint: endpoint, region: settings.region, credentials: chain, http: http,
+                                     maxAttempts: attempts)
+    }
+}
+
+extension S3ClientConfiguration {
+    /// How the settings say requests are tried again: the policy `resolve` gives S3's requests, for the clients
+    /// that follow it (a Quilt catalog's).
+    public static func retryPolicy(environment: [String: String], tuning: S3Tuning) throws(SettingError) -> RetryPolicy {
+        RetryPolicy(maxAttempts: try tuning.attempts(profile: AWSSettings.load(environment: environment).configProfile))
     }
 }
 
@@ -76,9 +89,11 @@ public struct S3Tuning: Sendable, Equatable {
     public var maxAttempts: Int?
     /// `AWS_RETRY_MODE`; nil to take the profile's `retry_mode`.
     public var retryMode: RetryMode?
+    /// `AWS_METADATA_SERVICE_NUM_ATTEMPTS`; nil to take the profile's `metadata_service_num_attempts`.
+    public var metadataServiceAttempts: Int?
 
     /// Tries per request when nothing says otherwise (the suite's own choice, between botocore's modes).
-    public static let defaultMaxAttempts = 4
+    public static let defaultMaxAttempts = RetryPolicy.defaultMaxAttempts
 
     public init(environment: [String: String]) throws(SettingError) {
         let settings = Settings(environment)
@@ -90,6 +105,8 @@ public struct S3Tuning: Sendable, Equatable {
             maxAttempts = try settings.integer(name, default: Self.defaultMaxAttempts, in: 1...Int.max)
         }
         retryMode = try RetryMode(name: "AWS_RETRY_MODE", value: environment["AWS_RETRY_MODE"])
+        metadataServiceAttempts = nonEmpty(environment["AWS_METADATA_SERVICE_NUM_ATTEMPTS"]) == nil ? nil
+            : try settings.integer("AWS_METADATA_SERVICE_NUM_ATTEMPTS", default: 1, in: 1...Int.max)
     }
 
     /// Tries per request as the AWS CLI counts them: `QUILT_S3_MAX_ATTEMPTS`; else `AWS_MAX_ATTEMPTS` or the
@@ -103,6 +120,14 @@ public struct S3Tuning: Sendable, Equatable {
         var mode = retryMode
         if mode == nil { mode = try RetryMode(name: "retry_mode", value: profile["retry_mode"]) }
         return mode?.defaultMaxAttempts ?? Self.defaultMaxAttempts
+    }
+
+    /// Tries per request to the EC2 instance metadata service, as botocore counts them:
+    /// `AWS_METADATA_SERVICE_NUM_ATTEMPTS`, else the profile's `metadata_service_num_attempts`, else 1 (off EC2,
+    /// where nothing answers, each try waits out its connect timeout before the chain can end).
+    public func metadataAttempts(profile: [String: String]) throws(SettingError) -> Int {
+        if let metadataServiceAttempts { return metadataServiceAttempts }
+        return try Settings(profile).integer("metadata_service_num_attempts", default: 1, in: 1...Int.max)
     }
 }
 

@@ -1,5 +1,6 @@
 // Where S3 requests go: AWS's regional endpoints or a custom one, with virtual-hosted or path-style addressing.
 import QuiltSupport
+import Foundation
 
 /// An S3 service endpoint and the way it addresses buckets.
 public struct S3Endpoint: Sendable, Equatable {

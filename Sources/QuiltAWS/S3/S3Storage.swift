@@ -6,6 +6,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import QuiltHTTP
 
 /// A `Storage` whose keys are objects in one bucket, relative to an optional prefix.
 public struct S3Storage: Storage {
@@ -53,10 +54,9 @@ public struct S3Storage: Storage {
     }
 
     /// Every read waits on the network, so several at once pay off.
-    public var capabilities: StorageCapabilities {
-        StorageCapabilities(readConcurrency: 8, streamingPut: true, conditionalPut: true, versioning: true,
-                            serverSideCopy: true)
-    }
+    public var capabilities: StorageCapabilities { StorageCapabilities(readConcurrency: 8) }
+
+    public var location: StorageLocation { .bucket(bucket, prefix: prefix) }
 
     public func stage() throws -> any StagedObject {
         try TemporaryFileStagedObject(storage: self, temporaryDirectory: temporaryDirectory)
@@ -154,8 +154,23 @@ public struct S3Storage: Storage {
         return keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
+    /// One page of at most `limit` keys (S3 pages hold up to 1,000).
+    public func list(prefix keyPrefix: String, limit: Int) throws -> [String] {
+        guard limit > 0 else { return [] }
+        guard limit <= 1000 else { return Array(try list(prefix: keyPrefix).prefix(limit)) }
+        let base = prefix.isEmpty ? "" : prefix + "/"
+        let page = try client.listObjectsV2(bucket: bucket, prefix: base + keyPrefix, maxKeys: limit)
+        let keys = page.objects.filter { $0.key.utf8.starts(with: base.utf8) }
+            .map { String(decoding: $0.key.utf8.dropFirst(base.utf8.count), as: UTF8.self) }
+        return keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
     public func delete(_ key: String) throws {
         try client.deleteObject(bucket: bucket, key: objectKey(key))
+    }
+
+    public func delete(_ key: String, versionId: String?) throws {
+        try client.deleteObject(bucket: bucket, key: objectKey(key), versionId: versionId)
     }
 }
 

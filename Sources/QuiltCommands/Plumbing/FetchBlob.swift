@@ -2,6 +2,7 @@
 import ArgumentParser
 import QuiltSupport
 import QuiltFormat
+import QuiltRegistry
 
 struct FetchBlob: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration.plumbing(

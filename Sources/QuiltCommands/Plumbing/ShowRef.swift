@@ -29,7 +29,7 @@ struct ShowRef: QuiltCommand, VerboseCommand {
             let listing = try registry.listPointers(package)
             warnCorrupt(listing, io)
             let pointers = listing.pointers
-            if name != nil && pointers.isEmpty { throw RegistryError.noSuchPackage(package) }
+            if name != nil && pointers.isEmpty { throw RegistryError.noSuchPackage(package, registry: registry.url) }
             for pointer in pointers { io.line("\(pointer.topHash) \(terminalSafe(package)) \(terminalSafe(pointer.pointer))") }
         }
     }
@@ -37,5 +37,10 @@ struct ShowRef: QuiltCommand, VerboseCommand {
 
 /// One warning per pointer that holds no top hash (a hand edit, a torn copy): the rest are still shown.
 func warnCorrupt(_ listing: Registry.PointerListing, _ io: IO) {
-    for location in listing.corrupt { io.warning("skipping corrupt pointer \(quoted(location))") }
+    for location in listing.corrupt { warnCorruptPointer(location, io) }
+}
+
+/// A pointer that holds no top hash, skipped by a reader of history.
+func warnCorruptPointer(_ location: String, _ io: IO) {
+    io.warning("skipping corrupt pointer \(quoted(location))")
 }

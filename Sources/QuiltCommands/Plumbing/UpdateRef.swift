@@ -41,14 +41,12 @@ struct UpdateRef: QuiltCommand, VerboseCommand {
             try registry.deletePackage(name, topHash: new)
             return
         }
-        let topHash = try registry.resolvePrefix(new!.lowercased())
-        guard try registry.hasManifest(topHash) else { throw RegistryError.noSuchManifest(topHash) }
         let expectation: RefExpectation
         switch old {
         case nil: expectation = .any
         case "none"?: expectation = .absent
-        case let hash?: expectation = .hash(try registry.resolvePrefix(hash.lowercased()))
+        case let hash?: expectation = .hash(hash)
         }
-        try registry.updateRef(name, to: topHash, expecting: expectation)
+        try registry.updateRef(name, toPrefix: new!, expecting: expectation)
     }
 }

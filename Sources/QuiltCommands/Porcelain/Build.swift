@@ -21,6 +21,10 @@ struct RevisionContentOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Package metadata: JSON text, or @FILE.", valueName: "json|@file"))
     var meta: String?
 
+    @Option(name: .customLong("entry-meta"), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("An entry's metadata (its user_meta): LK=JSON or LK=@FILE. May be repeated.", valueName: "lk=json|@file"))
+    var entryMeta: [String] = []
+
     @Option(name: .long, parsing: .unconditional, help: "The revision message.")
     var message: String?
 
@@ -35,6 +39,9 @@ struct RevisionContentOptions: ParsableArguments {
 
     func validate() throws {
         for set in sets where !set.contains("=") { throw ValidationError("--set takes LK=PATH, got '\(set)'") }
+        for item in entryMeta where !item.contains("=") {
+            throw ValidationError("--entry-meta takes LK=JSON or LK=@FILE, got '\(item)'")
+        }
     }
 
     /// The revision these options describe.
@@ -47,6 +54,10 @@ struct RevisionContentOptions: ParsableArguments {
                                 removals: removals, meta: try meta.map(parseMetaArgument), message: message,
                                 workflow: WorkflowChoice(argument: workflow))
         spec.skipUndecodableNames = skipUnreadableNames
+        spec.entryMeta = try entryMeta.map { item in
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(parts[0]), try parseMetaArgument(String(parts[1])))
+        }
         return spec
     }
 }

@@ -2,6 +2,7 @@
 import ArgumentParser
 import QuiltFormat
 import QuiltRegistry
+import QuiltSupport
 
 struct Cache: QuiltCommand {
     static let configuration = CommandConfiguration(
@@ -24,11 +25,13 @@ struct Cache: QuiltCommand {
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
-    @Argument(help: "size, list, verify or prune.")
+    static let actions = ["size", "list", "verify", "prune"]
+
+    @Argument(help: "size, list, verify or prune.", completion: .list(Cache.actions))
     var action: String
 
     func validate() throws {
-        guard ["size", "list", "verify", "prune"].contains(action) else {
+        guard Self.actions.contains(action) else {
             throw ValidationError("unknown action '\(action)' (size, list, verify or prune)")
         }
         if action != "prune" && (olderThan != nil || maxSize != nil) {
@@ -37,17 +40,25 @@ struct Cache: QuiltCommand {
     }
 
     func execute(_ io: IO) throws {
+        let age = try olderThan.map { text -> Int in
+            guard let days = Double(text), days >= 0, days.isFinite else { throw CacheOptionError.notDays(text) }
+            return Int(days * 86400)
+        }
+        let size = try maxSize.map { text -> Int in
+            guard let size = Settings.parseByteSize(text) else { throw CacheOptionError.notASize(text) }
+            return size
+        }
         let context = try io.context()
-        let cache = context.cache
         switch action {
         case "size", "list":
-            let entries = cache.entries().sorted { ($0.lastUsed, $0.digest) < ($1.lastUsed, $1.digest) }
-            let bytes = entries.reduce(0) { $0 + $1.size }
+            let listing = context.cacheListing()
+            let entries = listing.entries
             if action == "size" {
                 if json {
-                    io.json(.object(JSONObject([("path", .string(cache.root)), ("entries", .int(entries.count)), ("bytes", .int(bytes))])))
+                    io.json(.object(JSONObject([("path", .string(listing.root)), ("entries", .int(entries.count)),
+                                                ("bytes", .int(listing.bytes))])))
                 } else {
-                    io.line("\(entries.count) entr\(entries.count == 1 ? "y" : "ies"), \(bytes) bytes in \(terminalSafe(cache.root))")
+                    io.line("\(entries.count) entr\(entries.count == 1 ? "y" : "ies"), \(listing.bytes) bytes in \(terminalSafe(listing.root))")
                 }
             } else if json {
                 io.json(.array(entries.map(Self.json)))
@@ -55,14 +66,7 @@ struct Cache: QuiltCommand {
                 for e in entries { io.line("\(e.hashType) \(e.digest) \(e.size) \(e.lastUsed)") }
             }
         default:
-            var (age, size) = try QuiltContext.cachePruneLimits(olderThanDays: olderThan, maxSize: maxSize)
-            if action == "prune" && age == nil && size == nil {
-                guard let budget = context.cacheMaxSize else {
-                    throw ValidationError("prune needs --older-than, --max-size or cache_max_size in config.yml")
-                }
-                size = budget
-            }
-            let report = action == "verify" ? cache.verify() : cache.prune(olderThan: age, maxSize: size)
+            let report = action == "verify" ? context.verifyCache() : try context.pruneCache(olderThan: age, maxSize: size)
             if json {
                 io.json(.object(JSONObject([
                     ("checked", .int(report.checked)), ("removed", .array(report.removed.map(Self.json))),
@@ -71,6 +75,20 @@ struct Cache: QuiltCommand {
             } else {
                 io.line("\(action == "verify" ? "Checked" : "Considered") \(report.checked) entries; removed "
                         + "\(report.removed.count) (\(report.removedBytes) bytes) and \(report.temporaryFilesRemoved) temporary files")
+            }
+        }
+    }
+
+    /// The option values that are not a number of days or a size.
+    enum CacheOptionError: QuiltError {
+        case notDays(String)
+        case notASize(String)
+
+        var kind: FailureKind { .usage }
+        var message: String {
+            switch self {
+            case .notASize(let text): return "not a size \(quoted(text)) (bytes, or a number with K, M, G or T)"
+            case .notDays(let text): return "not a number of days \(quoted(text))"
             }
         }
     }

@@ -20,7 +20,7 @@ struct Config: QuiltCommand {
     @Flag(name: .long, help: "Print the configuration as a JSON object.")
     var json = false
 
-    @Argument(help: "A key, such as default_remote_registry, or a catalog URL.")
+    @Argument(help: "A key, such as default_remote_registry, or a catalog URL.", completion: .list(QuiltConfig.knownKeys))
     var key: String?
 
     @Argument(help: "A new value.")
@@ -42,7 +42,7 @@ struct Config: QuiltCommand {
             return
         }
         if let key {
-            guard config.knows(key) else { throw ConfigError.unknownKey(key) }
+            try config.checkKey(key)
             io.line(terminalSafe((config[key] ?? .null).description))
             return
         }

@@ -1,6 +1,7 @@
 // quilt delete: remove a package's pointers (quilt3's delete_package); manifests and data stay.
 import ArgumentParser
 import QuiltFormat
+import QuiltRegistry
 
 struct Delete: QuiltCommand, VerboseCommand, QuietCommand {
     static let configuration = CommandConfiguration(
@@ -9,7 +10,7 @@ struct Delete: QuiltCommand, VerboseCommand, QuietCommand {
         discussion: """
         Deletes pointers only, as quilt3's delete_package does: manifests and data stay. With --top-hash, only \
         the pointers holding that hash go, and if latest was one of them it is re-pointed at the newest remaining \
-        revision. Asks first when standard input is a terminal, unless --yes.
+        revision. Asks first when standard input is a terminal; when it is not, deletes only with --yes.
         """)
 
     @OptionGroup var registryOptions: RegistryOptions
@@ -31,8 +32,10 @@ struct Delete: QuiltCommand, VerboseCommand, QuietCommand {
     func execute(_ io: IO) throws {
         try PackageName.validate(name)
         let registry = try io.registry(registryOptions)
-        if !yes && io.stdinIsTerminal {
+        if !yes {
             let what = topHash.map { "revision \($0) of \(name)" } ?? "package \(name)"
+            // Without a terminal there is no one to ask: a pasted or scripted delete says --yes, or deletes nothing.
+            guard io.stdinIsTerminal else { throw ArgumentError.confirmationNeeded(what: what, registry: registry.url) }
             guard io.confirm("Delete \(what) from \(registry.url)?") else { throw ArgumentError.notConfirmed }
         }
         let deleted = try registry.deletePackage(name, topHash: topHash?.lowercased())

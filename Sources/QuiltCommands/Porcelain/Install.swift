@@ -1,6 +1,7 @@
 // quilt install: materialise a revision's files and record the revision in the local registry (quilt3's install).
 import ArgumentParser
 import QuiltFormat
+import QuiltRegistry
 
 struct Install: QuiltCommand, VerboseCommand, QuietCommand {
     static let configuration = CommandConfiguration(

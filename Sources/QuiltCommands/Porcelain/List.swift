@@ -1,5 +1,7 @@
 // quilt list: the packages in a registry (quilt3's list_packages).
 import ArgumentParser
+import QuiltFormat
+import QuiltRegistry
 
 struct List: QuiltCommand, VerboseCommand {
     static let configuration = CommandConfiguration(

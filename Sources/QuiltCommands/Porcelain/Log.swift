@@ -22,26 +22,19 @@ struct Log: QuiltCommand, VerboseCommand {
     func execute(_ io: IO) throws {
         try PackageName.validate(name)
         let registry = try io.registry(registryOptions)
-        let listing = try registry.listPointers(name)
-        warnCorrupt(listing, io)
-        let pointers = listing.pointers
-        guard !pointers.isEmpty else { throw RegistryError.noSuchPackage(name) }
-        let latest = pointers.first { $0.pointer == "latest" }?.topHash
-        let versions = Registry.versions(of: pointers)
-        let headers = registry.manifestHeaders(versions.map(\.topHash))
+        let history = try registry.history(name) { warnCorruptPointer($0, io) }
         var rows: [JSONValue] = []
-        for version in versions {
-            let message = headers[version.topHash]?["message"] ?? .null
+        for version in history {
+            let message = version.header?["message"] ?? .null
             if json {
                 // `latest` and `user_meta` were added after the first three keys; keys are never renamed.
                 rows.append(.object(JSONObject([
                     ("timestamp", .integer(version.timestamp)), ("top_hash", .string(version.topHash)), ("message", message),
-                    ("latest", .bool(version.topHash == latest)),
-                    ("user_meta", headers[version.topHash]?["user_meta"] ?? .null),
+                    ("latest", .bool(version.isLatest)), ("user_meta", version.header?["user_meta"] ?? .null),
                 ])))
             } else {
                 let date = Date(timeIntervalSince1970: Double(version.timestamp) ?? 0)
-                let marker = version.topHash == latest ? " (latest)" : ""
+                let marker = version.isLatest ? " (latest)" : ""
                 let text = terminalSafe(message.stringValue ?? "")
                 io.line("\(Self.format(date))  \(version.topHash)\(marker)  \(text)")
             }

@@ -3,6 +3,7 @@
 import ArgumentParser
 import QuiltFormat
 import QuiltRegistry
+import QuiltSupport
 
 struct Login: QuiltCommand {
     static let configuration = CommandConfiguration(

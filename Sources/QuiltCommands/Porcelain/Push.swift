@@ -13,9 +13,11 @@ struct Push: QuiltCommand, VerboseCommand, QuietCommand {
         registry) or from nothing. Data goes to \
         s3://<bucket>/<ns>/<name>/<logical key> (or --dest). By default only local files and objects outside the \
         registry bucket are copied (quilt3 7+); --copy all|local|none changes that. Every copied object's hash \
-        is computed here and checked against S3's checksum. Unless --force, the push fails with exit status 2 \
-        when the remote latest is not the revision the push started from (--from, else NAME's local latest, as \
-        recorded by 'quilt install'). The registry defaults to \
+        is computed here and checked against S3's checksum. With --from-registry, --from is read in that \
+        registry and its objects are copied server side (a promotion between registries). Unless --force, the \
+        push fails with exit status 2 when the remote latest is not the revision the push started from (--from \
+        in the same registry), nor the one this machine last published or read there (a record moved by every \
+        push, install and pull), nor NAME's local latest. The registry defaults to \
         default_remote_registry from 'quilt config'. With a catalog configured (navigator_url), the revision's \
         catalog page is shown too.
         """)
@@ -28,6 +30,9 @@ struct Push: QuiltCommand, VerboseCommand, QuietCommand {
     @Option(name: .long, help: ArgumentHelp("The remote registry, s3://bucket (default: default_remote_registry).", valueName: "url"))
     var registry: String?
 
+    @Option(name: .long, help: ArgumentHelp("Read --from in this registry (a promotion: objects are copied server side).", valueName: "url"))
+    var fromRegistry: String?
+
     @Option(name: .long, help: ArgumentHelp("Where data goes: s3://<registry bucket>/<prefix> (default: <ns>/<name>).", valueName: "url"))
     var dest: String?
 
@@ -37,7 +42,8 @@ struct Push: QuiltCommand, VerboseCommand, QuietCommand {
     @Flag(name: .long, help: "Write nothing when the new top hash equals the remote latest.")
     var dedupe = false
 
-    @Option(name: .long, help: ArgumentHelp("Which entries to copy: default, all, local or none.", valueName: "mode"))
+    @Option(name: .long, help: ArgumentHelp("Which entries to copy: default, all, local or none.", valueName: "mode"),
+            completion: .list(CopyMode.allCases.map(\.rawValue)))
     var copy: String = CopyMode.outsideRegistry.rawValue
 
     @Flag(name: .long, help: "Check against the remote registry's workflow; upload and write nothing.")
@@ -51,8 +57,9 @@ struct Push: QuiltCommand, VerboseCommand, QuietCommand {
     }
 
     func execute(_ io: IO) throws {
-        let request = PushRequest(spec: try content.spec(), from: content.from, registry: registry, dest: dest,
+        var request = PushRequest(spec: try content.spec(), from: content.from, registry: registry, dest: dest,
                                   copyMode: CopyMode(rawValue: copy)!, force: force, dedupe: dedupe, checkOnly: check)
+        request.fromRegistry = fromRegistry
         let progress = ProgressPhaseLines.phases(io, json: json)
         defer { progress?.finish() }
         let result = try io.context().push(request, progress: progress?.handler)

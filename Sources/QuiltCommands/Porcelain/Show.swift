@@ -11,7 +11,7 @@ struct Show: QuiltCommand, VerboseCommand {
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var verboseOption: VerboseOption
 
-    @Flag(name: .long, help: "Print {name, top_hash, message, user_meta, entries} as JSON.")
+    @Flag(name: .long, help: "Print {name, top_hash, message, user_meta, workflow, entries} as JSON.")
     var json = false
 
     @Argument(help: "The revision: ns/name, ns/name:latest, ns/name@<hash prefix>, ns/name:<timestamp>, or a 64-hex top hash.")
@@ -31,6 +31,7 @@ struct Show: QuiltCommand, VerboseCommand {
         io.line("top hash:  \(topHash)")
         io.line("message:   \(terminalSafe(manifest.message ?? ""))")
         if let userMeta = manifest.userMeta { io.line("user_meta: \(terminalSafe(JSONWriter.manifestForm(userMeta)))") }
+        if let stamp = manifest.header["workflow"] { io.line("workflow:  \(terminalSafe(Self.describe(stamp)))") }
         let total = manifest.totalSize
         io.line("entries:   \(manifest.fileCount) (\(formatBytes(total)))")
         io.line("")
@@ -41,5 +42,13 @@ struct Show: QuiltCommand, VerboseCommand {
                 io.line("\(padded)  \(terminalSafe(entry.hash?.value ?? "-"))  \(terminalSafe(entry.logicalKey))")
             }
         }
+    }
+
+    /// A workflow stamp in one line: the workflow's id (`None` for "no workflow", as quilt3 names it) and the
+    /// config it came from.
+    static func describe(_ stamp: JSONValue) -> String {
+        guard case .object(let object) = stamp else { return JSONWriter.manifestForm(stamp) }
+        let id = object["id"].flatMap { $0 == .null ? nil : ($0.stringValue ?? JSONWriter.manifestForm($0)) } ?? "None"
+        return id + (object["config"]?.stringValue.map { " (config \($0))" } ?? "")
     }
 }

@@ -13,11 +13,16 @@ struct Whoami: QuiltCommand, VerboseCommand {
         Names the credential source (a catalog sign-in, the environment, a profile, SSO, a process, an assumed \
         role, a container or instance role), asks STS whose credentials they are (GetCallerIdentity), and shows the \
         region. With --registry, also checks reading (a one-key listing) and writing (a small object under \
-        .quilt/whoami/, whose version is deleted again at once). Exit status 1 when any check fails.
+        .quilt/whoami/, whose version is deleted again at once, so no object, version or delete marker stays; \
+        credentials that may write but not delete pass, and the report says where the probe was left). \
+        --read-only, or no credentials, skips the write check. Exit status 1 when any check fails.
         """)
 
     @Option(name: .long, help: ArgumentHelp("Also check reading and writing here: s3://bucket[/prefix], a path or file:///dir.", valueName: "url"))
     var registry: String?
+
+    @Flag(name: .long, help: "With --registry, check reading only: write nothing.")
+    var readOnly = false
 
     @OptionGroup var verboseOption: VerboseOption
 
@@ -25,7 +30,7 @@ struct Whoami: QuiltCommand, VerboseCommand {
     var json = false
 
     func execute(_ io: IO) throws {
-        let report = try io.context().whoami(registry: registry)
+        let report = try io.context().whoami(registry: registry, readOnly: readOnly)
         if json {
             io.json(Self.json(report))
         } else {
@@ -42,8 +47,16 @@ struct Whoami: QuiltCommand, VerboseCommand {
             if let registry = report.registry {
                 show("registry:    ", registry + (report.bucketRegion.map { " (region \($0))" } ?? ""))
                 if let read = report.read { show("read:        ", Self.text(read)) }
-                if let write = report.write { show("write:       ", Self.text(write)) }
+                if let write = report.write {
+                    show("write:       ", Self.text(write))
+                } else if let skipped = report.writeSkipped {
+                    show("write:       ", "not checked (\(skipped))")
+                }
             }
+        }
+        if let left = report.write?.leftBehind {
+            io.warning("could not remove the write probe \(quoted(left.location)): \(terminalSafe(left.reason)); "
+                       + "these credentials may write but not delete: remove it with other credentials")
         }
         io.flush()
         if let error = report.identityError {
@@ -72,13 +85,20 @@ struct Whoami: QuiltCommand, VerboseCommand {
             ("region", report.region.map { .string($0) } ?? .null),
         ])
         if let registry = report.registry {
-            func check(_ check: WhoamiReport.Check?) -> JSONValue {
+            func check(_ check: WhoamiReport.Check?, write: Bool = false) -> JSONValue {
                 guard let check else { return .null }
-                return .object(JSONObject([("ok", .bool(check.ok)), ("error", check.ok ? .null : .string(check.detail ?? ""))]))
+                var object = JSONObject([("ok", .bool(check.ok)), ("error", check.ok ? .null : .string(check.detail ?? ""))])
+                if write {
+                    object["left_behind"] = check.leftBehind.map { .object(JSONObject([
+                        ("location", .string($0.location)), ("reason", .string($0.reason)),
+                    ])) } ?? .null
+                }
+                return .object(object)
             }
             object["registry"] = .object(JSONObject([
                 ("url", .string(registry)), ("bucket_region", report.bucketRegion.map { .string($0) } ?? .null),
-                ("read", check(report.read)), ("write", check(report.write)),
+                ("read", check(report.read)), ("write", check(report.write, write: true)),
+                ("write_skipped", report.writeSkipped.map { .string($0) } ?? .null),
             ]))
         }
         object["ok"] = .bool(report.ok)

@@ -58,6 +58,15 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    /// The value of a number (an integer or a float) as a `Double`, rounded as Python's `float()` rounds it.
+    public var numberValue: Double? {
+        switch self {
+        case .integer(let digits): return Double(digits)
+        case .float(let value): return value
+        default: return nil
+        }
+    }
+
     /// The value as an `Int`, if it is an integer that fits.
     public var intValue: Int? {
         if case .integer(let digits) = self { return Int(digits) }

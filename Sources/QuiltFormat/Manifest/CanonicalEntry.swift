@@ -39,6 +39,11 @@ enum CanonicalEntry {
     /// false, with nothing appended, for another line or a meta that is not JSON.
     static func appendInPlace(line: UnsafeRawBufferPointer, to out: inout [UInt8]) -> Bool {
         guard let shape = WriterFormLine(line) else { return false }
+        return appendInPlace(line: line, shape: shape, to: &out)
+    }
+
+    /// `appendInPlace` of a line whose shape the caller has read already.
+    static func appendInPlace(line: UnsafeRawBufferPointer, shape: WriterFormLine, to out: inout [UInt8]) -> Bool {
         let scan = LineScanner(bytes: line)
         return frame(&out,
                      type: { scan.appendCanonical(shape.type, to: &$0) },

@@ -221,7 +221,7 @@ public final class EntrySpool {
         while i < slots.count {
             var latest = slots[i]
             var j = i + 1
-            while j < slots.count && Self.key(slots[j], bases).elementsEqual(Self.key(slots[i], bases)) {
+            while j < slots.count && UnsafeRawBufferPointer(Self.key(slots[j], bases)).hasSameBytes(as: UnsafeRawBufferPointer(Self.key(slots[i], bases))) {
                 if slots[j].location > latest.location { latest = slots[j] }
                 j += 1
             }
@@ -318,24 +318,8 @@ public final class EntrySpool {
     /// Every entry's line (manifest form, no newline) and logical key (unescaped), in tree order; both are valid
     /// only during the call. Duplicates and collisions across runs throw when the merge meets them.
     public func forEachSorted(_ body: (_ line: UnsafeRawBufferPointer, _ key: UnsafeRawBufferPointer) throws -> Void) throws {
-        try finish()
-        if runs.isEmpty {
-            // One run, in memory, already checked.
-            let bases = chunks.map { $0.baseAddress! }
-            try bases.withUnsafeBufferPointer { bases in
-                for slot in slots { try body(Self.line(slot, bases), UnsafeRawBufferPointer(Self.key(slot, bases))) }
-            }
-            return
-        }
         var lines = try sortedLines()
         while let (line, key) = try lines.next() { try body(line, key) }
-    }
-
-    /// Goes through every key in tree order without using the lines: what finds duplicates across runs before
-    /// anything is written where a failure half-way would leave half a manifest.
-    public func checkTree() throws {
-        guard !runs.isEmpty else { return try finish() }
-        try forEachSorted { _, _ in }
     }
 
     /// An iterator over the sorted lines (for readers that pull, such as a merge with another manifest).
@@ -356,16 +340,29 @@ public final class EntrySpool {
         private var started = false
         private let bases: [UnsafeMutableRawPointer]
 
+        /// With no run on disk, the sorted slots held, read in place (no merge: they were sorted and checked).
+        private let held: [Slot]?
+        private var heldIndex = 0
+
         init(spool: EntrySpool) {
             self.spool = spool
             bases = spool.chunks.map { $0.baseAddress! }
             let perRun = min(1 << 20, max(64 << 10, spool.memoryBudget / 8 / max(1, spool.runs.count)))
             sources = spool.runs.map { Source(run: $0, bufferSize: perRun) }
-            if !spool.slots.isEmpty { sources.append(Source(memory: spool.slots.count)) }
+            held = spool.runs.isEmpty ? spool.slots : nil
+            if held == nil && !spool.slots.isEmpty { sources.append(Source(memory: spool.slots.count)) }
         }
 
         /// The next line and key, valid until the next call; nil at the end.
         public mutating func next() throws -> (line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer)? {
+            if let held {
+                guard heldIndex < held.count else { return nil }
+                let slot = held[heldIndex]
+                heldIndex += 1
+                return bases.withUnsafeBufferPointer { bases in
+                    (EntrySpool.line(slot, bases), UnsafeRawBufferPointer(EntrySpool.key(slot, bases)))
+                }
+            }
             if !started {
                 started = true
                 for i in sources.indices where try advance(i) { heap.append(i) }
@@ -416,7 +413,7 @@ public final class EntrySpool {
         private mutating func dropReplacedTop() throws {
             while let top = heap.first {
                 let replaced = [1, 2].contains { child in
-                    child < heap.count && sources[heap[child]].key.elementsEqual(sources[top].key)
+                    child < heap.count && sources[heap[child]].key.hasSameBytes(as: sources[top].key)
                 }
                 guard replaced else { return }
                 if try advance(top) {

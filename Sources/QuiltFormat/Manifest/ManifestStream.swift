@@ -120,7 +120,7 @@ public final class ManifestStream {
                 // (A meta that is not JSON fails the hash; the general path below words the error. Without
                 // hashing, the meta was checked above all the same.)
                 let size = LineScanner(bytes: line).integer(shape.size)
-                if try account(key: key, size: size, line: line, entry: nil) {
+                if try account(key: key, size: size, line: line, shape: shape) {
                     return RawEntry(line: line, key: key, size: size, contentStart: shape.contentStart)
                 }
             }
@@ -128,7 +128,7 @@ public final class ManifestStream {
             case .entry(let entry):
                 keyScratch.removeAll(keepingCapacity: true)
                 keyScratch.append(contentsOf: entry.logicalKey.utf8)
-                _ = try keyScratch.withUnsafeBytes { try account(key: $0, size: entry.size, line: line, entry: entry) }
+                _ = try keyScratch.withUnsafeBytes { try account(key: $0, size: entry.size, line: line, entry: entry, shape: nil) }
                 return keyScratch.withUnsafeBytes { RawEntry(line: line, key: $0, size: entry.size, contentStart: nil) }
             case .directory(let key, let meta):
                 // After an entry: the file is not in the canonical layout.
@@ -151,7 +151,7 @@ public final class ManifestStream {
             switch try ManifestLine.parse(line, lineNumber: lines.lineNumber, rules: .manifest) {
             case .entry(let entry):
                 var key = entry.logicalKey
-                _ = try key.withUTF8 { try account(key: UnsafeRawBufferPointer($0), size: entry.size, line: line, entry: entry) }
+                _ = try key.withUTF8 { try account(key: UnsafeRawBufferPointer($0), size: entry.size, line: line, entry: entry, shape: nil) }
                 return entry
             case .directory(let key, let meta):
                 canonicalLayout = false
@@ -165,11 +165,12 @@ public final class ManifestStream {
 
     /// Checks a file entry against the one before (while the layout holds), counts it and hashes it. False, with
     /// nothing counted, when the line's hash could not be made from its bytes (the caller then parses it).
-    private func account(key: UnsafeRawBufferPointer, size: Int, line: UnsafeRawBufferPointer, entry: ManifestEntry?) throws -> Bool {
+    private func account(key: UnsafeRawBufferPointer, size: Int, line: UnsafeRawBufferPointer, entry: ManifestEntry? = nil,
+                         shape: WriterFormLine?) throws -> Bool {
         if let hasher, canonicalLayout {
-            if entry == nil {
+            if let shape {
                 // The writer's form: hashed in place, or parsed by the caller if that fails.
-                guard (try? hasher.add(line: line)) != nil else { return false }
+                guard hasher.add(line: line, shape: shape) else { return false }
             } else if entry?.hash == nil {
                 if missingHash == nil { missingHash = entry?.logicalKey }
             } else {

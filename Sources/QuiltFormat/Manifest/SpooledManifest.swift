@@ -2,8 +2,8 @@
 // EntrySpool as lines, written by the one writer from the spool's sorted lines.
 import QuiltSupport
 
-/// A manifest whose file entries wait in a spool: what `quilt-write-manifest` and `quilt build` of a directory
-/// make, in memory bounded by the spool's budget however many entries there are.
+/// A manifest whose file entries wait in a spool, in memory bounded by the spool's budget however many entries
+/// there are: a stored manifest sorted because its file is not in tree order.
 public struct SpooledManifest {
     /// The header line (the package `_meta`), in its own key order.
     public var header: JSONObject
@@ -17,26 +17,6 @@ public struct SpooledManifest {
         self.header = header
         self.directoryMeta = directoryMeta
         self.entries = entries
-    }
-
-    /// The package `user_meta`: nil when absent (which hashes differently from `null`).
-    public var userMeta: JSONValue? {
-        get { header["user_meta"] }
-        set { header["user_meta"] = newValue }
-    }
-
-    /// Sets `message` (null when nil), keeping its position if present.
-    public mutating func setMessage(_ message: String?) {
-        header["message"] = message.map { .string($0) } ?? .null
-    }
-
-    /// Every file entry, parsed back from its line, in tree order (for the few readers that need values, such
-    /// as a workflow's entries schema).
-    public func forEachEntry(_ body: (ManifestEntry) throws -> Void) throws {
-        try entries.forEachSorted { line, _ in
-            guard case .entry(let entry) = try ManifestLine.parse(line, lineNumber: 0, rules: .entryStream) else { return }
-            try body(entry)
-        }
     }
 }
 

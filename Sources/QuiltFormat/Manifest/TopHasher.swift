@@ -25,6 +25,14 @@ public final class TopHasher {
         if canonical.count >= Self.blockSize { flush() }
     }
 
+    /// Adds a line in the writer's form whose shape the caller has read; false (nothing added) if its meta is
+    /// not JSON.
+    func add(line: UnsafeRawBufferPointer, shape: WriterFormLine) -> Bool {
+        guard CanonicalEntry.appendInPlace(line: line, shape: shape, to: &canonical) else { return false }
+        if canonical.count >= Self.blockSize { flush() }
+        return true
+    }
+
     /// Adds a block of file entry lines, each ending in a newline.
     public func add(lines block: UnsafeRawBufferPointer) throws(ManifestError) {
         var splitter = LineSplitter()

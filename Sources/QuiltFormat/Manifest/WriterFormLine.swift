@@ -45,11 +45,6 @@ public struct WriterFormLine {
         self.contentStart = contentStart
     }
 
-    /// Where a line in the writer's form has its size, hash and meta (nil for another line).
-    public static func contentStart(of line: UnsafeRawBufferPointer) -> Int? {
-        WriterFormLine(line)?.contentStart
-    }
-
     /// Whether every string is UTF-8 (what a line read from storage must be shown to be).
     func stringsAreUTF8(_ line: UnsafeRawBufferPointer) -> Bool {
         for token in [key, url, type, value] where token.nonASCII {

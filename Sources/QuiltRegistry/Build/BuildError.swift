@@ -6,6 +6,8 @@ public enum BuildError: QuiltError {
     case notADirectory(String)
     case unreadable(path: String, reason: String)
     case noSuchEntry(String)
+    /// `--entry-meta LK=…` where the revision has no file at `LK`.
+    case entryMetaNamesNoEntry(String)
     case unsupportedPhysicalKey(String)
     /// A file name in a directory being added that is not valid UTF-8 (shown as bytes), and how many more.
     case undecodableName(path: [UInt8], others: Int)
@@ -14,7 +16,7 @@ public enum BuildError: QuiltError {
 
     public var kind: FailureKind {
         switch self {
-        case .noSuchEntry, .undecodableName, .pathNotUTF8: return .badInput
+        case .noSuchEntry, .entryMetaNamesNoEntry, .undecodableName, .pathNotUTF8: return .badInput
         default: return .operationFailed
         }
     }
@@ -23,6 +25,7 @@ public enum BuildError: QuiltError {
         case .notADirectory(let path): return "not a directory \(quoted(path))"
         case .unreadable(let path, let reason): return "cannot read file \(quoted(path)): \(reason)"
         case .noSuchEntry(let key): return "no such logical key \(quoted(key))"
+        case .entryMetaNamesNoEntry(let key): return "--entry-meta names no entry of the revision \(quoted(key))"
         case .unsupportedPhysicalKey(let url): return "cannot hash data at \(quoted(url)) here"
         case .pathNotUTF8(let bytes): return "path is not valid UTF-8 \(quoted(bytes: bytes))"
         case .undecodableName(let path, let others):

@@ -3,6 +3,7 @@
 // the same place of the header, so the plumbing path publishes the same bytes as the porcelain.
 import QuiltSupport
 import QuiltFormat
+import QuiltStorage
 
 /// Where `writeManifest` puts the manifest.
 public enum ManifestDestination {

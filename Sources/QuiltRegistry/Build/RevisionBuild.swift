@@ -17,16 +17,23 @@ final class RevisionBuild {
     let base: (registry: Registry, topHash: String)?
     /// Logical keys (or directory keys, without their `/`) taken out of the base, in the order given.
     let removals: [String]
+    /// The removals as given (for messages).
+    private let removalTexts: [String]
     /// The entries added (the last added wins over an earlier one with the same key, and over the base's).
     let additions: EntrySpool
     /// The package `user_meta` to set; nil keeps the base's (or, without a base, leaves none).
     let packageMeta: JSONValue?
     /// Directory metadata set, in order, after the removals: each replaces any line of its key.
     let directoryEdits: [(key: String, meta: JSONValue)]
+    /// `user_meta` set on entries of the base, by logical key (`pkg[lk].set_meta(…)`); each must name one.
+    let entryMeta: [[UInt8]: JSONValue]
 
     init(base: (registry: Registry, topHash: String)?, removals: [String] = [], additions: EntrySpool,
-         packageMeta: JSONValue? = nil, directoryEdits: [(key: String, meta: JSONValue)] = []) {
+         packageMeta: JSONValue? = nil, directoryEdits: [(key: String, meta: JSONValue)] = [],
+         entryMeta: [[UInt8]: JSONValue] = [:]) {
+        self.entryMeta = entryMeta
         self.base = base
+        removalTexts = removals
         self.removals = removals.map { key in
             var trimmed = key
             while trimmed.hasSuffix("/") { trimmed.removeLast() }
@@ -67,34 +74,18 @@ final class RevisionBuild {
     }
 
     /// Every file line of the revision, in tree order: the additions' lines as the spool keeps them, the base's
-    /// normalized to the writer's form, each checked against the one before (a duplicate, a file where a
-    /// directory is) and against the directory lines (no file where one says a directory is). A removal that
-    /// takes nothing from the base is refused at the end, before anything can have been committed.
+    /// (less what a removal takes) normalized to the writer's form, each checked where the two sources meet (a
+    /// file where a directory is) and against the directory lines (no file where one says a directory is). A
+    /// removal that takes nothing from the base is refused at the end, before anything can have been committed.
     func forEachLine(_ base: StoredManifest?, directories: [(key: String, meta: JSONValue)],
                      _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var added = try additions.sortedLines()
-        var addition = try added.next()
-        var baseLine = try base?.nextLine()
         var matched = [Bool](repeating: false, count: removals.count)
+        var metaUnmatched = Set(entryMeta.keys)
         let removalKeys = removals.map { Array($0.utf8) }
         let directoryPaths = Manifest.directoryPaths(directories)
-        var previous: [UInt8] = [], hasPrevious = false
         var normalized: [UInt8] = []
         normalized.reserveCapacity(4096)
 
-        func emit(_ line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer) throws {
-            if hasPrevious { try previous.withUnsafeBytes { try EntrySpool.checkNeighbours($0, key) } }
-            if !directoryPaths.isEmpty {
-                let file = String(decoding: key, as: UTF8.self)
-                if let directory = directoryPaths[ExactString(file)] {
-                    throw ManifestError.logicalKeyCollision(file: file, directory: directory)
-                }
-            }
-            try body(line)
-            previous.removeAll(keepingCapacity: true)
-            previous.append(contentsOf: key)
-            hasPrevious = true
-        }
         /// Whether a removal takes `key` (marking every removal that does).
         func removed(_ key: UnsafeRawBufferPointer) -> Bool {
             var taken = false
@@ -107,40 +98,77 @@ final class RevisionBuild {
             }
             return taken
         }
-        func emitBase(_ raw: ManifestStream.RawEntry) throws {
-            if !removalKeys.isEmpty && removed(raw.key) { return }
+        /// The base's next entry that no removal takes.
+        func nextBase() throws -> ManifestStream.RawEntry? {
+            while let raw = try base?.nextLine() {
+                if removalKeys.isEmpty || !removed(raw.key) { return raw }
+            }
+            return nil
+        }
+        // Each source checks its own neighbours (the spool as it sorts, the base as it streams); where they meet,
+        // a key must not be a file that the other source's next key lies below: tree order puts every key below
+        // `f/` right after `f`, so the other's head is the only key to look at (equal keys are a replacement).
+        func emit(_ line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, other: UnsafeRawBufferPointer?) throws {
+            if let other, other.count > key.count, other[key.count] == UInt8(ascii: "/"),
+               key.isEmpty || memcmp(key.baseAddress!, other.baseAddress!, key.count) == 0 {
+                throw ManifestError.logicalKeyCollision(file: String(decoding: key, as: UTF8.self),
+                                                        directory: String(decoding: other, as: UTF8.self))
+            }
+            if !directoryPaths.isEmpty {
+                let file = String(decoding: key, as: UTF8.self)
+                if let directory = directoryPaths[ExactString(file)] {
+                    throw ManifestError.logicalKeyCollision(file: file, directory: directory)
+                }
+            }
+            try body(line)
+        }
+        func emitBase(_ raw: ManifestStream.RawEntry, other: UnsafeRawBufferPointer?) throws {
             normalized.removeAll(keepingCapacity: true)
+            if !entryMeta.isEmpty, let meta = entryMeta[Array(raw.key)] {
+                guard case .entry(var entry) = try ManifestLine.parse(raw.line, lineNumber: 0, rules: .manifest) else { return }
+                entry.userMeta = meta
+                metaUnmatched.remove(Array(raw.key))
+                ManifestLine.appendEntry(entry, to: &normalized)
+                return try normalized.withUnsafeBytes { try emit($0, key: raw.key, other: other) }
+            }
             if ManifestLine.appendNormalized(raw.line, to: &normalized) == nil {
                 guard case .entry(let entry) = try ManifestLine.parse(raw.line, lineNumber: 0, rules: .manifest) else { return }
                 ManifestLine.appendEntry(entry, to: &normalized)
             }
-            try normalized.withUnsafeBytes { try emit($0, key: raw.key) }
+            try normalized.withUnsafeBytes { try emit($0, key: raw.key, other: other) }
         }
 
+        var added = try additions.sortedLines()
+        var addition = try added.next()
+        var baseLine = try nextBase()
         while true {
             switch (addition, baseLine) {
             case (nil, nil):
-                if let unmatched = matched.firstIndex(of: false) { throw BuildError.noSuchEntry(removals[unmatched]) }
+                if let unmatched = matched.firstIndex(of: false) { throw BuildError.noSuchEntry(removalTexts[unmatched]) }
+                if let key = metaUnmatched.min(by: { a, b in
+                    a.withUnsafeBufferPointer { l in b.withUnsafeBufferPointer { r in LogicalKey.precedes(l, r) } }
+                }) {
+                    throw BuildError.entryMetaNamesNoEntry(String(decoding: key, as: UTF8.self))
+                }
                 return
             case (let a?, nil):
-                try emit(a.line, key: a.key)
+                try emit(a.line, key: a.key, other: nil)
                 addition = try added.next()
             case (nil, let b?):
-                try emitBase(b)
-                baseLine = try base!.nextLine()
+                try emitBase(b, other: nil)
+                baseLine = try nextBase()
             case (let a?, let b?):
-                if a.key.elementsEqual(b.key) {
-                    // The addition replaces the base's entry (which a removal may also have named).
-                    if !removalKeys.isEmpty { _ = removed(b.key) }
-                    try emit(a.line, key: a.key)
+                if a.key.hasSameBytes(as: b.key) {
+                    // The addition replaces the base's entry.
+                    try emit(a.line, key: a.key, other: nil)
                     addition = try added.next()
-                    baseLine = try base!.nextLine()
+                    baseLine = try nextBase()
                 } else if LogicalKey.precedes(a.key.assumingMemoryBound(to: UInt8.self), b.key.assumingMemoryBound(to: UInt8.self)) {
-                    try emit(a.line, key: a.key)
+                    try emit(a.line, key: a.key, other: b.key)
                     addition = try added.next()
                 } else {
-                    try emitBase(b)
-                    baseLine = try base!.nextLine()
+                    try emitBase(b, other: a.key)
+                    baseLine = try nextBase()
                 }
             }
         }

@@ -22,6 +22,9 @@ public struct RevisionSpec: Sendable {
     public var workflow: WorkflowChoice
     /// Leave out files whose names are not valid UTF-8 (reported in the result) instead of refusing them.
     public var skipUndecodableNames = false
+    /// `--entry-meta LK=JSON`: each entry's `user_meta`, as quilt3's `pkg.set(lk, path, meta=…)` sets it on an
+    /// entry added, or `pkg[lk].set_meta(…)` on one of the starting revision; the last one given for a key wins.
+    public var entryMeta: [(key: String, meta: JSONValue)] = []
 
     public init(name: String, directory: String? = nil, sets: [(key: String, path: String)] = [], removals: [String] = [],
                 meta: JSONValue? = nil, message: String? = nil, workflow: WorkflowChoice = .unspecified) {
@@ -35,7 +38,9 @@ public struct RevisionSpec: Sendable {
     }
 
     /// True when the spec adds, removes or changes anything (else `push` publishes the local latest as it is).
-    public var changesContent: Bool { directory != nil || !sets.isEmpty || !removals.isEmpty || meta != nil }
+    public var changesContent: Bool {
+        directory != nil || !sets.isEmpty || !removals.isEmpty || meta != nil || !entryMeta.isEmpty
+    }
 
     /// When the data of the entries added is read to be hashed.
     enum Hashing {
@@ -98,8 +103,13 @@ public struct RevisionSpec: Sendable {
         let userMeta = try packageMeta ?? base.flatMap { try $0.registry.manifestHeader($0.topHash)["user_meta"] }
         try beforeAdding(userMeta)
 
+        var entryMetaByKey: [[UInt8]: JSONValue] = [:]
+        for (key, meta) in entryMeta {
+            try LogicalKey.validate(key)
+            entryMetaByKey[Array(key.utf8)] = meta
+        }
         var additions = Additions(spool: context.entrySpool(duplicates: .lastWins), context: context, hashing: hashing,
-                                  skipUndecodable: skipUndecodableNames, progress: progress)
+                                  skipUndecodable: skipUndecodableNames, progress: progress, entryMeta: entryMetaByKey)
         if let directory {
             if directory.hasPrefix("s3://") {
                 try additions.addS3Directory(url: directory, below: "")
@@ -116,8 +126,15 @@ public struct RevisionSpec: Sendable {
             }
         }
         try additions.finish()
+        // Metadata for keys no addition had is for entries of the base, set as they stream by; a key that names
+        // none of them is refused now, before anything is uploaded or written.
+        let baseEntryMeta = entryMetaByKey.filter { !additions.entryMetaApplied.contains($0.key) }
         let build = RevisionBuild(base: base, removals: removals, additions: additions.spool, packageMeta: packageMeta,
-                                  directoryEdits: directoryEdits)
+                                  directoryEdits: directoryEdits, entryMeta: baseEntryMeta)
+        if let key = baseEntryMeta.keys.min(by: { $0.lexicographicallyPrecedes($1) }), base == nil {
+            throw BuildError.entryMetaNamesNoEntry(String(decoding: key, as: UTF8.self))
+        }
+        if !baseEntryMeta.isEmpty { try build.check() }
         return (build, userMeta, additions.skipped, additions.s3Hashing)
     }
 }
@@ -130,10 +147,16 @@ struct Additions {
     let hashing: RevisionSpec.Hashing
     let skipUndecodable: Bool
     let progress: ProgressHandler?
+    /// `user_meta` to set on the entries added at these keys.
+    let entryMeta: [[UInt8]: JSONValue]
+    /// The keys of `entryMeta` an added entry had.
+    private(set) var entryMetaApplied: Set<[UInt8]> = []
     /// Files left out because their names are not UTF-8 (with `skipUndecodable`), as paths.
     private(set) var skipped: [[UInt8]] = []
     private(set) var s3Hashing = S3HashStats()
     private var batch: [ManifestEntry] = []
+    /// Each batch entry's local path (nil for an S3 object): local files are hashed by path, with no URL parsed.
+    private var batchPaths: [String?] = []
     private var found = 0
     private var done = (files: 0, bytes: 0)
 
@@ -141,7 +164,8 @@ struct Additions {
     static let batchSize = 8192
 
     init(spool: EntrySpool, context: QuiltContext, hashing: RevisionSpec.Hashing, skipUndecodable: Bool,
-         progress: ProgressHandler?) {
+         progress: ProgressHandler?, entryMeta: [[UInt8]: JSONValue] = [:]) {
+        self.entryMeta = entryMeta
         self.spool = spool
         self.context = context
         self.hashing = hashing
@@ -164,7 +188,8 @@ struct Additions {
             if !skipUndecodable && !undecodable.isEmpty { return }
             let key = Self.key(prefix, file.relativePath)
             try LogicalKey.validate(key)
-            try add(ManifestEntry(logicalKey: key, physicalKey: PhysicalKey.local(path: file.realPath).url, size: file.size, hash: nil))
+            try add(ManifestEntry(logicalKey: key, physicalKey: PhysicalKey.local(path: file.realPath).url, size: file.size, hash: nil),
+                    path: file.realPath)
         }
         if !skipUndecodable, let first = undecodable.first {
             throw BuildError.undecodableName(path: first, others: undecodable.count - 1)
@@ -179,7 +204,7 @@ struct Additions {
             throw FileSystemError.notARegularFile(path: path)
         }
         try LogicalKey.validate(key)
-        try add(ManifestEntry(logicalKey: key, physicalKey: PhysicalKey.local(path: real).url, size: size, hash: nil))
+        try add(ManifestEntry(logicalKey: key, physicalKey: PhysicalKey.local(path: real).url, size: size, hash: nil), path: real)
     }
 
     /// quilt3's `set(key, "s3://…")`: the object as it is now (its current version unless the URL names one), its
@@ -213,10 +238,19 @@ struct Additions {
         }
     }
 
-    private mutating func add(_ entry: ManifestEntry) throws {
+    private mutating func add(_ entry: ManifestEntry, path: String? = nil) throws {
+        var entry = entry
+        if !entryMeta.isEmpty {
+            let key = Array(entry.logicalKey.utf8)
+            if let meta = entryMeta[key] {
+                entry.userMeta = meta
+                entryMetaApplied.insert(key)
+            }
+        }
         found += 1
         guard hashing == .asAdded else { return try spool.add(entry) }
         batch.append(entry)
+        batchPaths.append(path)
         if batch.count >= Self.batchSize { try hashBatch() }
     }
 
@@ -231,16 +265,23 @@ struct Additions {
                                   bytesDone: before.bytes + p.bytesDone, bytesTotal: 0))
             }
         }
-        let needsS3 = batch.contains { $0.physicalKey.hasPrefix("s3://") }
-        s3Hashing = s3Hashing + (try EntryHasher.hashMissing(&batch, remote: needsS3 ? context.transfers() : nil,
-                                                             useS3Checksums: context.useS3Checksums,
-                                                             progress: batchProgress))
+        let local = batch.indices.filter { batchPaths[$0] != nil }
+        let results = try EntryHasher.hashFiles(local.map { batchPaths[$0]! }, progress: batchProgress)
+        for (n, i) in local.enumerated() {
+            batch[i].hash = results[n].hash
+            batch[i].size = results[n].size
+        }
+        if local.count < batch.count {
+            s3Hashing = s3Hashing + (try EntryHasher.hashMissing(&batch, remote: context.transfers(),
+                                                                 useS3Checksums: context.useS3Checksums))
+        }
         for entry in batch {
             try spool.add(entry)
             done.bytes += entry.size
         }
         done.files += batch.count
         batch.removeAll(keepingCapacity: true)
+        batchPaths.removeAll(keepingCapacity: true)
     }
 
     /// Hashes what is still held and ends the spool's adding.

@@ -47,11 +47,11 @@ extension QuiltContext {
         var manifest = reader.manifest
         let keys: [Int: String]
         let reused: Int
-        switch try RegistryLocation(registry.url) {
-        case .local(let root):
+        switch registry.storage.location {
+        case .directory(let root):
             keys = try unbundleLocally(reader, root: root, progress: progress)
             reused = 0
-        case .s3(let bucket, let prefix):
+        case .bucket(let bucket, let prefix):
             guard prefix.isEmpty else { throw PushError.notABucket(registry.url) }
             (keys, reused) = try unbundleToS3(reader, bucket: bucket, name: name, progress: progress)
         }

@@ -108,6 +108,8 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
 
 public enum ConfigError: QuiltError {
     case unknownKey(String)
+    /// `quilt config catalog.example.com`: a catalog's address without `https://` (no key has a dot or a slash).
+    case catalogURLWithoutScheme(String)
     case invalidValue(key: String, reason: String)
     case unreadable(path: String, reason: String)
     /// A setting in config.yml that is out of range (found when it is used, so `quilt config` can still fix it).
@@ -115,13 +117,15 @@ public enum ConfigError: QuiltError {
 
     public var kind: FailureKind {
         switch self {
-        case .unknownKey, .invalidValue, .invalidSetting: return .usage
+        case .unknownKey, .catalogURLWithoutScheme, .invalidValue, .invalidSetting: return .usage
         case .unreadable: return .badInput
         }
     }
     public var message: String {
         switch self {
         case .unknownKey(let key): return "unknown configuration key \(quoted(key))"
+        case .catalogURLWithoutScheme(let url):
+            return "invalid catalog URL \(quoted(url)): it needs a scheme (http or https)"
         case .invalidValue(let key, let reason): return "invalid value for \(quoted(key)): \(reason)"
         case .unreadable(let path, let reason): return "cannot parse configuration \(quoted(path)): \(reason)"
         case .invalidSetting(let key, let reason): return "invalid configuration \(quoted(key)) in config.yml: \(reason)"
@@ -132,6 +136,7 @@ public enum ConfigError: QuiltError {
         case .unknownKey:
             return "known keys: " + QuiltConfig.knownKeys.joined(separator: ", ")
         case .invalidSetting(let key, _): return "set it again with 'quilt config \(key) VALUE' (or 'null' to drop it)"
+        case .catalogURLWithoutScheme(let url): return "quilt config https://\(url)"
         default: return nil
         }
     }
@@ -183,6 +188,14 @@ public struct QuiltConfig: Sendable {
         values[key] != nil || Self.ownKeys.contains(key)
     }
 
+    /// Refuses a key `quilt config` does not know, saying so in the words that help: a catalog's address given
+    /// without its scheme (`catalog.example.com`) is taken for no key.
+    public func checkKey(_ key: String) throws(ConfigError) {
+        guard !knows(key) else { return }
+        if !key.contains("://"), key.contains(".") || key.contains("/") { throw .catalogURLWithoutScheme(key) }
+        throw .unknownKey(key)
+    }
+
     public var defaultLocalRegistry: String {
         values["default_local_registry"]?.stringValue ?? paths.defaultLocalRegistry
     }
@@ -211,7 +224,7 @@ public struct QuiltConfig: Sendable {
     /// Sets `key` (one of quilt3's keys, one of ours, or one the file already has) and writes the file as
     /// quilt3's `config(key=value)` does: every key, sorted, no backup kept.
     public mutating func set(_ key: String, _ value: ConfigValue) throws {
-        guard knows(key) else { throw ConfigError.unknownKey(key) }
+        try checkKey(key)
         var value = value
         if key == "cache_max_size" && value != .null { _ = try Self.cacheMaxSize(value) }
         if Self.settingKeys.contains(key) {

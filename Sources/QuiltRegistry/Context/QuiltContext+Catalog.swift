@@ -5,6 +5,8 @@ import QuiltFormat
 import QuiltAWS
 import QuiltCatalog
 import Foundation
+import QuiltHTTP
+import QuiltStorage
 
 /// What `quilt login` did.
 public struct LoginResult: Sendable {
@@ -19,9 +21,27 @@ extension QuiltContext {
     /// The credentials of a catalog sign-in (credentials.json), or nil when there are none and the AWS chain
     /// applies.
     func catalogCredentials() throws -> (any AWSCredentialsProvider)? {
-        try CatalogCredentialsProvider.stored(
+        // `QUILT_API_KEY` (CI): quilt3's `login_with_api_key` from the environment, ahead of a `quilt login`.
+        if let key = nonEmpty(environment["QUILT_API_KEY"]) {
+            guard key.hasPrefix("qk_") else { throw CatalogError.invalidAPIKey }
+            guard let registry = nonEmpty(config.registryURL) else {
+                throw CatalogError.notConfigured(navigatorURL: config.navigatorURL)
+            }
+            trace?("credentials: QUILT_API_KEY, from \(registry)/api/auth/get_credentials (in memory only)")
+            return try CatalogCredentialsProvider.apiKey(
+                key, registryURL: registry, dataDirectory: config.paths.dataDirectory,
+                catalogName: config.navigatorURL ?? registry, timeout: try config.settings().requestsTimeout)
+        }
+        return try CatalogCredentialsProvider.stored(
             dataDirectory: config.paths.dataDirectory, registryURL: config.registryURL,
-            catalogName: config.navigatorURL ?? config.registryURL, timeout: try config.settings().requestsTimeout)
+            catalogName: config.navigatorURL ?? config.registryURL, timeout: try config.settings().requestsTimeout,
+            retry: try retryPolicy())
+    }
+
+    /// How requests other than S3's (the catalog's, STS's) are tried again: as S3's are, the same number of tries
+    /// (`QUILT_S3_MAX_ATTEMPTS`, `AWS_MAX_ATTEMPTS`, the profile's `max_attempts`, the retry mode).
+    func retryPolicy() throws -> RetryPolicy {
+        try S3ClientConfiguration.retryPolicy(environment: environment, tuning: s3Tuning)
     }
 
     /// `quilt config URL`: reads the catalog's config.json and rewrites config.yml as quilt3's `config(URL)` does.
@@ -32,7 +52,8 @@ extension QuiltContext {
               catalogURL.lowercased().hasPrefix("http://") || catalogURL.lowercased().hasPrefix("https://") else {
             throw CatalogError.invalidURL(url)
         }
-        let json = try CatalogSession.fetchConfig(catalogURL: catalogURL, timeout: try? config.settings().requestsTimeout)
+        let json = try CatalogSession.fetchConfig(catalogURL: catalogURL, timeout: try? config.settings().requestsTimeout,
+                                                  retry: try retryPolicy())
         var config = self.config
         try config.configureCatalog(catalogURL, catalogConfig: json)
         return config
@@ -53,7 +74,7 @@ extension QuiltContext {
     public func login(code: String) throws -> LoginResult {
         let registry = try catalogRegistryURL()
         let session = CatalogSession(registryURL: registry, dataDirectory: config.paths.dataDirectory,
-                                     timeout: try config.settings().requestsTimeout)
+                                     timeout: try config.settings().requestsTimeout, retry: try retryPolicy())
         guard !code.isEmpty else { throw CatalogError.noCode(loginURL: session.loginURL) }
         let expires = try session.login(code: code)
         return LoginResult(registryURL: registry, navigatorURL: config.navigatorURL, credentialsExpire: expires)
@@ -95,7 +116,12 @@ public struct WhoamiReport: Sendable {
     public struct Check: Sendable {
         public var ok: Bool
         public var detail: String?
+        /// The write probe that could not be removed (credentials that may put but not delete): where it is, and
+        /// why it stayed. The write itself worked.
+        public var leftBehind: (location: String, reason: String)? = nil
     }
+    /// Whether the write check was skipped (`--read-only`, or no credentials to write with), and why.
+    public var writeSkipped: String?
 
     /// Whether everything that was checked works.
     public var ok: Bool {
@@ -107,18 +133,22 @@ extension QuiltContext {
     /// `quilt whoami [--registry R]`: the credential source, the identity (STS GetCallerIdentity), the region, and
     /// with an S3 registry whether reading (a one-key listing) and writing (an object written and its version
     /// deleted again) work.
-    public func whoami(registry registryText: String?) throws -> WhoamiReport {
+    /// With `readOnly`, nothing is written: the write check is skipped. Without credentials it is skipped too (an
+    /// unsigned write that a bucket took could not be taken back: anonymous deletes are refused).
+    public func whoami(registry registryText: String?, readOnly: Bool = false) throws -> WhoamiReport {
         let client = try s3Client()
         let provider = client.configuration.credentials
         var report = WhoamiReport(sourceKind: provider.source.kind, source: provider.source.description)
         // S3 requests are signed for the AWS settings' region, else each bucket's own (found once per bucket).
         report.region = client.configuration.region
+        var signed = false
         do {
             if let credentials = try provider.credentials() {
+                signed = true
                 let stsRegion = report.region ?? (provider.source.kind == "catalog" ? config.values["region"]?.stringValue : nil)
                 let identity = try CallerIdentity.fetch(
                     credentials: credentials, region: stsRegion, environment: environment,
-                    timeout: try config.settings().requestsTimeout ?? 30)
+                    timeout: try config.settings().requestsTimeout ?? 30, retry: client.configuration.retry)
                 report.account = identity.account
                 report.arn = identity.arn
                 report.userId = identity.userId
@@ -134,31 +164,50 @@ extension QuiltContext {
         guard let registryText else { return report }
         let location = try RegistryLocation(registryText)
         report.registry = location.url
+        if readOnly {
+            report.writeSkipped = "--read-only"
+        } else if !signed && !location.isLocal {
+            report.writeSkipped = "no credentials to write with"
+        }
         let probeName = "probe-" + Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
-        guard case .s3(let bucket, let prefix) = location else {
-            guard case .local(let path) = location, FileSystem.isDirectory(path) else {
+        let storage = try registry(location).storage
+        switch storage.location {
+        case .directory(let path):
+            guard FileSystem.isDirectory(path) else {
                 report.read = .init(ok: false, detail: "no such directory")
                 return report
             }
             report.read = .init(ok: (try? FileSystem.contentsOfDirectory(path)) != nil, detail: nil)
+            guard report.writeSkipped == nil else { return report }
+            // Beside `.quilt`, not in it: a registry that has no `.quilt` yet is left without one.
             let probe = path + "/.quilt-whoami-" + probeName
-            report.write = Self.check {
-                _ = try FileSystem.createExclusively(probe, contents: [])
-                try FileSystem.removeFile(probe)
+            report.write = Self.check { _ = try FileSystem.createExclusively(probe, contents: []) }
+            if report.write?.ok == true {
+                do { try FileSystem.removeFile(probe) } catch {
+                    report.write?.leftBehind = (PhysicalKey.local(path: probe).url, error.message)
+                }
             }
-            return report
-        }
-        report.bucketRegion = try? client.region(for: bucket)
-        let base = prefix.isEmpty ? "" : prefix + "/"
-        report.read = Self.check {
+        case .bucket(let bucket, let prefix):
+            report.bucketRegion = try? client.region(for: bucket)
             // A prefix without `/` keeps the probe to the one listing every S3 implementation signs alike.
-            _ = try client.listObjectsV2(bucket: bucket, prefix: prefix.isEmpty ? ".quilt" : prefix, maxKeys: 1)
-        }
-        let probe = base + ".quilt/whoami/" + probeName
-        report.write = Self.check {
-            let put = try client.putObject(bucket: bucket, key: probe, body: .bytes(Array("quilt whoami\n".utf8)))
-            // Deleting the version itself leaves nothing behind, not even a delete marker, in a versioned bucket.
-            try client.deleteObject(bucket: bucket, key: probe, versionId: put.versionId)
+            report.read = Self.check { _ = try storage.list(prefix: ".quilt", limit: 1) }
+            guard report.writeSkipped == nil else { return report }
+            let probe = ".quilt/whoami/" + probeName
+            var versionId: String?
+            report.write = Self.check {
+                versionId = try storage.put(probe, bytes: Array("quilt whoami\n".utf8)).versionId
+            }
+            guard report.write?.ok == true else { return report }
+            do {
+                // Deleting the version itself leaves nothing behind, not even a delete marker, in a versioned bucket.
+                try storage.delete(probe, versionId: versionId)
+            } catch {
+                // A common policy lets a publisher put but not delete: writing works, so the check passes, and the
+                // report says where the probe is. (A delete without the version would only add a delete marker.)
+                let key = prefix.isEmpty ? probe : prefix + "/" + probe
+                report.write?.leftBehind = (PhysicalKey.s3(bucket: bucket, key: key, versionId: versionId).url,
+                                            (error as? QuiltError)?.message ?? "\(error)")
+            }
         }
         return report
     }

@@ -21,17 +21,26 @@ public struct CacheReport: Sendable {
     public var temporaryFilesRemoved = 0
 }
 
+/// What the cache cannot be asked to do.
 public enum CacheError: QuiltError {
-    case invalidSize(String)
-    case invalidAge(String)
+    /// A prune with no age, no size and no `cache_max_size`: nothing says what to remove.
+    case noPruneLimit
 
     public var kind: FailureKind { .usage }
     public var message: String {
         switch self {
-        case .invalidSize(let text): return "not a size \(quoted(text)) (bytes, or a number with K, M, G or T)"
-        case .invalidAge(let text): return "not a number of days \(quoted(text))"
+        case .noPruneLimit: return "a prune needs an age, a size or cache_max_size in config.yml"
         }
     }
+}
+
+/// What `quilt cache size` and `list` show.
+public struct CacheListing: Sendable {
+    /// The cache directory.
+    public var root: String
+    /// Every entry, least recently used first (then by digest).
+    public var entries: [CacheEntry]
+    public var bytes: Int { entries.reduce(0) { $0 + $1.size } }
 }
 
 extension ObjectCache {
@@ -131,16 +140,21 @@ extension QuiltContext {
         _ = objectCache.prune(maxSize: budget)
     }
 
-    /// `quilt cache prune`'s arguments: days (fractions allowed) and a size such as 10G.
-    public static func cachePruneLimits(olderThanDays: String?, maxSize: String?) throws -> (Int?, Int?) {
-        let age = try olderThanDays.map { text -> Int in
-            guard let days = Double(text), days >= 0, days.isFinite else { throw CacheError.invalidAge(text) }
-            return Int(days * 86400)
+    /// `quilt cache size` and `list`: what the cache holds.
+    public func cacheListing() -> CacheListing {
+        CacheListing(root: cache.root, entries: cache.entries().sorted { ($0.lastUsed, $0.digest) < ($1.lastUsed, $1.digest) })
+    }
+
+    /// `quilt cache verify`: every entry hashed, those that do not match removed.
+    public func verifyCache() -> CacheReport { cache.verify() }
+
+    /// `quilt cache prune`: entries unused for `olderThan` seconds, then the least recently used down to `maxSize`
+    /// bytes; with neither, down to `cache_max_size`; with none of the three, `CacheError.noPruneLimit`.
+    public func pruneCache(olderThan: Int?, maxSize: Int?) throws -> CacheReport {
+        guard olderThan != nil || maxSize != nil else {
+            guard let budget = cacheMaxSize else { throw CacheError.noPruneLimit }
+            return cache.prune(maxSize: budget)
         }
-        let size = try maxSize.map { text -> Int in
-            guard let size = Settings.parseByteSize(text) else { throw CacheError.invalidSize(text) }
-            return size
-        }
-        return (age, size)
+        return cache.prune(olderThan: olderThan, maxSize: maxSize)
     }
 }

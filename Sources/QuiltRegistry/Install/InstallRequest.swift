@@ -2,6 +2,7 @@
 // revision afterwards.
 import QuiltSupport
 import QuiltFormat
+import QuiltStorage
 
 /// What `quilt install` put where.
 public struct InstallResult: Sendable {
@@ -92,6 +93,8 @@ extension QuiltContext {
             try recordWriter.commit()
             withExtendedLifetime(lock) {}
         }
+        // What this machine read there: the revision a push of `name` to that registry now expects.
+        recordSeen(name, topHash: topHash, in: registry)
         applyCacheBudget()
         return InstallResult(name: name, topHash: topHash, destination: root, files: selected.files)
     }

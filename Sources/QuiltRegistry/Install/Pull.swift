@@ -48,7 +48,7 @@ extension QuiltContext {
         if let revisionArgument {
             target = try source.resolve(revisionArgument)
         } else {
-            guard let latest = try source.latest(old.name) else { throw RegistryError.noSuchPackage(old.name) }
+            guard let latest = try source.latest(old.name) else { throw RegistryError.noSuchPackage(old.name, registry: source.url) }
             target = latest
         }
         let new = InstallRecord(directory: old.directory, name: old.name, topHash: target, registry: source.url,

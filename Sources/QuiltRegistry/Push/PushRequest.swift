@@ -5,9 +5,11 @@ import QuiltFormat
 /// Everything `quilt push` takes from its arguments.
 public struct PushRequest: Sendable {
     public var spec: RevisionSpec
-    /// Start from this revision of the remote registry; else from nothing (and the local latest is the revision
-    /// the push knows of, as after `quilt install`).
+    /// Start from this revision of the remote registry (or of `fromRegistry`); else from nothing.
     public var from: String?
+    /// The registry `from` is read from, when it is not the push's: a promotion (quilt3's
+    /// `Package.browse(name, registry=A).push(name, registry=B)`), its objects copied server side.
+    public var fromRegistry: String?
     /// `s3://bucket`; nil for `default_remote_registry`.
     public var registry: String?
     /// `s3://<registry bucket>/<prefix>`: where data goes (default `<ns>/<name>`).
@@ -38,6 +40,7 @@ extension QuiltContext {
         let name = request.spec.name
         guard let registryURL = request.registry ?? config.defaultRemoteRegistry else { throw PushError.noRegistry }
         try PackageName.validate(name)
+        if request.fromRegistry != nil && request.from == nil { throw PushError.fromRegistryWithoutFrom }
         let remote = try registry(RegistryLocation(registryURL))
         trace?("registry \(remote.url) (\(request.registry == nil ? "default_remote_registry" : "--registry"))")
         let pusher = try Pusher(registry: remote, transfers: transfers())
@@ -54,7 +57,8 @@ extension QuiltContext {
         let workflow = try workflow(request.spec.workflow, in: remote)
 
         let build: RevisionBuild
-        let parent: String?
+        // The revisions the remote latest may be without anyone else having moved it (the conflict check).
+        var expected = try knownRevisions(name, in: remote, local: local)
         var skipped: [[UInt8]] = []
         var s3Hashing = S3HashStats()
         let finishHeader: (inout JSONObject) throws -> Void
@@ -62,7 +66,6 @@ extension QuiltContext {
             // The local latest as it is, with the new message, if one is given.
             guard let hash = try local.latest(name) else { throw PushError.notInLocalRegistry(name: name, registry: local.url) }
             build = RevisionBuild(base: (local, hash), additions: entrySpool())
-            parent = hash
             if let workflow {
                 let header = try local.manifestHeader(hash)
                 let entries = workflow.entriesSchema == nil ? JSONValue.array([]) : try build.entriesForValidation()
@@ -74,8 +77,10 @@ extension QuiltContext {
                 if let message = request.spec.message { header["message"] = .string(message) }
             }
         } else {
-            let base = try request.from.map { (registry: remote, topHash: try remote.resolve(Revision($0))) }
-            parent = try base?.topHash ?? local.latest(name)
+            let base = try request.from.map { try self.base($0, registry: request.fromRegistry, pushingTo: remote) }
+            // A push built on a revision of the same registry expects exactly that one there (--from); one built on
+            // another registry's revision (a promotion) expects what this machine knows of this one.
+            if let base, base.registry.url == remote.url { expected = [KnownRevision(base.topHash, source: "--from")] }
             // Local files are hashed as they are uploaded, so each is read once; only a deduplicating push, which
             // wants the top hash before it sends anything, hashes them first.
             let seesEntries = workflow?.entriesSchema != nil
@@ -99,13 +104,29 @@ extension QuiltContext {
                                  stamped: workflow != nil, skipped: skipped)
         }
 
-        let result = try pusher.push(name, build: build, finishHeader: finishHeader, parent: parent, destPrefix: destPrefix,
+        let result = try pusher.push(name, build: build, finishHeader: finishHeader, expected: expected, destPrefix: destPrefix,
                                      copyMode: request.copyMode, force: request.force, dedupe: request.dedupe,
                                      journalDirectory: config.paths.dataDirectory + "/journal", useS3Checksums: useS3Checksums,
                                      progress: progress?("uploading"))
+        // The remote latest is now this revision (written, or found there by --dedupe): the next push expects it.
+        recordSeen(name, topHash: result.topHash, in: remote)
         return PublishResult(name: name, topHash: result.topHash, registry: remote.url, timestamp: result.timestamp,
                              workflow: workflow?.id, stamped: workflow != nil, skipped: skipped,
                              s3Hashing: s3Hashing + result.s3Hashing,
                              catalogURL: catalogPackageURL(bucket: pusher.bucket, name: name, topHash: result.topHash))
+    }
+
+    /// The revision a push starts from and the registry it is read from: `fromRegistry` (`--from-registry`), else
+    /// the push's own. Quilt+ URIs (`quilt+s3://A#package=ns/name@hash`, parsed with revisions on another branch)
+    /// name their registry: it is the base's registry, and must agree with `--from-registry` when both are given.
+    /// (When they land, the registry below becomes `revision.registry == nil && fromRegistry == nil ? remote :
+    /// try self.registry(fromRegistry, for: revision)`; t5720 runs its URI case as soon as rev-parse takes one.)
+    func base(_ from: String, registry fromRegistry: String?, pushingTo remote: Registry) throws
+        -> (registry: Registry, topHash: String)
+    {
+        let revision = try Revision(from)
+        let registry = try fromRegistry.map { try self.registry(RegistryLocation($0)) } ?? remote
+        if registry.url != remote.url { trace?("base registry \(registry.url) (--from-registry): a promotion to \(remote.url)") }
+        return (registry, try registry.resolve(revision))
     }
 }

@@ -2,17 +2,23 @@
 // the conflict check, in the order objects → manifest → timestamp pointer → latest.
 import QuiltSupport
 import QuiltFormat
+import QuiltStorage
 
+/// Why a push cannot start. The messages name no option: the command layer words the ones a user typed.
 public enum PushError: QuiltError {
     case notABucket(String)
+    /// The destination given for the data is not in the registry's bucket.
     case destinationOutsideRegistry(dest: String, bucket: String)
+    /// A local file's entry, and copying local files was turned off.
     case localFileNotCopied(String)
-    /// No `--registry` and no `default_remote_registry`.
+    /// No registry given and no `default_remote_registry`.
     case noRegistry
     /// Data can go only to `s3://bucket[/prefix]` (or, for one file, `s3://bucket/key`).
     case badDestination(String)
     /// Publishing a name as it is, but the local registry has no such package.
     case notInLocalRegistry(name: String, registry: String)
+    /// `--from-registry` names where `--from` is read; without `--from` it means nothing.
+    case fromRegistryWithoutFrom
 
     public var kind: FailureKind {
         switch self {
@@ -23,20 +29,33 @@ public enum PushError: QuiltError {
     public var message: String {
         switch self {
         case .badDestination(let url): return "destination must be s3://bucket[/prefix] without a versionId, not \(quoted(url))"
-        case .noRegistry: return "no registry: give --registry s3://bucket or set 'quilt config default_remote_registry'"
+        case .noRegistry: return "no registry given and no default_remote_registry configured"
         case .notInLocalRegistry(let name, let registry):
             return "no such package \(quoted(name)) in the local registry \(quoted(registry))"
         case .notABucket(let url): return "a push registry must be an S3 bucket \(quoted(url))"
         case .destinationOutsideRegistry(let dest, let bucket):
-            return "--dest must be in the registry bucket \(quoted(bucket)), not \(quoted(dest))"
-        case .localFileNotCopied(let key): return "with --copy none, local file entries cannot be published \(quoted(key))"
+            return "the destination must be in the registry bucket \(quoted(bucket)), not \(quoted(dest))"
+        case .localFileNotCopied(let key): return "local file entries cannot be published without copying them \(quoted(key))"
+        case .fromRegistryWithoutFrom: return "a registry to read from was given without the revision to read there"
         }
     }
     public var hint: String? {
-        if case .notInLocalRegistry(let name, _) = self {
-            return "a push without DIR publishes a locally built revision; to push a directory: quilt push \(name) DIR --registry s3://bucket"
+        switch self {
+        case .notInLocalRegistry: return "a push of a name alone publishes a locally built revision"
+        case .notABucket(let url):
+            // quilt3 publishes only at a bucket's root; a prefix is where the data goes.
+            if case .s3(let bucket, let prefix)? = try? RegistryLocation(url), !prefix.isEmpty {
+                return "publish at s3://\(bucket) and put the data under s3://\(bucket)/\(prefix)"
+            }
+            return nil
+        case .destinationOutsideRegistry(let dest, _):
+            if case .s3(let bucket, _, _)? = try? PhysicalKey(url: dest) {
+                return "to publish into that bucket, make it the registry: s3://\(bucket)"
+            }
+            return nil
+        default:
+            return nil
         }
-        return nil
     }
 }
 
@@ -57,7 +76,7 @@ public struct Pusher: Sendable {
 
     /// `registry` must be an S3 registry at a bucket's root, as quilt3 requires.
     public init(registry: Registry, transfers: S3Transfers) throws {
-        guard case .s3(let bucket, "")? = try? RegistryLocation(registry.url) else { throw PushError.notABucket(registry.url) }
+        guard case .bucket(let bucket, "") = registry.storage.location else { throw PushError.notABucket(registry.url) }
         self.registry = registry
         self.bucket = bucket
         self.transfers = transfers
@@ -65,8 +84,10 @@ public struct Pusher: Sendable {
 
     /// Publishes the revision `build` describes as `name`, in the order objects → manifest → timestamp pointer →
     /// latest; the revision has been checked by the registry's workflow, and `finishHeader` stamps it and sets its
-    /// message. `parent` is the revision it was made from (what quilt3 calls the origin): unless `force`, the
-    /// remote `latest` must be absent or equal to it. `destPrefix` is where data goes (default `<ns>/<name>`).
+    /// message. `expected` are the revisions the remote `latest` may hold (the one it was made from, what quilt3
+    /// calls the origin; or what this machine last published or read there, and the local latest): unless
+    /// `force`, the remote `latest` must be absent or one of them. `destPrefix` is where data goes (default
+    /// `<ns>/<name>`).
     ///
     /// The revision streams in tree order from its base and its additions to the manifest, a batch of entries at
     /// a time: each batch's data is copied as the copy rule says (local files uploaded and hashed from the bytes
@@ -75,18 +96,19 @@ public struct Pusher: Sendable {
     /// same push again after an interruption sends only what is missing; the journal is removed once the revision
     /// is published.
     func push(_ name: String, build: RevisionBuild, finishHeader: (inout JSONObject) throws -> Void,
-                     parent: String?, destPrefix: String? = nil, copyMode: CopyMode = .outsideRegistry,
+                     expected: [KnownRevision], destPrefix: String? = nil, copyMode: CopyMode = .outsideRegistry,
                      force: Bool = false, dedupe: Bool = false, journalDirectory: String? = nil,
                      useS3Checksums: Bool = true, progress: ProgressHandler? = nil) throws -> PushResult {
         try PackageName.validate(name)
         let remoteLatest = try registry.latest(name)
-        try checkConflict(name, remoteLatest: remoteLatest, parent: parent, force: force)
         // Copied entries get sha2-256-chunked hashes; when every entry already has one, the top hash is known
-        // before anything is sent, and a push that would change nothing sends nothing.
+        // before anything is sent, and a push that would change nothing sends nothing. That is no conflict,
+        // whoever published it: nothing is overwritten.
         if dedupe, let remoteLatest, try knownTopHash(build, finishHeader: finishHeader) == remoteLatest {
             transfers.trace?("dedupe: \(remoteLatest) is already the remote latest; nothing sent")
             return PushResult(topHash: remoteLatest, timestamp: nil, copied: 0, reused: 0)
         }
+        try checkConflict(name, remoteLatest: remoteLatest, expected: expected, force: force)
 
         let copier = EntryCopier(transfers: transfers, bucket: bucket, prefix: destPrefix ?? name)
         let journal = try journalDirectory.map { try PushJournal(directory: $0, bucket: bucket, name: name) }
@@ -120,7 +142,7 @@ public struct Pusher: Sendable {
         // The remote may have moved while the data was copied: check again, then move latest only if it still
         // holds what was checked.
         let latestNow = try registry.latest(name)
-        try checkConflict(name, remoteLatest: latestNow, parent: parent, force: force)
+        try checkConflict(name, remoteLatest: latestNow, expected: expected, force: force)
         try written.staged?.commit(as: Registry.manifestKey(topHash))
         let expectation: RefExpectation = force ? .any : (latestNow.map { .hash($0) } ?? .absent)
         let timestamp = try registry.updateRef(name, to: topHash, expecting: expectation)
@@ -143,10 +165,31 @@ public struct Pusher: Sendable {
         }
     }
 
-    private func checkConflict(_ name: String, remoteLatest: String?, parent: String?, force: Bool) throws {
-        transfers.trace?("conflict check: remote latest of \(name) is \(remoteLatest ?? "none"), push starts from "
-                         + (parent ?? "none") + (force ? " (--force: not checked)" : ""))
-        guard !force, let remoteLatest, remoteLatest != parent else { return }
-        throw RegistryError.pushConflict(name: name, remoteLatest: remoteLatest)
+    private func checkConflict(_ name: String, remoteLatest: String?, expected: [KnownRevision], force: Bool) throws {
+        try Self.checkConflict(name, in: registry.url, remoteLatest: remoteLatest, expected: expected, force: force,
+                               by: "push", trace: transfers.trace)
+    }
+
+    /// The conflict check of push and rollback: unless `force`, a `latest` that exists must be one of `expected`.
+    static func checkConflict(_ name: String, in registryURL: String, remoteLatest: String?, expected: [KnownRevision],
+                              force: Bool, by operation: String, trace: TraceHandler?) throws {
+        let expecting = expected.isEmpty ? "none" : expected.map { "\($0.hash) (\($0.source))" }.joined(separator: " or ")
+        trace?("conflict check: remote latest of \(name) is \(remoteLatest ?? "none"), \(operation) expects "
+               + expecting + (force ? " (--force: not checked)" : ""))
+        guard !force, let remoteLatest, !expected.contains(where: { $0.hash == remoteLatest }) else { return }
+        throw RegistryError.pushConflict(name: name, remoteLatest: remoteLatest, registry: registryURL,
+                                         expected: expected.first?.hash)
+    }
+}
+
+/// A revision a push (or rollback) may find as the remote `latest`, and why it knows it.
+public struct KnownRevision: Sendable, Equatable {
+    public var hash: String
+    /// In words, for traces: "--from", "last published or read here", "the local latest".
+    public var source: String
+
+    public init(_ hash: String, source: String) {
+        self.hash = hash
+        self.source = source
     }
 }

@@ -4,6 +4,7 @@
 import QuiltSupport
 import QuiltFormat
 import QuiltAWS
+import QuiltHTTP
 
 public struct S3Transfers: Sendable {
     public let client: S3Client

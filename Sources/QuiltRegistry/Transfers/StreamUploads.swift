@@ -5,6 +5,7 @@ import Foundation
 import QuiltSupport
 import QuiltFormat
 import QuiltAWS
+import QuiltHTTP
 
 extension S3Transfers {
     /// Puts `bytes` (less than 8 MiB) at `bucket/key` with its SHA-256 checksum, unless the destination already

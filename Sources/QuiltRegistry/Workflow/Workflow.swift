@@ -11,20 +11,11 @@ import QuiltAWS
 
 /// Which workflow a build or push asks for.
 public enum WorkflowChoice: Sendable, Equatable {
-    /// No `--workflow`: the config's `default_workflow`.
+    /// None asked for: the config's `default_workflow`.
     case unspecified
-    /// `--workflow ''`: explicitly none (allowed when the config does not require one).
+    /// Explicitly no workflow (allowed when the config does not require one).
     case none
     case id(String)
-
-    /// `--workflow` as given on the command line.
-    public init(argument: String?) {
-        switch argument {
-        case nil: self = .unspecified
-        case ""?: self = .none
-        case let id?: self = .id(id)
-        }
-    }
 }
 
 /// One workflow, resolved and loaded: its checks and the stamp a checked package carries.
@@ -79,7 +70,7 @@ extension QuiltContext {
     /// The workflow `choice` resolves to in `registry`, loaded and ready to check; nil when the registry has no
     /// workflows config and none was asked for (then nothing is validated and no stamp is written).
     public func workflow(_ choice: WorkflowChoice, in registry: Registry) throws -> Workflow? {
-        let location = try RegistryLocation(registry.url)
+        let location = registry.location
         guard let config = try WorkflowConfig.load(from: registry, at: location) else {
             switch choice {
             case .unspecified:

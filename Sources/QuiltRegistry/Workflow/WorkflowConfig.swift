@@ -33,7 +33,13 @@ struct WorkflowConfig: Sendable {
             // send the user looking for a configuration problem when the registry itself is out of reach.
             throw RegistryError.unreadableRegistry(registry.url, reason: error.reason)
         } catch let error as StorageError {
-            // Only this object's trouble is "unreadable"; a credential or network failure says so itself.
+            // Only this object's trouble is "unreadable"; a missing bucket, or a denial (which is also how S3
+            // answers for a missing key without s3:ListBucket), says so itself: most registries have no workflows
+            // config, and an error that led with it would send the user looking for one.
+            switch error {
+            case .noSuchBucket, .accessDenied: throw error
+            default: break
+            }
             throw WorkflowError.unreadable(url: registry.url + "/" + key, reason: error.message, hint: error.hint)
         }
         let url: String

@@ -1,0 +1,175 @@
+// Files written whole or not at all: a temporary file beside the destination, renamed into place on commit.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file being written: created as a temporary file beside its destination, renamed into place by `commit`,
+/// removed if never committed. Readers of the destination see the old file or the new one, never a part.
+public final class AtomicFileWriter {
+    /// The destination's path, for messages (and for renames when no directory is held).
+    public let destination: String
+    private let temporaryPath: String
+    /// With a held directory, the temporary file and the destination are names in it, never paths.
+    private let directory: DirectoryHandle?
+    private let temporaryName: String
+    private let destinationName: String
+    private var descriptor: Int32
+    private var buffer: [UInt8] = []
+    private var committed = false
+    /// The mode the finished file gets: 0644, or 0600 for files that hold secrets (the temporary file is 0600
+    /// from the start, so a secret is never readable by others, not even briefly).
+    private let permissions: mode_t
+    /// Files made in a held directory get their mode from the umask at creation, as cp's do.
+    private let modeFromUmask: Bool
+    /// Flushing in large writes keeps system calls few when a manifest is written line by line.
+    private static let flushThreshold = 1 << 20
+
+    public init(destination: String, permissions: mode_t = 0o644) throws(FileSystemError) {
+        self.destination = destination
+        self.permissions = permissions
+        try FileSystem.makeDirectories(FileSystem.parent(of: destination))
+        let base = FileSystem.parent(of: destination) + "/." + FileSystem.baseName(of: destination) + ".tmp-"
+        var template = Array((base + "XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw .cannotWrite(path: destination, reason: errnoText()) }
+        descriptor = fd
+        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        directory = nil
+        temporaryName = FileSystem.baseName(of: temporaryPath)
+        destinationName = FileSystem.baseName(of: destination)
+        modeFromUmask = false
+        buffer.reserveCapacity(Self.flushThreshold + 4096)
+    }
+
+    /// A file to be named `name` in `directory`: the temporary `.<name>.tmp-XXXXXX` is created there (mode
+    /// 0666 less the umask) and renamed there, by descriptor, so no path is resolved again on the way.
+    public init(in directory: DirectoryHandle, name: String) throws(FileSystemError) {
+        destination = directory.path + "/" + name
+        self.directory = directory
+        destinationName = name
+        let (fd, temporary) = try directory.createTemporaryFile(prefix: "." + name + ".tmp-")
+        descriptor = fd
+        temporaryName = temporary
+        temporaryPath = directory.path + "/" + temporary
+        modeFromUmask = true
+        permissions = 0o644
+        buffer.reserveCapacity(Self.flushThreshold + 4096)
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+        if !committed {
+            if let directory { directory.unlink(temporaryName) } else { unlink(temporaryPath) }
+        }
+    }
+
+    public func write(_ bytes: [UInt8]) throws(FileSystemError) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.flushThreshold { try flush() }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(FileSystemError) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.flushThreshold { try flush() }
+    }
+
+    private func flush() throws(FileSystemError) {
+        guard buffer.withUnsafeBytes({ writeAll(descriptor, $0) }) else {
+            throw .cannotWrite(path: destination, reason: errnoText())
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Runs `body` with the temporary file's descriptor for positioned writes (`pwrite`, as parallel ranged
+    /// downloads do), after flushing what was buffered.
+    public func withDescriptor<R>(_ body: (Int32) throws -> R) throws -> R {
+        try flush()
+        return try body(descriptor)
+    }
+
+    /// Appends `file`'s bytes up to the size it was opened with (fewer if it shrank since), with `copy_file_range`
+    /// where the C library has it: the kernel copies without a trip through user space and, on file systems that
+    /// share extents (btrfs, XFS with reflink), may clone instead of copying. Elsewhere, or when it refuses (across
+    /// file systems on older kernels), a plain read and write loop.
+    public func copy(from file: InputFile) throws(FileSystemError) {
+        try flush()
+        var offset = 0
+        if let copyRange = kernelCopyFileRange {
+            var inOffset = Int64(0)
+            while true {
+                let n = copyRange(file.descriptor, &inOffset, descriptor, nil, 1 << 30, 0)
+                // At the size the file was opened with, done: no call to find the end (a call per cached file).
+                if n > 0 { offset = Int(inOffset); if offset >= file.size { return }; continue }
+                if n == 0 { return }
+                if errno == EINTR { continue }
+                if offset > 0 || (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
+                    throw .cannotWrite(path: destination, reason: errnoText())
+                }
+                break
+            }
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 22, alignment: 64)
+        defer { buffer.deallocate() }
+        while offset < file.size {
+            let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<min(buffer.count, file.size - offset)]), at: offset)
+            if n == 0 { return }
+            guard writeAll(descriptor, UnsafeRawBufferPointer(rebasing: buffer[..<n])) else {
+                throw .cannotWrite(path: destination, reason: errnoText())
+            }
+            offset += n
+        }
+    }
+
+    /// The temporary file's path, for a caller that wants to read back what was written before committing.
+    public var pathBeforeCommit: String { temporaryPath }
+
+    /// What was written so far, open for reading through the writer's own descriptor (before `finish`).
+    public func readBack() throws(FileSystemError) -> InputFile {
+        try flush()
+        return try InputFile(duplicating: descriptor, path: temporaryPath)
+    }
+
+    /// Flushes and closes the temporary file without moving it into place.
+    public func finish(durable: Bool = false) throws(FileSystemError) {
+        try flush()
+        if durable { fsync(descriptor) }
+        if !modeFromUmask { fchmod(descriptor, permissions) }
+        if close(descriptor) != 0 {
+            descriptor = -1
+            throw .cannotWrite(path: destination, reason: errnoText())
+        }
+        descriptor = -1
+    }
+
+    /// Flushes, closes and renames the file into place.
+    public func commit(durable: Bool = false) throws(FileSystemError) {
+        if descriptor >= 0 { try finish(durable: durable) }
+        if let directory {
+            try directory.rename(temporaryName, to: destinationName)
+        } else {
+            guard rename(temporaryPath, destination) == 0 else {
+                throw .cannotWrite(path: destination, reason: errnoText())
+            }
+        }
+        committed = true
+    }
+
+    /// Renames the finished file to another destination instead (when its name is known only at the end).
+    public func commit(as path: String, durable: Bool = false) throws(FileSystemError) {
+        if descriptor >= 0 { try finish(durable: durable) }
+        try FileSystem.makeDirectories(FileSystem.parent(of: path))
+        guard rename(temporaryPath, path) == 0 else {
+            throw .cannotWrite(path: path, reason: errnoText())
+        }
+        committed = true
+    }
+}
+
+/// `copy_file_range(2)`, looked up at run time: Glibc's Swift module does not declare it.
+private typealias CopyFileRange = @convention(c) (Int32, UnsafeMutablePointer<Int64>?, Int32, UnsafeMutablePointer<Int64>?, Int, UInt32) -> Int
+private let kernelCopyFileRange: CopyFileRange? = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "copy_file_range") else { return nil }
+    return unsafeBitCast(symbol, to: CopyFileRange.self)
+}()

@@ -1,0 +1,174 @@
+// Directories held open, so that work below one never resolves a path twice.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An open directory, to work below it without resolving a path twice: each step down opens one name relative
+/// to the directory held (`openat`, `O_NOFOLLOW`), and files are created, renamed and removed by name in it. A
+/// directory swapped for a symbolic link meanwhile cannot send a write elsewhere: the link is refused, and what
+/// was opened before the swap stays the directory it was.
+public final class DirectoryHandle: @unchecked Sendable {
+    // The descriptor is immutable after init; the *at calls are thread-safe.
+    /// For messages only.
+    public let path: String
+    private let descriptor: Int32
+
+    /// Opens the directory at `path`: the one place a path is resolved (links included, as the user named it).
+    public init(path: String) throws(FileSystemError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { throw .notFound(path: path) }
+            if code == ENOTDIR { throw .notADirectory(path: path) }
+            throw .cannotOpen(path: path, reason: errnoText(code))
+        }
+        self.path = path
+        descriptor = fd
+    }
+
+    private init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    deinit { close(descriptor) }
+
+    /// The directory `name` in this one, created (mode 0777 less the umask, as mkdir does) if missing. A
+    /// symbolic link or anything else in its place is `notADirectory`.
+    public func subdirectory(_ name: String, create: Bool = true) throws(FileSystemError) -> DirectoryHandle {
+        let full = path + "/" + name
+        for _ in 0..<2 {
+            let fd = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if fd >= 0 { return DirectoryHandle(descriptor: fd, path: full) }
+            let code = errno
+            switch code {
+            case ENOENT where create:
+                if mkdirat(descriptor, name, 0o777) != 0 && errno != EEXIST {
+                    throw .cannotWrite(path: full, reason: errnoText())
+                }
+            case ENOENT: throw .notFound(path: full)
+            case ENOTDIR, ELOOP: throw .notADirectory(path: full)
+            default: throw .cannotOpen(path: full, reason: errnoText(code))
+            }
+        }
+        // Created, and gone or replaced before it could be opened.
+        throw .notADirectory(path: full)
+    }
+
+    /// What `name` in this directory is, without following a link; nil if nothing.
+    public func kind(of name: String) -> FileKind? {
+        var info = stat()
+        guard fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        return FileKind(info)
+    }
+
+    /// Names in the directory (not `.` or `..`), unsorted.
+    public func names() throws(FileSystemError) -> [String] {
+        // fdopendir takes over its descriptor: give it its own, reading from the start.
+        let fd = openat(descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotRead(path: path, reason: errnoText()) }
+        guard let dir = fdopendir(fd) else {
+            let reason = errnoText()
+            close(fd)
+            throw .cannotRead(path: path, reason: reason)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Names in the directory (not `.` or `..`), unsorted, as `FileSystem.namesInDirectory` gives them: valid
+    /// UTF-8 ones as Strings, the bytes of the others apart.
+    public func listing() throws(FileSystemError) -> (names: [String], undecodable: [[UInt8]]) {
+        let fd = openat(descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotRead(path: path, reason: errnoText()) }
+        guard let dir = fdopendir(fd) else {
+            let reason = errnoText()
+            close(fd)
+            throw .cannotRead(path: path, reason: reason)
+        }
+        defer { closedir(dir) }
+        return FileSystem.readNames(dir)
+    }
+
+    /// What `name` in this directory is and its identity, from one `fstatat` (no path walked again); with
+    /// `followLinks`, of a link's target. Nil if nothing is there.
+    public func status(of name: String, followLinks: Bool) -> (kind: FileKind, identity: FileIdentity)? {
+        var info = stat()
+        guard fstatat(descriptor, name, &info, followLinks ? 0 : AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        return (FileKind(info), FileIdentity(info))
+    }
+
+    /// The regular file `name` in this directory, opened for reading without following a symbolic link.
+    public func openFile(_ name: String) throws(FileSystemError) -> InputFile {
+        let full = path + "/" + name
+        let fd = openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { throw .notFound(path: full) }
+            if code == ELOOP { throw .notARegularFile(path: full) }
+            throw .cannotOpen(path: full, reason: errnoText(code))
+        }
+        let file = try InputFile(adopting: fd, path: full)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return file
+    }
+
+    /// Size, access and modification times (seconds) of the regular file `name`; nil for anything else.
+    public func fileStamps(of name: String) -> (size: Int, accessed: Int, modified: Int)? {
+        var info = stat()
+        guard fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return (Int(info.st_size), Int(info.st_atim.tv_sec), Int(info.st_mtim.tv_sec))
+    }
+
+    /// Sets the access time of `name` (not following a link), leaving its modification time.
+    public func setAccessTime(of name: String, to seconds: Int) {
+        // The second timespec is UTIME_OMIT, a macro Swift does not import.
+        var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2)]
+        _ = utimensat(descriptor, name, &times, AT_SYMLINK_NOFOLLOW)
+    }
+
+    /// Removes the empty directory `name`; false if it could not (not empty, or not there).
+    @discardableResult
+    public func removeEmptyDirectory(_ name: String) -> Bool { unlinkat(descriptor, name, AT_REMOVEDIR) == 0 }
+
+    /// Removes the file `name` (never a directory); false if it could not.
+    @discardableResult
+    public func unlink(_ name: String) -> Bool { unlinkat(descriptor, name, 0) == 0 }
+
+    /// `renameat` within this directory: the last component is replaced, never followed.
+    public func rename(_ from: String, to: String) throws(FileSystemError) {
+        guard renameat(descriptor, from, descriptor, to) == 0 else {
+            throw .cannotWrite(path: path + "/" + to, reason: errnoText())
+        }
+    }
+
+    /// Creates `<prefix>XXXXXX` (six random letters and digits, as mkstemp does) exclusively, mode 0666 less the
+    /// umask; returns its descriptor and name.
+    func createTemporaryFile(prefix: String) throws(FileSystemError) -> (Int32, String) {
+        let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<100 {
+            // One draw for the six letters (a draw is a getrandom call: one per letter was twelve calls per
+            // installed file).
+            var bits = generator.next()
+            let suffix = (0..<6).map { _ -> UInt8 in
+                defer { bits /= UInt64(letters.count) }
+                return letters[Int(bits % UInt64(letters.count))]
+            }
+            let name = prefix + String(decoding: suffix, as: UTF8.self)
+            let fd = openat(descriptor, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
+            if fd >= 0 { return (fd, name) }
+            if errno != EEXIST { throw .cannotWrite(path: path + "/" + name, reason: errnoText()) }
+        }
+        throw .cannotWrite(path: path + "/" + prefix + "XXXXXX", reason: "no free temporary name")
+    }
+}
