@@ -2,6 +2,7 @@
 // `latest`, so the history shows the rollback as its newest entry and nothing is lost.
 import QuiltSupport
 import QuiltFormat
+import QuiltStorage
 
 /// What `quilt rollback` did.
 public struct RollbackResult: Sendable {
@@ -27,7 +28,7 @@ extension QuiltContext {
         let registry = try registry(registryText)
         let topHash = try registry.resolve(revision)
         guard let current = try registry.latest(name) else { throw RegistryError.noSuchPackage(name, registry: registry.url) }
-        if case .s3? = try? RegistryLocation(registry.url) {
+        if case .bucket = registry.storage.location {
             try Pusher.checkConflict(name, in: registry.url, remoteLatest: current,
                                      expected: knownRevisions(name, in: registry, local: localRegistry()),
                                      force: force, by: "rollback", trace: trace)
