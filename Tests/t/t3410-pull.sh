@@ -120,4 +120,16 @@ test_expect_success 'a link where a changed entry goes is a local change, never 
 	quilt pull w --force && test ! -h w/b && cmp d/b w/b && quilt verify ns/p --registry reg2 --dir w
 '
 
+test_expect_success 'the pulled revision is the remote-tracking record of the registry read (none for the local one)' '
+	echo b11 >d/b && snap 11 reg2 &&
+	QUILT_TRACE=1 quilt pull w 2>trace &&
+	grep -q "remote-tracking: ns/p in file://$TRASH/reg2 is $(cat top11)" trace &&
+	grep -lx "$(cat top11)" $(find "$XDG_DATA_HOME/Quilt/remotes" -path "*reg2/ns/p") &&
+	QUILT_TRACE=1 quilt pull w 2>trace && grep -q "remote-tracking: ns/p in file://$TRASH/reg2 is $(cat top11)" trace &&
+	echo b12 >d/b && quilt build ns/p d --message local >toplocal &&
+	QUILT_TRACE=1 quilt pull w --registry "$(local_registry)" 2>trace && cmp d/b w/b &&
+	quilt status w --json --no-fetch | grep -q "\"top_hash\": \"$(cat toplocal)\"" &&
+	! grep -q "remote-tracking:" trace && test -z "$(find "$XDG_DATA_HOME/Quilt/remotes" -path "*packages*")"
+'
+
 test_done

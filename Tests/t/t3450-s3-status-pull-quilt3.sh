@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-test_description='status and pull against quilt3 and moto: status finds exactly the files changed, deleted and added; after quilt3 pushes a revision with one file modified, one deleted and one added, pull downloads exactly those 2 objects (proxy log), removes the deleted one, and quilt3 verify passes'
+test_description='status and pull against quilt3 and moto: status finds exactly the files changed, deleted and added; after quilt3 pushes a revision with one file modified, one deleted and one added, pull downloads exactly those 2 objects (proxy log), removes the deleted one, and quilt3 verify passes; the pulled revision is the one a push then expects (remote-tracking)'
 . "$(dirname "$0")/lib.sh"
 
 bucket=pull-$$-$RANDOM
@@ -77,6 +77,14 @@ test_expect_success S3,QUILT3 'with the object cache, a second directory pulls w
 	AWS_ENDPOINT_URL=$PROXY_URL quilt pull w3 --json >p.json &&
 	data_gets >gets && test_line_count = 0 gets && grep -q "\"written\": 2" p.json &&
 	quilt verify ns/p --registry "$reg" --dir w3
+'
+
+test_expect_success S3,QUILT3 'the pulled revision is the remote-tracking record: a push of the name then expects it' '
+	test "$(cat "$XDG_DATA_HOME/Quilt/remotes/s3%3A%2F%2F$bucket/ns/p")" = "$(cat top2)" &&
+	cp -R w mine && echo mine >mine/a &&
+	QUILT_TRACE=1 quilt push ns/p mine --registry "$reg" --message mine >top3 2>trace &&
+	grep -q "push expects $(cat top2) (last published or read here)" trace &&
+	test "$(cat "$XDG_DATA_HOME/Quilt/remotes/s3%3A%2F%2F$bucket/ns/p")" = "$(cat top3)"
 '
 
 test_done

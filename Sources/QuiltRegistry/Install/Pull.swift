@@ -32,7 +32,8 @@ extension QuiltContext {
     /// or a file the installed revision does not have where the new one has an entry — stop it before anything
     /// changes (`InstallError.localChanges`), unless `force`; a change that already matches the new revision is
     /// none (so a pull interrupted halfway can be run again). Files the new revision does not have and that are
-    /// not the installed revision's are never touched.
+    /// not the installed revision's are never touched. The revision is then this machine's remote-tracking record
+    /// of the name in the registry read (`recordSeen`), as after an install.
     public func pull(_ directory: String, revision: String?, registry registryURL: String?, force: Bool,
                      progress: ProgressPhases? = nil) throws -> PullResult {
         let revisionArgument = try revision.map { try Revision($0, allowBareHash: true) }
@@ -54,6 +55,8 @@ extension QuiltContext {
         let new = InstallRecord(directory: old.directory, name: old.name, topHash: target, registry: source.url,
                                 manifestRegistry: old.manifestRegistry, paths: old.paths)
         guard target != old.topHash else {
+            // What this machine read there, as install records it: the revision a push of the name now expects.
+            recordSeen(old.name, topHash: target, in: source)
             return PullResult(record: old, previousTopHash: old.topHash, written: 0, removed: 0, kept: 0, upToDate: true)
         }
         let manifests = try registry(RegistryLocation(old.manifestRegistry))
@@ -151,6 +154,7 @@ extension QuiltContext {
         }
         try manifests.updateRef(new.name, to: target)
         try next.commit()
+        recordSeen(new.name, topHash: target, in: source)
         applyCacheBudget()
         _ = selected.files
         return PullResult(record: new, previousTopHash: old.topHash, written: written, removed: removed, kept: kept,
