@@ -123,7 +123,7 @@ import QuiltTestSupport
         #expect(history.map(\.topHash) == [new, old] && history.map(\.isLatest) == [true, false])
         #expect(history.map { $0.header?["message"]?.stringValue } == ["new", "old"])
         #expect(skipped == [".quilt/named_packages/ns/pkg/1600000000"])
-        #expect { try registry.history("ns/none") } throws: { "\($0)" == "\(RegistryError.noSuchPackage("ns/none"))" }
+        #expect { try registry.history("ns/none") } throws: { "\($0)" == "\(RegistryError.noSuchPackage("ns/none", registry: registry.url))" }
     }
 
     @Test func updateRefTakesPrefixesAndNeedsTheManifest() throws {
