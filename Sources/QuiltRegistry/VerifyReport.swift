@@ -72,11 +72,17 @@ public struct VerifyReport: Sendable, Equatable {
             let line = found?.line
             if file.size != entry.size {
                 report.modified.append(place)
-                if record != nil, let found, found.line.isUnchanged(at: file.identity) { pending.append((found.line, found.index)) }
+                if let record, let found, found.line.isUnchanged(at: file.identity) {
+                    if pending.isEmpty { try record(found.line, found.index) } else { pending.append((found.line, found.index)) }
+                }
             } else if let found, let line, line.hash.type == hash.type, line.isUnchanged(at: file.identity) {
                 // The stat shortcut: the bytes are those the record hashed.
                 if line.hash.value != hash.value { report.modified.append(place) }
-                if record != nil { pending.append((line, found.index)) }
+                if let record {
+                    // Nothing waits for a hash before it: passed on now, not held (a status of unchanged files
+                    // would otherwise hold 16,384 lines at a time).
+                    if pending.isEmpty { try record(line, found.index) } else { pending.append((line, found.index)) }
+                }
             } else {
                 batch.append((place, file.realPath, type, hash, pending.count))
                 if record != nil { pending.append(nil) }
