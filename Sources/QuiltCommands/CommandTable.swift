@@ -25,6 +25,8 @@ public enum CommandTable {
         Row(name: "log", command: Log.self, category: .porcelain),
         Row(name: "list", command: List.self, category: .porcelain),
         Row(name: "show", command: Show.self, category: .porcelain),
+        Row(name: "ls", command: Ls.self, category: .porcelain),
+        Row(name: "cat", command: Cat.self, category: .porcelain),
         Row(name: "diff", command: Diff.self, category: .porcelain),
         Row(name: "verify", command: Verify.self, category: .porcelain),
         Row(name: "install", command: Install.self, category: .porcelain),

@@ -59,6 +59,11 @@ final class IO {
         try context().registry(options.registry)
     }
 
+    /// The registry `revision` is read from: a Quilt+ URI's, else `--registry`'s, else the local registry.
+    func registry(_ options: RegistryOptions, for revision: Revision) throws -> Registry {
+        try context().registry(options.registry, for: revision)
+    }
+
     /// The shard `--shard` names; `auto` reads the job runner's variables from this process's environment (the
     /// one place they are read). With `--verbose`, says where the index and count came from.
     func shard(_ option: ShardOption) throws -> Shard? {
@@ -114,8 +119,37 @@ final class IO {
         }
     }
 
+    /// Writes `bytes` to stdout now, after what is buffered: for data streamed in large blocks (`quilt cat`), which
+    /// a copy into the buffer would only slow. A closed pipe (`| head`) ends the command quietly, with status 0.
+    func writeNow(_ bytes: UnsafeRawBufferPointer) throws {
+        flush()
+        var done = 0
+        while done < bytes.count {
+            let n = Foundation.write(1, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                if errno == EPIPE { throw ExitCode.success }
+                throw FileSystemError.cannotWrite(path: "standard output", reason: String(cString: strerror(errno)))
+            }
+            done += n
+        }
+        flushedAny = flushedAny || done > 0
+    }
+
+    /// Whether anything has been written to stdout yet.
+    private(set) var flushedAny = false
+
+    /// Drops what is buffered for stdout, if nothing has been written yet (a listing that must start again);
+    /// false, dropping nothing, once something has.
+    func takeBackUnwritten() -> Bool {
+        guard !flushedAny else { return false }
+        buffer.removeAll(keepingCapacity: true)
+        return true
+    }
+
     func flush() {
         guard !buffer.isEmpty else { return }
+        flushedAny = true
         buffer.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {

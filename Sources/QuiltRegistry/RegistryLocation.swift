@@ -28,7 +28,8 @@ public enum RegistryLocation: Sendable, Equatable {
             guard case .local(let path) = try? PhysicalKey(url: text) else {
                 throw .invalidRegistry(text, reason: "not a local file URL")
             }
-            self = .local(path: path)
+            // Normalized as a plain path is, so that both spellings of one directory are the same location.
+            self = .local(path: FileSystem.normalized(path))
         } else if text.contains("://") {
             throw .invalidRegistry(text, reason: "expected a path, file:// or s3:// URL")
         } else {

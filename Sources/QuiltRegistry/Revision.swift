@@ -1,5 +1,6 @@
 // Revisions as the command line names them: `ns/name`, `ns/name@<hash prefix>`, `ns/name:latest`,
-// `ns/name:<timestamp>`, or a bare 64-hex top hash.
+// `ns/name:<timestamp>`, a bare 64-hex top hash, or a Quilt+ URI (QuiltURI.swift), which names its registry and may
+// name a path in the package too.
 import QuiltSupport
 import QuiltFormat
 
@@ -17,10 +18,23 @@ public struct Revision: Sendable, Equatable, CustomStringConvertible {
     public var name: String?
     public var selector: Selector
     public let text: String
+    /// The registry a Quilt+ URI names; nil for the other forms (the command's `--registry` or default decides).
+    public var registry: RegistryLocation?
+    /// The logical key or directory key a Quilt+ URI's `path` names, as given (a trailing `/` kept).
+    public var path: String?
 
     /// Parses `text`; `allowBareHash` is for plumbing, which also takes a 64-hex top hash alone.
     public init(_ text: String, allowBareHash: Bool = true) throws(RegistryError) {
         self.text = text
+        if QuiltURI.isURI(text) {
+            let uri = try QuiltURI(text)
+            let spec = try Revision(uri.package, allowBareHash: false)
+            name = spec.name
+            selector = spec.selector
+            registry = uri.registry
+            path = uri.path
+            return
+        }
         if Hex.isTopHash(text) {
             // Refused as a usage error, not taken for a package name that is merely invalid (bad input).
             guard allowBareHash else { throw .invalidRevision(text, reason: "a bare top hash has no package name; give ns/name@<hash>") }
@@ -58,4 +72,9 @@ public struct Revision: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { text }
+
+    /// Refuses a URI's `path` where the command has no use for one (`show`, `diff`, a `--from`).
+    public func requireNoPath() throws(RegistryError) {
+        if path != nil { throw .invalidRevision(text, reason: "a path in the URI has no meaning here") }
+    }
 }

@@ -2,7 +2,7 @@
 test_description='help and --version for every command, quilt <plumbing> dispatch, unknown commands, external quilt-<x>'
 . "$(dirname "$0")/lib.sh"
 
-porcelain="build push log list show diff verify install delete rollback config cache bundle"
+porcelain="build push log list show ls cat diff verify install delete rollback config cache bundle"
 plumbing="hash-object write-manifest cat-manifest rev-parse update-ref show-ref upload-blob fetch-blob"
 
 test_expect_success 'every porcelain command has --help' '

@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
 test_description='files that change while they are read: quilt build, quilt push, quilt-hash-object and
 quilt-upload-blob either record what one version of the file held (size and hash of the same bytes, the bytes
-sent) or refuse with "file changed while it was read"; never a mix of two versions, never a package that does
+sent) or refuse with "file changed while it was read"; never bytes the file never held, never a package that does
 not install'
 . "$(dirname "$0")/lib.sh"
 
 RUNS=10
 
 # The writer's files go through known states only: grow.bin is always a prefix of one fixed stream (appended to,
-# now and then cut back), flip.bin is A or B once a rewrite is over (rewritten in place, piece by piece, so a
-# reader in the middle of a rewrite sees a mix of both). The checks below accept exactly those states.
+# now and then cut back), flip.bin is A or B once a rewrite is over, and between two of a rewrite's writes (in
+# place, 32 KiB at a time) a mix of both that changes at a 32 KiB boundary. That mix is a state the file was in:
+# a writer descheduled between two writes leaves it at rest, stamps and all, for as long as it is away, and a
+# reader then takes it whole. Bytes mixed anywhere else were read while a write was under way: no state at all.
+# The checks below accept exactly those states.
 cat >"$TRASH/states.py" <<'PY'
-import base64, hashlib, json, os, random, sys, time
+import base64, hashlib, itertools, json, os, random, sys, time
 BASE = 8 * 1048576 + 300000          # grow.bin is always a multipart upload
 LIMIT = BASE + 3 * 1048576
 STREAM = random.Random(1).randbytes(LIMIT)
 A = random.Random(2).randbytes(2 * 1048576)
 B = random.Random(3).randbytes(len(A))
+PIECE = 32768                        # the writer's pwrite size
+
+def mixes():
+    """flip.bin between two writes of a rewrite: one version up to a piece boundary, the other after it."""
+    for x, y in ((A, B), (B, A)):
+        for i in range(PIECE, len(A), PIECE):
+            yield x[:i] + y[i:]
 
 def chunked(data):
     chunk = 8 * 1048576
@@ -28,7 +38,7 @@ def state_of(name, data):
     if name == "grow.bin":
         return f"prefix {len(data)}" if len(data) >= BASE and STREAM[:len(data)] == data else None
     if name == "flip.bin":
-        return "A" if data == A else "B" if data == B else None
+        return "A" if data == A else "B" if data == B else "mid-rewrite" if any(data == m for m in mixes()) else None
     return "other"
 
 def entries(path):
@@ -42,7 +52,7 @@ def state_for_entry(name, e):
     if name == "grow.bin":
         candidates = [STREAM[:e["size"]]] if BASE <= e["size"] <= LIMIT else []
     elif name == "flip.bin":
-        candidates = [A, B]
+        candidates = itertools.chain([A, B], mixes())
     else:
         return b""
     for c in candidates:
@@ -66,8 +76,8 @@ elif cmd == "writer":
     deadline = time.monotonic() + 600
     while not os.path.exists(stop) and time.monotonic() < deadline:
         # A burst of changes (about 40 ms), then a pause.
-        for i in range(0, len(target), 32768):
-            os.pwrite(flip, target[i:i + 32768], i)
+        for i in range(0, len(target), PIECE):
+            os.pwrite(flip, target[i:i + PIECE], i)
             if i % 131072 == 0:
                 if size + 65536 > LIMIT:
                     os.ftruncate(grow, BASE)

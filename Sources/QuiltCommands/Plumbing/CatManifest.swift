@@ -18,8 +18,10 @@ struct CatManifest: QuiltCommand, VerboseCommand {
     var revision: String
 
     func execute(_ io: IO) throws {
-        let registry = try io.registry(registryOptions)
-        let topHash = try registry.resolve(Revision(revision))
+        let rev = try Revision(revision)
+        try rev.requireNoPath()
+        let registry = try io.registry(registryOptions, for: rev)
+        let topHash = try registry.resolve(rev)
         // Streamed both times: with --verify, a first pass checks the manifest before a byte is printed.
         if verify { _ = try registry.manifestSummary(topHash) }
         try registry.readManifestBytes(topHash) { io.write($0) }

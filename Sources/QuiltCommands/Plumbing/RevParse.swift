@@ -25,9 +25,11 @@ struct RevParse: QuiltCommand, VerboseCommand {
     }
 
     func execute(_ io: IO) throws {
-        let registry = try io.registry(registryOptions)
         for text in revisions {
-            let topHash = try registry.resolve(Revision(text))
+            let rev = try Revision(text)
+            try rev.requireNoPath()
+            let registry = try io.registry(registryOptions, for: rev)
+            let topHash = try registry.resolve(rev)
             io.line(short ? registry.shortHash(topHash) : topHash)
         }
     }

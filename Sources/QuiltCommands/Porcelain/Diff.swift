@@ -1,6 +1,7 @@
 // quilt diff: what changed between two revisions (quilt3's pkg.diff).
 import ArgumentParser
 import QuiltFormat
+import QuiltSupport
 import QuiltRegistry
 
 struct Diff: QuiltCommand, VerboseCommand {
@@ -22,9 +23,14 @@ struct Diff: QuiltCommand, VerboseCommand {
     var new: String
 
     func execute(_ io: IO) throws {
-        let registry = try io.registry(registryOptions)
-        let diff = try ManifestDiff(registry: registry, from: registry.resolve(Revision(old)),
-                                    to: registry.resolve(Revision(new)))
+        let (from, to) = (try Revision(old), try Revision(new))
+        try from.requireNoPath()
+        try to.requireNoPath()
+        let registry = try io.registry(registryOptions, for: from)
+        guard try io.registry(registryOptions, for: to).url == registry.url else {
+            throw RegistryError.invalidRevision(new, reason: "it is in another registry than \(quoted(old))")
+        }
+        let diff = try ManifestDiff(registry: registry, from: registry.resolve(from), to: registry.resolve(to))
         if json {
             io.json(.object(JSONObject([
                 ("added", .array(diff.added.map { .string($0) })), ("modified", .array(diff.modified.map { .string($0) })),

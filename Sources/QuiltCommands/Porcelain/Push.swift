@@ -49,7 +49,7 @@ struct Push: QuiltCommand, VerboseCommand, QuietCommand {
     @Flag(name: .long, help: "Check against the remote registry's workflow; upload and write nothing.")
     var check = false
 
-    @Flag(name: .long, help: "Print {name, top_hash, registry, timestamp, workflow[, catalog_url]} as JSON.")
+    @Flag(name: .long, help: "Print {name, top_hash, registry, timestamp, workflow, s3_hashing, uri[, catalog_url]} as JSON.")
     var json = false
 
     func validate() throws {
@@ -72,6 +72,10 @@ struct Push: QuiltCommand, VerboseCommand, QuietCommand {
                 ("timestamp", result.timestamp.map { .integer($0) } ?? .null), ("workflow", workflowJSON(result)),
                 ("s3_hashing", s3HashingJSON(result.s3Hashing)),
             ])
+            // The revision's Quilt+ URI, as the catalog copies it (not after --check, which publishes nothing).
+            if !check, !result.topHash.isEmpty, let location = try? RegistryLocation(result.registry) {
+                object["uri"] = .string(QuiltURI(registry: location, name: result.name, topHash: result.topHash).text)
+            }
             if let url = result.catalogURL { object["catalog_url"] = .string(url) }
             io.json(.object(object))
         } else if check {

@@ -14,13 +14,28 @@ struct Show: QuiltCommand, VerboseCommand {
     @Flag(name: .long, help: "Print {name, top_hash, message, user_meta, workflow, entries} as JSON.")
     var json = false
 
-    @Argument(help: "The revision: ns/name, ns/name:latest, ns/name@<hash prefix>, ns/name:<timestamp>, or a 64-hex top hash.")
+    @Flag(name: .long, help: "Print the revision's Quilt+ URI (quilt+s3://BUCKET#package=NS/NAME@TOPHASH) instead.")
+    var uri = false
+
+    @Argument(help: "The revision: ns/name, ns/name:latest, ns/name@<hash prefix>, ns/name:<timestamp>, a 64-hex top hash or a Quilt+ URI.")
     var revision: String
 
+    func validate() throws {
+        if uri && json { throw ValidationError("--uri and --json cannot be used together") }
+    }
+
     func execute(_ io: IO) throws {
-        let registry = try io.registry(registryOptions)
         let rev = try Revision(revision)
+        try rev.requireNoPath()
+        let registry = try io.registry(registryOptions, for: rev)
         let topHash = try registry.resolve(rev)
+        if uri {
+            guard let name = rev.name else {
+                throw RegistryError.invalidRevision(revision, reason: "a Quilt+ URI needs a package name; give ns/name@<hash>")
+            }
+            io.line(QuiltURI(registry: registry.location, name: name, topHash: topHash).text)
+            return
+        }
         if json {
             try registry.writeRevisionJSON(name: rev.name, topHash: topHash) { io.write($0) }
             return

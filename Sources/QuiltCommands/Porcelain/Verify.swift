@@ -30,8 +30,10 @@ struct Verify: QuiltCommand, VerboseCommand, QuietCommand {
     var revision: String
 
     func execute(_ io: IO) throws {
-        let registry = try io.registry(registryOptions)
-        let topHash = try registry.resolve(Revision(revision))
+        let rev = try Revision(revision)
+        try rev.requireNoPath()
+        let registry = try io.registry(registryOptions, for: rev)
+        let topHash = try registry.resolve(rev)
         let progress = io.progressLine("verifying", json: json)
         let report = try VerifyReport(registry: registry, topHash: topHash, directory: dir, progress: progress?.handler)
         progress?.finish()

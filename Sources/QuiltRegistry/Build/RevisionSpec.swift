@@ -323,10 +323,13 @@ extension QuiltContext {
     /// computed).
     public func build(_ spec: RevisionSpec, from: String?, registry registryURL: String?, checkOnly: Bool = false,
                       progress: ProgressPhases? = nil) throws -> PublishResult {
-        let registry = try registry(registryURL)
+        // A Quilt+ URI as --from names the registry too (another one than --registry is a usage error).
+        let fromRevision = try from.map { try Revision($0) }
+        try fromRevision?.requireNoPath()
+        let registry = try fromRevision.map { try self.registry(registryURL, for: $0) } ?? self.registry(registryURL)
         try PackageName.validate(spec.name)
         let workflow = try workflow(spec.workflow, in: registry)
-        let base = try from.map { (registry: registry, topHash: try registry.resolve(Revision($0))) }
+        let base = try fromRevision.map { (registry: registry, topHash: try registry.resolve($0)) }
         // quilt3 checks before it hashes, so a refusal costs no reading: the package's metadata, name and message
         // before anything is added; a workflow that must see every entry gets them with their sizes, unhashed.
         let seesEntries = workflow?.entriesSchema != nil

@@ -18,8 +18,9 @@ extension QuiltContext {
     /// stored, the rest deflated at `level`. An object whose bytes do not hash to its entry's hash stops the bundle.
     public func createBundle(_ revision: String, registry registryURL: String?, to output: BundleOutput, level: Int,
                              progress: ProgressHandler? = nil) throws -> BundleSummary {
-        let registry = try registry(registryURL)
         let rev = try Revision(revision, allowBareHash: false)
+        try rev.requireNoPath()
+        let registry = try registry(registryURL, for: rev)
         guard let name = rev.name else { throw RegistryError.invalidRevision(revision, reason: "needs a package name") }
         let topHash = try registry.resolve(rev)
         // A first pass counts the entries and their distinct objects for the header (and checks the manifest);

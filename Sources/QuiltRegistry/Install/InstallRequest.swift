@@ -34,7 +34,13 @@ extension QuiltContext {
         // copy would leave files behind for a revision that was never recorded.
         let rev = try Revision(revision, allowBareHash: false)
         guard let name = rev.name else { throw RegistryError.invalidRevision(revision, reason: "needs a package name") }
-        let registry = try registry(registryURL)
+        // A Quilt+ URI names the registry, and its path= limits the install as one --path does (a --path that
+        // names another is refused).
+        let registry = try registry(registryURL, for: rev)
+        var paths = paths
+        if let uriPath = rev.path {
+            paths = [try Self.entryPath(rev, given: paths.first { !$0.isIdentical(to: uriPath) }, what: "--path") ?? uriPath]
+        }
         let record = try recordIn.map { try self.registry($0) } ?? localRegistry()
         let root = try destination.map(Self.localDirectory)
             ?? Self.localDirectory(config.defaultInstallLocation ?? config.defaultLocalRegistry) + "/" + name

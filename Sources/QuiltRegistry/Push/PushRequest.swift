@@ -38,11 +38,20 @@ extension QuiltContext {
     /// revision (with the new message, if one is given).
     public func push(_ request: PushRequest, progress: ProgressPhases? = nil) throws -> PublishResult {
         let name = request.spec.name
-        guard let registryURL = request.registry ?? config.defaultRemoteRegistry else { throw PushError.noRegistry }
+        let fromRevision = try request.from.map { try Revision($0) }
+        try fromRevision?.requireNoPath()
         try PackageName.validate(name)
         if request.fromRegistry != nil && request.from == nil { throw PushError.fromRegistryWithoutFrom }
-        let remote = try registry(RegistryLocation(registryURL))
-        trace?("registry \(remote.url) (\(request.registry == nil ? "default_remote_registry" : "--registry"))")
+        let remote: Registry
+        if request.registry == nil, request.fromRegistry == nil, let named = fromRevision?.registry {
+            // A Quilt+ URI alone as --from names where to publish too: a new revision of that registry's package.
+            remote = try registry(named)
+            trace?("registry \(remote.url) (the Quilt+ URI of --from)")
+        } else {
+            guard let registryURL = request.registry ?? config.defaultRemoteRegistry else { throw PushError.noRegistry }
+            remote = try registry(RegistryLocation(registryURL))
+            trace?("registry \(remote.url) (\(request.registry == nil ? "default_remote_registry" : "--registry"))")
+        }
         let pusher = try Pusher(registry: remote, transfers: transfers())
         let local = try localRegistry()
         // Checked before any file is read or hashed: a usage error is reported before work, not after it.
@@ -77,7 +86,7 @@ extension QuiltContext {
                 if let message = request.spec.message { header["message"] = .string(message) }
             }
         } else {
-            let base = try request.from.map { try self.base($0, registry: request.fromRegistry, pushingTo: remote) }
+            let base = try fromRevision.map { try self.base($0, registry: request.fromRegistry, pushingTo: remote) }
             // A push built on a revision of the same registry expects exactly that one there (--from); one built on
             // another registry's revision (a promotion) expects what this machine knows of this one.
             if let base, base.registry.url == remote.url { expected = [KnownRevision(base.topHash, source: "--from")] }
@@ -116,17 +125,18 @@ extension QuiltContext {
                              catalogURL: catalogPackageURL(bucket: pusher.bucket, name: name, topHash: result.topHash))
     }
 
-    /// The revision a push starts from and the registry it is read from: `fromRegistry` (`--from-registry`), else
-    /// the push's own. Quilt+ URIs (`quilt+s3://A#package=ns/name@hash`, parsed with revisions on another branch)
-    /// name their registry: it is the base's registry, and must agree with `--from-registry` when both are given.
-    /// (When they land, the registry below becomes `revision.registry == nil && fromRegistry == nil ? remote :
-    /// try self.registry(fromRegistry, for: revision)`; t5720 runs its URI case as soon as rev-parse takes one.)
-    func base(_ from: String, registry fromRegistry: String?, pushingTo remote: Registry) throws
+    /// The revision a push starts from and the registry it is read from: a Quilt+ URI's own, else `fromRegistry`
+    /// (`--from-registry`), else the push's own. A URI and `--from-registry` naming two registries is a usage error.
+    func base(_ revision: Revision, registry fromRegistry: String?, pushingTo remote: Registry) throws
         -> (registry: Registry, topHash: String)
     {
-        let revision = try Revision(from)
-        let registry = try fromRegistry.map { try self.registry(RegistryLocation($0)) } ?? remote
-        if registry.url != remote.url { trace?("base registry \(registry.url) (--from-registry): a promotion to \(remote.url)") }
+        let registry: Registry
+        if revision.registry != nil || fromRegistry != nil {
+            registry = try self.registry(fromRegistry, for: revision)
+        } else {
+            registry = remote
+        }
+        if registry.url != remote.url { trace?("base registry \(registry.url): a promotion to \(remote.url)") }
         return (registry, try registry.resolve(revision))
     }
 }

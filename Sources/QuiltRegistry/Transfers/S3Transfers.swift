@@ -241,18 +241,15 @@ public struct S3Transfers: Sendable {
 
     /// The sha2-256-chunked hash of an S3 object from S3's own SHA-256 checksums, without reading a byte of it.
     public func hashFromChecksums(_ source: S3ObjectReference, size: Int) -> ChecksumLookup {
-        let attributes: S3ObjectAttributes
-        do {
-            // A missing object is for the read that follows to report.
-            guard let found = try client.getObjectAttributes(bucket: source.bucket, key: source.key, versionId: source.versionId) else {
-                return .undetermined
-            }
-            attributes = found
-        } catch {
-            return .unavailable
-        }
-        guard let value = Self.quiltHash(fromAttributes: attributes, size: size) else { return .undetermined }
+        guard case .success(let attributes) = checksumAttributes(source) else { return .unavailable }
+        guard let attributes, let value = Self.quiltHash(fromAttributes: attributes, size: size) else { return .undetermined }
         return .hash(ObjectHash(.sha2256Chunked, value: value))
+    }
+
+    /// GetObjectAttributes of `source`: nil for a missing object (for the read that follows to report); a failure
+    /// when the store cannot answer it.
+    private func checksumAttributes(_ source: S3ObjectReference) -> Result<S3ObjectAttributes?, any Error> {
+        Result { try client.getObjectAttributes(bucket: source.bucket, key: source.key, versionId: source.versionId) }
     }
 
     /// Downloads `source` into `descriptor` (ranged GETs of 8 MiB in parallel for big objects).
@@ -302,6 +299,13 @@ public struct S3Transfers: Sendable {
                   ChunkedHash.partCount(forSize: size) <= 1, let digest = Base64.decode(checksum), digest.count == 32 else { return nil }
             return singlePartValue(digest: digest, size: size)
         }
+        return multipartDigests(fromAttributes: attributes, size: size).map { ChunkedHash.combine(partDigests: $0) }
+    }
+
+    /// The SHA-256 digests of a multipart object's parts, when its parts are exactly the chunked hash's parts
+    /// (sizes and checksums listed) and S3's composite checksum agrees with them; else nil.
+    static func multipartDigests(fromAttributes attributes: S3ObjectAttributes, size: Int) -> [[UInt8]]? {
+        guard attributes.size == size, let checksum = attributes.checksumSHA256 else { return nil }
         let chunk = ChunkedHash.chunkSize(forSize: size)
         let count = ChunkedHash.partCount(forSize: size)
         guard count > 0, attributes.totalParts == count, attributes.parts.count == count else { return nil }
@@ -312,11 +316,27 @@ public struct S3Transfers: Sendable {
                   let digest = Base64.decode(text), digest.count == 32 else { return nil }
             digests.append(digest)
         }
-        let value = ChunkedHash.combine(partDigests: digests)
         // S3's own composite must agree with the parts it listed.
         let composite = checksum.split(separator: "-").first.map(String.init) ?? checksum
-        guard composite == value else { return nil }
-        return value
+        guard composite == ChunkedHash.combine(partDigests: digests) else { return nil }
+        return digests
+    }
+
+    /// What S3's checksums say about an object's sha2-256-chunked part digests (for readers that check an object
+    /// a chunk at a time): the digests when they are the chunked layout's, without reading a byte of the object.
+    public enum PartDigestLookup: Sendable, Equatable {
+        case digests([[UInt8]])
+        /// Not a multipart object in the chunked layout, or its parts are not listed (moto).
+        case undetermined
+        /// GetObjectAttributes failed (a store without it, no permission).
+        case unavailable
+    }
+
+    /// The part digests of a multipart S3 object from GetObjectAttributes (ObjectParts), if they determine them.
+    public func partDigestsFromChecksums(_ source: S3ObjectReference, size: Int) -> PartDigestLookup {
+        guard case .success(let attributes) = checksumAttributes(source) else { return .unavailable }
+        guard let attributes, let digests = Self.multipartDigests(fromAttributes: attributes, size: size) else { return .undetermined }
+        return .digests(digests)
     }
 
     /// quilt3's conversion of S3's `ChecksumSHA256`: `<b64>-<N>` (multipart of the chunk size) is already the

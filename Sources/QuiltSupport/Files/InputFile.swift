@@ -49,9 +49,31 @@ public final class InputFile: @unchecked Sendable {
             close(fd)
             throw .notARegularFile(path: path)
         }
+        if FileIdentity(info).ctime > openedAt - Self.writeSettleWindow {
+            // write(2) stamps a file before it copies the data in, holding the inode's lock throughout (ext4,
+            // xfs, tmpfs, btrfs): a write under way at the open, stamped before it, would let a reader take a
+            // mix of old and new bytes that the stamps of a later check cannot show. SEEK_HOLE takes that lock
+            // shared on those file systems, so it returns once such a write is over; the file is then looked at
+            // again. Only a file stamped in the last moments pays for it (one call).
+            _ = lseek(fd, 0, Self.seekHole)
+            guard fstat(fd, &info) == 0 else {
+                let reason = errnoText()
+                close(fd)
+                throw .cannotOpen(path: path, reason: reason)
+            }
+        }
         descriptor = fd
         identity = FileIdentity(info)
     }
+
+    /// How long before the open a stamp may come from a write still copying its data (a descheduled writer).
+    static let writeSettleWindow = 2_000_000_000
+    #if os(Linux)
+    /// `SEEK_HOLE` of <unistd.h>, which Glibc's module does not export (it is behind _GNU_SOURCE).
+    static let seekHole: Int32 = 4
+    #else
+    static let seekHole: Int32 = SEEK_HOLE
+    #endif
 
     /// Sets the access time to now: the cache's least-recently-used order does not depend on the mount's
     /// atime policy (relatime updates it at most daily, noatime never).
