@@ -132,4 +132,13 @@ test_expect_success 'the pulled revision is the remote-tracking record of the re
 	! grep -q "remote-tracking:" trace && test -z "$(find "$XDG_DATA_HOME/Quilt/remotes" -path "*packages*")"
 '
 
+test_expect_success 'a Quilt+ URI names the revision and the registry; path= and another --registry are refused (64)' '
+	uri="quilt+file://$TRASH/reg2#package=ns/p@$(cut -c1-10 top11)" &&
+	quilt pull w "$uri" --json >out.json && grep -q "\"top_hash\": \"$(cat top11)\"" out.json && cmp s11/b w/b &&
+	quilt status w --json --no-fetch | grep -q "\"registry\": \"file://$TRASH/reg2\"" &&
+	test_must_fail --exit=64 quilt pull w "$uri&path=sub" 2>err && grep -q "path in the URI has no meaning here" err &&
+	test_must_fail --exit=64 quilt pull w "$uri" --registry reg 2>err && grep -q "the URI names the registry" err &&
+	quilt pull w "$uri" --registry reg2 --json | grep -q "\"up_to_date\": true"
+'
+
 test_done

@@ -28,7 +28,7 @@ struct Pull: QuiltCommand, VerboseCommand, QuietCommand {
     @Argument(help: ArgumentHelp("The installed directory (default: the current directory).", valueName: "dir"))
     var dir: String = "."
 
-    @Argument(help: ArgumentHelp("The revision to bring it to: ns/name@<hash prefix>, ns/name:<timestamp>, ns/name:latest or a top hash (default: latest).", valueName: "revision"))
+    @Argument(help: ArgumentHelp("The revision to bring it to: ns/name@<hash prefix>, ns/name:<timestamp>, ns/name:latest, a top hash, or a Quilt+ URI (quilt+s3://BUCKET#package=NS/NAME[@HASH], which names the registry too; default: latest).", valueName: "revision"))
     var revision: String?
 
     func execute(_ io: IO) throws {

@@ -24,8 +24,8 @@ public struct PullResult: Sendable {
 
 extension QuiltContext {
     /// Brings the installed directory `directory` (or the nearest one above it with an install record) to
-    /// `revision` (a revision of the installed package, or a top hash; default: `latest` of the registry it was
-    /// installed from, or of `registryURL`). Only files whose bytes differ from the new entry are written (the
+    /// `revision` (a revision of the installed package, a top hash, or a Quilt+ URI, which names the registry too;
+    /// default: `latest` of the registry it was installed from, or of `registryURL`). Only files whose bytes differ from the new entry are written (the
     /// object cache first); files the new revision does not have are removed; the rest are left alone.
     ///
     /// Local changes that the pull would overwrite or remove — a modified or deleted file (as `status` says),
@@ -37,6 +37,8 @@ extension QuiltContext {
     public func pull(_ directory: String, revision: String?, registry registryURL: String?, force: Bool,
                      progress: ProgressPhases? = nil) throws -> PullResult {
         let revisionArgument = try revision.map { try Revision($0, allowBareHash: true) }
+        // The install's selection stays: a URI's path= would be a second one.
+        try revisionArgument?.requireNoPath()
         guard let found = try installRecords.find(directory) else { throw InstallError.notInstalled(directory) }
         let old = found.record
         if let name = revisionArgument?.name, name != old.name {
@@ -44,7 +46,10 @@ extension QuiltContext {
         }
         guard let lock = try installRecords.lock(old.directory, wait: false) else { throw InstallError.busy(old.directory) }
         defer { withExtendedLifetime(lock) {} }
-        let source = try registryURL.map { try self.registry($0) } ?? registry(RegistryLocation(old.registry))
+        // A Quilt+ URI names the registry to read (with a --registry, the same one); else --registry, else the
+        // registry installed from.
+        let source = try revisionArgument.flatMap { $0.registry == nil ? nil : try registry(registryURL, for: $0) }
+            ?? registryURL.map { try self.registry($0) } ?? registry(RegistryLocation(old.registry))
         let target: String
         if let revisionArgument {
             target = try source.resolve(revisionArgument)
