@@ -3,6 +3,10 @@ test_description='quilt pull: only changed entries written, dropped ones removed
 . "$(dirname "$0")/lib.sh"
 
 command -v flock >/dev/null && test_set_prereq FLOCK
+command -v strace >/dev/null && strace -f -e trace=openat -o /dev/null true 2>/dev/null && test_set_prereq STRACE
+
+# data_opens TRACE DIR: files (not directories) below DIR that the traced run opened.
+data_opens() { grep -E "open(at)?\(.*\"$2/" "$1" | grep -v O_DIRECTORY | grep -c . || true; }
 
 # ino FILE: the file's inode (a file written again by the pull gets a new one).
 ino() { stat -c %i "$1"; }
@@ -139,6 +143,14 @@ test_expect_success 'a Quilt+ URI names the revision and the registry; path= and
 	test_must_fail --exit=64 quilt pull w "$uri&path=sub" 2>err && grep -q "path in the URI has no meaning here" err &&
 	test_must_fail --exit=64 quilt pull w "$uri" --registry reg 2>err && grep -q "the URI names the registry" err &&
 	quilt pull w "$uri" --registry reg2 --json | grep -q "\"up_to_date\": true"
+'
+
+test_expect_success STRACE 'the files a pull wrote are in the record: a status right after it opens none' '
+	echo b13 >d/b && echo a13 >d/a && echo n13 >d/sub/n13 && snap 13 reg2 &&
+	quilt pull w --json >out.json && grep -q "\"written\": 3, \"removed\": 0" out.json &&
+	strace -f -e trace=open,openat -o trace quilt status w --porcelain --no-fetch >out && test ! -s out &&
+	test "$(data_opens trace "$TRASH/w")" = 0 &&
+	quilt verify ns/p --registry reg2 --dir w
 '
 
 test_done
