@@ -5,6 +5,10 @@ test_description='status and pull against quilt3 and moto: status finds exactly 
 bucket=pull-$$-$RANDOM
 reg="s3://$bucket"
 trap proxy_stop EXIT
+command -v strace >/dev/null && strace -f -e trace=openat -o /dev/null true 2>/dev/null && test_set_prereq STRACE
+
+# data_opens TRACE DIR: files (not directories) below DIR that the traced run opened.
+data_opens() { grep -E "open(at)?\(.*\"$2/" "$1" | grep -v O_DIRECTORY | grep -c . || true; }
 
 # data_gets: the proxy log's GETs of package data (not manifests, pointers or listings).
 data_gets() { grep " GET /$bucket/" proxy.log | grep -v -e " GET /$bucket/.quilt/" -e "?list-type" -e "?versions" || true; }
@@ -85,6 +89,12 @@ test_expect_success S3,QUILT3 'the pulled revision is the remote-tracking record
 	QUILT_TRACE=1 quilt push ns/p mine --registry "$reg" --message mine >top3 2>trace &&
 	grep -q "push expects $(cat top2) (last published or read here)" trace &&
 	test "$(cat "$XDG_DATA_HOME/Quilt/remotes/s3%3A%2F%2F$bucket/ns/p")" = "$(cat top3)"
+'
+
+test_expect_success S3,QUILT3,STRACE 'the files pull downloaded are in the record: a status right after it opens none' '
+	quilt pull w --json >p.json && grep -q "\"top_hash\": \"$(cat top3)\"" p.json && grep -q "\"written\": 1" p.json &&
+	strace -f -e trace=open,openat -o trace quilt status w --porcelain >out && test ! -s out &&
+	test "$(data_opens trace "$TRASH/w")" = 0 && cmp mine/a w/a
 '
 
 test_done
