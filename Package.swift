@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "QuiltRegistryTests",
             dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltHTTP", "QuiltStorage", "QuiltAWS",
-                           "QuiltRegistry", "QuiltTestSupport"]
+                           "QuiltArchive", "QuiltRegistry", "QuiltTestSupport"]
         ),
         .testTarget(
             name: "QuiltCommandsTests",

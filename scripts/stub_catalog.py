@@ -10,7 +10,10 @@ Endpoints (catalog and registry share one origin, so config.json says registryUr
   GET  /login                     a page showing the one-time code: any code starting with "stub-code" works
   POST /api/token                 form refresh_token=<code or refresh token>
                                    -> 200 {"refresh_token", "access_token", "expires_at"} (refresh tokens rotate)
-                                   code "error-in-body" -> 200 {"error": "Invalid code"}; anything else -> 401
+                                   code "error-in-body" -> 200 {"error": "Invalid code"}; a code starting with
+                                   "echo-" -> 200 {"error": "invalid code <the code>"} (upper-cased for
+                                   "echo-upper-", as {"error": {"detail": …}} for "echo-object-"): a catalog that
+                                   quotes the secret it was sent; anything else -> 401
   GET  /api/auth/get_credentials  "Authorization: Bearer <access token>" -> 200 {"AccessKeyId", "SecretAccessKey",
                                    "SessionToken", "Expiration"}; an unknown or expired token -> 401; with
                                    --api-key, "Bearer <that key>" works too (quilt3's login_with_api_key)
@@ -215,6 +218,11 @@ class Handler(BaseHTTPRequestHandler):
             if given == 'error-in-body':
                 self._log(body, 200)
                 return self._send(200, {'error': 'Invalid code'})
+            if given.startswith('echo-'):
+                remember_secret(given)
+                self._log(body, 200)
+                said = 'invalid code ' + (given.upper() if given.startswith('echo-upper-') else given)
+                return self._send(200, {'error': {'detail': said} if given.startswith('echo-object-') else said})
             ok = given.startswith('stub-code') or given in STATE['refresh']
             if not ok:
                 self._log(body, 401)

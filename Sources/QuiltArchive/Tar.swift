@@ -109,7 +109,9 @@ public final class TarReader {
     /// The next member, skipping what is left of the current one; nil at the end-of-archive marker.
     public func next() throws -> TarEntry? {
         if ended { return nil }
-        try skip(remaining + padding)
+        // (Two skips: a hostile pax size near 2^63 plus its padding would overflow.)
+        try skip(remaining)
+        try skip(padding)
         remaining = 0
         padding = 0
         var pax: [String: String] = [:]

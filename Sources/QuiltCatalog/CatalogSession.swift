@@ -93,12 +93,39 @@ public struct CatalogSession: Sendable {
         let (status, json) = try http.postForm(url, [("refresh_token", token)])
         guard status == 200 else { throw CatalogError.httpStatus(url: url, status: status) }
         if case .object(let object)? = json, let error = object["error"], error != .null {
-            throw CatalogError.codeRejected(loginURL: loginURL, detail: error.stringValue ?? JSONWriter.manifestForm(error))
+            let said = error.stringValue ?? JSONWriter.manifestForm(error)
+            throw CatalogError.codeRejected(loginURL: loginURL, detail: Self.withoutSecret(said, secret: token))
         }
         guard let tokens = CatalogTokens(json) else {
             throw CatalogError.badResponse(url: url, detail: "expected refresh_token, access_token and expires_at")
         }
         return tokens
+    }
+
+    /// What the catalog said, without the secret it was sent (a catalog may quote the code it refused): every
+    /// occurrence, in any case and as sent in the form, becomes `<code>`; if a long piece of it is still there
+    /// (quoted in part, or transformed), nothing the catalog said is shown.
+    static func withoutSecret(_ text: String, secret: String) -> String {
+        guard !secret.isEmpty else { return text }
+        // Compared as bytes with ASCII letters folded: codes and tokens are ASCII.
+        func folded(_ s: String) -> [UInt8] { s.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 } }
+        func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+            guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
+            return (0...(haystack.count - needle.count)).first { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+        }
+        var shown = Array(text.utf8)
+        for form in Set([secret, PercentEncoding.encodePlus(secret), PercentEncoding.encode(secret)]) {
+            let needle = folded(form)
+            while let at = find(needle, in: shown.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }) {
+                shown.replaceSubrange(at..<(at + needle.count), with: Array("<code>".utf8))
+            }
+        }
+        let key = folded(secret), lowered = shown.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        let window = min(8, key.count)
+        for start in 0...(key.count - window) where find(Array(key[start..<(start + window)]), in: lowered) != nil {
+            return "(its words quote the code, so they are not shown)"
+        }
+        return String(decoding: shown, as: UTF8.self)
     }
 
     /// `GET /api/auth/get_credentials` with the access token; stores (unless `store` is false) and returns quilt3's

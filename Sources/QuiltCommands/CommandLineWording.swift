@@ -55,6 +55,22 @@ extension CacheError: CommandLineWorded {
     var commandLineHint: String? { hint }
 }
 
+extension ShardError: CommandLineWorded {
+    var commandLineMessage: String { message(naming: "--shard") }
+    var commandLineHint: String? { hint(naming: "--shard") }
+}
+
+extension CareError: CommandLineWorded {
+    var commandLineMessage: String { message }
+
+    var commandLineHint: String? {
+        switch self {
+        case .badCheckpoint: return "run quilt fsck without --resume to check from the start"
+        default: return hint
+        }
+    }
+}
+
 extension WorkflowChoice {
     /// `--workflow` as given: absent for the config's default, empty for none, else the workflow's id.
     init(argument: String?) {

@@ -33,6 +33,8 @@ public enum CommandTable {
         Row(name: "status", command: Status.self, category: .porcelain),
         Row(name: "pull", command: Pull.self, category: .porcelain),
         Row(name: "delete", command: Delete.self, category: .porcelain),
+        Row(name: "fsck", command: Fsck.self, category: .porcelain),
+        Row(name: "gc", command: GC.self, category: .porcelain),
         Row(name: "rollback", command: Rollback.self, category: .porcelain),
         Row(name: "config", command: Config.self, category: .porcelain),
         Row(name: "cache", command: Cache.self, category: .porcelain),

@@ -24,12 +24,18 @@ struct QuietOption: ParsableArguments {
 
 /// `--shard`: this worker's share of the entries (Documentation/sharded-publishing.md).
 struct ShardOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Only this worker's share of the entries, by logical key: K/N (0 ≤ K < N), auto or auto/N (index, and count, from the job runner's variables).", valueName: "k/n|auto"))
+    // (Unconditional: `--shard -1/4` is a value to refuse with a reason, not an unknown option.)
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Only this worker's share of the entries, by logical key: K/N (0 ≤ K < N), auto or auto/N (index, and count, from the job runner's variables).", valueName: "k/n|auto"))
     var shard: String?
 
     func validate() throws {
         // The job runner's variables are read when the command runs; the literal form is checked now.
-        if let shard, !shard.hasPrefix("auto") { _ = try Shard.resolve(shard, environment: [:]) }
+        // (Worded here as at run time: a failure of parsing is printed by the argument parser, not by IO.report.)
+        do {
+            if let shard, !shard.hasPrefix("auto") { _ = try Shard.resolve(shard, environment: [:]) }
+        } catch let error as ShardError {
+            throw ValidationError(error.commandLineMessage)
+        }
     }
 }
 

@@ -36,9 +36,9 @@ final class ProgressLine: Sendable {
             if progress.bytesTotal > 0 {
                 text += " of \(formatBytes(progress.bytesTotal))"
                 let rate = Double(progress.bytesDone) / max(now, 0.001)
-                text += ", \(formatBytes(Int(rate)))/s"
+                text += ", \(formatBytes(Int(min(rate, 1e18))))/s"
                 if rate > 0 && progress.bytesDone < progress.bytesTotal {
-                    text += ", ETA \(Int(Double(progress.bytesTotal - progress.bytesDone) / rate))s"
+                    text += ", ETA \(Int(min(Double(progress.bytesTotal - progress.bytesDone) / rate, 1e12)))s"
                 }
             }
             text += style == .redraw ? "\u{1B}[K" : "\n"

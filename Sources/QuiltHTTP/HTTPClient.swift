@@ -46,6 +46,13 @@ public final class HTTPClient: Sendable {
         self.configuration = configuration
     }
 
+    /// A duration as a whole number for curl: settings are checked before they get here, but a value no
+    /// integer holds (or NaN) becomes the largest timer rather than a trap.
+    static func whole(_ value: Double) -> Int {
+        guard value.isFinite else { return value.isNaN ? 0 : Int(1e15) }
+        return Int(min(max(value, 0), 1e15))
+    }
+
     /// Sends `request` and waits for the whole response. Throws `HTTPError` when no HTTP response arrived; any
     /// HTTP status, including errors, is returned.
     public func perform(_ request: HTTPRequest, destination: HTTPResponseDestination = .memory) throws -> HTTPResponse {
@@ -58,9 +65,9 @@ public final class HTTPClient: Sendable {
             throw HTTPError.transport(url: request.url, detail: "cannot initialise libcurl")
         }
         let timeouts = CurlTimeouts(
-            connectMilliseconds: Int(configuration.connectTimeout * 1000),
-            requestMilliseconds: configuration.requestTimeout.map { max(1, Int($0 * 1000)) } ?? 0,
-            stallSeconds: configuration.stallTimeout.map { max(1, Int($0.rounded(.up))) } ?? 0,
+            connectMilliseconds: Self.whole(configuration.connectTimeout * 1000),
+            requestMilliseconds: configuration.requestTimeout.map { max(1, Self.whole($0 * 1000)) } ?? 0,
+            stallSeconds: configuration.stallTimeout.map { max(1, Self.whole($0.rounded(.up))) } ?? 0,
             caBundlePath: configuration.caBundlePath)
         defer {
             // A handle whose request failed is still reusable: curl closes broken connections itself.

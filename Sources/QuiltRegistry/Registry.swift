@@ -119,14 +119,7 @@ public struct Registry: Sendable {
     public func listPointers(_ name: String) throws -> PointerListing {
         let prefix = Self.pointersPrefix + name + "/"
         let keys = try storage.list(prefix: prefix).filter { !$0.dropFirst(prefix.count).contains("/") }
-        // One small GET per pointer: on S3 they go several at a time. nil marks a corrupt one.
-        let read = Locked<[Int: String?]>([:])
-        try TransferPool.run(count: keys.count, maxConcurrency: readConcurrency) { i in
-            guard let bytes = try storage.getIfPresent(keys[i]) else { return }
-            let hash = try? Self.parsePointer(bytes, location: keys[i])
-            read.withLock { $0[i] = .some(hash) }
-        }
-        let hashes = read.value
+        let hashes = try readPointers(keys)
         var listing = PointerListing(pointers: [], corrupt: [])
         for i in keys.indices {
             guard let hash = hashes[i] else { continue }
@@ -137,6 +130,18 @@ public struct Registry: Sendable {
             }
         }
         return listing
+    }
+
+    /// The pointers at `keys`, read several at a time (one small GET each): by index, the hash each holds, nil
+    /// for one that holds no top hash; a key that vanished since it was listed is left out.
+    func readPointers(_ keys: [String]) throws -> [Int: String?] {
+        let read = Locked<[Int: String?]>([:])
+        try TransferPool.run(count: keys.count, maxConcurrency: readConcurrency) { i in
+            guard let bytes = try storage.getIfPresent(keys[i]) else { return }
+            let hash = try? Self.parsePointer(bytes, location: keys[i])
+            read.withLock { $0[i] = .some(hash) }
+        }
+        return read.value
     }
 
     /// Timestamp pointers, newest first (numerically), with the hash each holds.

@@ -140,6 +140,33 @@ public struct LocalStorage: Storage {
         }
     }
 
+    /// A file is an object's one version, its modification time the version's. The keys are listed as `list`
+    /// lists them (held as one sorted array of names, as for `list`); their sizes and times a page at a time.
+    public func listVersions(prefix: String, page: ([StoredVersion]) throws -> Void) throws {
+        let keys = try list(prefix: prefix)
+        var start = 0
+        while start < keys.count {
+            let end = min(keys.count, start + Self.versionsPerPage)
+            var versions: [StoredVersion] = []
+            versions.reserveCapacity(end - start)
+            for key in keys[start..<end] {
+                // A file removed since the listing is no longer a version.
+                guard case .regular(let size)? = FileSystem.kind(ofPath: path(for: key)),
+                      let modified = FileSystem.modificationTime(path(for: key)) else { continue }
+                versions.append(StoredVersion(key: key, versionId: nil, size: size, lastModified: modified, isLatest: true))
+            }
+            try page(versions)
+            start = end
+        }
+    }
+
+    static let versionsPerPage = 1000
+
+    /// Files are written whole and renamed into place: there are no uploads in parts to leave behind.
+    public func listIncompleteUploads(prefix: String) throws -> [IncompleteUpload] { [] }
+
+    public func abortIncompleteUpload(_ upload: IncompleteUpload) throws {}
+
     public func getWithInfo(_ key: String) throws -> (bytes: [UInt8], info: ObjectInfo) {
         let bytes = try get(key)
         if bytes.count > Self.contentETagLimit, let info = try head(key) { return (bytes, info) }

@@ -27,6 +27,46 @@ public struct ObjectInfo: Sendable, Equatable {
     }
 }
 
+/// One stored version of an object, as `Storage.listVersions` lists it. A store without versions has one per
+/// object (its `versionId` nil).
+public struct StoredVersion: Sendable, Equatable {
+    public var key: String
+    /// nil for the one version of a store without versions. S3 names the version of an object written while the
+    /// bucket was not versioned `null`, and so does this: `delete(key, versionId: "null")` removes it for good,
+    /// where a plain delete in a versioned bucket would only hide it behind a delete marker.
+    public var versionId: String?
+    public var size: Int
+    /// Seconds since the epoch.
+    public var lastModified: Double
+    /// The version a plain read gets.
+    public var isLatest: Bool
+    /// A delete marker: no bytes, only the record that a plain delete happened.
+    public var isDeleteMarker: Bool
+
+    public init(key: String, versionId: String?, size: Int, lastModified: Double, isLatest: Bool, isDeleteMarker: Bool = false) {
+        self.key = key
+        self.versionId = versionId
+        self.size = size
+        self.lastModified = lastModified
+        self.isLatest = isLatest
+        self.isDeleteMarker = isDeleteMarker
+    }
+}
+
+/// An upload in parts that was started and neither completed nor aborted.
+public struct IncompleteUpload: Sendable, Equatable {
+    public var key: String
+    public var uploadId: String
+    /// Seconds since the epoch.
+    public var initiated: Double
+
+    public init(key: String, uploadId: String, initiated: Double) {
+        self.key = key
+        self.uploadId = uploadId
+        self.initiated = initiated
+    }
+}
+
 /// Where a store keeps its objects, for callers that put data beside the registry's own keys by other means (push
 /// copies package data into the bucket, unbundle writes a local registry's object files).
 public enum StorageLocation: Sendable, Equatable {
@@ -47,6 +87,14 @@ public enum StorageLocation: Sendable, Equatable {
 /// - `delete` of a missing key succeeds.
 /// - `stage` returns an object that appears at its key atomically when committed, and never if it is not.
 /// - `reader` of a missing key throws `StorageError.notFound`; it reads exactly the bytes `get` would return.
+/// - `listVersions` lists every version below a prefix, keys sorted by UTF-8 bytes, the versions of one key
+///   together (in no promised order: S3 lists them newest first, moto its delete markers last), a page at a time
+///   (so a listing of millions is never held); what `list` lists is among them, as a latest version that is not a
+///   delete marker.
+/// - `delete(key, versionId:)` of a listed version removes it for good (a missing one succeeds); a plain `delete`
+///   may only hide it.
+/// - `listIncompleteUploads` is empty on a store that writes objects whole (a directory); `abortIncompleteUpload`
+///   of an upload that is gone succeeds.
 public protocol Storage: Sendable {
     /// The root of the store as a URL (`file:///…` or `s3://bucket/prefix`), for messages.
     var rootURL: String { get }
@@ -78,12 +126,20 @@ public protocol Storage: Sendable {
     func list(prefix: String, limit: Int) throws -> [String]
     /// Removes the object at `key`; a missing key is not an error.
     func delete(_ key: String) throws
-    /// Removes the version `versionId` of the object at `key` (one a write returned): a versioned store then keeps
-    /// nothing of it, not even a delete marker. nil, or a store without versions: `delete(key)`.
+    /// Removes the version `versionId` of the object at `key` (one a write returned or `listVersions` listed): a
+    /// versioned store then keeps nothing of it, not even a delete marker. nil, or a store without versions:
+    /// `delete(key)`.
     func delete(_ key: String, versionId: String?) throws
     /// A new object written piece by piece, stored under a key given only when it is committed (a manifest is
     /// named by the hash of its own bytes).
     func stage() throws -> any StagedObject
+    /// Every version of every object below `prefix` (delete markers included), handed to `page` a page at a time,
+    /// in key order, each key's versions together.
+    func listVersions(prefix: String, page: ([StoredVersion]) throws -> Void) throws
+    /// Uploads in parts started below `prefix` and never completed nor aborted.
+    func listIncompleteUploads(prefix: String) throws -> [IncompleteUpload]
+    /// Aborts one such upload, freeing its parts.
+    func abortIncompleteUpload(_ upload: IncompleteUpload) throws
 }
 
 /// What a backend does well or at all. Stated by each backend; callers adapt to it. Only what some caller reads is

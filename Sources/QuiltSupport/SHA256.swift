@@ -37,6 +37,19 @@ public final class SHA256Hasher {
         return digest
     }
 
+    /// The digest's first 8 bytes as a big-endian integer, with nothing allocated (a shard's slot of each of
+    /// millions of keys); the hasher is reset for reuse.
+    public func finalizePrefix64() -> UInt64 {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { digest in
+            var length: UInt32 = 64
+            _ = EVP_DigestFinal_ex(context, digest.baseAddress, &length)
+            EVP_DigestInit_ex(context, sha256Implementation, nil)
+            var value: UInt64 = 0
+            for byte in digest[0..<8] { value = value << 8 | UInt64(byte) }
+            return value
+        }
+    }
+
     /// SHA-256 of `bytes` in one call.
     public static func digest(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: 32)

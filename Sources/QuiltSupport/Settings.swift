@@ -39,11 +39,15 @@ public struct Settings: Sendable {
         return number
     }
 
-    /// A positive, finite number of seconds (decimals allowed); nil when unset.
+    /// The longest time a setting may give (about 31 years): a timer of more means none, and converting more to
+    /// milliseconds would not fit the integers timers take.
+    public static let maxSeconds = 1e9
+
+    /// A positive, finite number of seconds (decimals allowed), at most `maxSeconds`; nil when unset.
     public func seconds(_ name: String) throws(SettingError) -> Double? {
         guard let text = text(name) else { return nil }
-        guard let seconds = Double(text), seconds.isFinite, seconds > 0 else {
-            throw SettingError(name: name, value: text, reason: "must be a positive number of seconds")
+        guard let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= Self.maxSeconds else {
+            throw SettingError(name: name, value: text, reason: "must be a positive number of seconds, at most 1000000000")
         }
         return seconds
     }

@@ -23,6 +23,20 @@ import Testing
         #expect(PushError.badDestination("x").commandLineMessage == PushError.badDestination("x").message)
     }
 
+    @Test func shardErrorsNameTheOptionOnTheCommandLineOnly() {
+        let errors: [ShardError] = [
+            .invalid("-1/4", reason: "the index must be from 0 to 3"), .noRunner,
+            .outOfRange(index: -1, count: 4, source: "QUILT_SHARD_INDEX and QUILT_SHARD_COUNT"),
+            .inputIsAnotherShard(part: "p", held: "1/4", wanted: "2/4"), .shardsMissing(["2/4"], count: 1),
+        ]
+        for error in errors {
+            #expect(!error.message.contains("--") && !(error.hint ?? "").contains("--shard"), "\(error.message)")
+            #expect((error.commandLineMessage + (error.commandLineHint ?? "")).contains("--shard"), "\(error.commandLineMessage)")
+        }
+        #expect(ShardError.outOfRange(index: -1, count: 4, source: "QUILT_SHARD_INDEX and QUILT_SHARD_COUNT").commandLineMessage
+            == "--shard auto: index -1 is negative: shards are numbered from 0 to 3 (from QUILT_SHARD_INDEX and QUILT_SHARD_COUNT)")
+    }
+
     @Test func theWorkflowOptionBecomesTheCoresChoice() {
         #expect(WorkflowChoice(argument: nil) == .unspecified)
         #expect(WorkflowChoice(argument: "") == .none)

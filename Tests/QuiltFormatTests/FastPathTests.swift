@@ -18,6 +18,9 @@ private func render(_ item: ManifestLine.Item) -> String {
         out.append(contentsOf: "dir ".utf8)
         EntryStream.writeDirectory(key: key, meta: meta, to: &out)
         JSONWriter.writeCanonicalForm(meta, to: &out)
+    case .shardTrailer(let trailer):
+        out.append(contentsOf: "trailer ".utf8)
+        ManifestLine.appendShardTrailer(trailer, to: &out)
     case .header(let header):
         out.append(contentsOf: "header ".utf8)
         JSONWriter.writeManifestForm(.object(header), to: &out)

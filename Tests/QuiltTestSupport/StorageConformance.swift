@@ -187,6 +187,48 @@ public func checkStorageConformance(_ makeStorage: () throws -> any Storage) thr
     try storage.put(base + "small.txt", bytes: Array("bye".utf8))
     #expect(try storage.get(base + "small.txt") == Array("bye".utf8))
 
+    // listVersions: every object below the prefix as a latest version with its size and a time near now (it was
+    // just written), keys in UTF-8 byte order with one key's versions together; pages hold all of them.
+    var versions: [StoredVersion] = []
+    try storage.listVersions(prefix: base) { versions += $0 }
+    let current = versions.filter { $0.isLatest && !$0.isDeleteMarker }
+    #expect(current.map(\.key) == (try storage.list(prefix: base)), "the latest versions are what list lists")
+    for version in current {
+        #expect(version.size == (try storage.head(version.key))?.size, "listed size of \(version.key)")
+        #expect(abs(version.lastModified - WallClock.now()) < 3600, "listed time of \(version.key)")
+    }
+    #expect(zip(versions, versions.dropFirst()).allSatisfy { !$1.key.utf8.lexicographicallyPrecedes($0.key.utf8) },
+            "versions in key order")
+    var seen: [String] = []
+    for version in versions where seen.last != version.key {
+        #expect(!seen.contains(version.key), "the versions of \(version.key) are together")
+        seen.append(version.key)
+    }
+    if case .directory = storage.location {
+        #expect(versions.allSatisfy { $0.versionId == nil && $0.isLatest }, "a store without versions has one each")
+    }
+    var below: [StoredVersion] = []
+    try storage.listVersions(prefix: base + "dir/") { below += $0 }
+    #expect(below.allSatisfy { $0.key.hasPrefix(base + "dir/") } && !below.isEmpty)
+
+    // delete(_:versionId:) of listed versions: every version of small.txt (written twice) deleted, it is gone and lists no version; a
+    // version already gone deletes again without an error; the other objects are untouched.
+    let target = base + "small.txt"
+    let targetVersions = versions.filter { $0.key == target }
+    #expect(!targetVersions.isEmpty)
+    for version in targetVersions { try storage.delete(target, versionId: version.versionId) }
+    #expect(try storage.head(target) == nil)
+    var left: [StoredVersion] = []
+    try storage.listVersions(prefix: target) { left += $0 }
+    #expect(left.isEmpty, "deleted versions are gone for good: \(left)")
+    for version in targetVersions { try storage.delete(target, versionId: version.versionId) }
+    #expect(try storage.get(base + "refs/latest") == Array("four".utf8))
+
+    // Incomplete uploads: none was started below this prefix; a directory, whose files are written whole, lists
+    // none anywhere.
+    #expect(try storage.listIncompleteUploads(prefix: base) == [])
+    if case .directory = storage.location { #expect(try storage.listIncompleteUploads(prefix: "") == []) }
+
     // delete: present and missing.
     for key in try storage.list(prefix: base) { try storage.delete(key) }
     try storage.delete(base + "missing")

@@ -218,6 +218,27 @@ if "--versioned" in sys.argv[2:]:
 PY
 }
 
+# on_tty CMD: runs CMD with a pseudo-terminal as stdin, stdout and stderr (util-linux script); the session's output,
+# both streams, lands in tty.out. Input for prompts comes from tty.in.
+on_tty() {
+    : >>tty.in
+    QUILT_MINIMIZE_STDOUT=false TERM=${TERM-xterm} script -qec "$*" /dev/null <tty.in >tty.out 2>&1
+}
+
+# kill9_when PID CONDITION: waits (up to 60 s, polling every 10 ms) until the shell command CONDITION succeeds, then
+# kills PID with SIGKILL and reaps it; succeeds if it was killed, fails if it had ended by itself first.
+kill9_when() {
+    local pid=$1 condition=$2 i
+    for i in $(seq 1 6000); do
+        eval "$condition" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.01
+    done
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    test $? -eq 137
+}
+
 # local_registry: prints the default local registry directory (where quilt3 keeps packages).
 local_registry() { echo "$XDG_DATA_HOME/Quilt/packages"; }
 

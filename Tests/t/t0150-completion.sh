@@ -35,7 +35,7 @@ test_expect_success 'bash: quilt pu<TAB> offers push; quilt push --reg<TAB> offe
 	bash_complete quilt pu >out && grep -qx push out &&
 	bash_complete quilt push --reg >out && grep -qx -- --registry out &&
 	bash_complete quilt "" >out &&
-	for c in build push log list show ls cat diff verify install status pull delete rollback config cache login logout whoami bundle \
+	for c in build push log list show ls cat diff verify install status pull delete fsck gc rollback config cache login logout whoami bundle \
 		hash-object write-manifest cat-manifest rev-parse update-ref show-ref upload-blob fetch-blob; do
 		grep -qx $c out || return 1
 	done

@@ -201,29 +201,7 @@ test_expect_success S3AUTH 'logout empties both files (0600) like quilt3; a seco
 '
 
 test_expect_success S3AUTH 'a terminal: the page, a prompt, the code read without echo, a browser on a desktop' '
-	cat >pty_login.py <<-\EOF &&
-	import os, pty, sys, time
-	code = open("code").read().strip()
-	pid, fd = pty.fork()
-	if pid == 0:
-	    os.execvp("quilt", ["quilt", "login"])
-	out = b""
-	def read_until(marker, limit=30):
-	    global out
-	    end = time.time() + limit
-	    while marker not in out and time.time() < end:
-	        try:
-	            out += os.read(fd, 4096)
-	        except OSError:
-	            break
-	read_until(b"Enter the code from the webpage: ")
-	os.write(fd, code.encode() + b"\n")
-	read_until(b"\x00", 10)
-	_, status = os.waitpid(pid, 0)
-	sys.stdout.write(out.decode(errors="replace"))
-	sys.exit(os.waitstatus_to_exitcode(status))
-	EOF
-	cat_run env DISPLAY=:99 PATH="$TRASH/fakebin:$PATH" "$QUILT_TEST_PYTHON" pty_login.py &&
+	cat_run env DISPLAY=:99 PATH="$TRASH/fakebin:$PATH" "$QUILT_TEST_PYTHON" "$REPO/Tests/t/pty-login.py" <code &&
 	grep -q "$STUB_URL/login" out && grep -q "Enter the code from the webpage: " out &&
 	! grep -q -F "$(cat code)" out &&
 	grep -q "^$STUB_URL/login$" xdg-open.calls &&

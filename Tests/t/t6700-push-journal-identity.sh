@@ -11,18 +11,9 @@ JOURNALS="$XDG_DATA_HOME/Quilt/journal"
 # interrupted_push NAME: a push killed with SIGKILL once its small files are uploaded and journalled and its big
 # file's multipart upload has started (its first part recorded), so the rerun has both to reuse.
 interrupted_push() {
-    local pid i
     rm -rf "$JOURNALS"
     quilt push "$1" d --registry "s3://$BUCKET" --message interrupted >/dev/null 2>&1 &
-    pid=$!
-    for i in $(seq 1 3000); do
-        grep -qs '"op":"part"' "$JOURNALS"/push-*.jsonl && break
-        kill -0 $pid 2>/dev/null || break
-        sleep 0.01
-    done
-    kill -9 $pid 2>/dev/null
-    wait $pid 2>/dev/null
-    test $? -eq 137 || { echo "the push was not interrupted"; return 1; }
+    kill9_when $! "grep -qs '\"op\":\"part\"' \"\$JOURNALS\"/push-*.jsonl" || { echo "the push was not interrupted"; return 1; }
     grep -q '"op":"done".*a\.txt' "$JOURNALS"/push-*.jsonl && grep -q '"op":"part"' "$JOURNALS"/push-*.jsonl ||
         { echo "the journal does not have what the test needs:"; cat "$JOURNALS"/push-*.jsonl; return 1; }
 }

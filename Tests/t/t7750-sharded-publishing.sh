@@ -12,9 +12,9 @@ hash_shard() {
 	(cd data && find . -type f | env "$@" quilt-hash-object --stdin-paths --entries --shard "$shard") >"$out"
 }
 
-# keys FILE...: the sorted logical keys of entry streams.
+# keys FILE...: the sorted logical keys of entry streams (shard trailers, which have none, left out).
 keys() { cat "$@" | "$QUILT_TEST_PYTHON" -c 'import json, sys
-for k in sorted(json.loads(l)["logical_key"] for l in sys.stdin): print(k)'; }
+for k in sorted(d["logical_key"] for d in map(json.loads, sys.stdin) if "logical_key" in d): print(k)'; }
 
 test_expect_success 'setup: a tree of small and big files, nested and odd names; its single-machine top hash' '
 	make_tree data &&
@@ -28,7 +28,7 @@ test_expect_success QUILT3 'quilt3 gives the same top hash for the tree' '
 
 test_expect_success 'one shard (0/1) is the whole tree and the same top hash' '
 	hash_shard part-all.jsonl 0/1 &&
-	test "$(wc -l <part-all.jsonl)" = 153 &&
+	test "$(wc -l <part-all.jsonl)" = 154 && tail -n 1 part-all.jsonl | grep -q "^{\"shard\": \"0/1\", \"entries\": 153, " &&
 	quilt-write-manifest --message nightly --meta null part-all.jsonl >out && test_cmp top out
 '
 
@@ -49,6 +49,7 @@ test_expect_success 'each shard holds its keys by the documented hash: SHA-256 o
 		import hashlib, json, sys
 		k, n = int(sys.argv[1]), int(sys.argv[2])
 		for line in open(sys.argv[3]):
+		    if "shard" in json.loads(line): continue  # the trailer
 		    key = json.loads(line)["logical_key"]
 		    assert int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % n == k, key
 		PY
@@ -101,9 +102,13 @@ test_expect_success '--shard auto: QUILT_SHARD_INDEX and QUILT_SHARD_COUNT anywh
 	test_must_fail --exit=64 quilt-hash-object --shard 1/4 data/c/empty
 '
 
-test_expect_success 'a key in two part files is a duplicate: nothing is written' '
+test_expect_success 'a part given twice is refused, as is a key in two plain streams: nothing is written' '
 	test_must_fail --exit=65 quilt-write-manifest --registry dupreg part-0.jsonl part-0.jsonl 2>err &&
-	grep -q "duplicate logical key" err && test ! -e dupreg/.quilt/packages
+	grep -q "shard 0/4 appears twice" err && test ! -e dupreg/.quilt/packages &&
+	grep -v "\"shard\"" part-0.jsonl >plain-0.jsonl &&
+	test_must_fail --exit=65 quilt-write-manifest --registry dupreg plain-0.jsonl plain-0.jsonl 2>err &&
+	grep -q "^error: duplicate logical key .* in '"'"'plain-0.jsonl'"'"' line [0-9]* and '"'"'plain-0.jsonl'"'"' line [0-9]*$" err &&
+	test ! -e dupreg/.quilt/packages
 '
 
 test_expect_success 'publishing locally: merged parts, then update-ref, as the doc does' '

@@ -2,13 +2,6 @@
 test_description='on a terminal: progress while hashing (redrawn, or plain lines on a dumb or non-UTF-8 terminal), delete asks first; in pipes, with --json and with -q: silence'
 . "$(dirname "$0")/lib.sh"
 
-# on_tty CMD: runs CMD with a pseudo-terminal as stdin, stdout and stderr (util-linux script); the session's output,
-# both streams, lands in tty.out. Input for prompts comes from tty.in.
-on_tty() {
-	: >>tty.in
-	QUILT_MINIMIZE_STDOUT=false TERM=${TERM-xterm} script -qec "$*" /dev/null <tty.in >tty.out 2>&1
-}
-
 test_expect_success 'setup' '
 	command -v script >/dev/null || { echo "script(1) is needed" >&2; exit 1; }
 	mkdir d && for i in $(seq 1 50); do make_file d/f$i 200000 || return 1; done

@@ -244,17 +244,26 @@ public final class S3Client: Sendable {
 
     /// CreateMultipartUpload; returns the upload id. With `checksumSHA256` every part must carry its checksum.
     public func createMultipartUpload(bucket: String, key: String, options: S3PutOptions = .init()) throws -> String {
+        try startMultipartUpload(bucket: bucket, key: key, options: options).uploadId
+    }
+
+    /// CreateMultipartUpload, saying also whether an earlier attempt of it may have started an upload of its own:
+    /// one whose request was sent but whose answer was lost (a cut or timed-out connection) before a retry
+    /// succeeded. Such an upload has an id no one was told, so no one would ever complete or abort it.
+    public func startMultipartUpload(bucket: String, key: String, options: S3PutOptions = .init()) throws
+        -> (uploadId: String, lostAnswers: Int) {
         var headers: [(name: String, value: String)] = [("Content-Type", options.contentType)]
         if options.checksumSHA256 { headers.append(("x-amz-checksum-algorithm", "SHA256")) }
+        var lostAnswers = 0
         let response = try send(
             S3Request(
                 operation: "CreateMultipartUpload", bucket: bucket, key: key, method: "POST", query: [("uploads", "")],
-                headers: headers))
+                headers: headers), lostAnswers: &lostAnswers)
         let xml = try parseBody(response, bucket: bucket, key: key, operation: "CreateMultipartUpload")
         guard let uploadId = xml.value("UploadId"), !uploadId.isEmpty else {
             throw S3Error.badResponse(location: Self.location(bucket, key), operation: "CreateMultipartUpload", detail: "no UploadId")
         }
-        return uploadId
+        return (uploadId, lostAnswers)
     }
 
     /// UploadPart from memory or a file range; `partSHA256` (raw digest) avoids hashing the part again.
@@ -338,18 +347,19 @@ public final class S3Client: Sendable {
         var keyMarker: String? = nil
         var uploadMarker: String? = nil
         repeat {
-            var query: [(name: String, value: String)] = [("uploads", ""), ("prefix", prefix)]
+            var query: [(name: String, value: String)] = [("uploads", ""), ("prefix", prefix), ("encoding-type", "url")]
             if let keyMarker { query.append(("key-marker", keyMarker)) }
             if let uploadMarker { query.append(("upload-id-marker", uploadMarker)) }
             let response = try send(
                 S3Request(operation: "ListMultipartUploads", bucket: bucket, key: nil, method: "GET", query: query))
             let xml = try parseBody(response, bucket: bucket, key: prefix, operation: "ListMultipartUploads")
+            let decode = Self.listDecoder(xml)
             all += xml.children("Upload").map {
                 S3MultipartUploadInfo(
-                    key: $0.value("Key") ?? "", uploadId: $0.value("UploadId") ?? "", initiated: $0.value("Initiated") ?? "")
+                    key: decode($0.value("Key") ?? ""), uploadId: $0.value("UploadId") ?? "", initiated: $0.value("Initiated") ?? "")
             }
             let truncated = xml.value("IsTruncated") == "true"
-            keyMarker = truncated ? xml.value("NextKeyMarker") : nil
+            keyMarker = truncated ? xml.value("NextKeyMarker").map(decode) : nil
             uploadMarker = truncated ? xml.value("NextUploadIdMarker") : nil
         } while keyMarker != nil
         return all
@@ -460,6 +470,13 @@ public final class S3Client: Sendable {
     /// pass (5xx but 501, 429, SlowDown, RequestTimeout, InternalError, a broken connection); throws for any
     /// non-2xx answer.
     func send(_ request: S3Request) throws -> HTTPResponse {
+        var lostAnswers = 0
+        return try send(request, lostAnswers: &lostAnswers)
+    }
+
+    /// `send`, counting the attempts that failed after their request may have reached the server (a timeout or a
+    /// connection cut while waiting for the answer, not a refused connection): the server may have acted on them.
+    func send(_ request: S3Request, lostAnswers: inout Int) throws -> HTTPResponse {
         // (Bytes: String's contains(String) is Foundation's range(of:), 2% of a small-file install's CPU time.)
         if request.bucket.isEmpty || request.bucket.utf8.contains(UInt8(ascii: "/")) { throw S3Error.badBucketName(bucket: request.bucket) }
         let payloadHash: String
@@ -489,6 +506,10 @@ public final class S3Client: Sendable {
                 }
                 // Conditional writes may see 412 on a retry after a lost response; S3 SDKs accept the same risk.
                 guard error.isRetryable else { throw failure }
+                switch error {
+                case .timedOut, .transport: lostAnswers += 1
+                default: break
+                }
                 return .retry(failure: failure)
             }
             if (200..<300).contains(response.status) { return .done(response) }

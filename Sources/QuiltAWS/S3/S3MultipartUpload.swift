@@ -11,10 +11,26 @@ public struct S3MultipartUpload: Sendable {
     public let key: String
     public let uploadId: String
 
-    /// Starts a new upload (CreateMultipartUpload).
+    /// Starts a new upload (CreateMultipartUpload). When a lost answer made the client ask again, the first
+    /// request may have started an upload too, which nothing would ever complete or abort (it costs storage
+    /// until a lifecycle rule ends it): those are aborted here.
     public static func start(client: S3Client, bucket: String, key: String, options: S3PutOptions) throws -> S3MultipartUpload {
-        let uploadId = try client.createMultipartUpload(bucket: bucket, key: key, options: options)
+        let (uploadId, lostAnswers) = try client.startMultipartUpload(bucket: bucket, key: key, options: options)
+        if lostAnswers > 0 { abortOrphans(client: client, bucket: bucket, key: key, keeping: uploadId) }
         return S3MultipartUpload(client: client, bucket: bucket, key: key, uploadId: uploadId)
+    }
+
+    /// Aborts the uploads of exactly `key` other than `keeping` that have no part yet: an orphan of a lost
+    /// answer never got one. (S3 does not say who started an upload, nor, on every server, when: an upload
+    /// another writer of this very key started a moment ago and has not yet sent a part to would be taken too,
+    /// and that writer fails and is rerun; a resumable upload, which has parts, never is.) Best effort: a
+    /// failure to list or abort leaves the orphan to the bucket's lifecycle rule, as before.
+    static func abortOrphans(client: S3Client, bucket: String, key: String, keeping: String) {
+        guard let uploads = try? client.listMultipartUploads(bucket: bucket, prefix: key) else { return }
+        for upload in uploads where upload.key == key && upload.uploadId != keeping {
+            guard let parts = try? client.listParts(bucket: bucket, key: key, uploadId: upload.uploadId), parts.isEmpty else { continue }
+            try? client.abortMultipartUpload(bucket: bucket, key: key, uploadId: upload.uploadId)
+        }
     }
 
     /// An upload an earlier run started, to be resumed.

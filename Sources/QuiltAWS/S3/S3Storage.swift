@@ -172,6 +172,51 @@ public struct S3Storage: Storage {
     public func delete(_ key: String, versionId: String?) throws {
         try client.deleteObject(bucket: bucket, key: objectKey(key), versionId: versionId)
     }
+
+    /// ListObjectVersions, a page (up to 1,000 versions) at a time.
+    public func listVersions(prefix keyPrefix: String, page: ([StoredVersion]) throws -> Void) throws {
+        let base = prefix.isEmpty ? "" : prefix + "/"
+        var keyMarker: String?
+        var versionMarker: String?
+        repeat {
+            let listed = try client.listObjectVersions(bucket: bucket, prefix: base + keyPrefix, keyMarker: keyMarker,
+                                                       versionIdMarker: versionMarker)
+            var versions: [StoredVersion] = []
+            versions.reserveCapacity(listed.versions.count)
+            for version in listed.versions where version.key.utf8.starts(with: base.utf8) {
+                guard let modified = CredentialTime.seconds(version.lastModified) else {
+                    throw S3Error.badResponse(location: Self.url(bucket, version.key), operation: "ListObjectVersions",
+                                              detail: "unreadable LastModified \(quoted(version.lastModified))")
+                }
+                versions.append(StoredVersion(
+                    key: String(decoding: version.key.utf8.dropFirst(base.utf8.count), as: UTF8.self),
+                    versionId: version.versionId ?? "null",
+                    size: version.size, lastModified: modified, isLatest: version.isLatest, isDeleteMarker: version.isDeleteMarker))
+            }
+            try page(versions)
+            keyMarker = listed.nextKeyMarker
+            versionMarker = listed.nextVersionIdMarker
+        } while keyMarker != nil
+    }
+
+    public func listIncompleteUploads(prefix keyPrefix: String) throws -> [IncompleteUpload] {
+        let base = prefix.isEmpty ? "" : prefix + "/"
+        return try client.listMultipartUploads(bucket: bucket, prefix: base + keyPrefix).compactMap { upload in
+            guard upload.key.utf8.starts(with: base.utf8) else { return nil }
+            guard let initiated = CredentialTime.seconds(upload.initiated) else {
+                throw S3Error.badResponse(location: Self.url(bucket, upload.key), operation: "ListMultipartUploads",
+                                          detail: "unreadable Initiated \(quoted(upload.initiated))")
+            }
+            return IncompleteUpload(key: String(decoding: upload.key.utf8.dropFirst(base.utf8.count), as: UTF8.self),
+                                    uploadId: upload.uploadId, initiated: initiated)
+        }
+    }
+
+    public func abortIncompleteUpload(_ upload: IncompleteUpload) throws {
+        try client.abortMultipartUpload(bucket: bucket, key: objectKey(upload.key), uploadId: upload.uploadId)
+    }
+
+    static func url(_ bucket: String, _ key: String) -> String { "s3://\(bucket)/\(key)" }
 }
 
 /// An S3 object read in ranged GETs of `pieceSize`; the first one is sent when the reader is made, so a missing

@@ -13,7 +13,8 @@ struct FetchBlob: QuiltCommand, VerboseCommand {
         temporary file, hashed on the way, and renamed into place only when size and hash match. Keys that would \
         leave DIR (absolute, '..', empty segments, NUL, a symbolic link on the way) are refused before anything is \
         written. Prints the path of each file written. With --shard, only the entries whose logical keys fall \
-        in this worker's shard are fetched.
+        in this worker's shard are fetched. A sharded job's part is checked against its shard trailer as it is \
+        read.
         """)
 
     @OptionGroup var verboseOption: VerboseOption
@@ -37,13 +38,16 @@ struct FetchBlob: QuiltCommand, VerboseCommand {
             entries.removeAll(keepingCapacity: true)
         }
         var parser = EntryStream.Parser()
-        func add(_ item: ManifestLine.Item) throws {
-            guard case .entry(let entry) = item, shard?.contains(entry.logicalKey) ?? true else { return }
+        // A part of a sharded job is checked against its trailer as it is read.
+        let parts = ShardPartCheck(names: ["standard input"])
+        func add(_ line: UnsafeRawBufferPointer, _ number: Int) throws {
+            guard case .entry(let entry) = try parts.parse(line, lineNumber: number, input: 0),
+                  shard?.contains(entry.logicalKey) ?? true else { return }
             entries.append(entry)
             if entries.count >= Self.batch { try fetchBatch() }
         }
-        try io.readStandardInput { block in try parser.feed(block, into: add) }
-        try parser.finish(into: add)
+        try io.readStandardInput { block in try parser.feedLines(block, into: add) }
+        try parser.finishLines(into: add)
         try fetchBatch()
     }
 }

@@ -11,7 +11,9 @@ struct HashObject: QuiltCommand, VerboseCommand {
         Prints one hash value per line, in input order. With --entries, prints an entry stream instead: one \
         manifest entry line per file, whose logical key is the path relative to --root and whose physical key is \
         the file's file:// URL. Files are hashed in parallel; output order is the input order. With --shard, \
-        only the files whose logical keys fall in this worker's shard are hashed and printed.
+        only the files whose logical keys fall in this worker's shard are hashed and printed, and the output \
+        ends with the shard's trailer (its shard, entry count and a digest of its lines), written once every \
+        file is hashed: a worker cut short leaves a part quilt-write-manifest refuses.
         """)
 
     @OptionGroup var shardOption: ShardOption
@@ -46,21 +48,30 @@ struct HashObject: QuiltCommand, VerboseCommand {
 
     func execute(_ io: IO) throws {
         let hashType = HashType(rawValue: type)!
-        let files = try entries ? FileEntries(root: root, shard: io.shard(shardOption)) : nil
+        let shard = try entries ? io.shard(shardOption) : nil
+        let files = try entries ? FileEntries(root: root, shard: shard) : nil
+        // A shard's output ends in its trailer, written only once every file is hashed: a worker cut short
+        // leaves a part the merge refuses (sharded-publishing(7)).
+        let writer = ShardStreamWriter()
         if stdinPaths {
             try PathList.forEachBatch(of: { try io.readStandardInput($0) }, nulSeparated: nulTerminated) { paths in
-                try emit(paths, type: hashType, files: files, io: io)
+                try emit(paths, type: hashType, files: files, writer: writer, io: io)
             }
         } else {
-            try emit(self.files, type: hashType, files: files, io: io)
+            try emit(self.files, type: hashType, files: files, writer: writer, io: io)
+        }
+        if let shard {
+            var out: [UInt8] = []
+            writer.appendTrailer(shard, to: &out)
+            io.write(out)
         }
     }
 
-    private func emit(_ paths: [String], type: HashType, files: FileEntries?, io: IO) throws {
+    private func emit(_ paths: [String], type: HashType, files: FileEntries?, writer: ShardStreamWriter, io: IO) throws {
         guard !paths.isEmpty else { return }
         var out: [UInt8] = []
         if let files {
-            for entry in try files.entries(paths, type: type) { EntryStream.write(entry, to: &out) }
+            for entry in try files.entries(paths, type: type) { writer.append(.entry(entry), to: &out) }
         } else {
             for result in try EntryHasher.hashFiles(paths, type: type) {
                 out.append(contentsOf: result.hash.value.utf8)

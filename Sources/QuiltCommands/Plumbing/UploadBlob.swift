@@ -15,8 +15,10 @@ struct UploadBlob: QuiltCommand, VerboseCommand, QuietCommand {
         above a multipart upload whose part size is the chunked hash's chunk size, parts in parallel. An upload \
         is skipped when the destination already holds identical content. With FILE and DEST-URL, uploads one \
         file to exactly that URL and prints its entry. With --shard, only the entries whose logical keys fall \
-        in this worker's shard are uploaded and printed. Uploads are journalled per destination and shard: \
-        running the same command again after a failure sends only what is missing.
+        in this worker's shard are uploaded and printed, and the output ends with the shard's trailer. Shard \
+        trailers in the input are checked before anything is uploaded and carried through, recomputed for the \
+        lines as printed. Uploads are journalled per destination and shard: running the same command again \
+        after a failure sends only what is missing.
         """)
 
     @OptionGroup var verboseOption: VerboseOption
@@ -51,18 +53,14 @@ struct UploadBlob: QuiltCommand, VerboseCommand, QuietCommand {
             io.write(out)
             return
         }
-        var items: [ManifestLine.Item] = []
-        try EntryStream.parse(io.readStandardInput()) { items.append($0) }
+        let shard = try io.shard(shardOption)
         let progress = io.progressLine("uploading")
-        let uploaded = try context.upload(items, to: dest ?? registry!, shard: io.shard(shardOption), progress: progress?.handler)
+        let uploaded = try context.upload(entryStream: io.readStandardInput(), to: dest ?? registry!, shard: shard,
+                                          progress: progress?.handler)
         progress?.finish()
-        for item in uploaded {
-            switch item {
-            case .directory(let key, let meta): EntryStream.writeDirectory(key: key, meta: meta, to: &out)
-            case .entry(let entry): EntryStream.write(entry, to: &out)
-            case .header: continue
-            }
-        }
+        // Shard trailers are written for what is printed (the physical keys changed).
+        let writer = ShardStreamWriter()
+        for item in uploaded { writer.write(item, to: &out) }
         io.write(out)
     }
 }

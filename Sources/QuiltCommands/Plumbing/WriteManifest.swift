@@ -13,7 +13,10 @@ struct WriteManifest: QuiltCommand, VerboseCommand {
         registry and prints the top hash. Plumbing takes things literally: without --meta the header has no \
         user_meta key (--meta null writes null); without --message it has "message": null. With FILE arguments \
         (paths or s3:// URLs; '-' for standard input), reads those entry streams instead, together, as one: the \
-        outputs of a sharded job make the manifest a single run would have made.
+        outputs of a sharded job make the manifest a single run would have made. Inputs that end in shard \
+        trailers are checked before anything is written: each part against its trailer, and the set as shards \
+        0 to N-1, each exactly once; a part without its trailer, one that does not match it, or a shard missing \
+        or given twice is refused (exit 65), naming the part and the shard.
         """)
 
     @OptionGroup var registryOptions: RegistryOptions

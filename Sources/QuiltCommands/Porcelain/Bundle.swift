@@ -32,7 +32,7 @@ struct BundleCreate: QuiltCommand, VerboseCommand, QuietCommand {
         abstract: "Write a revision and every object it needs to one bundle file.",
         discussion: """
         REV names a package revision of the registry; FILE is the bundle to write ('-' for standard output), \
-        replaced atomically when it is a file. Objects are read from where the entries point (local files, S3), \
+        replaced atomically when it is a file, in a directory that must exist. Objects are read from where the entries point (local files, S3), \
         checked against their hashes, and deflated at --level, except data that is already compressed (gzip, \
         zip, zstd, PNG, JPEG, Parquet, …), which is stored as it is.
         """)
@@ -78,9 +78,10 @@ struct BundleVerify: QuiltCommand, VerboseCommand, QuietCommand {
         commandName: "verify",
         abstract: "Check every hash in a bundle.",
         discussion: """
-        Reads the whole bundle ('-' for standard input) and checks its header, that its manifest hashes to the top \
-        hash it names, and the size and hash of every object, and that no object is missing or extra. Prints \
-        '<top-hash> <name>'. A damaged or cut-short bundle fails naming the member and logical key it was in.
+        Reads the whole bundle ('-' for standard input) as a stream and checks its header, that its manifest hashes \
+        to the top hash it names, every logical key (none may leave a destination: no '..', '.', leading or \
+        doubled '/'), sizes that add up within 2^63-1, the size and hash of every object, and that no object is \
+        missing or extra. Prints '<top-hash> <name>'. A damaged or cut-short bundle fails naming the member and logical key it was in.
         """)
 
     @OptionGroup var verboseOption: VerboseOption
@@ -109,7 +110,8 @@ struct BundleUnbundle: QuiltCommand, VerboseCommand, QuietCommand {
         commandName: "unbundle",
         abstract: "Publish a bundle's revision into a registry.",
         discussion: """
-        Reads the bundle ('-' for standard input), checks every object as it arrives, puts the objects in the \
+        Reads the bundle ('-' for standard input), checks its manifest (logical keys included) before any object \
+        is written and every object as it arrives, puts the objects in the \
         registry's data layout (S3: <ns>/<name>/<logical key> in the registry's bucket, as quilt push does; a \
         local registry: <registry>/.quilt/objects/<hash type>/<hex>), then writes the manifest, with entries \
         pointing at the new copies, and moves the name's pointers. The top hash is the bundle's.

@@ -16,10 +16,11 @@ struct Cache: QuiltCommand {
         an hour ago or more. The cache is $XDG_CACHE_HOME/Quilt/objects.
         """)
 
-    @Option(name: .long, help: "prune: entries not used for this many days (fractions allowed).")
+    // (Unconditional: a negative number is a value to refuse with a reason, not an unknown option.)
+    @Option(name: .long, parsing: .unconditional, help: "prune: entries not used for this many days (fractions allowed, 0 to 10^14).")
     var olderThan: String?
 
-    @Option(name: .long, help: "prune: then the least recently used entries until the cache holds at most SIZE (bytes, or K, M, G, T).")
+    @Option(name: .long, parsing: .unconditional, help: "prune: then the least recently used entries until the cache holds at most SIZE (bytes, or K, M, G, T).")
     var maxSize: String?
 
     @Flag(name: .long, help: "Print the result as JSON.")
@@ -40,14 +41,7 @@ struct Cache: QuiltCommand {
     }
 
     func execute(_ io: IO) throws {
-        let age = try olderThan.map { text -> Int in
-            guard let days = Double(text), days >= 0, days.isFinite else { throw CacheOptionError.notDays(text) }
-            return Int(days * 86400)
-        }
-        let size = try maxSize.map { text -> Int in
-            guard let size = Settings.parseByteSize(text) else { throw CacheOptionError.notASize(text) }
-            return size
-        }
+        let (age, size) = try Self.pruneLimits(olderThanDays: olderThan, maxSize: maxSize)
         let context = try io.context()
         switch action {
         case "size", "list":
@@ -79,6 +73,27 @@ struct Cache: QuiltCommand {
         }
     }
 
+    /// `--older-than` (days, fractions allowed) in seconds and `--max-size` (such as 10G) in bytes; a value out of
+    /// range is a usage error, never a trap.
+    static func pruneLimits(olderThanDays: String?, maxSize: String?) throws -> (age: Int?, size: Int?) {
+        let age = try olderThanDays.map(seconds(days:))
+        let size = try maxSize.map { text -> Int in
+            guard let size = Settings.parseByteSize(text) else { throw CacheOptionError.notASize(text) }
+            return size
+        }
+        return (age, size)
+    }
+
+    /// `--older-than` (of prune, and of gc) in seconds: a number of days, fractions allowed; out of range is a
+    /// usage error, never a trap.
+    static func seconds(days text: String) throws -> Int {
+        // (Days past what seconds in an Int hold, about 10^14, are no age anything can have.)
+        guard let days = Double(text), days >= 0, days.isFinite, days * 86400 < 9e18 else {
+            throw CacheOptionError.notDays(text)
+        }
+        return Int(days * 86400)
+    }
+
     /// The option values that are not a number of days or a size.
     enum CacheOptionError: QuiltError {
         case notDays(String)
@@ -88,7 +103,7 @@ struct Cache: QuiltCommand {
         var message: String {
             switch self {
             case .notASize(let text): return "not a size \(quoted(text)) (bytes, or a number with K, M, G or T)"
-            case .notDays(let text): return "not a number of days \(quoted(text))"
+            case .notDays(let text): return "not a number of days from 0 to 10^14 \(quoted(text))"
             }
         }
     }

@@ -26,7 +26,9 @@ struct Login: QuiltCommand {
         let loginURL = try context.catalogLoginURL()
         let code: String
         if io.stdinIsTerminal {
-            io.message("Sign in at this page and copy the code it shows:\n  \(terminalSafe(loginURL))")
+            // (One message a line: a message is made terminal-safe whole, which would show a newline as `\n`.)
+            io.message("Sign in at this page and copy the code it shows:")
+            io.message("  " + loginURL)
             if Terminal.openBrowser(loginURL, environment: io.environment) { io.message("(opened in your browser)") }
             code = Terminal.readSecretLine(prompt: "Enter the code from the webpage: ")?.trimmingWhitespace ?? ""
         } else {

@@ -61,14 +61,19 @@ public enum ChunkedHash {
     /// so that S3's composite checksum equals the chunked hash.
     public static func chunkSize(forSize size: Int) -> Int {
         var chunk = minimumChunkSize
-        while (size + chunk - 1) / chunk > maximumChunks { chunk *= 2 }
+        // (Divided up without `size + chunk - 1`, which overflows for a size near 2^63 from a hostile header.)
+        while parts(size, chunk) > maximumChunks { chunk *= 2 }
         return chunk
     }
 
     /// Number of parts of a file of `size` bytes (0 for an empty file).
     public static func partCount(forSize size: Int) -> Int {
-        let chunk = chunkSize(forSize: size)
-        return (size + chunk - 1) / chunk
+        parts(size, chunkSize(forSize: size))
+    }
+
+    /// `size` divided by `chunk`, rounded up.
+    static func parts(_ size: Int, _ chunk: Int) -> Int {
+        size / chunk + (size % chunk == 0 ? 0 : 1)
     }
 
     /// Combines the parts' digests into the hash value. No parts (an empty file) gives SHA-256 of nothing.
@@ -210,7 +215,7 @@ public enum FileHasher {
     public static func chunkDigests(file: InputFile) throws(FileSystemError) -> [[UInt8]] {
         let size = file.size
         let chunk = ChunkedHash.chunkSize(forSize: size)
-        let parts = (size + chunk - 1) / chunk
+        let parts = ChunkedHash.parts(size, chunk)
         guard parts > 0 else { return [] }
         let digests = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: parts)
         digests.initialize(repeating: [])

@@ -116,12 +116,19 @@ public final class EntrySpool {
     /// Adds an entry-stream line, if it is an entry line plain enough to be turned into its manifest line
     /// straight from its bytes (`ManifestLine.appendNormalized`); false, adding nothing, for any other line.
     public func add(line input: UnsafeRawBufferPointer) throws -> Bool {
+        try add(line: input) { _ in }
+    }
+
+    /// `add(line:)`, showing `seeKey` the entry's logical key (unescaped bytes) when the line was added.
+    func add(line input: UnsafeRawBufferPointer, seeKey: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
         precondition(!finished, "EntrySpool.add after finish")
         line.removeAll(keepingCapacity: true)
         guard let key = ManifestLine.appendNormalized(input, to: &line) else { return false }
         if line.count > maxRecordSize || line.count >= Int(Self.separateKey) { return false }
         try line.withUnsafeBytes { line in
-            try store(line: line, key: UnsafeRawBufferPointer(rebasing: line[key]), inPlace: true)
+            let keyBytes = UnsafeRawBufferPointer(rebasing: line[key])
+            try seeKey(keyBytes)
+            try store(line: line, key: keyBytes, inPlace: true)
         }
         return true
     }

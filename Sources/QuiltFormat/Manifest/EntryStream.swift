@@ -81,6 +81,18 @@ public enum EntryStream {
     }
 }
 
+/// What `EntrySpool.add(entryStreams:observer:)` shows of each stream as it reads it: every non-blank line but a
+/// shard trailer, with what it is; each trailer; the end of each stream. (The registry's shard check is one.)
+public protocol EntryStreamObserver: AnyObject {
+    /// A line of stream `input` (its index among the streams), without its newline: a file entry or a
+    /// directory-metadata line with its logical key's bytes, or a header line (`key` nil).
+    func line(_ line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer?, isEntry: Bool, input: Int) throws
+    /// A shard trailer, at `lineNumber` of stream `input`.
+    func trailer(_ trailer: ShardTrailer, lineNumber: Int, input: Int) throws
+    /// Stream `input` ended.
+    func end(ofInput input: Int) throws
+}
+
 extension EntrySpool {
     /// Entries whose hash or size is missing are completed this many at a time.
     public static let completionBatch = 8192
@@ -90,21 +102,27 @@ extension EntrySpool {
     /// none repeated. Each stream is parsed on its own, as its blocks arrive, so a last line without a newline
     /// ends there, and errors in a line name the stream it is in. Entries without a hash or size are handed to
     /// `complete` in batches, which must fill them in; memory stays within the spool's budget however long the
-    /// streams.
-    public func add(entryStreams inputs: [EntryStream.Input],
+    /// streams. `observer` sees every line as it is read (shard trailers are shown to it and otherwise skipped).
+    public func add(entryStreams inputs: [EntryStream.Input], observer: EntryStreamObserver? = nil,
                     complete: (inout [ManifestEntry]) throws -> Void) throws -> [(key: String, meta: JSONValue)] {
         var directories: [(key: String, meta: JSONValue)] = []
         var incomplete: [ManifestEntry] = []
+        var input = 0
         func completeHeld() throws {
             try complete(&incomplete)
             for entry in incomplete { try add(entry) }
             incomplete.removeAll(keepingCapacity: true)
         }
         func addLine(_ line: UnsafeRawBufferPointer, number: Int) throws {
-            if try add(line: line) { return }
+            // (A closure at the call, not kept: nothing is allocated per line.)
+            if try add(line: line, seeKey: { key in try observer?.line(line, key: key, isEntry: true, input: input) }) { return }
             switch try ManifestLine.parse(line, lineNumber: number, rules: .entryStream) {
             case .entry(let entry):
                 try LogicalKey.validate(entry.logicalKey)
+                if let observer {
+                    var key = entry.logicalKey
+                    try key.withUTF8 { try observer.line(line, key: UnsafeRawBufferPointer($0), isEntry: true, input: input) }
+                }
                 if entry.hash == nil || entry.size < 0 {
                     incomplete.append(entry)
                     if incomplete.count >= Self.completionBatch { try completeHeld() }
@@ -113,15 +131,23 @@ extension EntrySpool {
                 }
             case .directory(let key, let meta):
                 try Manifest.checkDirectoryKey(key)
+                if let observer {
+                    var key = key
+                    try key.withUTF8 { try observer.line(line, key: UnsafeRawBufferPointer($0), isEntry: false, input: input) }
+                }
                 directories.append((key, meta))
             case .header:
-                break
+                try observer?.line(line, key: nil, isEntry: false, input: input)
+            case .shardTrailer(let trailer):
+                try observer?.trailer(trailer, lineNumber: number, input: input)
             }
         }
-        for input in inputs {
-            var parser = EntryStream.Parser(source: input.name)
-            try input.feed { block in try parser.feedLines(block, into: addLine) }
+        for (index, stream) in inputs.enumerated() {
+            input = index
+            var parser = EntryStream.Parser(source: stream.name)
+            try stream.feed { block in try parser.feedLines(block, into: addLine) }
             try parser.finishLines(into: addLine)
+            try observer?.end(ofInput: index)
         }
         if !incomplete.isEmpty { try completeHeld() }
         try finish()

@@ -72,10 +72,14 @@ public final class LineReader {
     private var atEnd = false
     /// Lines handed out so far (the number of the last one).
     public private(set) var lineNumber = 0
+    /// A longer line is refused (`ManifestError.lineTooLong`) rather than held: memory stays bounded whatever the
+    /// source holds (a bundle's manifest, which may be a decompression bomb).
+    public let maxLineLength: Int
 
     /// `read` fills the buffer it is given and returns how many bytes it put there, 0 at the end.
-    public init(bufferSize: Int = 1 << 20, read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) {
+    public init(bufferSize: Int = 1 << 20, maxLineLength: Int = .max, read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) {
         self.read = read
+        self.maxLineLength = maxLineLength
         buffer = .allocate(byteCount: max(bufferSize, 16), alignment: 16)
     }
 
@@ -110,6 +114,7 @@ public final class LineReader {
                 end = left
             }
             if end == buffer.count {
+                if end > maxLineLength { throw ManifestError.lineTooLong(line: lineNumber + 1, limit: maxLineLength) }
                 let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 16)
                 bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: end)
                 buffer.deallocate()

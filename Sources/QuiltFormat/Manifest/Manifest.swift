@@ -171,7 +171,7 @@ extension Manifest {
         switch try ManifestLine.parse(line, lineNumber: number, rules: .manifest) {
         case .directory(let key, let meta): directories.add(key, meta)
         case .entry(let entry): entries.append(entry)
-        case .header: break
+        case .header, .shardTrailer: break
         }
     }
 }
@@ -200,5 +200,19 @@ extension Manifest {
             guard case .invalidLogicalKey(_, let reason) = error else { throw error }
             throw .invalidLogicalKey(key, reason: "its directory path: " + reason)
         }
+    }
+}
+
+extension Collection where Element == ManifestEntry {
+    /// The entries' sizes added up (a size not yet known, -1, counts 0), refused past 2^63-1 as the manifest
+    /// readers refuse it: an entry stream can hold any sizes, and a sum must end in an error, never a trap.
+    public func totalSize() throws(ManifestError) -> Int {
+        var total = 0
+        for entry in self {
+            let (sum, overflow) = total.addingReportingOverflow(Swift.max(entry.size, 0))
+            if overflow { throw ManifestError.sizeOverflow(logicalKey: entry.logicalKey) }
+            total = sum
+        }
+        return total
     }
 }

@@ -23,6 +23,8 @@ public enum ManifestError: QuiltError {
     case duplicateDirectoryMeta(String)
     /// The entries' sizes add up to more than a 64-bit count can hold (no real manifest does).
     case sizeOverflow(logicalKey: String)
+    /// A line longer than a reader holds (a bound on memory, not on the format).
+    case lineTooLong(line: Int, limit: Int)
 
     public var kind: FailureKind { .badInput }
 
@@ -52,12 +54,13 @@ public enum ManifestError: QuiltError {
             return "directory-metadata line for \(quoted(key)) has no physical_keys and no trailing '/'"
         case .duplicateDirectoryMeta(let key): return "duplicate directory metadata for \(quoted(key))"
         case .sizeOverflow(let key): return "the entries' sizes add up to more than 2^63-1 bytes at \(quoted(key))"
+        case .lineTooLong(let line, let limit): return "manifest line \(line) is longer than \(limit) bytes"
         }
     }
 
     public var hint: String? {
         switch self {
-        case .recordTooLarge: return "keep metadata under 1 MB a record, or raise QUILT_MANIFEST_MAX_RECORD_SIZE"
+        case .recordTooLarge, .lineTooLong: return "keep metadata under 1 MB a record, or raise QUILT_MANIFEST_MAX_RECORD_SIZE"
         case .directoryKeyWithoutSlash(let key):
             let holder = key.contains("/") ? "directory " + quoted(String(key[..<key.lastIndex(of: "/")!]) + "/") : "the package itself"
             return "quilt3 reads such a line as metadata of \(holder); end a directory's key with '/', or give a file its physical_keys"

@@ -10,6 +10,8 @@ public enum ManifestLine {
         case directory(key: String, meta: JSONValue)
         /// A manifest header line (only as the first line of an entry stream).
         case header(JSONObject)
+        /// The trailer a `--shard K/N` program ends its output with (entry streams only; never in a manifest).
+        case shardTrailer(ShardTrailer)
     }
 
     /// What a line must hold.
@@ -18,8 +20,9 @@ public enum ManifestLine {
         /// directory-metadata line has `meta`.
         case manifest
         /// An entry stream's line: `hash` and `size` may be missing or null (computed later; a missing size is
-        /// -1 until then), `meta` may be missing, and a first line without `logical_key` but with `version` is a
-        /// manifest header (a whole manifest piped in).
+        /// -1 until then), `meta` may be missing, a first line without `logical_key` but with `version` is a
+        /// manifest header (a whole manifest piped in), and a line without `logical_key` but with `shard` is a
+        /// shard trailer (`ShardTrailer`).
         case entryStream
     }
 
@@ -81,6 +84,9 @@ public enum ManifestLine {
         guard case .string(let logicalKey)? = object["logical_key"] else {
             // A whole manifest piped in (`quilt-cat-manifest REV | …`) starts with its header: not an entry.
             if rules == .entryStream, lineNumber == 1, object["version"] != nil { return .header(object) }
+            if rules == .entryStream, object[ShardTrailer.marker] != nil {
+                return .shardTrailer(try ShardTrailer(object, lineNumber: lineNumber))
+            }
             throw .missingField(line: lineNumber, field: "logical_key")
         }
         var url: String?
@@ -359,6 +365,35 @@ public enum ManifestLine {
         }
         out.append(UInt8(ascii: "}"))
         return keyStart..<(keyStart + keyBytes.count)
+    }
+
+    /// The size of an entry line `appendEntry` rendered (a spool's), read in place: after the key and the URL, whose
+    /// quotes are all escaped, the first `"], "size": ` is the field. Nil for any other line (the caller parses
+    /// it). For sums over millions of lines, where parsing each would cost more than writing it.
+    public static func renderedSize(_ line: UnsafeRawBufferPointer) -> Int? {
+        let marker = Array(#""], "size": "#.utf8)
+        var from = 17
+        var found: Int?
+        while let quote = firstIndex(of: UInt8(ascii: "\""), in: line, from: from) {
+            if line.count - quote >= marker.count, UnsafeRawBufferPointer(rebasing: line[quote..<(quote + marker.count)]).elementsEqual(marker) {
+                found = quote
+                break
+            }
+            from = quote + 1
+        }
+        guard let found else { return nil }
+        var at = found + marker.count
+        var value = 0
+        let start = at
+        while at < line.count, line[at] >= 0x30, line[at] <= 0x39 {
+            let (times, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times.addingReportingOverflow(Int(line[at] - 0x30))
+            if o1 || o2 { return nil }
+            value = sum
+            at += 1
+        }
+        guard at > start, at < line.count, line[at] == UInt8(ascii: ",") else { return nil }
+        return value
     }
 
     /// The logical key of a line, for messages (the line's first 80 bytes if it has none).

@@ -37,9 +37,10 @@ public final class ManifestStream {
     public private(set) var topHash: String?
 
     /// Reads the header and the leading directory lines from `read` (see `LineReader`); with `computeTopHash`,
-    /// entries are hashed as they go.
-    public init(computeTopHash: Bool = true, read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws {
-        lines = LineReader(read: read)
+    /// entries are hashed as they go; a line longer than `maxLineLength` is refused.
+    public init(computeTopHash: Bool = true, maxLineLength: Int = .max,
+                read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws {
+        lines = LineReader(maxLineLength: maxLineLength, read: read)
         guard let first = try lines.next() else { throw ManifestError.empty }
         header = try ManifestLine.parseHeader(first)
         hasher = computeTopHash ? TopHasher(header: header) : nil
@@ -134,7 +135,7 @@ public final class ManifestStream {
                 // After an entry: the file is not in the canonical layout.
                 canonicalLayout = false
                 directories.add(key, meta)
-            case .header:
+            case .header, .shardTrailer:
                 continue
             }
         }
@@ -156,7 +157,7 @@ public final class ManifestStream {
             case .directory(let key, let meta):
                 canonicalLayout = false
                 directories.add(key, meta)
-            case .header:
+            case .header, .shardTrailer:
                 continue
             }
         }

@@ -22,8 +22,45 @@ extension QuiltContext {
     public func writeManifest(entryStreams inputs: [EntryStream.Input], meta: JSONValue?, message: String?,
                               name: String?, workflow choice: WorkflowChoice, registry: Registry,
                               to destination: ManifestDestination) throws -> String {
+        do {
+            return try writeManifestOnce(entryStreams: inputs, meta: meta, message: message, name: name, workflow: choice,
+                                         registry: registry, to: destination)
+        } catch ManifestError.duplicateLogicalKey(let key) where inputs.count > 1 {
+            // The spool does not know which stream a line came from: the streams that can be read again say.
+            throw BuildError.duplicateInStreams(key: key, places: try Self.places(of: key, in: inputs))
+        }
+    }
+
+    /// Where `key` is an entry's logical key in `inputs`: `'<stream>' line N` for those that can be read again,
+    /// and standard input, which cannot, if the others do not hold it twice.
+    static func places(of key: String, in inputs: [EntryStream.Input]) throws -> [String] {
+        var places: [String] = []
+        var unread: String?
+        for input in inputs {
+            let name = ShardPartCheck.name(input)
+            guard input.name != nil && input.name != "-" else { unread = name; continue }
+            var parser = EntryStream.Parser()
+            func look(_ line: UnsafeRawBufferPointer, _ number: Int) throws {
+                guard places.count < 4, case .entry(let entry)? = try? ManifestLine.parse(line, lineNumber: number, rules: .entryStream),
+                      entry.logicalKey.isIdentical(to: key) else { return }
+                places.append("\(quoted(name)) line \(number)")
+            }
+            try input.feed { block in try parser.feedLines(block, into: look) }
+            try parser.finishLines(into: look)
+        }
+        if places.count < 2, let unread { places.append(unread) }
+        return places
+    }
+
+    private func writeManifestOnce(entryStreams inputs: [EntryStream.Input], meta: JSONValue?, message: String?,
+                                   name: String?, workflow choice: WorkflowChoice, registry: Registry,
+                                   to destination: ManifestDestination) throws -> String {
         let spool = entrySpool()
-        let directories = try spool.add(entryStreams: inputs) { entries in try EntryHasher.hashMissing(&entries) }
+        // The outputs of `--shard` programs end in trailers: each part is checked against its own, and the parts
+        // against 0..N-1, before anything is written.
+        let parts = ShardPartCheck(names: inputs.map(ShardPartCheck.name))
+        let directories = try spool.add(entryStreams: inputs, observer: parts) { entries in try EntryHasher.hashMissing(&entries) }
+        try parts.finish()
         let build = RevisionBuild(base: nil, additions: spool, packageMeta: meta, directoryEdits: directories)
         let workflow = try workflow(choice, in: registry)
         if let workflow {

@@ -105,10 +105,18 @@ final class RevisionBuild {
             }
             return nil
         }
+        // The sizes are summed as the readers sum them: a revision they would refuse (past 2^63-1 bytes, from an
+        // entry stream's sizes) is not written.
+        var total = 0
         // Each source checks its own neighbours (the spool as it sorts, the base as it streams); where they meet,
         // a key must not be a file that the other source's next key lies below: tree order puts every key below
         // `f/` right after `f`, so the other's head is the only key to look at (equal keys are a replacement).
-        func emit(_ line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, other: UnsafeRawBufferPointer?) throws {
+        func emit(_ line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, other: UnsafeRawBufferPointer?,
+                  size: Int? = nil) throws {
+            let size = try size ?? ManifestLine.renderedSize(line) ?? ManifestStream.RawEntry(line: line, key: key).size
+            let (sum, overflow) = total.addingReportingOverflow(max(0, size))
+            if overflow { throw ManifestError.sizeOverflow(logicalKey: String(decoding: key, as: UTF8.self)) }
+            total = sum
             if let other, other.count > key.count, other[key.count] == UInt8(ascii: "/"),
                key.isEmpty || memcmp(key.baseAddress!, other.baseAddress!, key.count) == 0 {
                 throw ManifestError.logicalKeyCollision(file: String(decoding: key, as: UTF8.self),
@@ -129,13 +137,13 @@ final class RevisionBuild {
                 entry.userMeta = meta
                 metaUnmatched.remove(Array(raw.key))
                 ManifestLine.appendEntry(entry, to: &normalized)
-                return try normalized.withUnsafeBytes { try emit($0, key: raw.key, other: other) }
+                return try normalized.withUnsafeBytes { try emit($0, key: raw.key, other: other, size: raw.size) }
             }
             if ManifestLine.appendNormalized(raw.line, to: &normalized) == nil {
                 guard case .entry(let entry) = try ManifestLine.parse(raw.line, lineNumber: 0, rules: .manifest) else { return }
                 ManifestLine.appendEntry(entry, to: &normalized)
             }
-            try normalized.withUnsafeBytes { try emit($0, key: raw.key, other: other) }
+            try normalized.withUnsafeBytes { try emit($0, key: raw.key, other: other, size: raw.size) }
         }
 
         var added = try additions.sortedLines()

@@ -224,8 +224,11 @@ struct Additions {
     /// quilt3's `set_dir(prefix, "s3://bucket/prefix/")`: the latest version of every object below the URL's
     /// prefix (keys ending in `/` skipped).
     mutating func addS3Directory(url: String, below root: String) throws {
-        guard case .s3(let bucket, var prefix, let versionId) = try PhysicalKey(url: url), versionId == nil else {
+        guard case .s3(let bucket, var prefix, let versionId) = try PhysicalKey(url: url) else {
             throw BuildError.unsupportedPhysicalKey(url)
+        }
+        guard versionId == nil else {
+            throw ManifestError.invalidPhysicalKey(url, reason: "a prefix of objects has no version: leave out ?versionId=")
         }
         if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
         for object in try context.s3Client().listAllObjectVersions(bucket: bucket, prefix: prefix)
@@ -275,10 +278,12 @@ struct Additions {
             s3Hashing = s3Hashing + (try EntryHasher.hashMissing(&batch, remote: context.transfers(),
                                                                  useS3Checksums: context.useS3Checksums))
         }
-        for entry in batch {
-            try spool.add(entry)
-            done.bytes += entry.size
-        }
+        // Summed with checks, as the readers sum them: S3 objects' sizes come from listings, not from this machine.
+        let bytes = try batch.totalSize()
+        for entry in batch { try spool.add(entry) }
+        let (sum, overflow) = done.bytes.addingReportingOverflow(bytes)
+        if overflow { throw ManifestError.sizeOverflow(logicalKey: batch.last?.logicalKey ?? "") }
+        done.bytes = sum
         done.files += batch.count
         batch.removeAll(keepingCapacity: true)
         batchPaths.removeAll(keepingCapacity: true)

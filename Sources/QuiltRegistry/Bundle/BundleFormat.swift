@@ -93,6 +93,8 @@ public enum BundleError: QuiltError {
     case corrupt(member: String?, keys: [String], after: Bool = false, reason: String)
     /// The bundle ends in the middle of `member` (or just `after` it, or, with no member, before anything).
     case truncated(member: String?, keys: [String], after: Bool = false)
+    /// The tar archive is whole, but the gzip stream ends before its trailer (CRC-32 and length).
+    case truncatedTrailer
     case hashMismatch(member: String, keys: [String], expected: String, actual: String)
     case sizeMismatch(member: String, keys: [String], expected: Int, actual: Int)
     case unexpectedMember(String)
@@ -102,6 +104,8 @@ public enum BundleError: QuiltError {
     /// Creating: an entry's data is not what the manifest says (changed since it was built).
     case sourceChanged(key: String, reason: String)
     case entryWithoutHash(String)
+    /// An object bigger than S3's largest: its upload is never started.
+    case tooLargeForS3(member: String, keys: [String], size: Int)
 
     public var kind: FailureKind {
         switch self {
@@ -125,6 +129,8 @@ public enum BundleError: QuiltError {
         case .truncated(let member, let keys, let after):
             return member == nil ? "truncated bundle: it ends before its end-of-archive marker"
                 : "truncated bundle: it ends\(Self.described(member, keys, after: after))"
+        case .truncatedTrailer:
+            return "truncated bundle: it ends after the end-of-archive marker, before the end of its gzip stream (the CRC-32 and length that check it)"
         case .hashMismatch(let member, let keys, let expected, let actual):
             return "hash mismatch\(Self.described(member, keys)): expected \(expected), got \(actual)"
         case .sizeMismatch(let member, let keys, let expected, let actual):
@@ -136,12 +142,14 @@ public enum BundleError: QuiltError {
         case .unsupportedHashType(let type): return "cannot bundle hash type \(quoted(type))"
         case .sourceChanged(let key, let reason): return "data of \(quoted(key)) is not what the manifest says: \(reason)"
         case .entryWithoutHash(let key): return "entry has no hash \(quoted(key))"
+        case .tooLargeForS3(let member, let keys, let size):
+            return "object too large for S3\(Self.described(member, keys)): \(size) bytes, and S3 holds at most 5 TiB in one object"
         }
     }
 
     public var hint: String? {
         switch self {
-        case .corrupt, .truncated, .hashMismatch, .sizeMismatch:
+        case .corrupt, .truncated, .truncatedTrailer, .hashMismatch, .sizeMismatch:
             return "the bundle was damaged or cut short on its way: copy it again (compare its size and sha256sum with the original's)"
         case .sourceChanged:
             return "the revision's files changed after it was built; build a new revision and bundle that"

@@ -16,15 +16,22 @@ public struct BundleObject: Sendable {
     public var member: String
     public var hash: ObjectHash
     public var size: Int
-    /// The manifest entries (indices) whose data it is.
-    public var entries: [Int]
+    /// The logical keys of the first few entries whose data it is (in the manifest's order), for messages and
+    /// for where an upload puts it; and how many entries there are.
+    public var keys: [String]
+    public var entryCount: Int
+
+    /// Keys kept per object: enough to name it in a message (which shows three, and `…` for more).
+    static let keptKeys = 4
 }
 
 final class BundleReader {
     let header: BundleHeader
-    /// The manifest exactly as bundled, and parsed.
-    let manifestBytes: [UInt8]
-    let manifest: Manifest
+    /// The bundled manifest's header line (without `top_hash`), its directory-metadata lines, and its file entries
+    /// in a spool (tree order, bounded memory): what the one build path writes when the bundle is unbundled.
+    let manifestHeader: JSONObject
+    let directories: [(key: String, meta: JSONValue)]
+    let entries: EntrySpool
     /// Compressed bytes read so far.
     var compressedBytes: Int { gzip.compressedBytesRead }
 
@@ -38,8 +45,15 @@ final class BundleReader {
     private var verified = true
     private var lastMember: String?
 
-    /// Opens the bundle and reads its header and manifest.
-    init(_ input: BundleInput, writer: ManifestWriter) throws {
+    /// A line of the bundled manifest longer than this is refused, whatever the bundle claims (a compressed
+    /// stream can expand a few megabytes into gigabytes): the record limit, but not less than 16 MiB.
+    static func maxManifestLine(recordLimit: Int) -> Int { max(recordLimit, 16 << 20) }
+
+    /// Opens the bundle and reads its header and its manifest, as a stream: each entry's logical key is checked
+    /// as install checks it (a bundle cannot name a path outside its destination), the sizes summed without
+    /// overflow, and the entries kept in `spool`; the top hash is checked at the end of the member. Nothing
+    /// is allocated from a size a header claims.
+    init(_ input: BundleInput, spool: EntrySpool, topHash: (JSONObject, [(key: String, meta: JSONValue)], EntrySpool) throws -> String) throws {
         let source: (UnsafeMutableRawBufferPointer) throws -> Int
         switch input {
         case .path(let path):
@@ -57,56 +71,85 @@ final class BundleReader {
         let gzip = self.gzip
         tar = TarReader { try gzip.read(into: $0) }
         let tar = self.tar
-        func member(_ name: String, limit: Int?) throws -> [UInt8] {
+        func member(_ name: String) throws -> TarEntry {
             guard let entry = try Self.translate(member: nil, keys: [], { try tar.next() }) else {
                 throw BundleError.notABundle(reason: "no \(name) member")
             }
             guard entry.name == name, entry.isRegularFile else {
                 throw BundleError.notABundle(reason: "the first members must be \(BundleFormat.headerName) and \(BundleFormat.manifestName), found \(quoted(entry.name))")
             }
-            if let limit, entry.size > limit { throw BundleError.notABundle(reason: "\(name) of \(entry.size) bytes") }
+            return entry
+        }
+        do {
+            let entry = try member(BundleFormat.headerName)
+            guard entry.size <= BundleFormat.maxHeaderSize else {
+                throw BundleError.notABundle(reason: "\(BundleFormat.headerName) of \(entry.size) bytes")
+            }
             var bytes = [UInt8](repeating: 0, count: entry.size)
             var done = 0
             try bytes.withUnsafeMutableBytes { raw in
                 while done < entry.size {
-                    done += try Self.translate(member: name, keys: []) {
+                    done += try Self.translate(member: BundleFormat.headerName, keys: []) {
                         try tar.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]))
                     }
                 }
             }
-            return bytes
-        }
-        do {
-            header = try BundleHeader(decoding: member(BundleFormat.headerName, limit: BundleFormat.maxHeaderSize))
+            header = try BundleHeader(decoding: bytes)
         } catch BundleError.corrupt(nil, _, _, _) {
             // Not gzip at all is the likeliest reason the very first read fails.
             throw BundleError.notABundle(reason: "not a gzip-compressed tar")
         }
-        manifestBytes = try member(BundleFormat.manifestName, limit: nil)
-        var manifest = try Manifest(parsing: manifestBytes)
-        let actual = try writer.topHash(of: &manifest)
-        guard actual == header.topHash else { throw BundleError.topHashMismatch(header: header.topHash, manifest: actual) }
-        self.manifest = manifest
-        lastMember = BundleFormat.manifestName
-        for (i, entry) in manifest.entries.enumerated() {
+
+        // The manifest member, read line by line as it is inflated: its size is whatever its bytes turn out to
+        // be (the tar header's claim only bounds the reads).
+        _ = try member(BundleFormat.manifestName)
+        let manifestName = BundleFormat.manifestName
+        let stream = try Self.translate(member: manifestName, keys: []) {
+            try ManifestStream(maxLineLength: Self.maxManifestLine(recordLimit: spool.maxRecordSize)) { buffer in
+                try Self.translate(member: manifestName, keys: []) { try tar.read(into: buffer) }
+            }
+        }
+        var bytes = 0
+        while let entry = try Self.translate(member: manifestName, keys: [], { try stream.nextEntry() }) {
+            try LogicalKey.validate(entry.logicalKey)
             guard let hash = entry.hash else { throw BundleError.entryWithoutHash(entry.logicalKey) }
             let name = try BundleFormat.objectName(hash)
-            if expected[name] == nil {
-                expected[name] = BundleObject(member: name, hash: hash, size: entry.size, entries: [])
-            } else if expected[name]!.size != entry.size {
-                throw BundleError.sizeMismatch(member: name, keys: [entry.logicalKey], expected: expected[name]!.size, actual: entry.size)
+            if var object = expected[name] {
+                guard object.size == entry.size else {
+                    throw BundleError.sizeMismatch(member: name, keys: [entry.logicalKey], expected: object.size, actual: entry.size)
+                }
+                if object.keys.count < BundleObject.keptKeys { object.keys.append(entry.logicalKey) }
+                object.entryCount += 1
+                expected[name] = object
+            } else {
+                expected[name] = BundleObject(member: name, hash: hash, size: entry.size, keys: [entry.logicalKey], entryCount: 1)
+                let (sum, overflow) = bytes.addingReportingOverflow(entry.size)
+                if overflow { throw ManifestError.sizeOverflow(logicalKey: entry.logicalKey) }
+                bytes = sum
             }
-            expected[name]!.entries.append(i)
+            try spool.add(entry)
         }
-        let bytes = expected.values.reduce(0) { $0 + $1.size }
-        guard header.entries == manifest.entries.count, header.objects == expected.count, header.bytes == bytes else {
-            throw BundleError.notABundle(reason: "its header counts \(header.entries) entries, \(header.objects) objects, \(header.bytes) bytes; its manifest \(manifest.entries.count), \(expected.count), \(bytes)")
+        if let missing = stream.entryWithoutHash { throw BundleError.entryWithoutHash(missing) }
+        let directories = stream.directoryMeta
+        for (key, _) in directories { try Manifest.checkDirectoryKey(key) }
+        try spool.finish()
+        // Every manifest quilt3 and this suite write is hashed as it streams; one stored out of tree order is
+        // hashed from the spool, through the one writer.
+        let actual = try stream.topHash ?? topHash(stream.header, directories, spool)
+        guard actual == header.topHash else { throw BundleError.topHashMismatch(header: header.topHash, manifest: actual) }
+        manifestHeader = stream.header
+        self.directories = directories
+        entries = spool
+        lastMember = BundleFormat.manifestName
+        guard header.entries == stream.fileCount, header.objects == expected.count, header.bytes == bytes else {
+            throw BundleError.notABundle(reason: "its header counts \(header.entries) entries, \(header.objects) objects, \(header.bytes) bytes; its manifest \(stream.fileCount), \(expected.count), \(bytes)")
         }
     }
 
-    func keys(_ object: BundleObject?) -> [String] {
-        object.map { $0.entries.map { manifest.entries[$0].logicalKey } } ?? []
-    }
+    func keys(_ object: BundleObject?) -> [String] { object?.keys ?? [] }
+
+    /// The object a manifest entry's data is, by its member name.
+    func object(named member: String) -> BundleObject? { expected[member] }
 
     /// The next object (what is left of the current one is read and checked first); nil after the last, once
     /// every object the manifest needs has been seen and the end of the stream checked.
@@ -115,13 +158,19 @@ final class BundleReader {
         // A header that cannot be read belongs to no member yet: it is named by the member it follows.
         let entry = try Self.translate(member: lastMember, keys: [], after: true) { try tar.next() }
         guard let entry else {
-            try Self.translate(member: nil, keys: []) {
-                try tar.checkOnlyZerosFollow()
-                try gzip.checkNothingFollows()
+            do {
+                try Self.translate(member: nil, keys: []) {
+                    try tar.checkOnlyZerosFollow()
+                    try gzip.checkNothingFollows()
+                }
+            } catch BundleError.truncated(nil, _, _) {
+                // The archive is whole; what is cut is gzip's trailer (its CRC-32 and length) after it.
+                throw BundleError.truncatedTrailer
             }
             let missing = expected.keys.filter { !seen.contains($0) }
-            if let first = missing.compactMap({ expected[$0] }).min(by: { $0.entries[0] < $1.entries[0] }) {
-                throw BundleError.missingObjects(count: missing.count, firstKey: manifest.entries[first.entries[0]].logicalKey)
+            // (The first in tree order of the first keys, as the objects were to come.)
+            if let first = missing.compactMap({ expected[$0]?.keys[0] }).min(by: { LogicalKey.precedes($0, $1) }) {
+                throw BundleError.missingObjects(count: missing.count, firstKey: first)
             }
             return nil
         }

@@ -18,6 +18,11 @@ extension QuiltContext {
     /// stored, the rest deflated at `level`. An object whose bytes do not hash to its entry's hash stops the bundle.
     public func createBundle(_ revision: String, registry registryURL: String?, to output: BundleOutput, level: Int,
                              progress: ProgressHandler? = nil) throws -> BundleSummary {
+        // As tar and gzip do, the bundle goes into a directory that exists: none is made (and left behind when
+        // the bundle fails), and a wrong path fails before any work.
+        if case .path(let path) = output, FileSystem.kind(ofPath: FileSystem.parent(of: FileSystem.absolute(path))) != .directory {
+            throw FileSystemError.cannotWrite(path: path, reason: "its directory \(quoted(FileSystem.parent(of: FileSystem.absolute(path)))) does not exist")
+        }
         let rev = try Revision(revision, allowBareHash: false)
         try rev.requireNoPath()
         let registry = try registry(registryURL, for: rev)
@@ -31,8 +36,14 @@ extension QuiltContext {
         let canonical = try registry.readManifest(topHash, order: .stored) { manifest in
             while let entry = try manifest.next() {
                 guard let hash = entry.hash else { throw BundleError.entryWithoutHash(entry.logicalKey) }
+                // What verify and unbundle would refuse is not bundled.
+                try LogicalKey.validate(entry.logicalKey)
                 entries += 1
-                if pending.insert(try BundleFormat.objectName(hash)).inserted { total += entry.size }
+                if pending.insert(try BundleFormat.objectName(hash)).inserted {
+                    let (sum, overflow) = total.addingReportingOverflow(entry.size)
+                    if overflow { throw ManifestError.sizeOverflow(logicalKey: entry.logicalKey) }
+                    total = sum
+                }
             }
             return manifest.storedInCanonicalLayout
         }

@@ -19,10 +19,21 @@ public struct UnbundleResult: Sendable {
 }
 
 extension QuiltContext {
-    /// Reads the whole bundle and checks it: the header, the manifest's top hash, the hash and size of every
-    /// object, that no object is missing or extra, and the end of the stream.
+    /// Opens a bundle: its header and manifest read and checked, the entries in a spool of this context's memory
+    /// budget (its lines up to the reader's bound: the registry's own record limit applies when it is written).
+    func openBundle(_ input: BundleInput) throws -> BundleReader {
+        let spool = EntrySpool(memoryBudget: manifestMemoryBudget, temporaryDirectory: temporaryDirectory,
+                               maxRecordSize: BundleReader.maxManifestLine(recordLimit: manifestMaxRecordSize))
+        return try BundleReader(input, spool: spool) { header, directories, spool in
+            try RevisionBuild(base: nil, additions: spool, directoryEdits: directories)
+                .write(with: ManifestWriter(maxRecordSize: .max), finishHeader: { $0 = header }, to: .nothing).topHash
+        }
+    }
+
+    /// Reads the whole bundle and checks it: the header, the manifest's top hash and logical keys, the hash and
+    /// size of every object, that no object is missing or extra, and the end of the stream.
     public func verifyBundle(_ input: BundleInput, progress: ProgressHandler? = nil) throws -> BundleSummary {
-        let reader = try BundleReader(input, writer: manifestWriter)
+        let reader = try openBundle(input)
         var done = 0, count = 0
         while let object = try reader.nextObject() {
             try reader.finishObject()
@@ -37,41 +48,52 @@ extension QuiltContext {
     /// as they arrive. On S3 (a bucket's root) objects go to `<ns>/<name>/<logical key>` as a push puts them;
     /// in a local registry to `<registry>/.quilt/objects/<hash type>/<hex>`, where revisions never share a file
     /// that another one could overwrite. Entries point at their new copies; the top hash does not change. The
-    /// manifest and pointers are written only after every object has arrived and been checked.
+    /// manifest goes through the one build path (the bundle's entries, spooled as they were read, with their new
+    /// physical keys), and it and the pointers are written only after every object has arrived and been checked.
     public func unbundle(_ input: BundleInput, registry registryURL: String?, name: String? = nil,
                          progress: ProgressHandler? = nil) throws -> UnbundleResult {
         let registry = try registry(registryURL)
-        let reader = try BundleReader(input, writer: manifestWriter)
+        if let name { try PackageName.validate(name) }
+        // (Refused before the bundle is read: a registry with a prefix has no place for a push's layout.)
+        if case .bucket(_, let prefix) = registry.storage.location, !prefix.isEmpty { throw PushError.notABucket(registry.url) }
+        let reader = try openBundle(input)
         let name = name ?? reader.header.name
         try PackageName.validate(name)
-        var manifest = reader.manifest
-        let keys: [Int: String]
+        let completion: LineCompletion
         let reused: Int
         switch registry.storage.location {
         case .directory(let root):
-            keys = try unbundleLocally(reader, root: root, progress: progress)
+            let base = try unbundleLocally(reader, root: root, progress: progress)
+            completion = .everyEntry { entries in
+                for i in entries.indices {
+                    guard let hash = entries[i].hash else { throw BundleError.entryWithoutHash(entries[i].logicalKey) }
+                    entries[i].physicalKey = PhysicalKey.local(path: base + (try BundleFormat.objectName(hash))).url
+                }
+            }
             reused = 0
-        case .bucket(let bucket, let prefix):
-            guard prefix.isEmpty else { throw PushError.notABucket(registry.url) }
-            (keys, reused) = try unbundleToS3(reader, bucket: bucket, name: name, progress: progress)
+        case .bucket(let bucket, _):
+            (completion, reused) = try unbundleToS3(reader, bucket: bucket, name: name, progress: progress)
         }
-        for (i, key) in keys { manifest.entries[i].physicalKey = key }
-        let topHash = try registry.storeManifest(&manifest)
-        guard topHash == reader.header.topHash else {
-            throw BundleError.topHashMismatch(header: reader.header.topHash, manifest: topHash)
+        let build = RevisionBuild(base: nil, additions: reader.entries, directoryEdits: reader.directories)
+        let manifestHeader = reader.manifestHeader
+        let written = try build.write(with: registry.writer, finishHeader: { $0 = manifestHeader }, completion: completion,
+                                      to: .staged(registry.storage))
+        guard written.topHash == reader.header.topHash else {
+            throw BundleError.topHashMismatch(header: reader.header.topHash, manifest: written.topHash)
         }
-        let timestamp = try registry.updateRef(name, to: topHash)
-        return UnbundleResult(name: name, topHash: topHash, registry: registry.url, timestamp: timestamp,
+        try written.staged?.commit(as: Registry.manifestKey(written.topHash))
+        let timestamp = try registry.updateRef(name, to: written.topHash)
+        return UnbundleResult(name: name, topHash: written.topHash, registry: registry.url, timestamp: timestamp,
                               objects: reader.header.objects, bytes: reader.header.bytes, reused: reused)
     }
 
     /// Each object to `<root>/.quilt/objects/<type>/<hex>` (written whole, renamed into place once checked);
-    /// returns each entry's new physical key. Small objects are written by other threads while the stream goes on
-    /// (creating and renaming thousands of files costs more than inflating them); a big one is written as it is read.
-    private func unbundleLocally(_ reader: BundleReader, root: String, progress: ProgressHandler?) throws -> [Int: String] {
+    /// returns the directory the member names are below. Small objects are written by other threads while the
+    /// stream goes on (creating and renaming thousands of files costs more than inflating them); a big one is
+    /// written as it is read.
+    private func unbundleLocally(_ reader: BundleReader, root: String, progress: ProgressHandler?) throws -> String {
         try FileSystem.makeDirectories(root)
         let base = try FileSystem.realPath(root) + "/.quilt/"
-        var keys: [Int: String] = [:]
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
         defer { buffer.deallocate() }
         let queue = TransferQueue(maxConcurrency: 2)
@@ -98,43 +120,36 @@ extension QuiltContext {
                 try reader.finishObject()
                 try writer.commit()
             }
-            let url = PhysicalKey.local(path: path).url
-            for i in object.entries { keys[i] = url }
             done += object.size
             count += 1
             progress?(Progress(filesDone: count, filesTotal: reader.header.objects, bytesDone: done, bytesTotal: reader.header.bytes))
         }
         finished = true
         try queue.finish()
-        return keys
+        return base
     }
 
-    /// Each object to `<name>/<logical key>` of its first entry; entries sharing it get server-side copies. Small
-    /// objects are read whole and sent several at a time while the stream goes on; a big one is sent as it is read.
+    /// Each object to `<name>/<logical key>` of its first entry, as it arrives; small objects read whole and sent
+    /// several at a time while the stream goes on, a big one sent as it is read. Returns the completion that
+    /// gives each entry its physical key when the manifest is written: the upload of its object for the entry
+    /// it was uploaded under, a server-side copy of it for the others. Only each object's upload is held
+    /// (by member name), never the entries.
     private func unbundleToS3(_ reader: BundleReader, bucket: String, name: String,
-                              progress: ProgressHandler?) throws -> ([Int: String], Int) {
+                              progress: ProgressHandler?) throws -> (LineCompletion, Int) {
         let transfers = try transfers()
         let copier = EntryCopier(transfers: transfers, bucket: bucket, prefix: name)
-        let entries = reader.manifest.entries
-        let keys = Locked<[Int: String]>([:])
+        let uploads = Locked<[String: PhysicalKey]>([:])
         let reused = Locked(0)
         let queue = TransferQueue(maxConcurrency: transferConcurrency)
         var finished = false
         defer { if !finished { queue.abandon() } }
-        // The other entries of an object get copies of the first one's upload.
-        let place: @Sendable (BundleObject, TransferResult) throws -> Void = { object, result in
-            keys.withLock { $0[object.entries[0]] = result.physicalKey.url }
+        let place: @Sendable (BundleObject, TransferResult) -> Void = { object, result in
+            uploads.withLock { $0[object.member] = result.physicalKey }
             if result.reused { reused.withLock { $0 += 1 } }
-            guard case .s3(let b, let k, let v) = result.physicalKey else { return }
-            for i in object.entries.dropFirst() {
-                let copy = try transfers.copy(from: S3ObjectReference(bucket: b, key: k, versionId: v), size: object.size,
-                                              knownHash: object.hash, bucket: bucket, key: copier.destinationKey(entries[i].logicalKey))
-                keys.withLock { $0[i] = copy.physicalKey.url }
-            }
         }
         var done = 0, count = 0
         while let object = try reader.nextObject() {
-            let key = copier.destinationKey(entries[object.entries[0]].logicalKey)
+            let key = copier.destinationKey(object.keys[0])
             if object.size < S3Transfers.multipartThreshold {
                 var bytes = [UInt8](repeating: 0, count: object.size)
                 try bytes.withUnsafeMutableBytes { raw in
@@ -144,21 +159,22 @@ extension QuiltContext {
                 try reader.finishObject()
                 let data = bytes
                 try queue.submit {
-                    try place(object, transfers.upload(bytes: data, bucket: bucket, key: key, expected: object.hash))
+                    place(object, try transfers.upload(bytes: data, bucket: bucket, key: key, expected: object.hash))
                 }
             } else {
+                // Nothing is started for an object S3 cannot hold (a hostile size): there is no upload to leave open.
+                guard object.size <= S3Transfers.maxObjectSize else {
+                    throw BundleError.tooLargeForS3(member: object.member, keys: reader.keys(object), size: object.size)
+                }
                 // The reader is not shared across threads: each part's read is one turn, in order.
                 let stream = UncheckedReader(reader)
                 let result = try transfers.upload(streamOf: object.size, bucket: bucket, key: key) { buffer in
-                    var filled = 0
-                    while filled < buffer.count {
-                        let n = try stream.reader.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
-                        guard n > 0 else { throw BundleError.truncated(member: object.member, keys: stream.reader.keys(object)) }
-                        filled += n
-                    }
+                    let n = try stream.reader.read(into: buffer)
+                    guard n > 0 else { throw BundleError.truncated(member: object.member, keys: stream.reader.keys(object)) }
+                    return n
                 }
                 try reader.finishObject()
-                try queue.submit { try place(object, result) }
+                place(object, result)
             }
             done += object.size
             count += 1
@@ -166,11 +182,42 @@ extension QuiltContext {
         }
         finished = true
         try queue.finish()
-        return (keys.value, reused.value)
+        let placed = uploads.value
+        let concurrency = transferConcurrency
+        let completion = LineCompletion.everyEntry { entries in
+            // The entries not uploaded under their own key are copies of their object's upload, made a batch at
+            // a time, several at once.
+            var copies: [(index: Int, source: S3ObjectReference, object: BundleObject)] = []
+            for i in entries.indices {
+                guard let hash = entries[i].hash else { throw BundleError.entryWithoutHash(entries[i].logicalKey) }
+                let member = try BundleFormat.objectName(hash)
+                guard let object = reader.object(named: member), let upload = placed[member],
+                      case .s3(let b, let k, let v) = upload else {
+                    throw BundleError.missingObjects(count: 1, firstKey: entries[i].logicalKey)
+                }
+                if entries[i].logicalKey.isIdentical(to: object.keys[0]) {
+                    entries[i].physicalKey = upload.url
+                } else {
+                    copies.append((i, S3ObjectReference(bucket: b, key: k, versionId: v), object))
+                }
+            }
+            let keys = entries.map(\.logicalKey)
+            let copied = Locked<[Int: String]>([:])
+            let jobs = copies
+            try TransferPool.run(count: jobs.count, maxConcurrency: concurrency) { n in
+                let (i, source, object) = jobs[n]
+                let copy = try transfers.copy(from: source, size: object.size, knownHash: object.hash, bucket: bucket,
+                                              key: copier.destinationKey(keys[i]))
+                copied.withLock { $0[i] = copy.physicalKey.url }
+            }
+            for (i, url) in copied.value { entries[i].physicalKey = url }
+        }
+        return (completion, reused.value)
     }
 }
 
-/// Hands the bundle reader to the upload's part jobs, which take turns at it one at a time (OrderedTurns).
+/// Hands the bundle reader to the upload's part jobs, which take turns at it one at a time (OrderedTurns), and to
+/// the completion of the manifest's lines, which only looks objects up.
 private struct UncheckedReader: @unchecked Sendable {
     let reader: BundleReader
     init(_ reader: BundleReader) { self.reader = reader }

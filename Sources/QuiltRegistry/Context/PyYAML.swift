@@ -20,24 +20,35 @@ enum PyYAML {
     // MARK: reading
 
     /// The top-level mapping of a document, in file order; nil for an empty document.
+    /// (Bounded as workflow configs are: YAMLDocument's document size and alias expansion budget.)
     static func loadMapping(_ text: String) throws -> [(String, ConfigValue)]? {
-        guard let root = try Yams.compose(yaml: text, resolver) else { return nil }
+        let root: Node?
+        do { root = try YAMLDocument.compose(text) } catch { throw YAMLShapeError(message: error.reason) }
+        guard let root else { return nil }
         guard case .mapping(let mapping) = root else { throw YAMLShapeError(message: "the top level is not a mapping") }
-        return mapping.map { (key, value) in (key.string ?? "", self.value(value)) }
+        var budget = YAMLDocument.Budget(text)
+        do {
+            return try mapping.map { (key, value) in (key.string ?? "", try self.value(value, &budget)) }
+        } catch let error as YAMLDocument.Failure {
+            throw YAMLShapeError(message: error.reason)
+        }
     }
 
     struct YAMLShapeError: Error { let message: String }
 
     /// The value PyYAML's safe constructor builds, in our terms.
-    static func value(_ node: Node) -> ConfigValue {
+    static func value(_ node: Node, _ budget: inout YAMLDocument.Budget) throws(YAMLDocument.Failure) -> ConfigValue {
+        try budget.spend()
         switch node {
         case .scalar(let scalar):
             return scalarValue(scalar.string, tag: resolver.resolveTag(of: node))
         case .sequence(let sequence):
-            return .list(sequence.map(value))
+            var items: [ConfigValue] = []
+            for item in sequence { items.append(try budget.nested { (b) throws(YAMLDocument.Failure) in try value(item, &b) }) }
+            return .list(items)
         case .mapping(let mapping):
             var result: [String: ConfigValue] = [:]
-            for (key, item) in mapping { result[key.string ?? ""] = value(item) }
+            for (key, item) in mapping { result[key.string ?? ""] = try budget.nested { (b) throws(YAMLDocument.Failure) in try value(item, &b) } }
             return .mapping(result)
         case .alias:
             return .null

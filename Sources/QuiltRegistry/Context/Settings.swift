@@ -59,8 +59,8 @@ extension QuiltConfig {
             case .string(let s): seconds = Double(s.trimmingWhitespace)
             default: seconds = nil
             }
-            guard let seconds, seconds.isFinite, seconds > 0 else {
-                throw ConfigError.invalidValue(key: key, reason: "expected a number of seconds above 0")
+            guard let seconds, seconds.isFinite, seconds > 0, seconds <= Settings.maxSeconds else {
+                throw ConfigError.invalidValue(key: key, reason: "expected a number of seconds above 0, at most 1000000000")
             }
             return seconds == seconds.rounded() && seconds < 1e9 ? .int(Int(seconds)) : .double(seconds)
         case "max_pool_connections":

@@ -76,7 +76,7 @@ extension QuiltContext {
                 return InstalledFile(path: place(entry), identity: identity, hash: hash)
             })
             done.files += batch.count
-            done.bytes += batch.reduce(0) { $0 + max($1.size, 0) }
+            done.bytes += try batch.totalSize()
             batch.removeAll(keepingCapacity: true)
         }
         try registry.readManifest(topHash) { entries in

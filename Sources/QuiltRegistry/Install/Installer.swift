@@ -127,7 +127,7 @@ public struct Installer: Sendable {
         var wanted: [String: Set<String>] = [:]
         for path in relativePaths {
             let parent = path.contains("/") ? FileSystem.parent(of: path) : ""
-            wanted[parent, default: []].insert("." + FileSystem.baseName(of: path) + ".tmp-")
+            wanted[parent, default: []].insert(AtomicFileWriter.temporaryPrefix(for: FileSystem.baseName(of: path)))
         }
         for (relative, prefixes) in wanted {
             var found: DirectoryHandle? = root
@@ -262,7 +262,7 @@ public struct Installer: Sendable {
         let top = try DirectoryHandle(path: root)
         Self.removeStaleTemporaryFiles(root: top, relativePaths: entries.map(relativePath))
         let done = Locked<(files: Int, bytes: Int)>((0, 0))
-        let total = entries.reduce(0) { $0 + max($1.size, 0) }
+        let total = try entries.totalSize()
         let identities = Locked<[FileIdentity?]>(Array(repeating: nil, count: entries.count))
         let opened = Locked<[Substring: DirectoryHandle]>([:])
         try TransferPool.run(count: entries.count, maxConcurrency: concurrency) { i in

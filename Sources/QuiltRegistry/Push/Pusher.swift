@@ -122,7 +122,8 @@ public struct Pusher: Sendable {
             let handler = counted.withLock { $0.handler(total: entries.count) }
             let counts = try copier.copy(&entries, copyMode: copyMode, journal: journal, progress: handler)
             let after = try EntryHasher.hashMissing(&entries, remote: transfers, useS3Checksums: useS3Checksums)
-            counted.withLock { $0.finishBatch(files: entries.count, bytes: entries.reduce(0) { $0 + max($1.size, 0) }) }
+            let bytes = try entries.totalSize()
+            counted.withLock { $0.finishBatch(files: entries.count, bytes: bytes) }
             tally.withLock {
                 $0.copied += counts.copied
                 $0.reused += counts.reused

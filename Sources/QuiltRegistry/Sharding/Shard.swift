@@ -24,10 +24,8 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     /// `Hasher`, which is seeded per process: two workers must agree without talking. A cryptographic hash spreads
     /// any naming scheme (sequential numbers, shared prefixes) evenly, so each slot gets about 1/count of the keys.
     public static func slot(of logicalKey: String, count: Int) -> Int {
-        let digest = SHA256Hasher.digest(Array(logicalKey.utf8))
-        var value: UInt64 = 0
-        for byte in digest[0..<8] { value = value << 8 | UInt64(byte) }
-        return Int(value % UInt64(count))
+        var key = logicalKey
+        return key.withUTF8 { Int(slotValue(of: UnsafeRawBufferPointer($0)) % UInt64(count)) }
     }
 
     public func contains(_ logicalKey: String) -> Bool {
@@ -41,6 +39,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         case .entry(let entry): return contains(entry.logicalKey)
         case .directory(let key, _): return contains(key)
         case .header: return index == 0
+        case .shardTrailer: return false
         }
     }
 }
@@ -83,9 +82,12 @@ extension Shard {
             guard let text = environment[name]?.trimmingWhitespace, !text.isEmpty else { return nil }
             return text
         }
+        /// (Kept within 32 bits, far above any job runner's arrays, so that the Slurm arithmetic below cannot
+        /// overflow whatever the environment says.)
         func integer(_ name: String) throws(ShardError) -> Int? {
             guard let text = value(name) else { return nil }
             guard let n = Int(text) else { throw .badVariable(name, value: text) }
+            guard n.magnitude <= UInt(Int32.max) else { throw .variableOutOfRange(name, value: text) }
             return n
         }
         /// The count: `auto/N`, else the runner's own variable, else `QUILT_SHARD_COUNT`.
@@ -156,34 +158,94 @@ public enum ShardError: QuiltError {
     /// An index variable is set but nothing gives the count.
     case noCount(index: String, runnerVariable: String?)
     case badVariable(String, value: String)
+    case variableOutOfRange(String, value: String)
     case outOfRange(index: Int, count: Int, source: String)
     case irregularSlurmArray(id: Int)
+    /// A part whose lines do not match its trailer (`reason` says how).
+    case partMismatch(part: String, shard: String, reason: String)
+    /// Of parts with trailers, one without any (the shards no part names are `missing`, the first few).
+    case partWithoutTrailer(part: String, missing: [String], missingCount: Int)
+    /// A part with lines after its last trailer: cut short while writing a segment, or parts joined wrongly.
+    case linesAfterTrailer(part: String)
+    case shardTwice(shard: String, first: String, second: String)
+    case shardsMissing([String], count: Int)
+    /// Parts of different counts (two runs mixed).
+    case mixedCounts(part: String, shard: String, otherPart: String, otherShard: String)
+    /// quilt-upload-blob --shard given a part of other shards.
+    case inputIsAnotherShard(part: String, held: String, wanted: String)
+    /// quilt-upload-blob --shard given nothing at all (no line, no trailer).
+    case emptyInput(shard: String)
 
-    public var kind: FailureKind { .usage }
-
-    public var message: String {
+    public var kind: FailureKind {
         switch self {
-        case .invalid(let text, let reason): return "invalid --shard \(quoted(text)): \(reason)"
-        case .noRunner: return "--shard auto: no job-runner index variable is set"
-        case .noCount(let index, let runner):
-            return "--shard auto: the index is from \(index) but nothing gives the count"
-                + (runner.map { " (\($0) is not set)" } ?? "")
-        case .badVariable(let name, let value): return "--shard auto: \(name) is not an integer \(quoted(value))"
-        case .outOfRange(let index, let count, let source):
-            return "--shard auto: index \(index) is not below the count \(count) (from \(source))"
-        case .irregularSlurmArray(let id):
-            return "--shard auto: Slurm task id \(id) is not on a regular MIN-MAX:STEP range"
+        case .partMismatch, .partWithoutTrailer, .linesAfterTrailer, .shardTwice, .shardsMissing, .mixedCounts,
+             .inputIsAnotherShard, .emptyInput:
+            return .badInput
+        default:
+            return .usage
         }
     }
 
-    public var hint: String? {
+    // The core names no command-line option: `option` is what the words call the shard's setting ("shard" here,
+    // the option a user typed in QuiltCommands' CommandLineWording).
+    public var message: String { message(naming: "shard") }
+    public var hint: String? { hint(naming: "shard") }
+
+    public func message(naming option: String) -> String {
+        switch self {
+        case .invalid(let text, let reason): return "invalid \(option) \(quoted(text)): \(reason)"
+        case .noRunner: return "\(option) auto: no job-runner index variable is set"
+        case .noCount(let index, let runner):
+            return "\(option) auto: the index is from \(index) but nothing gives the count"
+                + (runner.map { " (\($0) is not set)" } ?? "")
+        case .badVariable(let name, let value): return "\(option) auto: \(name) is not an integer \(quoted(value))"
+        case .variableOutOfRange(let name, let value):
+            return "\(option) auto: \(name) is out of range \(quoted(value)) (job runners number tasks far below 2^31)"
+        case .outOfRange(let index, let count, let source):
+            if count < 1 { return "\(option) auto: the count \(count) is not a number of workers: it must be at least 1 (from \(source))" }
+            if index < 0 {
+                return "\(option) auto: index \(index) is negative: shards are numbered from 0 to \(count - 1) (from \(source))"
+            }
+            return "\(option) auto: index \(index) is not below the count \(count): shards are numbered from 0 to \(count - 1) (from \(source))"
+        case .irregularSlurmArray(let id):
+            return "\(option) auto: Slurm task id \(id) is not on a regular MIN-MAX:STEP range"
+        case .partMismatch(let part, let shard, let reason):
+            return "shard \(shard) in \(quoted(part)) does not match its trailer: \(reason)"
+        case .partWithoutTrailer(let part, let missing, let missingCount):
+            let shards = missing.isEmpty ? "" : ", and no part is shard " + missing.joined(separator: ", ")
+                + (missingCount > missing.count ? " (\(missingCount) in all)" : "")
+            return "part \(quoted(part)) ends without a shard trailer\(shards)"
+        case .linesAfterTrailer(let part):
+            return "part \(quoted(part)) has lines after its last shard trailer"
+        case .shardTwice(let shard, let first, let second):
+            return "shard \(shard) appears twice: in \(quoted(first)) and in \(quoted(second))"
+        case .shardsMissing(let shards, let count):
+            return "shard \(shards.joined(separator: ", "))\(count > shards.count ? " (\(count) in all)" : "") \(shards.count == 1 ? "is" : "are") missing: no part ends with \(shards.count == 1 ? "its" : "their") trailer"
+        case .mixedCounts(let part, let shard, let otherPart, let otherShard):
+            return "\(quoted(part)) is shard \(shard) but \(quoted(otherPart)) is shard \(otherShard): parts of different runs"
+        case .emptyInput(let shard):
+            return "no entries on standard input for shard \(shard), and no shard trailer"
+        case .inputIsAnotherShard(let part, let held, let wanted):
+            return "\(quoted(part)) holds shard \(held), not all of the package: \(option) \(wanted) would leave out entries"
+        }
+    }
+
+    public func hint(naming option: String) -> String? {
         switch self {
         case .noRunner:
-            return "set by Kubernetes indexed Jobs (JOB_COMPLETION_INDEX), AWS Batch array jobs (AWS_BATCH_JOB_ARRAY_INDEX), Slurm arrays (SLURM_ARRAY_TASK_ID), or QUILT_SHARD_INDEX; or give --shard K/N"
+            return "set by Kubernetes indexed Jobs (JOB_COMPLETION_INDEX), AWS Batch array jobs (AWS_BATCH_JOB_ARRAY_INDEX), Slurm arrays (SLURM_ARRAY_TASK_ID), or QUILT_SHARD_INDEX; or give \(option) K/N"
         case .noCount:
-            return "export QUILT_SHARD_COUNT=<workers> (a Kubernetes Job's completions) or give --shard auto/<workers>"
+            return "export QUILT_SHARD_COUNT=<workers> (a Kubernetes Job's completions) or give \(option) auto/<workers>"
         case .irregularSlurmArray:
-            return "use --array=MIN-MAX[:STEP], or give --shard K/N from the script"
+            return "use --array=MIN-MAX[:STEP], or give \(option) K/N from the script"
+        case .partWithoutTrailer, .linesAfterTrailer, .shardsMissing:
+            return "a \(option) program ends its output with a {\"shard\": …} line, so a part without it was cut short (its worker killed or failed): run that shard again"
+        case .partMismatch:
+            return "the part was changed after its worker wrote it: run that shard again"
+        case .emptyInput:
+            return "the step before this one printed nothing (did it fail? use set -o pipefail); a shard with no files is a quilt-hash-object \(option) output, which ends with its trailer"
+        case .shardTwice, .mixedCounts:
+            return "give each shard's part once, all from the same run"
         default: return nil
         }
     }

@@ -102,7 +102,7 @@ public struct EntryCopier: Sendable {
                           existing: ExistingObjects?, progress: ProgressHandler?) throws -> [TransferResult] {
         let results = Locked<[Int: TransferResult]>([:])
         let done = Locked<(files: Int, bytes: Int)>((0, 0))
-        let total = plan.reduce(0) { $0 + max(entries[$1.index].size, 0) }
+        let total = try plan.map { entries[$0.index] }.totalSize()
         let transfers = self.transfers, bucket = self.bucket
         let one: @Sendable (Int) throws -> Void = { n in
             let entry = entries[plan[n].index]

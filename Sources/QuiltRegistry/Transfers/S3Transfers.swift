@@ -101,7 +101,7 @@ public struct S3Transfers: Sendable {
                                  source: SourceIdentity) throws -> TransferResult {
         let size = file.size
         let chunk = ChunkedHash.chunkSize(forSize: size)
-        let count = (size + chunk - 1) / chunk
+        let count = ChunkedHash.partCount(forSize: size)
         var resumedParts: [Int: S3UploadedPart] = [:]
         var resumedDigests: [Int: [UInt8]] = [:]
         var resumed: String?
@@ -194,7 +194,7 @@ public struct S3Transfers: Sendable {
             let chunk = ChunkedHash.chunkSize(forSize: size)
             let upload = try S3MultipartUpload.start(client: client, bucket: bucket, key: key, options: S3PutOptions(checksumSHA256: true))
             let client = self.client
-            versionId = try upload.run(partCount: (size + chunk - 1) / chunk, concurrency: concurrency) { index in
+            versionId = try upload.run(partCount: ChunkedHash.partCount(forSize: size), concurrency: concurrency) { index in
                 let start = index * chunk
                 return try client.uploadPartCopy(from: source, range: start..<min(size, start + chunk), bucket: bucket,
                                                  key: key, uploadId: upload.uploadId, partNumber: index + 1)
@@ -210,7 +210,7 @@ public struct S3Transfers: Sendable {
     public func hashObject(_ source: S3ObjectReference, size: Int) throws -> ObjectHash {
         guard size > 0 else { return ObjectHash(.sha2256Chunked, value: ChunkedHash.combine(partDigests: [])) }
         let chunk = ChunkedHash.chunkSize(forSize: size)
-        let count = (size + chunk - 1) / chunk
+        let count = ChunkedHash.partCount(forSize: size)
         let digests = Locked<[Int: [UInt8]]>([:])
         try TransferPool.run(count: count, maxConcurrency: concurrency) { index in
             let start = index * chunk

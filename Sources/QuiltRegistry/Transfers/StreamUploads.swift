@@ -29,22 +29,38 @@ extension S3Transfers {
                               hash: ObjectHash(.sha2256Chunked, value: value), size: size, reused: false)
     }
 
-    /// A multipart upload of `size` bytes that `read` hands over in order, one part's worth per call, into the
-    /// buffer it is given. Parts are the chunked hash's chunks, so S3's composite checksum is the package hash;
-    /// at most `maxParts` parts are in memory at once. A failing `read` (a bundle object whose hash is wrong)
-    /// aborts the upload: nothing is completed.
+    /// S3's largest object (5 TiB): a bigger size cannot be uploaded, so none is started.
+    public static let maxObjectSize = 5 << 40
+
+    /// A multipart upload of `size` bytes that `read` hands over in order, into the buffer it is given (it
+    /// returns how many bytes it put there, and throws rather than return 0 before the end). Parts are the
+    /// chunked hash's chunks, so S3's composite checksum is the package hash; at most `maxParts` parts are in
+    /// memory at once, each grown only as its bytes arrive (never allocated from `size`, which a bundle's header
+    /// may claim falsely). A failing `read` (a bundle object whose hash is wrong, or that ends early) aborts the
+    /// upload: nothing is completed.
     public func upload(streamOf size: Int, bucket: String, key: String, maxParts: Int = 4,
-                       read: @escaping @Sendable (UnsafeMutableRawBufferPointer) throws -> Void) throws -> TransferResult {
+                       read: @escaping @Sendable (UnsafeMutableRawBufferPointer) throws -> Int) throws -> TransferResult {
+        guard size <= Self.maxObjectSize else {
+            throw TransferError.tooLarge(location: Self.location(bucket, key), size: size, limit: Self.maxObjectSize)
+        }
         let chunk = ChunkedHash.chunkSize(forSize: size)
-        let count = (size + chunk - 1) / chunk
+        let count = ChunkedHash.partCount(forSize: size)
         let upload = try S3MultipartUpload.start(client: client, bucket: bucket, key: key, options: S3PutOptions(checksumSHA256: true))
         let turns = OrderedTurns()
         let digests = Locked<[Int: [UInt8]]>([:])
         let client = self.client
         let result = try upload.run(partCount: count, concurrency: min(concurrency, maxParts)) { index in
             let length = min(chunk, size - index * chunk)
-            var bytes = [UInt8](repeating: 0, count: length)
-            try turns.inOrder(index) { try bytes.withUnsafeMutableBytes { try read($0) } }
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(min(length, Self.streamBlock))
+            try turns.inOrder(index) {
+                let block = UnsafeMutableRawBufferPointer.allocate(byteCount: min(length, Self.streamBlock), alignment: 16)
+                defer { block.deallocate() }
+                while bytes.count < length {
+                    let n = try read(UnsafeMutableRawBufferPointer(rebasing: block[0..<min(block.count, length - bytes.count)]))
+                    bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: block[0..<n]))
+                }
+            }
             let digest = SHA256Hasher.digest(bytes)
             let part = try client.uploadPart(bucket: bucket, key: key, uploadId: upload.uploadId, partNumber: index + 1,
                                              body: .bytes(bytes), partSHA256: digest)
@@ -53,6 +69,11 @@ extension S3Transfers {
         }
         return try Self.multipartResult(result, partDigests: digests.value, count: count, size: size, bucket: bucket, key: key)
     }
+}
+
+extension S3Transfers {
+    /// The reads a streamed part is filled by.
+    static let streamBlock = 1 << 20
 }
 
 /// Lets jobs that run in parallel take their turns at a shared stream in index order. Jobs are started in index

@@ -9,6 +9,24 @@ extension QuiltContext {
     /// already in the bucket kept where they are (quilt3's copy rule). With a `shard`, only that shard's items
     /// are uploaded and returned. Uploads are journalled per destination and shard, as a push's are, so running
     /// the same command again after a failure sends only what is missing.
+    /// `upload(_:)` of an entry stream held in memory (quilt-upload-blob's standard input), its shard trailers
+    /// checked first: the items to print, where a trailer stands for the trailer of what is printed before it.
+    /// With `shard`, one trailer for it ends them (an input with trailers must then be that shard, or a whole set);
+    /// without, each trailer of the input is carried through, recomputed for the entries as uploaded.
+    public func upload(entryStream stream: [UInt8], to destination: String, shard: Shard? = nil,
+                       progress: ProgressHandler? = nil) throws -> [ManifestLine.Item] {
+        let (items, check) = try ShardPartCheck.items(of: stream)
+        if let shard {
+            try check.checkInput(for: shard)
+            // A trailer made for nothing would vouch for a part whose producer died before it printed a line.
+            let held = items.contains { if case .entry = $0 { return true }; if case .directory = $0 { return true }; return false }
+            if !held && !check.isSharded { throw ShardError.emptyInput(shard: shard.description) }
+        }
+        var uploaded = try upload(items, to: destination, shard: shard, progress: progress)
+        if let shard { uploaded.append(.shardTrailer(ShardTrailer(index: shard.index, count: shard.count, entries: 0, sha256: ""))) }
+        return uploaded
+    }
+
     public func upload(_ items: [ManifestLine.Item], to destination: String, shard: Shard? = nil,
                        progress: ProgressHandler? = nil) throws -> [ManifestLine.Item] {
         guard case .s3(let bucket, let prefix, nil)? = try? PhysicalKey(url: destination) else {
@@ -29,7 +47,7 @@ extension QuiltContext {
         return items.compactMap { item in
             switch item {
             case .header: return nil
-            case .directory: return item
+            case .directory, .shardTrailer: return item
             case .entry: return .entry(next.next()!)
             }
         }

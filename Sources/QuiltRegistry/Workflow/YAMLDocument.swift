@@ -13,17 +13,74 @@ public enum YAMLDocument {
         public let reason: String
     }
 
-    /// The one document in `text` as JSON (nil for an empty document). Mapping keys become strings; a
-    /// timestamp becomes its text.
-    public static func load(_ text: String) throws(Failure) -> JSONValue {
-        let node: Node?
-        do {
-            node = try Yams.compose(yaml: text, pyyamlResolver)
-        } catch {
-            throw Failure(reason: String(describing: error).split(separator: "\n").first.map(String.init) ?? "not YAML")
+    /// The largest document read: a config (or settings file) of more is refused before it is parsed.
+    public static let maxDocumentBytes = 1 << 20
+
+    /// Values a document may stand for once its aliases are expanded: a few per byte of text, so that an alias
+    /// bomb (a few hundred bytes that expand to billions of values) is refused at once, not after hours and
+    /// gigabytes, while a config that reuses an anchor a few times reads as PyYAML reads it.
+    static func valueBudget(forBytes count: Int) -> Int { 10_000 + 8 * count }
+
+    /// Nesting of the values made (libyaml's own limit for the text): aliases of nested anchors can nest deeper
+    /// than the text, and the values are made by recursion.
+    static let maxDepth = 1000
+
+    /// Counts the values made from a document against its budget, and their depth.
+    struct Budget {
+        var left: Int
+        var depth = 0
+        init(_ text: String) { left = YAMLDocument.valueBudget(forBytes: text.utf8.count) }
+        mutating func spend() throws(Failure) {
+            left -= 1
+            if left < 0 { throw Failure(reason: "its aliases expand to too many values (more than a few per byte of the document)") }
         }
-        guard let node else { return .null }
-        return try json(node)
+        /// Runs `body` one level deeper.
+        mutating func nested<T>(_ body: (inout Budget) throws(Failure) -> T) throws(Failure) -> T {
+            depth += 1
+            defer { depth -= 1 }
+            if depth > YAMLDocument.maxDepth { throw Failure(reason: "its values nest more than \(YAMLDocument.maxDepth) deep (with aliases expanded)") }
+            return try body(&self)
+        }
+    }
+
+    /// Parses `text` as one YAML document into Yams' nodes (aliases shared, not yet expanded), refusing a
+    /// document over the size bound.
+    static func compose(_ text: String) throws(Failure) -> Node? {
+        guard text.utf8.count <= maxDocumentBytes else {
+            throw Failure(reason: "\(text.utf8.count) bytes, more than the \(maxDocumentBytes) a document may have")
+        }
+        do {
+            return try Yams.compose(yaml: text, pyyamlResolver)
+        } catch {
+            throw Failure(reason: reason(error))
+        }
+    }
+
+    /// A parse error in one line: libyaml's problem, where it is, and what it was in the middle of (Yams'
+    /// description spreads them over lines, and its first line can be only the context).
+    static func reason(_ error: any Error) -> String {
+        func context(_ context: YamlError.Context?) -> String {
+            context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+        }
+        switch error as? YamlError {
+        case .scanner(let c, let problem, let mark, _)?, .parser(let c, let problem, let mark, _)?,
+             .composer(let c, let problem, let mark, _)?:
+            // (libyaml's words for its nesting limit name a C function.)
+            let said = problem.hasPrefix("Maximum nesting level reached") ? "nested more than 1000 levels deep" : problem
+            return "line \(mark.line), column \(mark.column): \(said)\(context(c))"
+        case .reader(let problem, let offset, _, _)?:
+            return problem + (offset.map { " at character \($0)" } ?? "")
+        default:
+            return String(describing: error).split(separator: "\n").first.map(String.init) ?? "not YAML"
+        }
+    }
+
+    /// The one document in `text` as JSON (nil for an empty document). Mapping keys become strings; a
+    /// timestamp becomes its text. Aliases are expanded within the document's value budget.
+    public static func load(_ text: String) throws(Failure) -> JSONValue {
+        guard let node = try compose(text) else { return .null }
+        var budget = Budget(text)
+        return try json(node, &budget)
     }
 
     /// PyYAML's implicit resolvers (resolver.py), in its order of precedence; config.yml (PyYAML.swift) shares them.
@@ -40,20 +97,21 @@ public enum YAMLDocument {
         try! Resolver.Rule(.value, "^(?:=)$"),
     ]
 
-    private static func json(_ node: Node) throws(Failure) -> JSONValue {
+    private static func json(_ node: Node, _ budget: inout Budget) throws(Failure) -> JSONValue {
+        try budget.spend()
         switch node {
         case .scalar(let scalar):
             return try scalarValue(scalar.string, tag: pyyamlResolver.resolveTag(of: node).rawValue)
         case .sequence(let sequence):
             var items: [JSONValue] = []
-            for item in sequence { items.append(try json(item)) }
+            for item in sequence { items.append(try budget.nested { (b) throws(Failure) in try json(item, &b) }) }
             return .array(items)
         case .mapping(let mapping):
             var object = JSONObject()
             // `<<` merges are applied first, so keys given explicitly win, as in PyYAML.
-            for (key, value) in mergedPairs(mapping) {
+            for (key, value) in try mergedPairs(mapping, &budget) {
                 let name: String
-                switch try json(key) {
+                switch try json(key, &budget) {
                 case .string(let s): name = s
                 case .integer(let digits): name = digits
                 case .float(let d): name = pythonFloatRepr(d)
@@ -61,7 +119,7 @@ public enum YAMLDocument {
                 case .null: name = "None"
                 default: throw Failure(reason: "a mapping key must be a scalar")
                 }
-                object[name] = try json(value)  // a repeated key keeps its place and takes the last value
+                object[name] = try budget.nested { (b) throws(Failure) in try json(value, &b) }  // a repeated key keeps its place and takes the last value
             }
             return .object(object)
         case .alias:
@@ -69,15 +127,17 @@ public enum YAMLDocument {
         }
     }
 
-    private static func mergedPairs(_ mapping: Node.Mapping) -> [(Node, Node)] {
+    /// (Merged pairs count against the budget too: merges of merges expand as aliases do.)
+    private static func mergedPairs(_ mapping: Node.Mapping, _ budget: inout Budget) throws(Failure) -> [(Node, Node)] {
         var merged: [(Node, Node)] = []
         var own: [(Node, Node)] = []
         for (key, value) in mapping {
+            try budget.spend()
             guard pyyamlResolver.resolveTag(of: key) == .merge else { own.append((key, value)); continue }
             switch value {
-            case .mapping(let inner): merged += mergedPairs(inner)
+            case .mapping(let inner): merged += try mergedPairs(inner, &budget)
             case .sequence(let list):
-                for case .mapping(let inner) in list { merged += mergedPairs(inner) }
+                for case .mapping(let inner) in list { merged += try mergedPairs(inner, &budget) }
             default: own.append((key, value))
             }
         }

@@ -33,4 +33,17 @@ public final class AppendOnlyFile: @unchecked Sendable {
         }
         if let failure { throw failure }
     }
+
+    /// The file's length now.
+    public func size() throws(FileSystemError) -> Int {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw .cannotRead(path: path, reason: errnoText()) }
+        return Int(info.st_size)
+    }
+
+    /// Cuts the file back to `length` bytes (records a checkpoint did not cover); appends go on from there.
+    public func truncate(to length: Int) throws(FileSystemError) {
+        let failed: Bool = lock.withLock { _ in ftruncate(descriptor, off_t(length)) != 0 }
+        if failed { throw .cannotWrite(path: path, reason: errnoText()) }
+    }
 }

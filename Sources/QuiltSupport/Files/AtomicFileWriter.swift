@@ -26,11 +26,25 @@ public final class AtomicFileWriter {
     /// Flushing in large writes keeps system calls few when a manifest is written line by line.
     private static let flushThreshold = 1 << 20
 
+    /// The temporary name of `name` is this prefix and six random characters: `.<name>.tmp-`, or, for a name
+    /// too long for that to fit a file name (NAME_MAX, 255 bytes), its first bytes and a digest of the rest, so a
+    /// temporary name always fits whatever the final one (which may itself be 255 bytes), and names a file of
+    /// its own (an install's cleanup finds it by this prefix).
+    public static func temporaryPrefix(for name: String) -> String {
+        let plain = "." + name + ".tmp-"
+        if plain.utf8.count + 6 <= 255 { return plain }
+        var kept = Substring(name)
+        // `.` + kept + `~` + 16 hex digits + `.tmp-` + 6 characters.
+        while kept.utf8.count > 255 - 29 { kept.removeLast() }
+        let digest = Hex.encode(Array(SHA256Hasher.digest(Array(name.utf8)).prefix(8)))
+        return "." + kept + "~" + digest + ".tmp-"
+    }
+
     public init(destination: String, permissions: mode_t = 0o644) throws(FileSystemError) {
         self.destination = destination
         self.permissions = permissions
         try FileSystem.makeDirectories(FileSystem.parent(of: destination))
-        let base = FileSystem.parent(of: destination) + "/." + FileSystem.baseName(of: destination) + ".tmp-"
+        let base = FileSystem.parent(of: destination) + "/" + Self.temporaryPrefix(for: FileSystem.baseName(of: destination))
         var template = Array((base + "XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw .cannotWrite(path: destination, reason: errnoText()) }
@@ -49,7 +63,7 @@ public final class AtomicFileWriter {
         destination = directory.path + "/" + name
         self.directory = directory
         destinationName = name
-        let (fd, temporary) = try directory.createTemporaryFile(prefix: "." + name + ".tmp-")
+        let (fd, temporary) = try directory.createTemporaryFile(prefix: Self.temporaryPrefix(for: name))
         descriptor = fd
         temporaryName = temporary
         temporaryPath = directory.path + "/" + temporary
