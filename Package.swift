@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "QuiltAWSTests", dependencies: ["QuiltSupport", "QuiltHTTP", "QuiltStorage", "QuiltAWS", "QuiltTestSupport"]),
         .testTarget(name: "QuiltCatalogTests",
                     dependencies: ["QuiltSupport", "QuiltFormat", "QuiltHTTP", "QuiltAWS", "QuiltCatalog", "QuiltTestSupport"]),
-        .testTarget(name: "QuiltArchiveTests", dependencies: ["QuiltArchive"]),
+        .testTarget(name: "QuiltArchiveTests", dependencies: ["QuiltArchive", "QuiltTestSupport"]),
         .testTarget(
             name: "QuiltRegistryTests",
             dependencies: ["QuiltSupport", "QuiltFormat", "QuiltJSONSchema", "QuiltHTTP", "QuiltStorage", "QuiltAWS",

@@ -6,17 +6,10 @@ import Testing
 import Glibc
 #endif
 @testable import QuiltArchive
+import QuiltTestSupport
 
-/// splitmix64: the same inputs on every run (this target stands alone, without the shared test support).
-struct FuzzRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The shared seeded generator (the same inputs on every run), with the picks the fuzz makes.
+extension SeededGenerator {
     mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
     mutating func pick<T>(_ list: [T]) -> T { list[int(list.count)] }
 }
@@ -99,7 +92,7 @@ func peakResidentMiB() -> Int {
     }
 
     @Test func hostileTarAndGzipHeadersNeverTrapNorAllocate() throws {
-        var rng = FuzzRandom(state: 0x5155_494C_5426_00A1)
+        var rng = SeededGenerator(seed: 0x5155_494C_5426_00A1)
         let before = peakResidentMiB()
         let plain = try tar { writer in
             try writer.member(name: "quilt-bundle.json", bytes: Array(#"{"format": "quilt-bundle"}"#.utf8))

@@ -20,7 +20,7 @@ struct S3Reached: Error {}
 
     /// Deterministic bytes, different in every chunk.
     static func bytes(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
-        var random = SplitMix(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var out = [UInt8](repeating: 0, count: count)
         out.withUnsafeMutableBytes { raw in
             let words = raw.bindMemory(to: UInt64.self)
@@ -284,18 +284,5 @@ struct S3Reached: Error {}
         let (registry, top) = try Self.revision(Self.many.map { "a/" + $0 } + ["z/2", "z/1"], in: root)
         #expect(try Self.names(registry, top, path: "a") == Self.many)
         #expect(try Self.names(registry, top, path: "a", totals: true).count == Self.many.count)
-    }
-}
-
-/// SplitMix64, for bytes that differ everywhere without a file of test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
