@@ -32,6 +32,8 @@ public enum CommandTable {
         Row(name: "diff", command: Diff.self, category: .porcelain),
         Row(name: "verify", command: Verify.self, category: .porcelain),
         Row(name: "install", command: Install.self, category: .porcelain),
+        Row(name: "status", command: Status.self, category: .porcelain),
+        Row(name: "pull", command: Pull.self, category: .porcelain),
         Row(name: "delete", command: Delete.self, category: .porcelain),
         Row(name: "fsck", command: Fsck.self, category: .porcelain),
         Row(name: "gc", command: GC.self, category: .porcelain),

@@ -29,9 +29,22 @@ public struct VerifyReport: Sendable, Equatable {
         }
     }
 
-    private static func compare(_ entries: StoredManifest, directory: String, progress: ProgressHandler?) throws -> VerifyReport {
+    /// The one comparison of a directory with a revision (verify, status, pull): the directory walked in tree
+    /// order beside the revision's entries that `selection` takes, each at its place (`selection.relativePath`).
+    ///
+    /// With `known` (an install record, read along in the same order), a file whose identity is the one recorded
+    /// is not opened: the recorded hash stands for its bytes (`InstalledFile.isUnchanged`). Every other file
+    /// whose size matches is hashed. `record` then gets, in tree order, a line for each file of the revision
+    /// whose bytes are known (recorded and unchanged, or hashed now, modified or not): the record's next version;
+    /// `origin` is the line's place among `known`'s lines when it is one of them, nil when the file was hashed now.
+    static func compare(_ entries: StoredManifest, directory: String, selection: Installer.Selection = Installer.Selection(paths: []),
+                        known: InstallRecordReader? = nil, record: ((_ line: InstalledFile, _ origin: Int?) throws -> Void)? = nil,
+                        progress: ProgressHandler?) throws -> VerifyReport {
         var report = VerifyReport()
-        var batch: [(key: String, path: String, type: HashType, expected: ObjectHash)] = []
+        var batch: [(key: String, path: String, type: HashType, expected: ObjectHash, slot: Int)] = []
+        // Lines of the next record in tree order, those of files being hashed filled in once their batch is done.
+        var pending: [(line: InstalledFile, origin: Int?)?] = []
+        var awaiting = 0
         var counted = BatchProgress(progress)
         func hashHeld() throws {
             for type in HashType.allCases {
@@ -39,39 +52,69 @@ public struct VerifyReport: Sendable, Equatable {
                 guard !group.isEmpty else { continue }
                 let results = try EntryHasher.hashFiles(group.map(\.path), type: type, progress: counted.handler(total: group.count))
                 counted.finishBatch(files: group.count, bytes: results.reduce(0) { $0 + $1.size })
-                for (item, result) in zip(group, results) where result.hash.value != item.expected.value {
-                    report.modified.append(item.key)
+                for (item, result) in zip(group, results) {
+                    if result.hash.value != item.expected.value { report.modified.append(item.key) }
+                    if record != nil { pending[item.slot] = (InstalledFile(path: item.key, identity: result.identity, hash: result.hash), nil) }
                 }
             }
             batch.removeAll(keepingCapacity: true)
+            awaiting = 0
+            if let record {
+                for item in pending { if let item { try record(item.line, item.origin) } }
+                pending.removeAll(keepingCapacity: true)
+            }
         }
-        func check(_ entry: ManifestEntry, against file: DirectoryScanner.File) throws {
+        func check(_ entry: ManifestEntry, at place: String, against file: DirectoryScanner.File) throws {
             guard let hash = entry.hash, let type = hash.hashType else {
                 throw HashError.unsupportedType(entry.hash?.type ?? "none")
             }
+            let found = try known?.numberedLine(for: place)
+            let line = found?.line
             if file.size != entry.size {
-                report.modified.append(entry.logicalKey)
+                report.modified.append(place)
+                if let record, let found, found.line.isUnchanged(at: file.identity) {
+                    if pending.isEmpty { try record(found.line, found.index) } else { pending.append((found.line, found.index)) }
+                }
+            } else if let found, let line, line.hash.type == hash.type, line.isUnchanged(at: file.identity) {
+                // The stat shortcut: the bytes are those the record hashed.
+                if line.hash.value != hash.value { report.modified.append(place) }
+                if let record {
+                    // Nothing waits for a hash before it: passed on now, not held (a status of unchanged files
+                    // would otherwise hold 16,384 lines at a time).
+                    if pending.isEmpty { try record(line, found.index) } else { pending.append((line, found.index)) }
+                }
             } else {
-                batch.append((entry.logicalKey, file.realPath, type, hash))
-                if batch.count >= hashBatch { try hashHeld() }
+                batch.append((place, file.realPath, type, hash, pending.count))
+                if record != nil { pending.append(nil) }
+                awaiting += 1
+                if awaiting >= hashBatch { try hashHeld() }
             }
+            // Lines wait only for their batch: past this many, hash what is held rather than hold more.
+            if pending.count >= 4 * hashBatch { try hashHeld() }
         }
-        var entry = try entries.next()
-        try DirectoryScanner.walk(directory, applyIgnore: false, undecodable: { _ in }) { file in
-            while let current = entry, LogicalKey.precedes(current.logicalKey, file.relativePath) {
-                report.missing.append(current.logicalKey)
-                entry = try entries.next()
+        let place = selection.relativePath
+        func nextSelected() throws -> (entry: ManifestEntry, place: String)? {
+            while let entry = try entries.next() {
+                if selection.contains(entry) { return (entry, place(entry)) }
             }
-            guard let current = entry, current.logicalKey.isIdentical(to: file.relativePath) else {
+            return nil
+        }
+        var entry = try nextSelected()
+        try DirectoryScanner.walkAhead(directory, applyIgnore: false, undecodable: { _ in }) { file in
+            while let current = entry, LogicalKey.precedes(current.place, file.relativePath) {
+                report.missing.append(current.place)
+                entry = try nextSelected()
+            }
+            guard let current = entry, current.place.isIdentical(to: file.relativePath) else {
                 report.extra.append(file.relativePath)
                 return
             }
-            try check(current, against: file)
-            entry = try entries.next()
+            try check(current.entry, at: current.place, against: file)
+            entry = try nextSelected()
         }
         while let current = entry {
-            report.missing.append(current.logicalKey)
-            entry = try entries.next()
+            report.missing.append(current.place)
+            entry = try nextSelected()
         }
         try hashHeld()
         report.modified.sort { LogicalKey.precedes($0, $1) }

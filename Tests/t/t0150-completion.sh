@@ -35,10 +35,16 @@ test_expect_success 'bash: quilt pu<TAB> offers push; quilt push --reg<TAB> offe
 	bash_complete quilt pu >out && grep -qx push out &&
 	bash_complete quilt push --reg >out && grep -qx -- --registry out &&
 	bash_complete quilt "" >out &&
-	for c in build push log list show ls cat mount umount diff verify install delete fsck gc rollback config cache login logout whoami bundle serve \
+	for c in build push log list show ls cat mount umount diff verify install status pull delete fsck gc rollback config cache login logout whoami bundle serve \
 		hash-object write-manifest cat-manifest rev-parse update-ref show-ref upload-blob fetch-blob; do
 		grep -qx $c out || return 1
 	done
+'
+
+test_expect_success 'bash: quilt status and quilt pull offer their options' '
+	bash_complete quilt status --po >out && grep -qx -- --porcelain out &&
+	bash_complete quilt status --no >out && grep -qx -- --no-fetch out &&
+	bash_complete quilt pull --fo >out && grep -qx -- --force out
 '
 
 test_expect_success 'bash: values: --copy modes, cache actions, config keys, help <command> names' '

@@ -4,7 +4,7 @@ test_description='man pages generated from Documentation/*.md: one per program, 
 
 command -v man >/dev/null && command -v groff >/dev/null && test_set_prereq MAN
 
-porcelain="build push log list show ls cat mount umount diff verify install delete fsck gc rollback config cache login logout whoami bundle serve"
+porcelain="build push log list show ls cat mount umount diff verify install status pull delete fsck gc rollback config cache login logout whoami bundle serve"
 plumbing="hash-object write-manifest cat-manifest rev-parse update-ref show-ref upload-blob fetch-blob"
 
 # long_options CMD...: the --long options the OPTIONS list of CMD --help declares, --help aside.

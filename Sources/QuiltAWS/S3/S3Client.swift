@@ -477,7 +477,8 @@ public final class S3Client: Sendable {
     /// `send`, counting the attempts that failed after their request may have reached the server (a timeout or a
     /// connection cut while waiting for the answer, not a refused connection): the server may have acted on them.
     func send(_ request: S3Request, lostAnswers: inout Int) throws -> HTTPResponse {
-        if request.bucket.isEmpty || request.bucket.contains("/") { throw S3Error.badBucketName(bucket: request.bucket) }
+        // (Bytes: String's contains(String) is Foundation's range(of:), 2% of a small-file install's CPU time.)
+        if request.bucket.isEmpty || request.bucket.utf8.contains(UInt8(ascii: "/")) { throw S3Error.badBucketName(bucket: request.bucket) }
         let payloadHash: String
         if let digest = request.payloadSHA256 {
             payloadHash = S3Crypto.hex(digest)

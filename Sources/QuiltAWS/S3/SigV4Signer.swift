@@ -121,6 +121,7 @@ public struct SigV4Signer: Sendable {
 
     /// Trims the value and collapses runs of spaces into one, as SigV4 requires.
     static func normalizeHeaderValue(_ value: String) -> String {
+        if value.utf8.allSatisfy({ $0 >= 0x21 && $0 < 0x7F }) { return value }  // nothing to trim or fold
         var out = ""
         var pendingSpace = false
         for character in value.trimmingSpaces {

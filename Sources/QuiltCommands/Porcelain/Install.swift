@@ -8,11 +8,11 @@ struct Install: QuiltCommand, VerboseCommand, QuietCommand {
         commandName: "install",
         abstract: "Copy a revision's files into a directory and record the revision locally.",
         discussion: """
-        Copies every file (or, with --path, one subtree or file) to DIR/<logical key>, checking each file's hash \
+        Copies every file (or, with --path, the files it selects) to DIR/<logical key>, checking each file's hash \
         before it is put in place; nothing is ever written outside DIR and no partial file is left. The default \
         DIR is <default_install_location or the local registry>/<ns>/<name>. Then records the revision in the \
         local registry (or --dest-registry), keeping the original physical keys as quilt3 does, so its top hash \
-        is unchanged.
+        is unchanged, and in DIR's install record (for quilt status and quilt pull).
         """)
 
     @OptionGroup var registryOptions: RegistryOptions
@@ -25,8 +25,8 @@ struct Install: QuiltCommand, VerboseCommand, QuietCommand {
     @Option(name: .long, help: "The registry to record the revision in (default: the local registry).")
     var destRegistry: String?
 
-    @Option(name: .long, help: "Only this logical key or directory key; a single file lands at DIR/<basename>.")
-    var path: String?
+    @Option(name: .long, help: ArgumentHelp("Only this logical key, directory key or pattern (data/*.csv); repeatable. With one, a file lands at DIR/<basename> and a directory's or pattern's files relative to it; with several, every file at its logical key.", valueName: "path"))
+    var path: [String] = []
 
     @Flag(name: .long, help: "Print {name, top_hash, dest, files} as JSON.")
     var json = false
@@ -38,7 +38,7 @@ struct Install: QuiltCommand, VerboseCommand, QuietCommand {
         let progress = ProgressPhaseLines.phases(io, json: json)
         defer { progress?.finish() }
         let result = try io.context().install(revision, registry: registryOptions.registry, destination: dest,
-                                              recordIn: destRegistry, path: path, progress: progress?.handler)
+                                              recordIn: destRegistry, paths: path, progress: progress?.handler)
         progress?.finish()
         if json {
             io.json(.object(JSONObject([

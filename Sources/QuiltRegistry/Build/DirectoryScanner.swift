@@ -10,6 +10,9 @@ public enum DirectoryScanner {
         /// The file's resolved path: what the physical key names.
         public var realPath: String
         public var size: Int
+        /// The file's identity from the walk's own stat (of the link's target for a link): what a record of
+        /// identities compares with, so that an unchanged file need not be opened.
+        public var identity: FileIdentity
     }
 
     /// Every regular file below `directory`, in tree order. A name that is not valid UTF-8 (or encodes a
@@ -46,7 +49,37 @@ public enum DirectoryScanner {
         while shownRoot.count > 1 && shownRoot.last == UInt8(ascii: "/") { shownRoot.removeLast() }
         if shownRoot == [UInt8(ascii: "/")] { shownRoot = [] }
         let walker = Walker(shownRoot: shownRoot, ignore: ignore)
-        try walker.walk(root, relative: "", undecodable: undecodable, visit: visit)
+        let top: DirectoryHandle
+        do { top = try DirectoryHandle(path: root) } catch { throw BuildError.unreadable(path: root, reason: error.message) }
+        try walker.walk(top, root, relative: "", undecodable: undecodable, visit: visit)
+    }
+
+    /// `walk` on another thread, its files handed to `visit` in batches, in tree order: the walk's system calls
+    /// (a directory read, a stat per file) overlap with what `visit` does with the files (compare them with a
+    /// revision, hash them). What `walk` would throw is thrown here, after the files before it.
+    public static func walkAhead(_ directory: String, applyIgnore: Bool = true, undecodable: @escaping @Sendable ([UInt8]) -> Void,
+                                 visit: (File) throws -> Void) throws {
+        struct Stopped: Error {}
+        let files = Prefetcher<[File]>(batchesAhead: 8) { put in
+            var batch: [File] = []
+            batch.reserveCapacity(1024)
+            do {
+                try walk(directory, applyIgnore: applyIgnore, undecodable: undecodable) { file in
+                    batch.append(file)
+                    if batch.count == 1024 {
+                        guard put(batch) else { throw Stopped() }  // the reader has gone: walk no further
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+            } catch is Stopped {
+                return
+            }
+            if !batch.isEmpty { _ = put(batch) }
+        }
+        defer { files.cancel() }
+        while let batch = try files.next() {
+            for file in batch { try visit(file) }
+        }
     }
 
     private struct Walker {
@@ -56,11 +89,13 @@ public enum DirectoryScanner {
 
         /// Visits each directory's children sorted by name, which is the definition of tree order: the files come
         /// out in tree order with no sort of whole paths afterwards.
-        func walk(_ directory: String, relative: String, undecodable: ([UInt8]) throws -> Void,
+        /// Each directory is opened once, and its entries looked at relative to it (`fstatat`): no path is walked
+        /// again for every file.
+        func walk(_ handle: DirectoryHandle, _ directory: String, relative: String, undecodable: ([UInt8]) throws -> Void,
                   visit: (File) throws -> Void) throws {
             var listing: (names: [String], undecodable: [[UInt8]])
             do {
-                listing = try FileSystem.namesInDirectory(directory)
+                listing = try handle.listing()
             } catch {
                 throw BuildError.unreadable(path: directory, reason: error.message)
             }
@@ -69,21 +104,30 @@ public enum DirectoryScanner {
             for name in listing.names {
                 let path = directory + "/" + name
                 let key = relative.isEmpty ? name : relative + "/" + name
-                guard let kind = FileSystem.kind(ofPath: path, followLinks: false) else { continue }
+                guard let (kind, identity) = handle.status(of: name, followLinks: false) else { continue }
                 switch kind {
                 case .directory:
                     if let ignore, ignore.ignoresDirectory(path) { continue }
-                    try walk(path, relative: key, undecodable: undecodable, visit: visit)
+                    let below: DirectoryHandle
+                    do {
+                        below = try handle.subdirectory(name, create: false)
+                    } catch .notADirectory, .notFound {
+                        continue  // replaced (by a link, or nothing) since it was looked at
+                    } catch {
+                        throw BuildError.unreadable(path: path, reason: error.message)
+                    }
+                    try walk(below, path, relative: key, undecodable: undecodable, visit: visit)
                 case .regular(let size):
                     if let ignore, ignore.ignoresFile(path) { continue }
-                    try visit(File(relativePath: key, realPath: path, size: size))
+                    try visit(File(relativePath: key, realPath: path, size: size, identity: identity))
                 case .symbolicLink:
                     // Links to files count (at their target); links to directories are not descended, as in quilt3.
-                    guard case .regular(let size)? = FileSystem.kind(ofPath: path) else { continue }
+                    guard let (target, identity) = handle.status(of: name, followLinks: true),
+                          case .regular(let size) = target else { continue }
                     if let ignore, ignore.ignoresFile(path) { continue }
                     let real: String
                     do { real = try FileSystem.realPath(path) } catch { continue }
-                    try visit(File(relativePath: key, realPath: real, size: size))
+                    try visit(File(relativePath: key, realPath: real, size: size, identity: identity))
                 case .other:
                     continue
                 }

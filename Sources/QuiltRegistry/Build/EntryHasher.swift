@@ -51,11 +51,12 @@ public enum EntryHasher {
         return stats
     }
 
-    /// Hashes `paths` (in parallel) and returns hash and size of each, in order.
+    /// Hashes `paths` (in parallel) and returns hash and size of each, in order, and the identity of the file
+    /// that was read (which proves those bytes: the read ended with `checkUnchanged`).
     public static func hashFiles(_ paths: [String], type: HashType = .sha2256Chunked,
-                                 progress: ProgressHandler? = nil) throws -> [(hash: ObjectHash, size: Int)] {
+                                 progress: ProgressHandler? = nil) throws -> [(hash: ObjectHash, size: Int, identity: FileIdentity)] {
         let count = paths.count
-        let results = UnsafeMutableBufferPointer<(hash: ObjectHash, size: Int)?>.allocate(capacity: count)
+        let results = UnsafeMutableBufferPointer<(hash: ObjectHash, size: Int, identity: FileIdentity)?>.allocate(capacity: count)
         results.initialize(repeating: nil)
         // The elements hold Strings: deinitialized before the memory goes, or every hash would leak.
         defer {
@@ -72,15 +73,15 @@ public enum EntryHasher {
             if failure.value != nil { return }
             do {
                 // Hash and size come from one read of one version of the file: the size the walk saw is not used.
-                let read = try InputFile.readStably(paths[i]) { file -> (hash: ObjectHash, size: Int)? in
+                let read = try InputFile.readStably(paths[i]) { file -> (hash: ObjectHash, size: Int, identity: FileIdentity)? in
                     if !bigPass && file.size > ChunkedHash.minimumChunkSize { return nil }
-                    return (try FileHasher.hashUnchanged(file: file, type: type), file.size)
+                    return (try FileHasher.hashUnchanged(file: file, type: type), file.size, file.identity)
                 }
-                guard let (hash, size) = read else {
+                guard let (hash, size, identity) = read else {
                     big.withLock { $0.append(i) }
                     return
                 }
-                shared.value[i] = (hash, size)
+                shared.value[i] = (hash, size, identity)
                 if let progress {
                     let snapshot = done.withLock { state -> (Int, Int) in
                         state.files += 1

@@ -1,5 +1,7 @@
 // Python's `fnmatch` (as quilt3 applies `.quiltignore` rules): `*` matches anything including `/`, `?` one
-// character, `[...]`/`[!...]` a class; case-sensitive on POSIX.
+// character, `[...]`/`[!...]` a class; case-sensitive on POSIX. And the same patterns over logical keys
+// (`quilt install --path 'data/*.csv'`), as git's pathspecs and shells read them: `*`, `?` and classes stay within
+// one path segment, `**` crosses segments, `**/` is zero or more directories.
 
 public struct GlobPattern: Sendable {
     enum Token: Sendable {
@@ -7,11 +9,46 @@ public struct GlobPattern: Sendable {
         case any
         case anySequence
         case characterClass(negated: Bool, ranges: [ClosedRange<UInt32>])
+        /// Path patterns only: `*` (no `/`), and `**/` (nothing, or whole directories).
+        case anyInSegment
+        case anyDirectories
+    }
+
+    /// How `*` treats `/`.
+    public enum Syntax: Sendable {
+        /// Python's fnmatch: `*` matches `/` too (`.quiltignore`).
+        case fnmatch
+        /// Over `/`-separated paths: `*`, `?` and classes never match `/`; `**` matches anything.
+        case path
     }
 
     let tokens: [Token]
+    let syntax: Syntax
 
-    public init(_ pattern: String) {
+    /// Whether `text` has a character that makes it a pattern rather than a plain name.
+    public static func isPattern(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0 == "*" || $0 == "?" || $0 == "[" }
+    }
+
+    /// The directories a path pattern starts with, up to the first segment holding a wildcard (`data/raw/` of
+    /// `data/raw/*.csv`, empty for `*.csv`): every key it matches starts with them.
+    public static func literalDirectory(of pattern: String) -> String {
+        var directory = ""
+        var segment = ""
+        for c in pattern.unicodeScalars {
+            if c == "/" {
+                if isPattern(segment) { break }
+                directory += segment + "/"
+                segment = ""
+            } else {
+                segment.unicodeScalars.append(c)
+            }
+        }
+        return directory
+    }
+
+    public init(_ pattern: String, syntax: Syntax = .fnmatch) {
+        self.syntax = syntax
         let scalars = Array(pattern.unicodeScalars)
         var tokens: [Token] = []
         var i = 0
@@ -19,6 +56,20 @@ public struct GlobPattern: Sendable {
             let c = scalars[i]
             i += 1
             switch c {
+            case "*" where syntax == .path:
+                // As git's pathspecs: `**` is special only as a whole segment; other runs of stars are one `*`.
+                let first = i - 1
+                while i < scalars.count && scalars[i] == "*" { i += 1 }
+                let wholeSegment = i - first >= 2 && (first == 0 || scalars[first - 1] == "/")
+                    && (i == scalars.count || scalars[i] == "/")
+                if !wholeSegment {
+                    tokens.append(.anyInSegment)
+                } else if i < scalars.count {
+                    i += 1  // the `/`: `**/` is any number of whole directories, none included
+                    tokens.append(.anyDirectories)
+                } else {
+                    tokens.append(.anySequence)  // a final `**`: everything below
+                }
             case "*":
                 if case .anySequence? = tokens.last { continue }
                 tokens.append(.anySequence)
@@ -65,6 +116,7 @@ public struct GlobPattern: Sendable {
     /// Whether the whole of `text` matches.
     public func matches(_ text: String) -> Bool {
         let scalars = Array(text.unicodeScalars)
+        if syntax == .path { return matchesPath(scalars) }
         // Iterative matching with backtracking to the last `*`: linear in practice, no recursion.
         var t = 0, s = 0
         var starToken = -1, starText = 0
@@ -96,6 +148,42 @@ public struct GlobPattern: Sendable {
         }
         while t < tokens.count, case .anySequence = tokens[t] { t += 1 }
         return t == tokens.count
+    }
+
+    /// Path syntax: with wildcards that stop at `/` the last-star backtracking above is not enough, so this is
+    /// the plain table of which token suffixes match which text suffixes (keys are short: a few hundred cells).
+    private func matchesPath(_ text: [Unicode.Scalar]) -> Bool {
+        let slash: Unicode.Scalar = "/"
+        let width = text.count + 1
+        // matched[t * width + s]: tokens[t...] match text[s...].
+        var matched = [Bool](repeating: false, count: (tokens.count + 1) * width)
+        matched[tokens.count * width + text.count] = true
+        for t in stride(from: tokens.count - 1, through: 0, by: -1) {
+            for s in stride(from: text.count, through: 0, by: -1) {
+                let here: Bool
+                switch tokens[t] {
+                case .anySequence:
+                    here = matched[(t + 1) * width + s] || (s < text.count && matched[t * width + s + 1])
+                case .anyInSegment:
+                    here = matched[(t + 1) * width + s] || (s < text.count && text[s] != slash && matched[t * width + s + 1])
+                case .anyDirectories:
+                    // Nothing, or one more directory (up to the next `/`) and then again.
+                    var found = matched[(t + 1) * width + s]
+                    if !found, let slashAt = text[s...].firstIndex(of: slash) { found = matched[t * width + slashAt + 1] }
+                    here = found
+                case .any:
+                    here = s < text.count && text[s] != slash && matched[(t + 1) * width + s + 1]
+                case .literal(let c):
+                    here = s < text.count && text[s] == c && matched[(t + 1) * width + s + 1]
+                case .characterClass(let negated, let ranges):
+                    here = s < text.count && text[s] != slash
+                        && ranges.contains(where: { $0.contains(text[s].value) }) != negated
+                        && matched[(t + 1) * width + s + 1]
+                }
+                matched[t * width + s] = here
+            }
+        }
+        return matched[0]
     }
 }
 

@@ -19,6 +19,9 @@ import Glibc
 /// lost). The copy is `copy_file_range`, which the kernel may turn into a clone where the file system can.
 public struct ObjectCache: Sendable {
     public let root: String
+    /// Shard directories opened so far, kept open: an install looks up and adds thousands of objects, and opening
+    /// the root, the type and the shard directory again for each was most of a small object's system calls.
+    private let opened = Locked<[String: DirectoryHandle]>([:])
 
     public init(root: String) { self.root = root }
 
@@ -43,10 +46,14 @@ public struct ObjectCache: Sendable {
     }
 
     private func directory(_ type: String, _ shard: String, create: Bool) -> DirectoryHandle? {
+        let key = type + "/" + shard
+        if let held = opened.withLock({ $0[key] }) { return held }
         if create { try? FileSystem.makeDirectories(root) }
         guard let top = try? DirectoryHandle(path: root),
-              let typed = try? top.subdirectory(type, create: create) else { return nil }
-        return try? typed.subdirectory(shard, create: create)
+              let typed = try? top.subdirectory(type, create: create),
+              let found = try? typed.subdirectory(shard, create: create) else { return nil }
+        opened.withLock { $0[key] = found }
+        return found
     }
 
     /// The entry for `hash` if one of `size` bytes is there (one of another size is removed), open for reading.

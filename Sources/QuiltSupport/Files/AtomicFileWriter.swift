@@ -103,10 +103,10 @@ public final class AtomicFileWriter {
         return try body(descriptor)
     }
 
-    /// Appends all of `file` (what it holds now), with `copy_file_range` where the C library has it: the kernel
-    /// copies without a trip through user space and, on file systems that share extents (btrfs, XFS with
-    /// reflink), may clone instead of copying. Elsewhere, or when it refuses (across file systems on older
-    /// kernels), a plain read and write loop.
+    /// Appends `file`'s bytes up to the size it was opened with (fewer if it shrank since), with `copy_file_range`
+    /// where the C library has it: the kernel copies without a trip through user space and, on file systems that
+    /// share extents (btrfs, XFS with reflink), may clone instead of copying. Elsewhere, or when it refuses (across
+    /// file systems on older kernels), a plain read and write loop.
     public func copy(from file: InputFile) throws(FileSystemError) {
         try flush()
         var offset = 0
@@ -114,7 +114,8 @@ public final class AtomicFileWriter {
             var inOffset = Int64(0)
             while true {
                 let n = copyRange(file.descriptor, &inOffset, descriptor, nil, 1 << 30, 0)
-                if n > 0 { offset = Int(inOffset); continue }
+                // At the size the file was opened with, done: no call to find the end (a call per cached file).
+                if n > 0 { offset = Int(inOffset); if offset >= file.size { return }; continue }
                 if n == 0 { return }
                 if errno == EINTR { continue }
                 if offset > 0 || (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
@@ -125,8 +126,8 @@ public final class AtomicFileWriter {
         }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 22, alignment: 64)
         defer { buffer.deallocate() }
-        while true {
-            let n = try file.read(into: buffer, at: offset)
+        while offset < file.size {
+            let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<min(buffer.count, file.size - offset)]), at: offset)
             if n == 0 { return }
             guard writeAll(descriptor, UnsafeRawBufferPointer(rebasing: buffer[..<n])) else {
                 throw .cannotWrite(path: destination, reason: errnoText())

@@ -61,12 +61,7 @@ public final class DirectoryHandle: @unchecked Sendable {
     public func kind(of name: String) -> FileKind? {
         var info = stat()
         guard fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: return .regular(size: Int(info.st_size))
-        case S_IFDIR: return .directory
-        case S_IFLNK: return .symbolicLink
-        default: return .other
-        }
+        return FileKind(info)
     }
 
     /// Names in the directory (not `.` or `..`), unsorted.
@@ -88,6 +83,28 @@ public final class DirectoryHandle: @unchecked Sendable {
             if name != "." && name != ".." { names.append(name) }
         }
         return names
+    }
+
+    /// Names in the directory (not `.` or `..`), unsorted, as `FileSystem.namesInDirectory` gives them: valid
+    /// UTF-8 ones as Strings, the bytes of the others apart.
+    public func listing() throws(FileSystemError) -> (names: [String], undecodable: [[UInt8]]) {
+        let fd = openat(descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotRead(path: path, reason: errnoText()) }
+        guard let dir = fdopendir(fd) else {
+            let reason = errnoText()
+            close(fd)
+            throw .cannotRead(path: path, reason: reason)
+        }
+        defer { closedir(dir) }
+        return FileSystem.readNames(dir)
+    }
+
+    /// What `name` in this directory is and its identity, from one `fstatat` (no path walked again); with
+    /// `followLinks`, of a link's target. Nil if nothing is there.
+    public func status(of name: String, followLinks: Bool) -> (kind: FileKind, identity: FileIdentity)? {
+        var info = stat()
+        guard fstatat(descriptor, name, &info, followLinks ? 0 : AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        return (FileKind(info), FileIdentity(info))
     }
 
     /// The regular file `name` in this directory, opened for reading without following a symbolic link.
@@ -140,7 +157,13 @@ public final class DirectoryHandle: @unchecked Sendable {
         let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<100 {
-            let suffix = (0..<6).map { _ in letters[Int(generator.next(upperBound: UInt(letters.count)))] }
+            // One draw for the six letters (a draw is a getrandom call: one per letter was twelve calls per
+            // installed file).
+            var bits = generator.next()
+            let suffix = (0..<6).map { _ -> UInt8 in
+                defer { bits /= UInt64(letters.count) }
+                return letters[Int(bits % UInt64(letters.count))]
+            }
             let name = prefix + String(decoding: suffix, as: UTF8.self)
             let fd = openat(descriptor, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
             if fd >= 0 { return (fd, name) }

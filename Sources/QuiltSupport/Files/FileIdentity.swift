@@ -29,6 +29,18 @@ public struct FileIdentity: Sendable, Equatable {
                   mtime: Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec),
                   ctime: Int(info.st_ctim.tv_sec) * 1_000_000_000 + Int(info.st_ctim.tv_nsec))
     }
+
+    /// Whether this identity, observed (by a stat) after the file-stamp clock read `observedAt`, fails to prove
+    /// the bytes: a file last changed in that clock tick or later can be written again in the same tick, leaving
+    /// every timestamp as it was (git's "racily clean" entries). A stamp well in the future, from another
+    /// machine's clock, is no such write. The one rule for trusting a recorded identity: reads (`checkUnchanged`),
+    /// the push journal's sources and installed files' records all use it.
+    public func isRacy(observedAt: Int) -> Bool {
+        ctime >= observedAt && ctime < observedAt + FileIdentity.stampTick
+    }
+
+    /// Longer than a coarse clock tick (1–10 ms), with room for the finer stamps of newer kernels.
+    public static let stampTick = 50_000_000
 }
 
 /// The clock the kernel stamps files with (a coarse one, advancing once a tick), in nanoseconds.

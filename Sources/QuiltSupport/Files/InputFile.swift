@@ -107,12 +107,19 @@ public final class InputFile: @unchecked Sendable {
     public func checkUnchanged() throws(FileSystemError) {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw .cannotRead(path: path, reason: errnoText()) }
-        let racy = identity.ctime >= openedAt && identity.ctime < openedAt + Self.stampTick
-        guard FileIdentity(info) == identity, !racy else { throw .changedWhileRead(path: path) }
+        guard FileIdentity(info) == identity, !identity.isRacy(observedAt: openedAt) else { throw .changedWhileRead(path: path) }
     }
 
-    /// Longer than a coarse clock tick (1–10 ms), with room for the finer stamps of newer kernels.
-    static let stampTick = 50_000_000
+    /// The identity the file has now (fstat of the open file); nil if it cannot be looked at. For a file just
+    /// renamed into place, whose change time the rename moved.
+    public func currentIdentity() -> FileIdentity? {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return nil }
+        return FileIdentity(info)
+    }
+
+    /// Longer than a coarse clock tick (see `FileIdentity.stampTick`).
+    static let stampTick = FileIdentity.stampTick
 
     /// Opens `path` and runs `read`, which ends with `checkUnchanged()`; if the file changed while it was read,
     /// waits a little, opens it again and reads it again, up to `attempts` times in all, and then gives up with
