@@ -66,28 +66,27 @@ public final class DirectoryHandle: @unchecked Sendable {
 
     /// Names in the directory (not `.` or `..`), unsorted.
     public func names() throws(FileSystemError) -> [String] {
-        // fdopendir takes over its descriptor: give it its own, reading from the start.
-        let fd = openat(descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .cannotRead(path: path, reason: errnoText()) }
-        guard let dir = fdopendir(fd) else {
-            let reason = errnoText()
-            close(fd)
-            throw .cannotRead(path: path, reason: reason)
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+        try withEntries { dir in
+            var names: [String] = []
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+                }
+                if name != "." && name != ".." { names.append(name) }
             }
-            if name != "." && name != ".." { names.append(name) }
+            return names
         }
-        return names
     }
 
     /// Names in the directory (not `.` or `..`), unsorted, as `FileSystem.namesInDirectory` gives them: valid
     /// UTF-8 ones as Strings, the bytes of the others apart.
     public func listing() throws(FileSystemError) -> (names: [String], undecodable: [[UInt8]]) {
+        try withEntries { FileSystem.readNames($0) }
+    }
+
+    /// `body` reads the directory's entries from the start, through a stream of its own (fdopendir takes over the
+    /// descriptor it is given, so it gets a new one), closed afterwards.
+    private func withEntries<T>(_ body: (OpaquePointer) -> T) throws(FileSystemError) -> T {
         let fd = openat(descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotRead(path: path, reason: errnoText()) }
         guard let dir = fdopendir(fd) else {
@@ -96,7 +95,7 @@ public final class DirectoryHandle: @unchecked Sendable {
             throw .cannotRead(path: path, reason: reason)
         }
         defer { closedir(dir) }
-        return FileSystem.readNames(dir)
+        return body(dir)
     }
 
     /// What `name` in this directory is and its identity, from one `fstatat` (no path walked again); with
