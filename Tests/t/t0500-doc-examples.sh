@@ -6,7 +6,7 @@ test_description='every example in Documentation/ runs and prints what its page 
 # the defaults a user has, so the object cache is on here (lib.sh turns it off for the other tests).
 unset QUILT_DISABLE_CACHE
 for page in "$REPO"/Documentation/*.md; do
-	grep -q '^```sh' "$page" || continue
+	grep -q '^```sh$' "$page" || continue
 	name=$(basename "$page" .md)
 	if grep -q '^# needs S3' "$page" && ! grep -q '^export HOME' "$page"; then prereq=S3; else prereq=; fi
 	test_expect_success $prereq "examples of $name" '
