@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-test_description='quilt mount of a million-entry revision (realistic: shuffled, distinct hashes, unicode directories, metadata, local and S3 keys): ls of the root and a full find see every entry with its size, and the server stays within 300 MiB resident; the times are printed (scripts/bench has the timed rows, on a release build)'
+test_description='quilt mount of a big revision (200,000 entries by default, QUILT_TEST_MOUNT_ENTRIES for more; realistic: shuffled, distinct hashes, unicode directories, metadata, local and S3 keys): ls of the root and a full find see every entry with its size, and the server stays within 300 MiB resident; the times are printed (scripts/bench has the timed rows of a million, on a release build)'
 . "$(dirname "$0")/lib.sh"
 trap unmount_all EXIT
 test_have_prereq FUSE || echo "# the FUSE tests are skipped: $FUSE_MISSING"
 
-entries=${QUILT_TEST_MOUNT_ENTRIES:-1000000}
+# (A million entries take over the shell stage's 300 s per file in a debug build on two shared cores: about 100 s
+# to mount and 216 s to find. The bench measures the million on a release build.)
+entries=${QUILT_TEST_MOUNT_ENTRIES:-200000}
 now() { date +%s.%N; }
 elapsed() { "$QUILT_TEST_PYTHON" -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f} s')" "$1" "$2"; }
 
