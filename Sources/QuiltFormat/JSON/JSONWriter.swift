@@ -123,7 +123,13 @@ public enum JSONWriter {
     /// Appends the decimal digits of `value` without creating a String.
     static func writeInteger(_ value: Int, to out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
+        appendDecimal(UInt64(value.magnitude), to: &out)
+    }
+
+    /// Appends the decimal digits of `value` without creating a String: the one integer writer of the byte-level
+    /// formats (JSON here, install records' numbers).
+    public static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+        var magnitude = value
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
         withUnsafeMutableBytes(of: &digits) { buffer in
             var start = buffer.count

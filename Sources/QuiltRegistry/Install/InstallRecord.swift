@@ -97,13 +97,7 @@ public struct InstalledFile: Sendable, Equatable {
     func appendLine(to out: inout [UInt8]) {
         // Digits written directly: String(value) for five numbers a line was a tenth of a status's time.
         func number(_ value: UInt64) {
-            let first = out.count
-            var rest = value
-            repeat {
-                out.append(0x30 + UInt8(rest % 10))
-                rest /= 10
-            } while rest > 0
-            out[first...].reverse()
+            JSONWriter.appendDecimal(value, to: &out)
             out.append(0x20)
         }
         func number(_ value: Int) { number(UInt64(max(value, 0))) }
