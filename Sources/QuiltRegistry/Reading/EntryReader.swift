@@ -114,6 +114,9 @@ public final class EntryHandle: @unchecked Sendable {
     private var plan: Plan?
     /// The cache's copy was found damaged (and removed): the chunks still to read come from S3.
     private let cacheFailed = Locked(false)
+    /// The cache's partial entry of this object, made by the first read of part of it from S3 and shared by the
+    /// later ones (the chunks they verified add up to the whole); .some(nil): the cache has none to give.
+    private let partialEntry = Locked<PartialObject??>(nil)
 
     /// Spool in memory up to this size; past it, a nameless file in TMPDIR.
     static let memorySpoolLimit = 8 << 20
@@ -288,8 +291,10 @@ public final class EntryHandle: @unchecked Sendable {
         let pool = BufferPool(byteCount: chunkSize)
         // An S3 object read whole goes into the cache as it streams, kept once every chunk has matched.
         var fill = remote != nil && range == 0..<size ? reader.cache?.entryWriter(for: hash).map(SpoolWriter.init(cache:)) : nil
+        // Part of one goes into the cache's partial entry a chunk at a time instead.
+        let partial = remote != nil && fill == nil && plan.digests != nil ? partialObject() : nil
         let pipeline = OrderedPipeline(count: count, threads: concurrency, window: concurrency + 1) { n in
-            try self.verifiedChunk(first + n, plan, remote, pool)
+            try self.verifiedChunk(first + n, plan, remote, pool, partial)
         }
         defer { pipeline.stop() }
         var index = first
@@ -306,10 +311,23 @@ public final class EntryHandle: @unchecked Sendable {
         _ = try? fill?.finish(keep: true)
     }
 
+    /// The cache's partial entry of this object (see `partialEntry`).
+    private func partialObject() -> PartialObject? {
+        partialEntry.withLock { entry in
+            if entry == nil { entry = .some(reader.cache?.partialObject(for: hash, size: size)) }
+            return entry!
+        }
+    }
+
     /// Chunk `index`, read from the first origin that gives it with its digest; a damaged cache copy gives way
-    /// to S3 (and is removed), a damaged entry is a mismatch.
-    private func verifiedChunk(_ index: Int, _ plan: Plan, _ remote: S3Transfers?, _ pool: BufferPool) throws -> Block {
+    /// to S3 (and is removed), a damaged entry is a mismatch. Before S3, the partial entry is asked for the chunk;
+    /// one fetched from S3 is kept there.
+    private func verifiedChunk(_ index: Int, _ plan: Plan, _ remote: S3Transfers?, _ pool: BufferPool,
+                               _ partial: PartialObject? = nil) throws -> Block {
         let bytes = index * chunkSize..<min(size, (index + 1) * chunkSize)
+        func matches(_ block: Block) -> Bool {
+            plan.digests.map { block.digest == $0[index] } ?? (ChunkedHash.combine(partDigests: [block.digest]) == hash.value)
+        }
         for origin in plan.origins {
             if origin.isCached && cacheFailed.value { continue }
             let block: Block
@@ -317,6 +335,12 @@ public final class EntryHandle: @unchecked Sendable {
                 switch origin {
                 case .local(let file, _): block = try Block(reading: bytes, of: file, pool: pool)
                 case .s3(let source):
+                    // A kept chunk that does not match is fetched again, and written over.
+                    if let kept = partial?.source(of: index), let found = try? Block(reading: bytes, of: kept, pool: pool),
+                       matches(found) {
+                        partial!.verified(index)
+                        return found
+                    }
                     let transfers = try remote ?? reader.s3()
                     block = Block(try get(source, bytes, transfers))
                 }
@@ -324,9 +348,10 @@ public final class EntryHandle: @unchecked Sendable {
                 if origin.isCached { cacheCopyFailed(); continue }
                 throw localFailure(error)
             }
-            let matches = plan.digests.map { block.digest == $0[index] }
-                ?? (ChunkedHash.combine(partDigests: [block.digest]) == hash.value)
-            if matches { return block }
+            if matches(block) {
+                if case .s3 = origin, let partial { block.withBytes { partial.write(index, $0) } }
+                return block
+            }
             if origin.isCached { cacheCopyFailed(); continue }
             break
         }
@@ -427,6 +452,7 @@ protocol PositionalFile: AnyObject, Sendable {
 
 extension InputFile: PositionalFile {}
 extension ScratchFile: PositionalFile {}
+extension SparseFile: PositionalFile {}
 
 extension PositionalFile {
     /// Exactly `buffer.count` bytes at `offset`; a file that ends sooner changed (`changedWhileRead`).
