@@ -152,6 +152,35 @@ public final class EntryHandle: @unchecked Sendable {
         }
     }
 
+    /// The size of the chunks `readChunk` reads (the object's chunk size; the whole entry for one of one chunk).
+    public var chunkLength: Int { chunkSize }
+
+    /// Chunk `index` (of `chunkLength` bytes, the last one shorter), verified, read into `buffer`, which must be its
+    /// size: for readers that keep chunks of their own (a mount's block cache), with no copy in between for a local
+    /// file or the cache's copy. Throws as `read` does, with nothing of a damaged chunk left trusted in `buffer`.
+    public func readChunk(_ index: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
+        let start = index * chunkSize
+        guard index >= 0, index < max(chunkCount, 1), buffer.count == min(size, start + chunkSize) - start else {
+            throw ReadError.rangeOutsideEntry(logicalKey: logicalKey, range: start..<start + buffer.count, size: size)
+        }
+        let bytes = start..<start + buffer.count
+        let plan = try prepared()
+        var filled = 0
+        func copy(_ piece: UnsafeRawBufferPointer) {
+            UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<filled + piece.count]).copyMemory(from: piece)
+            filled += piece.count
+        }
+        // The verified spool of another hash type, or an object of one chunk (whose whole read from S3 fills the
+        // cache): the ordinary read.
+        if plan.spool != nil || chunkCount <= 1 { return try read(bytes, into: copy) }
+        let remote: S3Transfers?
+        if case .s3 = plan.origins.first { remote = try reader.s3() } else { remote = nil }
+        let partial = remote != nil ? partialObject() : nil
+        // The pool goes unused: every local read goes into `buffer`.
+        let block = try verifiedChunk(index, plan, remote, BufferPool(byteCount: 0), partial, into: buffer)
+        if !block.isStored(in: buffer) { block.withBytes(copy) }
+    }
+
     /// The bytes of `range` (default: all), verified, in memory: for small entries and previews.
     public func bytes(_ range: Range<Int>? = nil) throws -> [UInt8] {
         var out: [UInt8] = []
@@ -322,8 +351,9 @@ public final class EntryHandle: @unchecked Sendable {
     /// Chunk `index`, read from the first origin that gives it with its digest; a damaged cache copy gives way
     /// to S3 (and is removed), a damaged entry is a mismatch. Before S3, the partial entry is asked for the chunk;
     /// one fetched from S3 is kept there.
+    /// With `target`, local reads go straight into it instead of a buffer of `pool`.
     private func verifiedChunk(_ index: Int, _ plan: Plan, _ remote: S3Transfers?, _ pool: BufferPool,
-                               _ partial: PartialObject? = nil) throws -> Block {
+                               _ partial: PartialObject? = nil, into target: UnsafeMutableRawBufferPointer? = nil) throws -> Block {
         let bytes = index * chunkSize..<min(size, (index + 1) * chunkSize)
         func matches(_ block: Block) -> Bool {
             plan.digests.map { block.digest == $0[index] } ?? (ChunkedHash.combine(partDigests: [block.digest]) == hash.value)
@@ -333,11 +363,11 @@ public final class EntryHandle: @unchecked Sendable {
             let block: Block
             do {
                 switch origin {
-                case .local(let file, _): block = try Block(reading: bytes, of: file, pool: pool)
+                case .local(let file, _): block = try Block(reading: bytes, of: file, pool: pool, into: target)
                 case .s3(let source):
                     // A kept chunk that does not match is fetched again, and written over.
-                    if let kept = partial?.source(of: index), let found = try? Block(reading: bytes, of: kept, pool: pool),
-                       matches(found) {
+                    if let kept = partial?.source(of: index),
+                       let found = try? Block(reading: bytes, of: kept, pool: pool, into: target), matches(found) {
                         partial!.verified(index)
                         return found
                     }
@@ -475,10 +505,11 @@ final class Block: @unchecked Sendable {
     let count: Int
     let digest: [UInt8]
 
-    /// Reads `bytes` of `file` into a buffer of `pool`, hashing each piece as it arrives (while it is still in the
-    /// core's cache, as `FileHasher` does).
-    init(reading bytes: Range<Int>, of file: any PositionalFile, pool: BufferPool) throws {
-        let buffer = pool.take()
+    /// Reads `bytes` of `file` into a buffer of `pool` (or into `target`, the caller's, which the block then only
+    /// points at), hashing each piece as it arrives (while it is still in the core's cache, as `FileHasher` does).
+    init(reading bytes: Range<Int>, of file: any PositionalFile, pool: BufferPool,
+         into target: UnsafeMutableRawBufferPointer? = nil) throws {
+        let buffer = target ?? pool.take()
         let hasher = SHA256Hasher()
         var offset = 0
         do {
@@ -489,11 +520,11 @@ final class Block: @unchecked Sendable {
                 offset += piece.count
             }
         } catch {
-            pool.give(buffer)
+            if target == nil { pool.give(buffer) }
             throw error
         }
         pooled = buffer
-        self.pool = pool
+        self.pool = target == nil ? pool : nil
         array = []
         count = bytes.count
         digest = hasher.finalize()
@@ -510,6 +541,11 @@ final class Block: @unchecked Sendable {
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         if let pooled { return try body(UnsafeRawBufferPointer(rebasing: pooled[0..<count])) }
         return try array.withUnsafeBytes(body)
+    }
+
+    /// Whether the bytes are the caller's buffer `target` (read into it).
+    func isStored(in target: UnsafeMutableRawBufferPointer) -> Bool {
+        pooled.map { $0.baseAddress == target.baseAddress && pool == nil } ?? false
     }
 
     deinit { if let pooled { pool?.give(pooled) } }
