@@ -203,6 +203,25 @@ struct S3Reached: Error {}
         #expect(FileSystem.exists(record))
     }
 
+    @Test func hashingForABuildKeepsTheRecordSoAFirstReadStreams() throws {
+        let directory = TemporaryDirectory()
+        let cache = ObjectCache(root: directory.path + "/cache")
+        let content = Self.bytes(Self.threeChunks, seed: 6)
+        let (entry, path) = try Self.entry(directory, "big", content)
+        let (small, smallPath) = try Self.entry(directory, "small", Self.bytes(Self.chunk, seed: 7))
+        let results = try EntryHasher.hashFiles([path, smallPath], chunkDigestsTo: cache)
+        #expect(results.map(\.hash.value) == [entry.hash!.value, small.hash!.value])
+        #expect(cache.chunkDigests(for: entry.hash!, size: entry.size)?.count == 3)
+        // One chunk is checked against the hash itself: no record.
+        let location = ObjectCache.location(of: small.hash!)!
+        #expect(!FileSystem.exists(cache.root + "/chunk-digests/" + location.shard + "/" + location.name))
+        // The record lets the first read stream: a damaged last chunk leaves the two before it.
+        try Self.damage(path, at: 2 * Self.chunk + 1)
+        let (out, error) = Self.read(try Self.reader(cache: cache, directory: directory).open(entry))
+        #expect(Self.chunkMismatch(error) == 2)
+        #expect(out == Array(content[0..<(2 * Self.chunk)]))
+    }
+
     @Test func cachedCopiesAreReadFirstAndADamagedOneGivesWayToS3() throws {
         let directory = TemporaryDirectory()
         let cache = ObjectCache(root: directory.path + "/cache")

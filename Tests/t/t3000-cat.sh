@@ -74,6 +74,20 @@ test_expect_success 'keys that are not files, revisions that are not there' '
 	test_must_fail --exit=64 quilt cat "ns/p@zz" a.txt
 '
 
+test_expect_success 'with the cache on, build and hash-object keep the chunk digests of files of two chunks or more: a first cat streams' '
+	cp big.orig d/sub/big && built="$PWD/built-cache" &&
+	XDG_CACHE_HOME="$built" QUILT_DISABLE_CACHE=false quilt build ns/q d --message q >/dev/null &&
+	test "$(find "$built/Quilt/objects/chunk-digests" -type f | wc -l)" = 2 &&
+	cp "$(find "$built/Quilt/objects/chunk-digests" -type f -size 96c)" kept &&
+	rm -rf "$built" && XDG_CACHE_HOME="$built" QUILT_DISABLE_CACHE=false quilt-hash-object d/sub/big d/a.txt >/dev/null &&
+	test "$(find "$built/Quilt/objects/chunk-digests" -type f | wc -l)" = 1 &&
+	cmp kept "$(find "$built/Quilt/objects/chunk-digests" -type f)" &&
+	printf X | dd of=d/sub/big bs=1 seek=$((2 * chunk + 2)) conv=notrunc 2>/dev/null &&
+	test_must_fail --exit=65 env XDG_CACHE_HOME="$built" QUILT_DISABLE_CACHE=false quilt cat ns/q sub/big >out 2>err &&
+	test "$(wc -c <out)" = $((2 * chunk)) && cmp out big.orig -n $((2 * chunk)) && grep -q "chunk 3 of 3" err &&
+	cp big.orig d/sub/big
+'
+
 test_expect_success 'a manifest that does not hash to its name is refused before any byte' '
 	m=$(local_registry)/.quilt/packages/$top && cp "$m" m.orig && chmod u+w "$m" &&
 	sed "s/\"message\": \"one\"/\"message\": \"two\"/" m.orig >"$m" &&

@@ -70,10 +70,13 @@ struct HashObject: QuiltCommand, VerboseCommand {
     private func emit(_ paths: [String], type: HashType, files: FileEntries?, writer: ShardStreamWriter, io: IO) throws {
         guard !paths.isEmpty else { return }
         var out: [UInt8] = []
+        // Big files' chunk digests go to the object cache, as build's do: a package built from this output cats
+        // in one read. Without a usable context (no home, say) hashing goes on without.
+        let cache = (try? io.context())?.objectCache
         if let files {
-            for entry in try files.entries(paths, type: type) { writer.append(.entry(entry), to: &out) }
+            for entry in try files.entries(paths, type: type, chunkDigestsTo: cache) { writer.append(.entry(entry), to: &out) }
         } else {
-            for result in try EntryHasher.hashFiles(paths, type: type) {
+            for result in try EntryHasher.hashFiles(paths, type: type, chunkDigestsTo: cache) {
                 out.append(contentsOf: result.hash.value.utf8)
                 out.append(0x0A)
             }

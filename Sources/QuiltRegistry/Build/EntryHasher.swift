@@ -15,6 +15,7 @@ public enum EntryHasher {
     @discardableResult
     public static func hashMissing(_ entries: inout [ManifestEntry], type: HashType = .sha2256Chunked,
                                    remote: S3Transfers? = nil, useS3Checksums: Bool = true, localFiles: Bool = true,
+                                   chunkDigestsTo cache: ObjectCache? = nil,
                                    progress: ProgressHandler? = nil) throws -> S3HashStats {
         let pending = entries.indices.filter { entries[$0].hash == nil || entries[$0].size < 0 }
         guard !pending.isEmpty else { return S3HashStats() }
@@ -30,7 +31,7 @@ public enum EntryHasher {
                 remoteIndices.append(i)
             }
         }
-        let results = try hashFiles(paths, type: type, progress: progress)
+        let results = try hashFiles(paths, type: type, chunkDigestsTo: cache, progress: progress)
         for (n, i) in localIndices.enumerated() {
             entries[i].hash = results[n].hash
             entries[i].size = results[n].size
@@ -53,7 +54,11 @@ public enum EntryHasher {
 
     /// Hashes `paths` (in parallel) and returns hash and size of each, in order, and the identity of the file
     /// that was read (which proves those bytes: the read ended with `checkUnchanged`).
-    public static func hashFiles(_ paths: [String], type: HashType = .sha2256Chunked,
+    ///
+    /// With `chunkDigestsTo`, the chunk digests of every sha2-256-chunked file of more than one chunk, which the
+    /// hash is made of anyway, are kept there (`keepChunkDigests`): the first `quilt cat` of such an object then
+    /// checks each chunk as it streams, one read of the object instead of two.
+    public static func hashFiles(_ paths: [String], type: HashType = .sha2256Chunked, chunkDigestsTo cache: ObjectCache? = nil,
                                  progress: ProgressHandler? = nil) throws -> [(hash: ObjectHash, size: Int, identity: FileIdentity)] {
         let count = paths.count
         let results = UnsafeMutableBufferPointer<(hash: ObjectHash, size: Int, identity: FileIdentity)?>.allocate(capacity: count)
@@ -75,6 +80,13 @@ public enum EntryHasher {
                 // Hash and size come from one read of one version of the file: the size the walk saw is not used.
                 let read = try InputFile.readStably(paths[i]) { file -> (hash: ObjectHash, size: Int, identity: FileIdentity)? in
                     if !bigPass && file.size > ChunkedHash.minimumChunkSize { return nil }
+                    if bigPass, type == .sha2256Chunked, let cache {
+                        let digests = try FileHasher.chunkDigests(file: file)
+                        try file.checkUnchanged()
+                        let hash = ObjectHash(.sha2256Chunked, value: ChunkedHash.combine(partDigests: digests))
+                        cache.keepChunkDigests(digests, for: hash)
+                        return (hash, file.size, file.identity)
+                    }
                     return (try FileHasher.hashUnchanged(file: file, type: type), file.size, file.identity)
                 }
                 guard let (hash, size, identity) = read else {

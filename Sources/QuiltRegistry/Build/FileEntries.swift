@@ -18,8 +18,9 @@ public struct FileEntries: Sendable {
         roots = [try FileSystem.realPath(root), FileSystem.normalized(FileSystem.absolute(root))]
     }
 
-    /// One entry per path of this shard, in order, each hashed with `type`.
-    public func entries(_ paths: [String], type: HashType) throws -> [ManifestEntry] {
+    /// One entry per path of this shard, in order, each hashed with `type` (big files' chunk digests kept in
+    /// `chunkDigestsTo`, as `EntryHasher.hashFiles` does).
+    public func entries(_ paths: [String], type: HashType, chunkDigestsTo cache: ObjectCache? = nil) throws -> [ManifestEntry] {
         var keys: [String] = [], selected: [String] = []
         for path in paths {
             let key = try logicalKey(path)
@@ -27,7 +28,7 @@ public struct FileEntries: Sendable {
             keys.append(key)
             selected.append(path)
         }
-        let results = try EntryHasher.hashFiles(selected, type: type)
+        let results = try EntryHasher.hashFiles(selected, type: type, chunkDigestsTo: cache)
         return try zip(zip(keys, selected), results).map { named, result in
             ManifestEntry(logicalKey: named.0, physicalKey: PhysicalKey.local(path: try FileSystem.realPath(named.1)).url,
                           size: result.size, hash: result.hash)

@@ -269,7 +269,8 @@ struct Additions {
             }
         }
         let local = batch.indices.filter { batchPaths[$0] != nil }
-        let results = try EntryHasher.hashFiles(local.map { batchPaths[$0]! }, progress: batchProgress)
+        let results = try EntryHasher.hashFiles(local.map { batchPaths[$0]! }, chunkDigestsTo: context.objectCache,
+                                                 progress: batchProgress)
         for (n, i) in local.enumerated() {
             batch[i].hash = results[n].hash
             batch[i].size = results[n].size
@@ -349,7 +350,7 @@ extension QuiltContext {
         }
         let completion = seesEntries ? LineCompletion.missingHashes { [self] entries in
             try EntryHasher.hashMissing(&entries, remote: entries.contains { $0.physicalKey.hasPrefix("s3://") } ? transfers() : nil,
-                                        useS3Checksums: useS3Checksums)
+                                        useS3Checksums: useS3Checksums, chunkDigestsTo: objectCache)
         } : nil
         let written = try build.write(with: registry.writer, finishHeader: { header in
             Workflow.stamp(workflow, on: &header)

@@ -1,5 +1,6 @@
-// The chunk-digest records of the object cache: for a sha2-256-chunked object once read whole, the SHA-256 digest
-// of each of its chunks, so a later read can check every chunk as it goes instead of hashing the object first.
+// The chunk-digest records of the object cache: for a sha2-256-chunked object once read whole, or hashed by a
+// build or hash-object (`EntryHasher.hashFiles`), the SHA-256 digest of each of its chunks, so a later read can
+// check every chunk as it goes instead of hashing the object first.
 import QuiltSupport
 import QuiltFormat
 

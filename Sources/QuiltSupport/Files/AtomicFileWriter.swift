@@ -109,6 +109,7 @@ public final class AtomicFileWriter {
     /// file systems on older kernels), a plain read and write loop.
     public func copy(from file: InputFile) throws(FileSystemError) {
         try flush()
+        file.adviseSequentialRead()
         var offset = 0
         if let copyRange = kernelCopyFileRange {
             var inOffset = Int64(0)
