@@ -93,7 +93,13 @@ final class CurlTransferState {
         while valueStart < valueEnd && isSpace(bytes[valueStart]) { valueStart += 1 }
         while valueEnd > valueStart && isSpace(bytes[valueEnd - 1]) { valueEnd -= 1 }
         // Header names are ASCII tokens: lowered byte by byte.
-        let name = String(decoding: bytes[nameStart..<nameEnd].map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }, as: UTF8.self)
+        let name = String(unsafeUninitializedCapacity: nameEnd - nameStart, initializingUTF8With: { out in
+            for i in nameStart..<nameEnd {
+                let byte = bytes[i]
+                out[i - nameStart] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+            }
+            return nameEnd - nameStart
+        })
         let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
         headers.append((name: name, value: value))
     }

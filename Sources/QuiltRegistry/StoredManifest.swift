@@ -315,9 +315,10 @@ final class ReadAhead: @unchecked Sendable {
     final class LineBatch: @unchecked Sendable {
         let bytes: UnsafeMutableRawBufferPointer
         var used = 0
-        /// Per entry: line start and end, key start and end, size, content start (-1 for none).
+        /// Per entry: line start and end, key start and end, size, content start (-1 for none), hash type start
+        /// and end, hash value start and end (relative to the line; -1 for none).
         var records: [Int] = []
-        static let fields = 6
+        static let fields = 10
 
         init(capacity: Int) { bytes = .allocate(byteCount: capacity, alignment: 16) }
         deinit { bytes.deallocate() }
@@ -339,7 +340,9 @@ final class ReadAhead: @unchecked Sendable {
                 used += entry.key.count
             }
             records.append(contentsOf: [lineStart, lineStart + entry.line.count, keyStart, keyStart + entry.key.count,
-                                        entry.size, entry.contentStart ?? -1])
+                                        entry.size, entry.contentStart ?? -1,
+                                        entry.hashBytes?.type.lowerBound ?? -1, entry.hashBytes?.type.upperBound ?? -1,
+                                        entry.hashBytes?.value.lowerBound ?? -1, entry.hashBytes?.value.upperBound ?? -1])
         }
 
         func entry(_ i: Int) -> ManifestStream.RawEntry {
@@ -349,7 +352,8 @@ final class ReadAhead: @unchecked Sendable {
             return ManifestStream.RawEntry(
                 line: UnsafeRawBufferPointer(start: base + records[r], count: records[r + 1] - records[r]),
                 key: UnsafeRawBufferPointer(start: base + records[r + 2], count: records[r + 3] - records[r + 2]),
-                size: records[r + 4], contentStart: contentStart < 0 ? nil : contentStart)
+                size: records[r + 4], contentStart: contentStart < 0 ? nil : contentStart,
+                hashBytes: records[r + 6] < 0 ? nil : (records[r + 6]..<records[r + 7], records[r + 8]..<records[r + 9]))
         }
     }
 

@@ -64,10 +64,9 @@ public struct VerifyReport: Sendable, Equatable {
                 pending.removeAll(keepingCapacity: true)
             }
         }
-        func check(_ entry: ManifestEntry, at place: String, against file: DirectoryScanner.File) throws {
-            guard let hash = entry.hash, let type = hash.hashType else {
-                throw HashError.unsupportedType(entry.hash?.type ?? "none")
-            }
+        func check(_ entry: SelectedEntry, at place: String, against file: DirectoryScanner.File) throws {
+            let stored = try ManifestLine.hash(of: entry.raw)
+            guard let hash = stored, let type = hash.hashType else { throw HashError.unsupportedType(stored?.type ?? "none") }
             let found = try known?.numberedLine(for: place)
             let line = found?.line
             if file.size != entry.size {
@@ -92,10 +91,16 @@ public struct VerifyReport: Sendable, Equatable {
             // Lines wait only for their batch: past this many, hash what is held rather than hold more.
             if pending.count >= 4 * hashBatch { try hashHeld() }
         }
-        let place = selection.relativePath
-        func nextSelected() throws -> (entry: ManifestEntry, place: String)? {
-            while let entry = try entries.next() {
-                if selection.contains(entry) { return (entry, place(entry)) }
+        // Entries as their stored lines: only the key, size and hash are needed, read in place (no URL, no meta
+        // made into values); the hash only once the file is found.
+        let place = selection.placeOfKey
+        let selectsAll = selection.paths.isEmpty
+        func nextSelected() throws -> (entry: SelectedEntry, place: String)? {
+            while let raw = try entries.nextLine() {
+                let key = String(decoding: raw.key, as: UTF8.self)
+                if selectsAll || selection.contains(logicalKey: key) {
+                    return (SelectedEntry(raw: raw), selectsAll ? key : place(key))
+                }
             }
             return nil
         }
@@ -120,6 +125,12 @@ public struct VerifyReport: Sendable, Equatable {
         report.modified.sort { LogicalKey.precedes($0, $1) }
         return report
     }
+}
+
+/// A selected entry of a revision being compared: its stored line, valid until the next is read.
+private struct SelectedEntry {
+    var raw: ManifestStream.RawEntry
+    var size: Int { raw.size }
 }
 
 /// Progress of work done in batches, reported as one running count.

@@ -199,6 +199,25 @@ private func outcome(_ line: String, _ parse: (UnsafeRawBufferPointer) throws ->
         }
     }
 
+    @Test func sortNamesMatchesTheDefinition() {
+        var generator = SystemRandomNumberGenerator()
+        // Names of one directory: no '/', no NUL; shared prefixes longer and shorter than eight bytes.
+        let alphabet: [String] = ["a", "b", "-", ".", "0", "é", "😀", "\u{1}", "\u{7F}", "z", "abcdefgh", "abcdefg"]
+        var names = ["a", "a-c", "a.txt", "abcdefgh", "abcdefgh-", "abcdefghi", "abcdefgh12345678", "abcdefg", "b", "é"]
+        for _ in 0..<300 {
+            let length = Int.random(in: 1...6, using: &generator)
+            names.append((0..<length).map { _ in alphabet.randomElement(using: &generator)! }.joined())
+        }
+        names = Array(Set(names)).shuffled(using: &generator)
+        var sorted = names
+        LogicalKey.sortNames(&sorted)
+        #expect(sorted == names.sorted(by: Self.referencePrecedes))
+        var one = ["x"], none: [String] = []
+        LogicalKey.sortNames(&one)
+        LogicalKey.sortNames(&none)
+        #expect(one == ["x"] && none.isEmpty)
+    }
+
     @Test func normalizeSortsAndPermutes() throws {
         let keys = ["b", "a-c", "a/b", "a.txt", "a/a/z", "é", "a/a-b"]
         var manifest = Manifest(header: JSONObject(), entries: keys.enumerated().map { i, key in
@@ -339,5 +358,45 @@ private func outcome(_ line: String, _ parse: (UnsafeRawBufferPointer) throws ->
         #expect(throws: ManifestError.self) {
             try EntryStream.parse(Array((text + "{\"version\": \"v0\"}\n").utf8)) { _ in }
         }
+    }
+}
+
+@Suite struct StoredLineHashTests {
+    /// The hash read in place from a stored line (`ManifestStream.nextRaw`, then `ManifestLine.hash(of:)`) is the
+    /// hash the parsed line has, in the writer's form or not, escaped or not, in either key order.
+    @Test func hashOfAStoredLineIsTheParsedOne() throws {
+        let hashes = [ObjectHash(type: "sha2-256-chunked", value: "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
+                      ObjectHash(type: "SHA256", value: "abc", valueFirst: true),
+                      ObjectHash(type: "sha2-256-chunked", value: "a\"b\\c"),
+                      ObjectHash(type: "CRC64NVME", value: "é")]
+        var text = Array(#"{"version": "v0", "message": null}"#.utf8) + [0x0A]
+        for (i, hash) in hashes.enumerated() {
+            ManifestLine.appendEntry(ManifestEntry(logicalKey: "k\(i)", physicalKey: "s3://b/k\(i)", size: i, hash: hash), to: &text)
+            text.append(0x0A)
+        }
+        // Not the writer's form: parsed.
+        text += Array(#"{"logical_key":"z","physical_keys":["s3://b/z"],"size":1,"hash":{"value":"v","type":"SHA256"},"meta":{}}"#.utf8)
+        text.append(0x0A)
+        var offset = 0
+        let stream = try ManifestStream(computeTopHash: true) { buffer in
+            let n = min(buffer.count, text.count - offset)
+            text.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
+            offset += n
+            return n
+        }
+        var found: [ObjectHash?] = []
+        var inPlace = 0
+        while let raw = try stream.nextRaw() {
+            if raw.hashBytes != nil { inPlace += 1 }
+            let parsed = try ManifestLine.parse(raw.line, lineNumber: 0, rules: .manifest)
+            guard case .entry(let entry) = parsed else { Issue.record("not an entry"); continue }
+            let hash = try ManifestLine.hash(of: raw)
+            #expect(hash == entry.hash)
+            #expect(hash?.valueFirst == entry.hash?.valueFirst)
+            found.append(hash)
+        }
+        #expect(found.count == hashes.count + 1)
+        #expect(inPlace == 3)  // the escaped value and the other form are parsed
+        #expect(found.first??.type == HashType.sha2256Chunked.rawValue)
     }
 }

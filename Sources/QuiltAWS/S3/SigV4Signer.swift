@@ -107,8 +107,26 @@ public struct SigV4Signer: Sendable {
             + S3Crypto.hex(S3Crypto.sha256(canonicalRequest))
     }
 
-    /// The key derived from the secret for one day, region and service.
+    /// The key derived from the secret for one day, region and service: derived once and kept (four HMACs a
+    /// request were a tenth of the client's CPU in an install of small files).
     public func signingKey(secretAccessKey: String, date: String) -> [UInt8] {
+        let id = SigningKeyID(secret: secretAccessKey, date: date, region: region, service: service)
+        if let known = Self.derivedKeys.withLock({ $0[id] }) { return known }
+        let key = deriveSigningKey(secretAccessKey: secretAccessKey, date: date)
+        Self.derivedKeys.withLock { keys in
+            if keys.count >= 16 { keys.removeAll() }  // a few credentials and days at most; never grows
+            keys[id] = key
+        }
+        return key
+    }
+
+    private struct SigningKeyID: Hashable {
+        var secret, date, region, service: String
+    }
+
+    private static let derivedKeys = Locked<[SigningKeyID: [UInt8]]>([:])
+
+    private func deriveSigningKey(secretAccessKey: String, date: String) -> [UInt8] {
         let dateKey = S3Crypto.hmacSHA256(key: Array("AWS4\(secretAccessKey)".utf8), message: Array(date.utf8))
         let regionKey = S3Crypto.hmacSHA256(key: dateKey, message: Array(region.utf8))
         let serviceKey = S3Crypto.hmacSHA256(key: regionKey, message: Array(service.utf8))

@@ -1,4 +1,9 @@
 // Object hashes as quilt3 knows them: sha2-256-chunked (the default), SHA256 (legacy) and CRC64NVME.
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import QuiltSupport
 import Dispatch
 
@@ -28,6 +33,16 @@ public struct ObjectHash: Sendable, Equatable {
     }
 
     public var hashType: HashType? { HashType(rawValue: type) }
+
+    /// A type read from bytes as a String: the usual one is the one shared String (its 16 bytes would make a
+    /// String of its own be allocated for every line read).
+    public static func typeString(_ bytes: UnsafeRawBufferPointer) -> String {
+        let usual: StaticString = "sha2-256-chunked"
+        if bytes.count == usual.utf8CodeUnitCount, memcmp(bytes.baseAddress!, usual.utf8Start, bytes.count) == 0 {
+            return HashType.sha2256Chunked.rawValue
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 
     public var json: JSONValue {
         valueFirst

@@ -396,6 +396,20 @@ public enum ManifestLine {
         return value
     }
 
+    /// The hash of a stored file entry line (one `ManifestStream.nextRaw` handed out, so already checked), read in
+    /// place when the stream found it in the writer's form (`hashBytes`); else the line parsed. For readers that
+    /// need only a line's key, size and hash (verify, status), where building the whole entry (its URL, its meta
+    /// as values) was most of the cost of reading the manifest.
+    public static func hash(of raw: ManifestStream.RawEntry) throws(ManifestError) -> ObjectHash? {
+        if let (type, value) = raw.hashBytes {
+            return ObjectHash(type: ObjectHash.typeString(UnsafeRawBufferPointer(rebasing: raw.line[type])),
+                              value: String(decoding: UnsafeRawBufferPointer(rebasing: raw.line[value]), as: UTF8.self),
+                              valueFirst: value.lowerBound < type.lowerBound)
+        }
+        guard case .entry(let entry) = try parse(raw.line, lineNumber: 0, rules: .manifest) else { return nil }
+        return entry.hash
+    }
+
     /// The logical key of a line, for messages (the line's first 80 bytes if it has none).
     public static func logicalKey(of line: UnsafeRawBufferPointer) -> String {
         switch try? parse(line, lineNumber: 0, rules: .entryStream) {

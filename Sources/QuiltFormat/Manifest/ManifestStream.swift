@@ -83,12 +83,17 @@ public final class ManifestStream {
         /// For a line in the writer's own form, where `], "size": …` starts: two such lines with equal bytes
         /// from there on have equal size, hash and meta.
         public var contentStart: Int?
+        /// For a line in the writer's form whose hash strings have no escapes, where the bytes of its hash's type
+        /// and value lie (without quotes): `ManifestLine.hash(of:)` reads them without looking at the line again.
+        public var hashBytes: (type: Range<Int>, value: Range<Int>)?
 
-        public init(line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, size: Int, contentStart: Int?) {
+        public init(line: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, size: Int, contentStart: Int?,
+                    hashBytes: (type: Range<Int>, value: Range<Int>)? = nil) {
             self.line = line
             self.key = key
             self.size = size
             self.contentStart = contentStart
+            self.hashBytes = hashBytes
         }
 
         /// A line whose key is known (a spool's): its size and content start read from its shape, or from the
@@ -122,7 +127,7 @@ public final class ManifestStream {
                 // hashing, the meta was checked above all the same.)
                 let size = LineScanner(bytes: line).integer(shape.size)
                 if try account(key: key, size: size, line: line, shape: shape) {
-                    return RawEntry(line: line, key: key, size: size, contentStart: shape.contentStart)
+                    return RawEntry(line: line, key: key, size: size, contentStart: shape.contentStart, hashBytes: shape.hashBytes)
                 }
             }
             switch try ManifestLine.parse(line, lineNumber: lines.lineNumber, rules: .manifest) {

@@ -10,18 +10,20 @@ public enum PhysicalKey: Sendable, Equatable, Hashable {
     /// Parses a `file://` or `s3://` URL. Lenient: unencoded characters that quilt-rs writes are accepted.
     public init(url: String) throws(ManifestError) {
         if url.utf8.starts(with: "s3://".utf8) {
+            // Delimiters found on the UTF-8 bytes (ASCII, so their indices are valid for the Substrings): a
+            // Character search cost an install of small files a twentieth of its CPU.
             let rest = url.dropFirst(5)
             var authorityEnd = rest.endIndex
-            if let i = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { authorityEnd = i }
+            if let i = rest.utf8.firstIndex(where: { $0 == 0x2F || $0 == 0x3F || $0 == 0x23 }) { authorityEnd = i }
             let bucket = String(rest[..<authorityEnd])
             guard !bucket.isEmpty else { throw .invalidPhysicalKey(url, reason: "missing bucket") }
             var pathAndQuery = rest[authorityEnd...]
-            if let hash = pathAndQuery.firstIndex(of: "#") { pathAndQuery = pathAndQuery[..<hash] }
+            if let hash = pathAndQuery.utf8.firstIndex(of: 0x23) { pathAndQuery = pathAndQuery[..<hash] }
             var path = pathAndQuery
             var query = Substring("")
-            if let q = pathAndQuery.firstIndex(of: "?") {
+            if let q = pathAndQuery.utf8.firstIndex(of: 0x3F) {
                 path = pathAndQuery[..<q]
-                query = pathAndQuery[pathAndQuery.index(after: q)...]
+                query = pathAndQuery[pathAndQuery.utf8.index(after: q)...]
             }
             let key = path.isEmpty ? "" : String(PercentEncoding.decode(path).dropFirst())
             var versionId: String?

@@ -61,16 +61,38 @@ public enum LogicalKey {
 
     /// Tree order: the depth-first walk with each directory's children sorted by code point, which is the
     /// byte order of the keys with `/` ranked below every other byte (so `a/x` < `a-b` < `a.txt`).
-    @inline(__always)
+    // Inlinable: a walk sorts every directory's names with it, and a call across modules per comparison (its
+    // strings retained and released) was two thirds of the sort.
+    @inlinable @inline(__always)
     public static func precedes(_ lhs: String, _ rhs: String) -> Bool {
         // withUTF8 is mutating only to make a bridged string contiguous; native strings are not copied.
         var lhs = lhs, rhs = rhs
         return lhs.withUTF8 { l in rhs.withUTF8 { r in precedes(l, r) } }
     }
 
+    /// The names of one directory (none holds a `/`) sorted in tree order, which for them is plain byte order:
+    /// compared by their first eight bytes as one integer (no name holds a NUL, so a short name padded with zeros
+    /// still sorts first), byte by byte only on a tie. Sorting the Strings themselves was a quarter of a walk's
+    /// time in user space.
+    public static func sortNames(_ names: inout [String]) {
+        guard names.count > 1 else { return }
+        var keyed: [(prefix: UInt64, index: Int)] = []
+        keyed.reserveCapacity(names.count)
+        for i in names.indices {
+            var prefix: UInt64 = 0
+            var name = names[i]
+            name.withUTF8 { bytes in
+                for j in 0..<8 { prefix = prefix << 8 | UInt64(j < bytes.count ? bytes[j] : 0) }
+            }
+            keyed.append((prefix, i))
+        }
+        keyed.sort { $0.prefix != $1.prefix ? $0.prefix < $1.prefix : precedes(names[$0.index], names[$1.index]) }
+        names = keyed.map { names[$0.index] }
+    }
+
     /// `precedes` on UTF-8 bytes: only the first differing byte matters, so the common prefix is skipped eight
     /// bytes at a time and `/` is ranked lowest only there.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func precedes(_ l: UnsafeBufferPointer<UInt8>, _ r: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = min(l.count, r.count)
         var i = 0
@@ -95,8 +117,8 @@ public enum LogicalKey {
     }
 
     /// A byte's place in tree order: `/` first, then every other byte in its own order.
-    @inline(__always)
-    static func rank(_ byte: UInt8) -> UInt16 {
+    @inlinable @inline(__always)
+    @usableFromInline static func rank(_ byte: UInt8) -> UInt16 {
         byte == UInt8(ascii: "/") ? 0 : UInt16(byte) + 1
     }
 }

@@ -45,6 +45,12 @@ public struct WriterFormLine {
         self.contentStart = contentStart
     }
 
+    /// The bytes of the hash's type and value (without quotes), when neither has an escape.
+    var hashBytes: (type: Range<Int>, value: Range<Int>)? {
+        guard !type.escaped, !value.escaped else { return nil }
+        return ((type.range.lowerBound + 1)..<(type.range.upperBound - 1), (value.range.lowerBound + 1)..<(value.range.upperBound - 1))
+    }
+
     /// Whether every string is UTF-8 (what a line read from storage must be shown to be).
     func stringsAreUTF8(_ line: UnsafeRawBufferPointer) -> Bool {
         for token in [key, url, type, value] where token.nonASCII {

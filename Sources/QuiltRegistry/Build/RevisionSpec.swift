@@ -188,8 +188,9 @@ struct Additions {
             if !skipUndecodable && !undecodable.isEmpty { return }
             let key = Self.key(prefix, file.relativePath)
             try LogicalKey.validate(key)
-            try add(ManifestEntry(logicalKey: key, physicalKey: PhysicalKey.local(path: file.realPath).url, size: file.size, hash: nil),
-                    path: file.realPath)
+            let realPath = file.realPath  // made on request: once
+            try add(ManifestEntry(logicalKey: key, physicalKey: PhysicalKey.local(path: realPath).url, size: file.size, hash: nil),
+                    path: realPath)
         }
         if !skipUndecodable, let first = undecodable.first {
             throw BuildError.undecodableName(path: first, others: undecodable.count - 1)

@@ -122,13 +122,13 @@ public struct InstalledFile: Sendable, Equatable {
 
     /// Parses a line `appendLine` wrote; nil if it is not one.
     init?(line: UnsafeRawBufferPointer) {
-        var fields: [UnsafeRawBufferPointer] = []
+        // The fields before the path, found in place, not gathered in an array: a status reads a line per file.
         var start = 0
-        for i in 0..<line.count where line[i] == 0x20 && fields.count < 7 {
-            fields.append(UnsafeRawBufferPointer(rebasing: line[start..<i]))
-            start = i + 1
+        func field() -> UnsafeRawBufferPointer? {
+            guard let space = line[start...].firstIndex(of: 0x20) else { return nil }
+            defer { start = space + 1 }
+            return UnsafeRawBufferPointer(rebasing: line[start..<space])
         }
-        guard fields.count == 7, start < line.count else { return nil }
         func integer(_ bytes: UnsafeRawBufferPointer) -> Int? {
             guard !bytes.isEmpty, bytes.count <= 19 else { return nil }
             var value = 0
@@ -150,12 +150,20 @@ public struct InstalledFile: Sendable, Equatable {
             }
             return value
         }
-        guard let size = integer(fields[0]), let mtime = integer(fields[1]), let ctime = integer(fields[2]),
-              let device = unsigned(fields[3]), let inode = unsigned(fields[4]), !fields[5].isEmpty, !fields[6].isEmpty else { return nil }
+        guard let size = field().flatMap(integer), let mtime = field().flatMap(integer), let ctime = field().flatMap(integer),
+              let device = field().flatMap(unsigned), let inode = field().flatMap(unsigned),
+              let typeBytes = field(), !typeBytes.isEmpty, let valueBytes = field(), !valueBytes.isEmpty,
+              start < line.count else { return nil }
+        let hash = ObjectHash(type: ObjectHash.typeString(typeBytes), value: String(decoding: valueBytes, as: UTF8.self))
+        let identity = FileIdentity(device: device, inode: inode, size: size, mtime: mtime, ctime: ctime)
         let rest = UnsafeRawBufferPointer(rebasing: line[start...])
+        // Plain ASCII with no escape (nearly every path) needs no UTF-8 validation.
+        if rest.allSatisfy({ $0 < 0x80 && $0 != 0x5C }) {
+            self.init(path: String(decoding: rest, as: UTF8.self), identity: identity, hash: hash)
+            return
+        }
         if !rest.contains(0x5C), let text = String(validating: rest, as: UTF8.self) {
-            self.init(path: text, identity: FileIdentity(device: device, inode: inode, size: size, mtime: mtime, ctime: ctime),
-                      hash: ObjectHash(type: String(decoding: fields[5], as: UTF8.self), value: String(decoding: fields[6], as: UTF8.self)))
+            self.init(path: text, identity: identity, hash: hash)
             return
         }
         var path: [UInt8] = []
@@ -177,8 +185,7 @@ public struct InstalledFile: Sendable, Equatable {
             }
         }
         guard let text = String(validating: path, as: UTF8.self) else { return nil }
-        self.init(path: text, identity: FileIdentity(device: device, inode: inode, size: size, mtime: mtime, ctime: ctime),
-                  hash: ObjectHash(type: String(decoding: fields[5], as: UTF8.self), value: String(decoding: fields[6], as: UTF8.self)))
+        self.init(path: text, identity: identity, hash: hash)
     }
 }
 

@@ -219,8 +219,10 @@ extension Installer {
         /// The single path, if exactly one was given.
         public var path: String? { paths.count == 1 ? paths[0] : nil }
 
-        public func contains(_ entry: ManifestEntry) -> Bool {
-            matchers.isEmpty || matchers.contains { $0.matches(entry.logicalKey) }
+        public func contains(_ entry: ManifestEntry) -> Bool { contains(logicalKey: entry.logicalKey) }
+
+        public func contains(logicalKey: String) -> Bool {
+            matchers.isEmpty || matchers.contains { $0.matches(logicalKey) }
         }
 
         /// The indices of the paths that select `entry` (to tell which path selects nothing).
@@ -230,9 +232,15 @@ extension Installer {
 
         /// Where a selected entry lands below the destination.
         public var relativePath: @Sendable (ManifestEntry) -> String {
-            guard matchers.count == 1 else { return { $0.logicalKey } }
+            let place = placeOfKey
+            return { place($0.logicalKey) }
+        }
+
+        /// `relativePath` by the logical key alone.
+        public var placeOfKey: @Sendable (String) -> String {
+            guard matchers.count == 1 else { return { $0 } }
             let only = matchers[0]
-            return { only.place($0.logicalKey) }
+            return { only.place($0) }
         }
     }
 }
