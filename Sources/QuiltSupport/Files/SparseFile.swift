@@ -62,16 +62,6 @@ public final class SparseFile: @unchecked Sendable {
         return n
     }
 
-    /// Reads exactly `buffer.count` bytes at `offset`.
-    public func readFully(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(FileSystemError) {
-        var done = 0
-        while done < buffer.count {
-            let n = readAt(descriptor, UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), offset + done)
-            guard n > 0 else { throw n == 0 ? .changedWhileRead(path: path) : .cannotRead(path: path, reason: errnoText()) }
-            done += n
-        }
-    }
-
     /// Writes all of `bytes` at `offset`.
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(FileSystemError) {
         guard writeAll(descriptor, bytes, at: offset) else { throw .cannotWrite(path: path, reason: errnoText()) }
