@@ -208,24 +208,14 @@ public final class MountedRevision: @unchecked Sendable {
         return try withExtendedLifetime(blocks) { try body(pieces) }
     }
 
-    /// Block `n` of the entry, read and verified by the entry reader (a chunk of a sha2-256-chunked object).
+    /// Block `n` of the entry, read and verified by the entry reader straight into a buffer of the block cache (a
+    /// chunk of a sha2-256-chunked object: `blockSize` is the entry's chunk size). A pooled buffer holds the bytes
+    /// of the block it served last; `readChunk` fills every byte of it or throws.
     private func fetch(_ handle: EntryHandle, _ n: Int, _ blockSize: Int) throws -> BlockCache.Block {
         let range = n * blockSize..<min(handle.size, (n + 1) * blockSize)
         let (buffer, pool) = cache.buffer(range.count)
         let block = BlockCache.Block(owning: buffer, from: pool)
-        var filled = 0
-        // A pooled buffer holds the bytes of the block it served last: every byte of this one must be written,
-        // and no more than it holds.
-        try handle.read(range) { bytes in
-            guard filled + bytes.count <= range.count else {
-                throw ReadError.sizeMismatch(logicalKey: handle.logicalKey, expected: range.count, actual: filled + bytes.count)
-            }
-            UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<filled + bytes.count]).copyMemory(from: bytes)
-            filled += bytes.count
-        }
-        guard filled == range.count else {
-            throw ReadError.sizeMismatch(logicalKey: handle.logicalKey, expected: range.count, actual: filled)
-        }
+        try handle.readChunk(n, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<range.count]))
         return block
     }
 

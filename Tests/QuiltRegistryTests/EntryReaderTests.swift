@@ -130,6 +130,40 @@ struct S3Reached: Error {}
         }
     }
 
+    @Test func chunksReadIntoTheCallersBufferAreVerifiedThereAndADamagedOneThrows() throws {
+        let directory = TemporaryDirectory()
+        let cache = ObjectCache(root: directory.path + "/cache")
+        let content = Self.bytes(Self.threeChunks, seed: 7)
+        let (entry, path) = try Self.entry(directory, "big", content)
+        let handle = try Self.reader(cache: cache, directory: directory).open(entry)
+        #expect(handle.chunkLength == Self.chunk)
+        for index in [2, 0, 1] {
+            let range = index * Self.chunk..<min(content.count, (index + 1) * Self.chunk)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: range.count, alignment: 64)
+            defer { buffer.deallocate() }
+            try handle.readChunk(index, into: buffer)
+            #expect(Array(buffer) == Array(content[range]))
+        }
+        // A buffer of another size, or a chunk past the end, is refused before anything is read.
+        let wrong = UnsafeMutableRawBufferPointer.allocate(byteCount: 10, alignment: 64)
+        defer { wrong.deallocate() }
+        #expect(throws: ReadError.self) { try handle.readChunk(0, into: wrong) }
+        #expect(throws: ReadError.self) { try handle.readChunk(3, into: wrong) }
+        // With the digests known, a damaged chunk throws, naming it; the others still read.
+        try Self.damage(path, at: Self.chunk + 5)
+        let again = try Self.reader(cache: cache, directory: directory).open(entry)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunk, alignment: 64)
+        defer { buffer.deallocate() }
+        do {
+            try again.readChunk(1, into: buffer)
+            Issue.record("a damaged chunk read")
+        } catch {
+            #expect(Self.chunkMismatch(error) == 1)
+        }
+        try again.readChunk(0, into: buffer)
+        #expect(Array(buffer) == Array(content[0..<Self.chunk]))
+    }
+
     @Test func aFileChangedAfterItsDigestsWereTakenIsCaughtAtTheChangedChunk() throws {
         let directory = TemporaryDirectory()
         let content = Self.bytes(Self.threeChunks, seed: 4)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-test_description='quilt mount of a revision on S3 (moto, through scripts/faultproxy.py for its request log): the tree and sizes, every file'"'"'s bytes, an object with no chunk digests known fetched once a chunk per GET, 1 MiB of a 20 MiB object read by one ranged GET of one chunk once its digests are known, an object cached whole read with no GET, an object that is not the entry'"'"'s bytes reads as EIO, a registry gone reads as EIO and the mount stays up'
+test_description='quilt mount of a revision on S3 (moto, through scripts/faultproxy.py for its request log): the tree and sizes, every file'"'"'s bytes, an object with no chunk digests known fetched once a chunk per GET, 1 MiB of a 20 MiB object read by one ranged GET of one chunk once its digests are known, chunks read by range kept in the cache until the object is whole there (a damaged kept chunk fetched again), an object cached whole read with no GET, an object that is not the entry'"'"'s bytes reads as EIO, a registry gone reads as EIO and the mount stays up'
 . "$(dirname "$0")/lib.sh"
 trap 'unmount_all; proxy_stop' EXIT
 test_have_prereq FUSE || echo "# the FUSE tests are skipped: $FUSE_MISSING"
@@ -46,6 +46,28 @@ test_expect_success S3,FUSE 'with the chunk digests known (the cache'"'"'s recor
 	data_gets ns/p/sub/big >gets && printf "206 %d\n" $chunk >expect && test_cmp expect gets &&
 	dd if=m/sub/big bs=1M skip=17 count=1 of=part 2>/dev/null && tail -c +$((17 * 1048576 + 1)) d/sub/big | head -c 1048576 | cmp - part &&
 	data_gets ns/p/sub/big >gets && printf "206 %d\n206 %d\n" $chunk $((4 << 20)) >expect && test_cmp expect gets
+'
+
+test_expect_success S3,FUSE 'chunks read by range are kept in the cache'"'"'s partial entry: once every chunk was read, the object is a cache entry and a new mount reads it with no GET' '
+	objects="$XDG_CACHE_HOME/Quilt/objects/sha2-256-chunked" &&
+	test "$(find "$objects" -name ".*.part" | wc -l)" = 1 && test -z "$(find "$objects" -type f ! -name ".*")" &&
+	: >proxy.log && dd if=m/sub/big bs=1M skip=9 count=1 of=part 2>/dev/null &&
+	tail -c +$((9 * 1048576 + 1)) d/sub/big | head -c 1048576 | cmp - part &&
+	data_gets ns/p/sub/big >gets && printf "206 %d\n" $chunk >expect && test_cmp expect gets &&
+	test -z "$(find "$objects" -name ".*")" && cmp "$(find "$objects" -type f)" d/sub/big &&
+	quilt umount m && process_gone $MOUNT_PID &&
+	QUILT_DISABLE_CACHE=false through_proxy quilt_mount m "$uri" && : >proxy.log &&
+	cmp m/sub/big d/sub/big && test -z "$(data_gets ns/p/sub/big)"
+'
+
+test_expect_success S3,FUSE 'a damaged chunk of a partial entry is fetched again and written over, never read out' '
+	quilt umount m && process_gone $MOUNT_PID &&
+	entry=$(find "$objects" -type f) && part="$(dirname "$entry")/.$(basename "$entry").part" &&
+	mv "$entry" "$part" && printf "XXXX" | dd of="$part" bs=1 seek=$((8 << 20)) conv=notrunc 2>/dev/null &&
+	QUILT_DISABLE_CACHE=false through_proxy quilt_mount m "$uri" && : >proxy.log &&
+	cmp m/sub/big d/sub/big &&
+	data_gets ns/p/sub/big >gets && printf "206 %d\n" $chunk >expect && test_cmp expect gets &&
+	cmp "$entry" d/sub/big && test ! -e "$part"
 '
 
 test_expect_success S3,FUSE 'with the object cached whole (a quilt cat with the cache on), the mount reads it from there' '

@@ -117,11 +117,12 @@ extension ObjectCache {
         }
     }
 
-    /// Removes `.tmp-` files left by writers killed an hour ago or more (a younger one may still be written).
+    /// Removes `.tmp-` files left by writers killed an hour ago or more (a younger one may still be written), and
+    /// partial entries no chunk was written to for as long (a reader that still holds one keeps its chunks).
     func removeStaleTemporaryFiles(now: Int) -> CacheReport {
         var report = CacheReport()
         walk { _, _, shard, name in
-            guard name.hasPrefix("."), name.contains(".tmp-"), let stamps = shard.fileStamps(of: name),
+            guard name.hasPrefix("."), name.contains(".tmp-") || Self.isPartialEntry(name), let stamps = shard.fileStamps(of: name),
                   now - stamps.modified >= Self.staleTemporaryAge else { return }
             if shard.unlink(name) { report.temporaryFilesRemoved += 1 }
         }

@@ -45,7 +45,7 @@ public struct ObjectCache: Sendable {
         return (type.rawValue, String(hex.prefix(2)), String(hex.dropFirst(2)))
     }
 
-    private func directory(_ type: String, _ shard: String, create: Bool) -> DirectoryHandle? {
+    func directory(_ type: String, _ shard: String, create: Bool) -> DirectoryHandle? {
         let key = type + "/" + shard
         if let held = opened.withLock({ $0[key] }) { return held }
         if create { try? FileSystem.makeDirectories(root) }

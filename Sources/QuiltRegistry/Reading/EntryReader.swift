@@ -114,6 +114,9 @@ public final class EntryHandle: @unchecked Sendable {
     private var plan: Plan?
     /// The cache's copy was found damaged (and removed): the chunks still to read come from S3.
     private let cacheFailed = Locked(false)
+    /// The cache's partial entry of this object, made by the first read of part of it from S3 and shared by the
+    /// later ones (the chunks they verified add up to the whole); .some(nil): the cache has none to give.
+    private let partialEntry = Locked<PartialObject??>(nil)
 
     /// Spool in memory up to this size; past it, a nameless file in TMPDIR.
     static let memorySpoolLimit = 8 << 20
@@ -147,6 +150,35 @@ public final class EntryHandle: @unchecked Sendable {
         } else if !range.isEmpty {
             try streamChunks(range, plan, body)
         }
+    }
+
+    /// The size of the chunks `readChunk` reads (the object's chunk size; the whole entry for one of one chunk).
+    public var chunkLength: Int { chunkSize }
+
+    /// Chunk `index` (of `chunkLength` bytes, the last one shorter), verified, read into `buffer`, which must be its
+    /// size: for readers that keep chunks of their own (a mount's block cache), with no copy in between for a local
+    /// file or the cache's copy. Throws as `read` does, with nothing of a damaged chunk left trusted in `buffer`.
+    public func readChunk(_ index: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
+        let start = index * chunkSize
+        guard index >= 0, index < max(chunkCount, 1), buffer.count == min(size, start + chunkSize) - start else {
+            throw ReadError.rangeOutsideEntry(logicalKey: logicalKey, range: start..<start + buffer.count, size: size)
+        }
+        let bytes = start..<start + buffer.count
+        let plan = try prepared()
+        var filled = 0
+        func copy(_ piece: UnsafeRawBufferPointer) {
+            UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<filled + piece.count]).copyMemory(from: piece)
+            filled += piece.count
+        }
+        // The verified spool of another hash type, or an object of one chunk (whose whole read from S3 fills the
+        // cache): the ordinary read.
+        if plan.spool != nil || chunkCount <= 1 { return try read(bytes, into: copy) }
+        let remote: S3Transfers?
+        if case .s3 = plan.origins.first { remote = try reader.s3() } else { remote = nil }
+        let partial = remote != nil ? partialObject() : nil
+        // The pool goes unused: every local read goes into `buffer`.
+        let block = try verifiedChunk(index, plan, remote, BufferPool(byteCount: 0), partial, into: buffer)
+        if !block.isStored(in: buffer) { block.withBytes(copy) }
     }
 
     /// The bytes of `range` (default: all), verified, in memory: for small entries and previews.
@@ -288,8 +320,10 @@ public final class EntryHandle: @unchecked Sendable {
         let pool = BufferPool(byteCount: chunkSize)
         // An S3 object read whole goes into the cache as it streams, kept once every chunk has matched.
         var fill = remote != nil && range == 0..<size ? reader.cache?.entryWriter(for: hash).map(SpoolWriter.init(cache:)) : nil
+        // Part of one goes into the cache's partial entry a chunk at a time instead.
+        let partial = remote != nil && fill == nil && plan.digests != nil ? partialObject() : nil
         let pipeline = OrderedPipeline(count: count, threads: concurrency, window: concurrency + 1) { n in
-            try self.verifiedChunk(first + n, plan, remote, pool)
+            try self.verifiedChunk(first + n, plan, remote, pool, partial)
         }
         defer { pipeline.stop() }
         var index = first
@@ -306,17 +340,37 @@ public final class EntryHandle: @unchecked Sendable {
         _ = try? fill?.finish(keep: true)
     }
 
+    /// The cache's partial entry of this object (see `partialEntry`).
+    private func partialObject() -> PartialObject? {
+        partialEntry.withLock { entry in
+            if entry == nil { entry = .some(reader.cache?.partialObject(for: hash, size: size)) }
+            return entry!
+        }
+    }
+
     /// Chunk `index`, read from the first origin that gives it with its digest; a damaged cache copy gives way
-    /// to S3 (and is removed), a damaged entry is a mismatch.
-    private func verifiedChunk(_ index: Int, _ plan: Plan, _ remote: S3Transfers?, _ pool: BufferPool) throws -> Block {
+    /// to S3 (and is removed), a damaged entry is a mismatch. Before S3, the partial entry is asked for the chunk;
+    /// one fetched from S3 is kept there.
+    /// With `target`, local reads go straight into it instead of a buffer of `pool`.
+    private func verifiedChunk(_ index: Int, _ plan: Plan, _ remote: S3Transfers?, _ pool: BufferPool,
+                               _ partial: PartialObject? = nil, into target: UnsafeMutableRawBufferPointer? = nil) throws -> Block {
         let bytes = index * chunkSize..<min(size, (index + 1) * chunkSize)
+        func matches(_ block: Block) -> Bool {
+            plan.digests.map { block.digest == $0[index] } ?? (ChunkedHash.combine(partDigests: [block.digest]) == hash.value)
+        }
         for origin in plan.origins {
             if origin.isCached && cacheFailed.value { continue }
             let block: Block
             do {
                 switch origin {
-                case .local(let file, _): block = try Block(reading: bytes, of: file, pool: pool)
+                case .local(let file, _): block = try Block(reading: bytes, of: file, pool: pool, into: target)
                 case .s3(let source):
+                    // A kept chunk that does not match is fetched again, and written over.
+                    if let kept = partial?.source(of: index),
+                       let found = try? Block(reading: bytes, of: kept, pool: pool, into: target), matches(found) {
+                        partial!.verified(index)
+                        return found
+                    }
                     let transfers = try remote ?? reader.s3()
                     block = Block(try get(source, bytes, transfers))
                 }
@@ -324,9 +378,10 @@ public final class EntryHandle: @unchecked Sendable {
                 if origin.isCached { cacheCopyFailed(); continue }
                 throw localFailure(error)
             }
-            let matches = plan.digests.map { block.digest == $0[index] }
-                ?? (ChunkedHash.combine(partDigests: [block.digest]) == hash.value)
-            if matches { return block }
+            if matches(block) {
+                if case .s3 = origin, let partial { block.withBytes { partial.write(index, $0) } }
+                return block
+            }
             if origin.isCached { cacheCopyFailed(); continue }
             break
         }
@@ -427,6 +482,7 @@ protocol PositionalFile: AnyObject, Sendable {
 
 extension InputFile: PositionalFile {}
 extension ScratchFile: PositionalFile {}
+extension SparseFile: PositionalFile {}
 
 extension PositionalFile {
     /// Exactly `buffer.count` bytes at `offset`; a file that ends sooner changed (`changedWhileRead`).
@@ -449,10 +505,11 @@ final class Block: @unchecked Sendable {
     let count: Int
     let digest: [UInt8]
 
-    /// Reads `bytes` of `file` into a buffer of `pool`, hashing each piece as it arrives (while it is still in the
-    /// core's cache, as `FileHasher` does).
-    init(reading bytes: Range<Int>, of file: any PositionalFile, pool: BufferPool) throws {
-        let buffer = pool.take()
+    /// Reads `bytes` of `file` into a buffer of `pool` (or into `target`, the caller's, which the block then only
+    /// points at), hashing each piece as it arrives (while it is still in the core's cache, as `FileHasher` does).
+    init(reading bytes: Range<Int>, of file: any PositionalFile, pool: BufferPool,
+         into target: UnsafeMutableRawBufferPointer? = nil) throws {
+        let buffer = target ?? pool.take()
         let hasher = SHA256Hasher()
         var offset = 0
         do {
@@ -463,11 +520,11 @@ final class Block: @unchecked Sendable {
                 offset += piece.count
             }
         } catch {
-            pool.give(buffer)
+            if target == nil { pool.give(buffer) }
             throw error
         }
         pooled = buffer
-        self.pool = pool
+        self.pool = target == nil ? pool : nil
         array = []
         count = bytes.count
         digest = hasher.finalize()
@@ -484,6 +541,11 @@ final class Block: @unchecked Sendable {
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         if let pooled { return try body(UnsafeRawBufferPointer(rebasing: pooled[0..<count])) }
         return try array.withUnsafeBytes(body)
+    }
+
+    /// Whether the bytes are the caller's buffer `target` (read into it).
+    func isStored(in target: UnsafeMutableRawBufferPointer) -> Bool {
+        pooled.map { $0.baseAddress == target.baseAddress && pool == nil } ?? false
     }
 
     deinit { if let pooled { pool?.give(pooled) } }

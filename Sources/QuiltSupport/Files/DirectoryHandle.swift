@@ -13,7 +13,8 @@ public final class DirectoryHandle: @unchecked Sendable {
     // The descriptor is immutable after init; the *at calls are thread-safe.
     /// For messages only.
     public let path: String
-    private let descriptor: Int32
+    // Internal: the file types of this module open names relative to it.
+    let descriptor: Int32
 
     /// Opens the directory at `path`: the one place a path is resolved (links included, as the user named it).
     public init(path: String) throws(FileSystemError) {
