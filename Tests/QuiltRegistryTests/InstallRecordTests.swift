@@ -93,6 +93,80 @@ import QuiltTestSupport
         #expect(try records.find(dir.path) == nil)
     }
 
+    @Test func theSelectedEntriesSummaryIsKeptInTheHeaderAndOptional() throws {
+        let dir = TemporaryDirectory()
+        let records = InstallRecords(root: dir.path + "/installs")
+        for selected in [nil, SelectedEntries(count: 3, digest: String(repeating: "b", count: 64))] {
+            let record = InstallRecord(directory: dir.path, name: "ns/p", topHash: String(repeating: "a", count: 64),
+                                       registry: "s3://bucket", manifestRegistry: "file:///tmp/reg", paths: [],
+                                       selected: selected)
+            let writer = try records.writer(record)
+            try writer.commit()
+            #expect(try records.open(directory: dir.path)?.record == record)
+        }
+    }
+
+    @Test func theSelectedEntriesDigestTellsPlacesSizesAndHashesApart() {
+        func digest(_ entries: [(String, Int, ObjectHash)]) -> SelectedEntries {
+            var digest = SelectedEntriesDigest()
+            for (place, size, hash) in entries { digest.add(place: place, size: size, hash: hash) }
+            return digest.finish()
+        }
+        let h = ObjectHash(.sha2256Chunked, value: "v")
+        let base = digest([("a", 1, h), ("b", 2, h)])
+        #expect(base == digest([("a", 1, h), ("b", 2, h)]))
+        #expect(base.count == 2 && base.digest.count == 64)
+        #expect(base != digest([("a", 1, h), ("c", 2, h)]))
+        #expect(base != digest([("a", 1, h), ("b", 3, h)]))
+        #expect(base != digest([("a", 1, h), ("b", 2, ObjectHash(.sha256, value: "v"))]))
+        #expect(base != digest([("a", 1, h), ("b", 2, ObjectHash(.sha2256Chunked, value: "w"))]))
+        #expect(base != digest([("a", 1, h)]))
+        // A newline in a place cannot pass for the next entry.
+        #expect(digest([("a\n1 sha2-256-chunked v b", 1, h)]) != digest([("a", 1, h), ("b", 1, h)]))
+    }
+
+    @Test func aDirectoryIsAsRecordedOnlyIfEveryFileAndLineAgreeWithTheSummary() throws {
+        let dir = TemporaryDirectory()
+        dir.file("installed/a", "a")
+        dir.file("installed/sub/b", "bb")
+        let records = InstallRecords(root: dir.path + "/installs")
+        let real = try FileSystem.realPath(dir.path + "/installed")
+        let h = ObjectHash(.sha2256Chunked, value: "v")
+        func files() throws -> [InstalledFile] {
+            try ["a", "sub/b"].map { InstalledFile(path: $0, identity: try #require(FileSystem.identity(real + "/" + $0)), hash: h) }
+        }
+        func summary(_ lines: [InstalledFile]) -> SelectedEntries {
+            var digest = SelectedEntriesDigest()
+            for line in lines { digest.add(place: line.path, size: line.identity.size, hash: line.hash) }
+            return digest.finish()
+        }
+        func asRecorded(_ lines: [InstalledFile], selected: SelectedEntries) throws -> Bool {
+            let record = InstallRecord(directory: real, name: "ns/p", topHash: String(repeating: "a", count: 64),
+                                       registry: "s3://bucket", manifestRegistry: "file:///tmp/reg", paths: [], selected: selected)
+            let writer = try records.writer(record)
+            for line in lines { try writer.add(line) }
+            try writer.commit()
+            return try QuiltContext.isAsRecorded(try #require(try records.open(directory: real)), selected: selected)
+        }
+        let lines = try files()
+        #expect(try asRecorded(lines, selected: summary(lines)))
+        // A line that holds another hash (a modified file status hashed), or one left out, or one too many.
+        var other = lines
+        other[1].hash = ObjectHash(.sha2256Chunked, value: "w")
+        #expect(try !asRecorded(other, selected: summary(lines)))
+        #expect(try !asRecorded([lines[0]], selected: summary(lines)))
+        #expect(try !asRecorded([lines[0]], selected: summary([lines[0]])))
+        let extra = InstalledFile(path: "z", identity: lines[0].identity, hash: h)
+        #expect(try !asRecorded(lines + [extra], selected: summary(lines + [extra])))
+        // A file the revision does not have; a changed stat.
+        dir.file("installed/sub/c", "c")
+        #expect(try !asRecorded(lines, selected: summary(lines)))
+        try FileSystem.removeFile(real + "/sub/c")
+        #expect(try asRecorded(lines, selected: summary(lines)))
+        dir.file("installed/a", "a")
+        #expect(try !asRecorded(lines, selected: summary(lines)))
+    }
+
     @Test func pathPatternsStayWithinSegmentsUnlessDoubleStarred() {
         func match(_ pattern: String, _ key: String) -> Bool { GlobPattern(pattern, syntax: .path).matches(key) }
         #expect(match("data/*.csv", "data/a.csv"))

@@ -91,6 +91,24 @@ test_expect_success STRACE 'a changed stat of the same size is hashed once; the 
 	test_cmp expect out && test "$(data_opens trace "$TRASH/m")" = 0
 '
 
+test_expect_success STRACE 'a directory as its record says is clean by the record: the manifest is read only when something differs' '
+	rm -rf m && quilt install ns/many --registry reg --dest m && quilt status m --porcelain >out && test ! -s out &&
+	strace -f -e trace=open,openat -o trace quilt status m --porcelain >out && test ! -s out &&
+	! grep -q "/\.quilt/packages/" trace &&
+	touch m/f1 &&
+	strace -f -e trace=open,openat -o trace quilt status m --porcelain >out && test ! -s out &&
+	grep -q "/\.quilt/packages/" trace && test "$(data_opens trace "$TRASH/m")" = 1 &&
+	strace -f -e trace=open,openat -o trace quilt status m --porcelain >out && test ! -s out &&
+	! grep -q "/\.quilt/packages/" trace && test "$(data_opens trace "$TRASH/m")" = 0
+'
+
+test_expect_success 'a record written before it summed up the selected entries still serves (the manifest decides)' '
+	record=$(grep -l "\"directory\":\"$TRASH/m\"" "$records"/*) &&
+	sed -i "1s/,\"selected\":{[^}]*}//" "$record" && ! grep -q "\"selected\"" "$record" &&
+	quilt status m --porcelain >out && test ! -s out &&
+	echo x7 >m/f7 && quilt status m --porcelain >out && echo "M f7" >expect && test_cmp expect out
+'
+
 test_expect_success 'status in a subdirectory finds the installed directory above it' '
 	(cd w/sub/deep && quilt status --porcelain --no-fetch) >out && echo "M a" >expect && test_cmp expect out &&
 	(cd w/sub && quilt status) >out && grep -q "^On ns/p@.* in $TRASH/w$" out

@@ -1,6 +1,8 @@
 // `quilt status`: what differs between an installed directory and the revision its install record names, by the
 // one verify engine (VerifyReport.compare) with the record's identities, so an unchanged file is not opened; and
-// whether the registry's `latest` is still that revision.
+// whether the registry's `latest` is still that revision. Before it, one check that decides only "nothing
+// differs": the walk beside the record alone, whose summary of the selected entries stands for the manifest, which
+// is then neither read nor hashed (see `isAsRecorded` for what that saves).
 import QuiltSupport
 import QuiltFormat
 
@@ -38,13 +40,18 @@ public struct DirectoryStatus: Sendable {
 
 extension QuiltContext {
     /// Compares the installed directory `directory` (or the nearest one above it with an install record) with the
-    /// revision it records. Files whose identity is the one recorded are taken as recorded; the others are hashed,
+    /// revision it records. A directory exactly as recorded is clean without reading the manifest
+    /// (`isAsRecorded`). Otherwise files whose identity is the one recorded are taken as recorded; the others are hashed,
     /// and the record is refreshed with what was learnt (under its lock; skipped if another holds it or wrote it
     /// meanwhile), so the next status does not hash them again. With `fetchLatest`, reads the `latest` pointer of
     /// the registry installed from: one small read.
     public func status(_ directory: String, fetchLatest: Bool, progress: ProgressHandler? = nil) throws -> DirectoryStatus {
         guard let found = try installRecords.find(directory) else { throw InstallError.notInstalled(directory) }
         let record = found.record
+        if let selected = record.selected, try Self.isAsRecorded(found, selected: selected) {
+            return DirectoryStatus(record: record, modified: [], deleted: [], added: [],
+                                   latest: latest(of: record, fetch: fetchLatest), filesHashed: 0)
+        }
         let manifests = try registry(RegistryLocation(record.manifestRegistry))
         let (report, refresh) = try manifests.readManifest(record.topHash) { entries in
             // (A body started again, for a manifest stored out of tree order, reads the record and writes its next
@@ -59,18 +66,46 @@ extension QuiltContext {
         }
         // Only a cache of what was learnt: a record another process holds or replaced stays as it is.
         try refresh.finish()
-        var latest = DirectoryStatus.Latest.notChecked
-        if fetchLatest {
-            do {
-                latest = .found(try registry(RegistryLocation(record.registry)).latest(record.name))
-            } catch let error as QuiltError {
-                latest = .unavailable(error.message)
-            } catch {
-                latest = .unavailable(String(describing: error))
-            }
-        }
         return DirectoryStatus(record: record, modified: report.modified, deleted: report.missing, added: report.extra,
-                               latest: latest, filesHashed: refresh.hashed)
+                               latest: latest(of: record, fetch: fetchLatest), filesHashed: refresh.hashed)
+    }
+
+    /// Whether the directory holds exactly what its record says the install left there, with nothing else: every
+    /// file walked has the record's next line, its identity unchanged, and the lines, no more, sum up to the
+    /// revision's selected entries as install read them (`selected`, from the manifest it checked against its top
+    /// hash). Then the record stands for the manifest, which is not read: nothing differs. At the first file that
+    /// is not so, false: the comparison with the manifest decides (a record's line may hold the hash of a modified
+    /// file, or be missing for one whose stat could not prove its bytes).
+    static func isAsRecorded(_ record: InstallRecordReader, selected: SelectedEntries) throws -> Bool {
+        struct Differs: Error {}
+        var digest = SelectedEntriesDigest()
+        do {
+            // The walk of the comparison (VerifyReport.compare): every file, ignored and hidden ones too. On this
+            // thread, not `walkAhead`'s: with only a line to read beside each file there is nothing to overlap,
+            // and the hand-over of batches between threads cost more than it saved (`perf stat -r 15` of a second status of
+            // 20,000 unchanged files, against the status before this check in the same rounds: 0.83× its wall time
+            // with `walkAhead`, 0.70× with `walk`).
+            try DirectoryScanner.walk(record.record.directory, applyIgnore: false, undecodable: { _ in }) { file in
+                guard let line = try record.next(), line.path.isIdentical(to: file.relativePath),
+                      line.isUnchanged(at: file.identity) else { throw Differs() }
+                digest.add(place: line.path, size: line.identity.size, hash: line.hash)
+            }
+        } catch is Differs {
+            return false
+        }
+        return try record.next() == nil && digest.finish() == selected
+    }
+
+    /// The registry's `latest` of the installed package, if asked.
+    private func latest(of record: InstallRecord, fetch: Bool) -> DirectoryStatus.Latest {
+        guard fetch else { return .notChecked }
+        do {
+            return .found(try registry(RegistryLocation(record.registry)).latest(record.name))
+        } catch let error as QuiltError {
+            return .unavailable(error.message)
+        } catch {
+            return .unavailable(String(describing: error))
+        }
     }
 }
 

@@ -32,25 +32,35 @@ public struct InstallRecord: Sendable, Equatable {
     public var manifestRegistry: String
     /// `--path` as given (trailing `/` removed); empty for the whole revision.
     public var paths: [String]
+    /// The revision's entries `paths` select, as install or pull read them from the manifest checked against its
+    /// top hash; nil in a record written before it was kept (or for a revision with an entry that has no hash).
+    public var selected: SelectedEntries?
 
-    public init(directory: String, name: String, topHash: String, registry: String, manifestRegistry: String, paths: [String]) {
+    public init(directory: String, name: String, topHash: String, registry: String, manifestRegistry: String, paths: [String],
+                selected: SelectedEntries? = nil) {
         self.directory = directory
         self.name = name
         self.topHash = topHash
         self.registry = registry
         self.manifestRegistry = manifestRegistry
         self.paths = paths
+        self.selected = selected
     }
 
     static let formatVersion = 1
 
     var headerLine: [UInt8] {
         var line: [UInt8] = []
-        JSONWriter.writeCanonicalForm(.object(JSONObject([
+        var fields: [(String, JSONValue)] = [
             ("quilt_install_record", .int(Self.formatVersion)), ("directory", .string(directory)), ("name", .string(name)),
             ("top_hash", .string(topHash)), ("registry", .string(registry)),
             ("manifest_registry", .string(manifestRegistry)), ("paths", .array(paths.map { .string($0) })),
-        ])), to: &line)
+        ]
+        // A key older readers ignore, so the format stays version 1.
+        if let selected {
+            fields.append(("selected", .object(JSONObject([("count", .int(selected.count)), ("digest", .string(selected.digest))]))))
+        }
+        JSONWriter.writeCanonicalForm(.object(JSONObject(fields)), to: &line)
         line.append(0x0A)
         return line
     }
@@ -64,12 +74,55 @@ public struct InstallRecord: Sendable, Equatable {
               let topHash = header["top_hash"]?.stringValue, Hex.isTopHash(topHash),
               let registry = header["registry"]?.stringValue, let manifestRegistry = header["manifest_registry"]?.stringValue,
               case .array(let paths)? = header["paths"] else { throw InstallError.damagedRecord(file, line: 1) }
+        var selected: SelectedEntries?
+        if case .object(let summary)? = header["selected"], let count = summary["count"]?.intValue,
+           let digest = summary["digest"]?.stringValue {
+            selected = SelectedEntries(count: count, digest: digest)
+        }
         self.init(directory: directory, name: name, topHash: topHash, registry: registry, manifestRegistry: manifestRegistry,
-                  paths: paths.compactMap(\.stringValue))
+                  paths: paths.compactMap(\.stringValue), selected: selected)
     }
 
     /// The paths selection this record was installed with.
     public var selection: Installer.Selection { Installer.Selection(paths: paths) }
+}
+
+/// A revision's selected entries in short, so that a record can stand for the manifest when a directory is as
+/// installed (`quilt status` of an unchanged directory then reads neither the manifest nor any file): how many,
+/// and a SHA-256 over each one's size, hash and place (`SelectedEntriesDigest`), in tree order of places.
+public struct SelectedEntries: Sendable, Equatable {
+    public var count: Int
+    /// 64 lowercase hex digits.
+    public var digest: String
+
+    public init(count: Int, digest: String) {
+        self.count = count
+        self.digest = digest
+    }
+}
+
+/// Builds `SelectedEntries`, an entry at a time: from the manifest as install and pull read it, and from the
+/// record's lines as status reads them; equal digests mean the same places with the same sizes and hashes.
+struct SelectedEntriesDigest {
+    private let hasher = SHA256Hasher()
+    private var line: [UInt8] = []
+    private var count = 0
+
+    /// Adds the entry at `place`; places come in tree order.
+    mutating func add(place: String, size: Int, hash: ObjectHash) {
+        line.removeAll(keepingCapacity: true)
+        // The record line's own form without the identity: every field ends at a space, the path is escaped, so
+        // no two entries run together alike.
+        JSONWriter.appendDecimal(UInt64(max(size, 0)), to: &line)
+        line.append(0x20)
+        InstalledFile.appendHashAndPath(hash, place, to: &line)
+        line.withUnsafeBytes { hasher.update($0) }
+        count += 1
+    }
+
+    func finish() -> SelectedEntries {
+        SelectedEntries(count: count, digest: Hex.encode(hasher.finalize()))
+    }
 }
 
 /// One file of an installed directory, as it was when its bytes were last checked: `hash` (of the entry's type)
@@ -106,6 +159,11 @@ public struct InstalledFile: Sendable, Equatable {
         number(identity.ctime)
         number(identity.device)
         number(identity.inode)
+        Self.appendHashAndPath(hash, path, to: &out)
+    }
+
+    /// The end of a line: `<hash type> <hash value> <escaped path>\n`.
+    static func appendHashAndPath(_ hash: ObjectHash, _ path: String, to out: inout [UInt8]) {
         out.append(contentsOf: hash.type.utf8)
         out.append(0x20)
         out.append(contentsOf: hash.value.utf8)

@@ -69,7 +69,7 @@ extension QuiltContext {
             if recordWriter == nil {
                 recordWriter = try installRecords.writer(InstallRecord(
                     directory: try FileSystem.realPath(root), name: name, topHash: topHash, registry: registry.url,
-                    manifestRegistry: record.url, paths: selection.paths))
+                    manifestRegistry: record.url, paths: selection.paths, selected: selected.entries))
             }
             try recordWriter!.addPlaced(zip(batch, identities).compactMap { entry, identity in
                 guard let identity, let hash = entry.hash else { return nil }
@@ -112,19 +112,23 @@ extension QuiltContext {
     /// in), unchanged, in one pass that checks it against its name and that every entry `selection` takes is safe
     /// to write. A manifest `record` cannot hold (a line over its record limit) is refused here, before any file
     /// is written; so is a path of `selection` that takes no entry. It is committed only once the pass has passed;
-    /// until a ref moves, nothing names it (and its name is its content's hash). Returns the selected files and
-    /// their bytes.
+    /// until a ref moves, nothing names it (and its name is its content's hash). Returns the selected files, their
+    /// bytes, and the selected entries in short for the directory's record (nil if one has no hash).
     func copyManifest(_ topHash: String, from registry: Registry, to record: Registry,
-                      selection: Installer.Selection) throws -> (files: Int, bytes: Int) {
-        try registry.readManifest(topHash) { manifest -> (files: Int, bytes: Int) in
+                      selection: Installer.Selection) throws -> (files: Int, bytes: Int, entries: SelectedEntries?) {
+        try registry.readManifest(topHash) { manifest -> (files: Int, bytes: Int, entries: SelectedEntries?) in
             var selected = (files: 0, bytes: 0)
+            var digest = SelectedEntriesDigest()
+            var everyHashKnown = true
             var pathUsed = [Bool](repeating: false, count: selection.paths.count)
             let staged = try record.storage.stage()
             var line: [UInt8] = []
             let written = try record.writer.write(header: manifest.header, directories: manifest.directoryMeta, lines: { emit in
                 while let entry = try manifest.next() {
                     if selection.contains(entry) {
-                        try Installer.checkSafe(selection.relativePath(entry))
+                        let place = selection.relativePath(entry)
+                        try Installer.checkSafe(place)
+                        if let hash = entry.hash { digest.add(place: place, size: entry.size, hash: hash) } else { everyHashKnown = false }
                         selected.files += 1
                         selected.bytes += max(entry.size, 0)
                         if pathUsed.count > 1 { for i in selection.matchingPaths(entry) { pathUsed[i] = true } }
@@ -138,7 +142,7 @@ extension QuiltContext {
             if let unused = pathUsed.firstIndex(of: false) { throw InstallError.noSuchPath(selection.paths[unused]) }
             guard written == topHash else { throw RegistryError.corruptManifest(topHash: topHash, actual: written) }
             try staged.commit(as: Registry.manifestKey(topHash))
-            return selected
+            return (selected.files, selected.bytes, everyHashKnown ? digest.finish() : nil)
         }
     }
 

@@ -57,7 +57,7 @@ extension QuiltContext {
             guard let latest = try source.latest(old.name) else { throw RegistryError.noSuchPackage(old.name, registry: source.url) }
             target = latest
         }
-        let new = InstallRecord(directory: old.directory, name: old.name, topHash: target, registry: source.url,
+        var new = InstallRecord(directory: old.directory, name: old.name, topHash: target, registry: source.url,
                                 manifestRegistry: old.manifestRegistry, paths: old.paths)
         guard target != old.topHash else {
             // What this machine read there, as install records it: the revision a push of the name now expects.
@@ -67,6 +67,7 @@ extension QuiltContext {
         let manifests = try registry(RegistryLocation(old.manifestRegistry))
         let selection = old.selection
         let selected = try copyManifest(target, from: source, to: manifests, selection: selection)
+        new.selected = selected.entries
 
         // 1. The directory against the installed revision; every file whose bytes are known gets a line in
         //    `learnt` (never committed: read twice below).
