@@ -64,8 +64,8 @@ public struct VerifyReport: Sendable, Equatable {
                 pending.removeAll(keepingCapacity: true)
             }
         }
-        func check(_ entry: SelectedEntry, at place: String, against file: DirectoryScanner.File) throws {
-            let stored = try ManifestLine.hash(of: entry.raw)
+        func check(_ entry: ManifestStream.RawEntry, at place: String, against file: DirectoryScanner.File) throws {
+            let stored = try ManifestLine.hash(of: entry)
             guard let hash = stored, let type = hash.hashType else { throw HashError.unsupportedType(stored?.type ?? "none") }
             let found = try known?.numberedLine(for: place)
             let line = found?.line
@@ -94,13 +94,10 @@ public struct VerifyReport: Sendable, Equatable {
         // Entries as their stored lines: only the key, size and hash are needed, read in place (no URL, no meta
         // made into values); the hash only once the file is found.
         let place = selection.placeOfKey
-        let selectsAll = selection.paths.isEmpty
-        func nextSelected() throws -> (entry: SelectedEntry, place: String)? {
+        func nextSelected() throws -> (entry: ManifestStream.RawEntry, place: String)? {
             while let raw = try entries.nextLine() {
                 let key = String(decoding: raw.key, as: UTF8.self)
-                if selectsAll || selection.contains(logicalKey: key) {
-                    return (SelectedEntry(raw: raw), selectsAll ? key : place(key))
-                }
+                if selection.contains(logicalKey: key) { return (raw, place(key)) }
             }
             return nil
         }
@@ -125,12 +122,6 @@ public struct VerifyReport: Sendable, Equatable {
         report.modified.sort { LogicalKey.precedes($0, $1) }
         return report
     }
-}
-
-/// A selected entry of a revision being compared: its stored line, valid until the next is read.
-private struct SelectedEntry {
-    var raw: ManifestStream.RawEntry
-    var size: Int { raw.size }
 }
 
 /// Progress of work done in batches, reported as one running count.

@@ -172,8 +172,18 @@ public enum FileHasher {
         try InputFile.readStably(path) { file in (try hashUnchanged(file: file, type: type), file.size) }
     }
 
-    /// Hashes `file`'s `size` bytes, then checks that the file did not change meanwhile (`changedWhileRead`).
-    public static func hashUnchanged(file: InputFile, type: HashType) throws(FileSystemError) -> ObjectHash {
+    /// Hashes `file`'s `size` bytes, then checks that the file did not change meanwhile (`changedWhileRead`). With
+    /// `keepChunkDigests`, a sha2-256-chunked file of more than one chunk hands the chunk digests its hash is made
+    /// of to it, once the file is known unchanged (the object cache keeps them for a later verified read).
+    public static func hashUnchanged(file: InputFile, type: HashType,
+                                     keepChunkDigests: ((ObjectHash, [[UInt8]]) -> Void)? = nil) throws(FileSystemError) -> ObjectHash {
+        if let keepChunkDigests, type == .sha2256Chunked, file.size > ChunkedHash.minimumChunkSize {
+            let digests = try chunkDigests(file: file)
+            try file.checkUnchanged()
+            let hash = ObjectHash(.sha2256Chunked, value: ChunkedHash.combine(partDigests: digests))
+            keepChunkDigests(hash, digests)
+            return hash
+        }
         let hash = try hash(file: file, type: type)
         try file.checkUnchanged()
         return hash

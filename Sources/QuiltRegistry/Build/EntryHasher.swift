@@ -80,14 +80,8 @@ public enum EntryHasher {
                 // Hash and size come from one read of one version of the file: the size the walk saw is not used.
                 let read = try InputFile.readStably(paths[i]) { file -> (hash: ObjectHash, size: Int, identity: FileIdentity)? in
                     if !bigPass && file.size > ChunkedHash.minimumChunkSize { return nil }
-                    if bigPass, type == .sha2256Chunked, let cache {
-                        let digests = try FileHasher.chunkDigests(file: file)
-                        try file.checkUnchanged()
-                        let hash = ObjectHash(.sha2256Chunked, value: ChunkedHash.combine(partDigests: digests))
-                        cache.keepChunkDigests(digests, for: hash)
-                        return (hash, file.size, file.identity)
-                    }
-                    return (try FileHasher.hashUnchanged(file: file, type: type), file.size, file.identity)
+                    let keep = cache.map { cache in { (hash: ObjectHash, digests: [[UInt8]]) in cache.keepChunkDigests(digests, for: hash) } }
+                    return (try FileHasher.hashUnchanged(file: file, type: type, keepChunkDigests: keep), file.size, file.identity)
                 }
                 guard let (hash, size, identity) = read else {
                     big.withLock { $0.append(i) }

@@ -173,8 +173,7 @@ public final class EntryHandle: @unchecked Sendable {
         // The verified spool of another hash type, or an object of one chunk (whose whole read from S3 fills the
         // cache): the ordinary read.
         if plan.spool != nil || chunkCount <= 1 { return try read(bytes, into: copy) }
-        let remote: S3Transfers?
-        if case .s3 = plan.origins.first { remote = try reader.s3() } else { remote = nil }
+        let remote = try remoteTransfers(plan)
         let partial = remote != nil ? partialObject() : nil
         // The pool goes unused: every local read goes into `buffer`.
         let block = try verifiedChunk(index, plan, remote, BufferPool(byteCount: 0), partial, into: buffer)
@@ -314,8 +313,7 @@ public final class EntryHandle: @unchecked Sendable {
                               _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let first = range.lowerBound / chunkSize, last = (range.upperBound - 1) / chunkSize
         let count = last - first + 1
-        let remote: S3Transfers?
-        if case .s3 = plan.origins.first { remote = try reader.s3() } else { remote = nil }
+        let remote = try remoteTransfers(plan)
         let concurrency = min(count, remote?.concurrency ?? reader.hashConcurrency)
         let pool = BufferPool(byteCount: chunkSize)
         // An S3 object read whole goes into the cache as it streams, kept once every chunk has matched.
@@ -338,6 +336,12 @@ public final class EntryHandle: @unchecked Sendable {
             index += 1
         }
         _ = try? fill?.finish(keep: true)
+    }
+
+    /// The S3 client, when chunks are to come from S3 (no local copy to read them from).
+    private func remoteTransfers(_ plan: Plan) throws -> S3Transfers? {
+        if case .s3 = plan.origins.first { return try reader.s3() }
+        return nil
     }
 
     /// The cache's partial entry of this object (see `partialEntry`).
