@@ -25,35 +25,9 @@ public enum Unmounter {
 
     /// The file system type mounted at `directory`, from /proc/self/mountinfo (nil: no mount there).
     public static func mountType(of directory: String) -> String? {
-        guard let path = try? FileSystem.realPath(directory), let table = FileSystem.readToEnd("/proc/self/mountinfo") else { return nil }
-        var found: String?
-        for line in String(decoding: table, as: UTF8.self).split(separator: "\n") {
-            // id parent major:minor root mountpoint options [optional fields] - type source super-options
-            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard fields.count > 4, unescape(fields[4]) == path,
-                  let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count else { continue }
-            // The last mount on a point is the one seen there.
-            found = String(fields[dash + 1])
-        }
-        return found
-    }
-
-    /// mountinfo writes space, tab, newline and backslash in paths as octal escapes.
-    private static func unescape(_ field: Substring) -> String {
-        var out: [UInt8] = []
-        let bytes = Array(field.utf8)
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == UInt8(ascii: "\\"), i + 3 < bytes.count,
-               let value = UInt8(String(decoding: bytes[i + 1...i + 3], as: UTF8.self), radix: 8) {
-                out.append(value)
-                i += 4
-            } else {
-                out.append(bytes[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        guard let path = try? FileSystem.realPath(directory) else { return nil }
+        // The last mount on a point is the one seen there.
+        return Mount.table()?.last { $0.mountPoint == path }?.type
     }
 
     private static func run(_ arguments: [String]) throws -> Int32 {

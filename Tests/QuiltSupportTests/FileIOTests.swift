@@ -140,4 +140,25 @@ private func letTheClockMoveOn() { usleep(UInt32(InputFile.stampTick / 1000 + 10
         #expect(FileSystem.executables(named: "tool", searchPath: searchPath) == [dir.path + "/c/tool", dir.path + "/a/tool"])
         #expect(FileSystem.executables(named: "other", searchPath: searchPath).isEmpty)
     }
+
+    /// Read leases (ReadLease.swift): held until someone opens the file for writing, whose open does not wait for
+    /// the kernel's 45 seconds (the lease is let go in the signal handler); none while a writer has it open.
+    @Test func aReadLeaseHoldsUntilTheFileIsOpenedForWriting() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("a.bin", "leased bytes")
+        let file = try InputFile(path: path)
+        #expect(file.takeReadLease(), "leases are taken on \(dir.path)'s file system")
+        #expect(file.holdsReadLease)
+        #expect(file.holdsReadLease)
+        let writer = open(path, O_WRONLY)
+        #expect(writer >= 0)
+        #expect(!file.holdsReadLease)
+        let whileWritten = try InputFile(path: path)
+        #expect(!whileWritten.takeReadLease())
+        close(writer)
+        let afterwards = try InputFile(path: path)
+        #expect(afterwards.takeReadLease())
+        _ = truncate(path, 3)
+        #expect(!afterwards.holdsReadLease)
+    }
 }

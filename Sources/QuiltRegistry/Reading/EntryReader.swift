@@ -8,7 +8,9 @@
 // where they are the chunked layout's; or the object itself, hashed whole on all cores first (a local file), or
 // downloaded whole into the cache or a spool first (S3 with no usable checksums). Whatever their source, they are
 // used only once they combine to the manifest's value. Chunks are then read (again) for output and each is checked
-// against its digest, so a file that changed between the two reads is caught at the first chunk that differs.
+// against its digest, so a file that changed between the two reads is caught at the first chunk that differs;
+// except a local file hashed under a read lease (ReadLease.swift): while the lease holds, the file is as it was
+// hashed, so its chunks are handed out unhashed, and one read with no record costs one hash, not two.
 // Other hash types (SHA256, CRC64NVME) cannot be checked in parts: the object is copied whole into a spool (memory,
 // or a nameless file in TMPDIR past 8 MiB; the cache entry for an S3 object the cache takes) while it is hashed,
 // and is handed out from there once it matched.
@@ -102,6 +104,9 @@ public final class EntryHandle: @unchecked Sendable {
         var digests: [[UInt8]]?
         /// The verified copy (other hash types).
         var spool: Spool?
+        /// The local file `digests` were computed from, under a read lease taken before: while the lease holds,
+        /// its chunks are those digests' bytes.
+        var leased: InputFile?
     }
 
     private let hash: ObjectHash
@@ -224,6 +229,8 @@ public final class EntryHandle: @unchecked Sendable {
             switch origin {
             case .local(let file, let cached):
                 let digests: [[UInt8]]
+                // Taken before the file is first read, so that it covers every byte hashed.
+                let leased = (file as? InputFile).flatMap { $0.takeReadLease() ? $0 : nil }
                 do {
                     digests = try Self.chunkDigests(of: file, size: size)
                 } catch {
@@ -235,6 +242,7 @@ public final class EntryHandle: @unchecked Sendable {
                     throw wholeMismatch
                 }
                 plan.digests = digests
+                plan.leased = leased
             case .s3(let source):
                 let transfers = try reader.s3()
                 if reader.useS3Checksums, case .digests(let digests) = transfers.partDigestsFromChecksums(source, size: size) {
@@ -367,7 +375,17 @@ public final class EntryHandle: @unchecked Sendable {
             let block: Block
             do {
                 switch origin {
-                case .local(let file, _): block = try Block(reading: bytes, of: file, pool: pool, into: target)
+                case .local(let file, _):
+                    if let leased = plan.leased, leased === file, leased.holdsReadLease, let digests = plan.digests {
+                        // Unchanged since it was hashed if the lease still holds once the chunk is read; if it
+                        // broke meanwhile, the chunk is hashed now, as any other.
+                        let unhashed = try Block(reading: bytes, of: file, pool: pool, into: target, digest: digests[index])
+                        if leased.holdsReadLease { return unhashed }
+                        unhashed.hashBytes()
+                        block = unhashed
+                    } else {
+                        block = try Block(reading: bytes, of: file, pool: pool, into: target)
+                    }
                 case .s3(let source):
                     // A kept chunk that does not match is fetched again, and written over.
                     if let kept = partial?.source(of: index),
@@ -507,20 +525,22 @@ final class Block: @unchecked Sendable {
     private let array: [UInt8]
     private let pool: BufferPool?
     let count: Int
-    let digest: [UInt8]
+    /// The bytes' SHA-256; for a block read with a known `digest`, that one until `hashBytes`.
+    private(set) var digest: [UInt8]
 
     /// Reads `bytes` of `file` into a buffer of `pool` (or into `target`, the caller's, which the block then only
-    /// points at), hashing each piece as it arrives (while it is still in the core's cache, as `FileHasher` does).
+    /// points at), hashing each piece as it arrives (while it is still in the core's cache, as `FileHasher` does);
+    /// with `digest` (bytes known to be unchanged since they were hashed), not hashing them.
     init(reading bytes: Range<Int>, of file: any PositionalFile, pool: BufferPool,
-         into target: UnsafeMutableRawBufferPointer? = nil) throws {
+         into target: UnsafeMutableRawBufferPointer? = nil, digest known: [UInt8]? = nil) throws {
         let buffer = target ?? pool.take()
-        let hasher = SHA256Hasher()
+        let hasher = known == nil ? SHA256Hasher() : nil
         var offset = 0
         do {
             while offset < bytes.count {
                 let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<min(bytes.count, offset + FileHasher.partReadSize)])
                 try file.readFully(into: piece, at: bytes.lowerBound + offset)
-                hasher.update(UnsafeRawBufferPointer(piece))
+                hasher?.update(UnsafeRawBufferPointer(piece))
                 offset += piece.count
             }
         } catch {
@@ -531,7 +551,12 @@ final class Block: @unchecked Sendable {
         self.pool = target == nil ? pool : nil
         array = []
         count = bytes.count
-        digest = hasher.finalize()
+        digest = known ?? hasher!.finalize()
+    }
+
+    /// Makes `digest` the bytes' own (a block read with a known digest whose promise lapsed).
+    func hashBytes() {
+        digest = withBytes { SHA256Hasher.digest($0) }
     }
 
     init(_ body: [UInt8]) {
