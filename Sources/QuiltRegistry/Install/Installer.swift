@@ -84,22 +84,24 @@ public struct Installer: Sendable {
     }
 
     /// The directory of `relativePath` below `root`, opened one component at a time from the directory held,
-    /// created where missing; a symbolic link or a file on the way is refused. Returns it and the file's name.
+    /// created where missing; a symbolic link or a file on the way is refused. Returns it, the file's name and what is
+    /// at that name now (nil: nothing, so nothing can be in place already).
     ///
     /// With `opened`, directories already opened by this batch (by their path below `root`) are taken from it,
     /// and new ones put in it: a batch of files in a few directories opens each once, not once per file.
     static func openParent(root: DirectoryHandle, relativePath: String,
-                           opened: Locked<[Substring: DirectoryHandle]>? = nil) throws -> (DirectoryHandle, String) {
+                           opened: Locked<[Substring: DirectoryHandle]>? = nil) throws -> (DirectoryHandle, String, FileKind?) {
         var current = root
         let parts = relativePath.split(separator: "/", omittingEmptySubsequences: false)
         let name = String(parts.last!)
         let parentPath = relativePath.utf8.count > name.utf8.count
             ? relativePath[..<relativePath.utf8.index(relativePath.utf8.endIndex, offsetBy: -(name.utf8.count + 1))] : ""
         if let opened, !parentPath.isEmpty, let held = opened.withLock({ $0[parentPath] }) {
-            if held.kind(of: name) == .directory {
+            let there = held.kind(of: name)
+            if there == .directory {
                 throw InstallError.unsafeKey(relativePath, reason: "a directory is in the way")
             }
-            return (held, name)
+            return (held, name, there)
         }
         for part in parts.dropLast() {
             let next: DirectoryHandle
@@ -114,10 +116,11 @@ public struct Installer: Sendable {
             current = next
         }
         if let opened, !parentPath.isEmpty { opened.withLock { $0[parentPath] = current } }
-        if current.kind(of: name) == .directory {
+        let there = current.kind(of: name)
+        if there == .directory {
             throw InstallError.unsafeKey(relativePath, reason: "a directory is in the way")
         }
-        return (current, name)
+        return (current, name, there)
     }
 
     /// An install killed mid-file leaves its `.<name>.tmp-XXXXXX` behind (never the file itself): remove those
@@ -160,11 +163,11 @@ public struct Installer: Sendable {
         let key = try PhysicalKey(url: entry.physicalKey)
         guard let expected = entry.hash else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
         guard let type = expected.hashType else { throw HashError.unsupportedType(expected.type) }
-        let (directory, name) = try Self.openParent(root: root, relativePath: relativePath, opened: opened)
+        let (directory, name, there) = try Self.openParent(root: root, relativePath: relativePath, opened: opened)
         // Before the network: the file already in place, then the cache. Local keys are read directly, which
         // costs no more than either.
         if !key.isLocal {
-            if let inPlace = Self.alreadyInPlace(directory: directory, name: name, size: entry.size, hash: expected, type: type) {
+            if there != nil, let inPlace = Self.alreadyInPlace(directory: directory, name: name, size: entry.size, hash: expected, type: type) {
                 return inPlace.identity
             }
             if let cache, let placed = try copyFromCache(cache, expected, type: type, size: entry.size, directory: directory, name: name) {

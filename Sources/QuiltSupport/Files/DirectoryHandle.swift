@@ -155,11 +155,8 @@ public final class DirectoryHandle: @unchecked Sendable {
     /// umask; returns its descriptor and name.
     func createTemporaryFile(prefix: String) throws(FileSystemError) -> (Int32, String) {
         let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
-        var generator = SystemRandomNumberGenerator()
         for _ in 0..<100 {
-            // One draw for the six letters (a draw is a getrandom call: one per letter was twelve calls per
-            // installed file).
-            var bits = generator.next()
+            var bits = TemporaryNames.next()
             let suffix = (0..<6).map { _ -> UInt8 in
                 defer { bits /= UInt64(letters.count) }
                 return letters[Int(bits % UInt64(letters.count))]
@@ -170,5 +167,25 @@ public final class DirectoryHandle: @unchecked Sendable {
             if errno != EEXIST { throw .cannotWrite(path: path + "/" + name, reason: errnoText()) }
         }
         throw .cannotWrite(path: path + "/" + prefix + "XXXXXX", reason: "no free temporary name")
+    }
+}
+
+/// Draws for temporary names: a random start (one getrandom call a process, not one a file: an install of 2,000
+/// small files made 4,000 of them) stepped by SplitMix64, so names differ between processes and within one.
+/// They need not be unpredictable: O_EXCL, not the name, keeps another's file from being taken for ours.
+enum TemporaryNames {
+    private static let state: Locked<UInt64> = {
+        var generator = SystemRandomNumberGenerator()
+        return Locked(generator.next())
+    }()
+
+    static func next() -> UInt64 {
+        var z = state.withLock { value -> UInt64 in
+            value &+= 0x9E37_79B9_7F4A_7C15
+            return value
+        }
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -87,9 +87,8 @@ public final class InputFile: @unchecked Sendable {
     init(duplicating fd: Int32, path: String) throws(FileSystemError) {
         self.path = path
         openedAt = fileStampClock()
-        let copy = dup(fd)
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
         guard copy >= 0 else { throw .cannotOpen(path: path, reason: errnoText()) }
-        _ = fcntl(copy, F_SETFD, FD_CLOEXEC)
         var info = stat()
         guard fstat(copy, &info) == 0 else {
             let reason = errnoText()
@@ -114,7 +113,8 @@ public final class InputFile: @unchecked Sendable {
     /// the read-ahead, which a file not in the page cache is read at. Only advice: a failure changes nothing.
     public func adviseSequentialRead() {
         #if os(Linux)
-        _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL)
+        // A file within the default read-ahead (128 KiB) is read in one go anyway: no call for it.
+        if size > 1 << 17 { _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL) }
         #endif
     }
 
