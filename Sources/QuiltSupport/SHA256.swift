@@ -65,19 +65,21 @@ public final class SHA256Hasher {
     }
 }
 
-/// HMAC-SHA256, for AWS signatures.
+/// HMAC-SHA256 (RFC 2104), for AWS signatures: every S3 request signs once. Written over the SHA-256 fetched
+/// once rather than through OpenSSL's `HMAC()`, which in OpenSSL 3 fetches the HMAC and SHA-256 implementations
+/// again and builds a MAC context on each call: 4.6% of a cold install's user time for 2,000 small objects
+/// (`perf record -e cpu-clock:u`), where two hashes of a block and a digest are a fraction of that.
 public func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
-    var out = [UInt8](repeating: 0, count: 32)
-    var length: UInt32 = 32
-    key.withUnsafeBytes { k in
-        message.withUnsafeBytes { m in
-            out.withUnsafeMutableBufferPointer { o in
-                _ = HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                         m.count, o.baseAddress, &length)
-            }
-        }
-    }
-    return out
+    let blockSize = 64
+    var block = key.count > blockSize ? SHA256Hasher.digest(key) : key
+    block += [UInt8](repeating: 0, count: blockSize - block.count)
+    let hasher = SHA256Hasher()
+    hasher.update(block.map { $0 ^ 0x36 })
+    hasher.update(message)
+    let inner = hasher.finalize()
+    hasher.update(block.map { $0 ^ 0x5C })
+    hasher.update(inner)
+    return hasher.finalize()
 }
 
 /// SHA-1 of `bytes` as lowercase hex. Not for security: the AWS CLI names its SSO token cache files by it.
