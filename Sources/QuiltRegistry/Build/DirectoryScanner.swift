@@ -56,6 +56,13 @@ public enum DirectoryScanner {
     /// same place, as in the walk on this thread alone.
     public static func walk(_ directory: String, applyIgnore: Bool = true, workers: Int = 0,
                             undecodable: ([UInt8]) throws -> Void, visit: (File) throws -> Void) throws {
+        try walk(directory, applyIgnore: applyIgnore, workers: workers, heldLimit: ParallelWalk.defaultHeldLimit,
+                 undecodable: undecodable, visit: visit)
+    }
+
+    /// `walk`, with `heldLimit` for `ParallelWalk` (tests make it small).
+    static func walk(_ directory: String, applyIgnore: Bool, workers: Int, heldLimit: Int,
+                     undecodable: ([UInt8]) throws -> Void, visit: (File) throws -> Void) throws {
         let root: String
         do { root = try FileSystem.realPath(directory) } catch { throw BuildError.notADirectory(directory) }
         guard FileSystem.isDirectory(root) else { throw BuildError.notADirectory(directory) }
@@ -71,7 +78,7 @@ public enum DirectoryScanner {
         do { top = try DirectoryHandle(path: root) } catch { throw BuildError.unreadable(path: root, reason: error.message) }
         let start = Walker.Directory(opened: top, path: root)
         if workers > 0 {
-            try ParallelWalk(walker, workers: workers).walk(start, undecodable: undecodable, visit: visit)
+            try ParallelWalk(walker, workers: workers, heldLimit: heldLimit).walk(start, undecodable: undecodable, visit: visit)
         } else {
             try walker.walk(start, undecodable: undecodable, visit: visit)
         }

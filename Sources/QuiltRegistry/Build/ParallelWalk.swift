@@ -44,7 +44,10 @@ final class ParallelWalk: @unchecked Sendable {
     private var workersWaiting = 0
     private var callerWaiting = false
 
-    init(_ walker: DirectoryScanner.Walker, workers: Int, heldLimit: Int = 8192) {
+    /// About 1 MB of files: a few directories' worth ahead of the caller.
+    static let defaultHeldLimit = 8192
+
+    init(_ walker: DirectoryScanner.Walker, workers: Int, heldLimit: Int) {
         self.walker = walker
         self.workers = workers
         self.heldLimit = heldLimit
