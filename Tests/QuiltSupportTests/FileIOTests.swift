@@ -161,4 +161,15 @@ private func letTheClockMoveOn() { usleep(UInt32(InputFile.stampTick / 1000 + 10
         _ = truncate(path, 3)
         #expect(!afterwards.holdsReadLease)
     }
+
+    /// The mount table names the root's file system, and the root's device number is written as the table writes it.
+    @Test func theMountTableNamesTheRootsFileSystemAndDevice() throws {
+        let mounts = try #require(Mount.table())
+        let root = try #require(mounts.last { $0.mountPoint == "/" })
+        #expect(!root.type.isEmpty)
+        let device = try #require(FileSystem.identity("/")).device
+        #expect(mounts.contains { $0.device == Mount.deviceName(device) })
+        #expect(Mount.deviceName(0xfe00) == "254:0")
+        #expect(Mount.deviceName(0x1001_0300) == "259:65536")  // makedev(259, 65536): a minor past 8 bits
+    }
 }
