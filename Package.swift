@@ -40,8 +40,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
-        // libcurl through pkg-config: HTTP for S3. Imported by QuiltHTTP only.
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl's headers: HTTP for S3. Not linked: CCurlShims loads libcurl.so.4 at the first request (its header
+        // says why), so no pkg-config libraries either. Imported by QuiltHTTP and CCurlShims only.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // OpenSSL's libcrypto: SHA-256 and HMAC. Imported by QuiltSupport only.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // zlib: the deflate/inflate streams of bundles. Imported by QuiltArchive only.
@@ -49,7 +50,7 @@ let package = Package(
         // libfuse 3's low-level API: `quilt mount`. Imported by QuiltMount only.
         .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         // Typed wrappers for the C calls Swift cannot make itself, one module per C library so that each is imported
-        // by that library's owner alone: variadic curl_easy_setopt and curl's macros (QuiltHTTP), zlib's init macros
+        // by that library's owner alone: libcurl's loader and variadic curl_easy_setopt (QuiltHTTP), zlib's init macros
         // (QuiltArchive), libfuse's argument and loop macros and file-info bit fields (QuiltMount).
         .target(name: "CCurlShims", dependencies: ["CCurl"]),
         .target(name: "CZlibShims", dependencies: ["CZlib"]),

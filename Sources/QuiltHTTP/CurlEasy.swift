@@ -8,8 +8,6 @@ import Glibc
 import Darwin
 #endif
 
-/// Runs once per process, before the first handle is made; curl_global_init is not thread-safe itself.
-private let curlGlobalInitResult: CURLcode = quilt_curl_global_init_default()
 
 // The callbacks are plain C function pointers; the context pointer is the transfer state.
 private let readCallback: quilt_curl_data_callback = { buffer, size, count, context in
@@ -59,8 +57,15 @@ final class CurlEasy {
     private let handle: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
-    init?() {
-        guard curlGlobalInitResult == CURLE_OK, let handle = curl_easy_init() else { return nil }
+    /// Loads libcurl at the first handle of the process (CCurlShims.h says why it is not linked). Throws why it
+    /// could not be loaded, or why a handle could not be made, for the request to `url`.
+    init(forRequestTo url: String) throws {
+        guard quilt_curl_load() == CURLE_OK else {
+            throw HTTPError.transport(url: url, detail: quilt_curl_load_error().map { String(cString: $0) } ?? "cannot initialise libcurl")
+        }
+        guard let handle = quilt_curl_easy_init() else {
+            throw HTTPError.transport(url: url, detail: "cannot initialise libcurl")
+        }
         self.handle = handle
         // CURL_ERROR_SIZE is 256.
         errorBuffer = .allocate(capacity: 256)
@@ -68,14 +73,14 @@ final class CurlEasy {
     }
 
     deinit {
-        curl_easy_cleanup(handle)
+        quilt_curl_easy_cleanup(handle)
         errorBuffer.deallocate()
     }
 
     /// Performs one request synchronously on the calling thread.
     func perform(_ request: HTTPRequest, destination: HTTPResponseDestination, timeouts: CurlTimeouts) throws -> HTTPResponse {
         // reset keeps the connection and DNS caches, which is the point of reusing the handle.
-        curl_easy_reset(handle)
+        quilt_curl_easy_reset(handle)
         errorBuffer[0] = 0
         let place = request.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.url
 
@@ -105,14 +110,14 @@ final class CurlEasy {
             destinationFD: destinationFD, destinationOffset: destinationOffset)
 
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
-        defer { curl_slist_free_all(headerList) }
+        defer { quilt_curl_slist_free_all(headerList) }
         for header in request.headers {
-            headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
+            headerList = quilt_curl_slist_append(headerList, "\(header.name): \(header.value)")
         }
         let hasBody = request.method == "PUT" || request.method == "POST"
         if hasBody {
             // curl would wait for `100 Continue` before sending the body; S3 does not need the round trip.
-            headerList = curl_slist_append(headerList, "Expect:")
+            headerList = quilt_curl_slist_append(headerList, "Expect:")
         }
 
         try withExtendedLifetime(state) {
@@ -154,7 +159,7 @@ final class CurlEasy {
             }
             try check(quilt_curl_setopt_ptr(handle, CURLOPT_HTTPHEADER, headerList))
 
-            let code = curl_easy_perform(handle)
+            let code = quilt_curl_easy_perform(handle)
             // Drop pointers into this call's memory so nothing dangles in the pooled handle.
             _ = quilt_curl_setopt_ptr(handle, CURLOPT_HTTPHEADER, nil)
             _ = quilt_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, nil)
@@ -173,7 +178,7 @@ final class CurlEasy {
             return .destination(detail: destinationError)
         }
         var detail = String(cString: errorBuffer)
-        if detail.isEmpty { detail = String(cString: curl_easy_strerror(code)) }
+        if detail.isEmpty { detail = String(cString: quilt_curl_easy_strerror(code)) }
         switch code {
         case CURLE_OPERATION_TIMEDOUT: return .timedOut(url: place, detail: detail)
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT:
@@ -195,7 +200,7 @@ final class CurlEasy {
 
     private func check(_ code: CURLcode) throws {
         guard code == CURLE_OK else {
-            throw HTTPError.transport(url: "", detail: "curl option rejected: \(String(cString: curl_easy_strerror(code)))")
+            throw HTTPError.transport(url: "", detail: "curl option rejected: \(String(cString: quilt_curl_easy_strerror(code)))")
         }
     }
 }

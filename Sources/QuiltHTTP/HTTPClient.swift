@@ -59,10 +59,8 @@ public final class HTTPClient: Sendable {
         let easy: CurlEasy
         if let pooled = idle.withLock({ $0.popLast() }) {
             easy = pooled
-        } else if let fresh = CurlEasy() {
-            easy = fresh
         } else {
-            throw HTTPError.transport(url: request.url, detail: "cannot initialise libcurl")
+            easy = try CurlEasy(forRequestTo: request.url)
         }
         let timeouts = CurlTimeouts(
             connectMilliseconds: Self.whole(configuration.connectTimeout * 1000),

@@ -121,11 +121,12 @@ test_expect_success DPKG 'install the .deb (dpkg -i as root; else dpkg -x and it
 	for p in $programs; do test -x "$bin/$p" || return 1; done
 '
 
-test_expect_success DPKG 'ldd: every program loads system libraries only, nothing from the toolchain' '
+# libcurl is not among them: it is loaded at the first request (the push to moto below makes one).
+test_expect_success DPKG 'ldd: every program loads system libraries only, nothing from the toolchain, and not libcurl' '
 	for p in $programs; do
 		ldd "$bin/$p" >ldd.out &&
 		! grep -e "not found" -e "${toolchain:-/no-toolchain}" -e "libswift" -e "libFoundation" -e "libdispatch" ldd.out &&
-		grep -q "libcurl.so.4 => /" ldd.out || { cat ldd.out; return 1; }
+		grep -q "libcrypto.so.3 => /" ldd.out && ! grep -q "libcurl" ldd.out || { cat ldd.out; return 1; }
 	done
 '
 
