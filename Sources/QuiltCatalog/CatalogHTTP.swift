@@ -52,7 +52,7 @@ struct CatalogHTTP: Sendable {
         switch error {
         case .timedOut(_, let detail): return "timed out (\(detail))"
         case .cannotConnect(_, let detail), .tls(_, let detail), .transport(_, let detail): return detail
-        case .localFile(_, let detail), .destination(let detail): return detail
+        case .localFile(_, let detail), .destination(let detail), .unavailable(let detail): return detail
         }
     }
 }

@@ -58,13 +58,13 @@ final class CurlEasy {
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
     /// Loads libcurl at the first handle of the process (CCurlShims.h says why it is not linked). Throws why it
-    /// could not be loaded, or why a handle could not be made, for the request to `url`.
-    init(forRequestTo url: String) throws {
+    /// could not be loaded, or why a handle could not be made.
+    init() throws {
         guard quilt_curl_load() == CURLE_OK else {
-            throw HTTPError.transport(url: url, detail: quilt_curl_load_error().map { String(cString: $0) } ?? "cannot initialise libcurl")
+            throw HTTPError.unavailable(detail: quilt_curl_load_error().map { String(cString: $0) } ?? "cannot initialise libcurl")
         }
         guard let handle = quilt_curl_easy_init() else {
-            throw HTTPError.transport(url: url, detail: "cannot initialise libcurl")
+            throw HTTPError.unavailable(detail: "curl_easy_init failed")
         }
         self.handle = handle
         // CURL_ERROR_SIZE is 256.

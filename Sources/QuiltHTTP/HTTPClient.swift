@@ -60,7 +60,7 @@ public final class HTTPClient: Sendable {
         if let pooled = idle.withLock({ $0.popLast() }) {
             easy = pooled
         } else {
-            easy = try CurlEasy(forRequestTo: request.url)
+            easy = try CurlEasy()
         }
         let timeouts = CurlTimeouts(
             connectMilliseconds: Self.whole(configuration.connectTimeout * 1000),

@@ -15,6 +15,9 @@ public enum HTTPError: QuiltError, Equatable {
     case destination(detail: String)
     /// Any other transport error (connection reset, malformed response, …).
     case transport(url: String, detail: String)
+    /// libcurl could not be loaded or initialised (it is loaded at the first request): no request can be made,
+    /// so none is tried again.
+    case unavailable(detail: String)
 
     public var kind: FailureKind { .operationFailed }
 
@@ -26,6 +29,7 @@ public enum HTTPError: QuiltError, Equatable {
         case .localFile(let path, let detail): return "cannot transfer local file \(quoted(path)): \(detail)"
         case .destination(let detail): return "cannot write the downloaded data: \(detail)"
         case .transport(let url, let detail): return "transfer failed for \(quoted(url)): \(detail)"
+        case .unavailable(let detail): return "cannot make HTTP requests: \(detail)"
         }
     }
 
@@ -33,7 +37,7 @@ public enum HTTPError: QuiltError, Equatable {
     public var isRetryable: Bool {
         switch self {
         case .timedOut, .cannotConnect, .transport: return true
-        case .tls, .localFile, .destination: return false
+        case .tls, .localFile, .destination, .unavailable: return false
         }
     }
 }

@@ -94,4 +94,18 @@ test_expect_success S3 'nothing was published by the failed pushes' '
     test_must_fail quilt-rev-parse --registry "s3://$BUCKET" ns/perm
 '
 
+# libcurl is loaded at the first request (Sources/CCurlShims): a library that cannot be loaded is one error line and
+# exit 1 for what needs the network, and nothing at all for what does not. The dynamic loader looks in
+# LD_LIBRARY_PATH first, so an empty libcurl.so.4 there stands for a broken one.
+test_expect_success 'a libcurl that cannot be loaded: S3 fails with one error line, local commands do not notice' '
+    mkdir badlib && : >badlib/libcurl.so.4 &&
+    mkdir local && echo x >local/a.txt &&
+    LD_LIBRARY_PATH=$TRASH/badlib quilt build t/local local --registry localreg >top &&
+    LD_LIBRARY_PATH=$TRASH/badlib quilt-rev-parse t/local --registry localreg >rev && test_cmp top rev &&
+    test_must_fail --exit=1 env LD_LIBRARY_PATH=$TRASH/badlib AWS_ENDPOINT_URL=http://127.0.0.1:9 AWS_ACCESS_KEY_ID=k \
+        AWS_SECRET_ACCESS_KEY=s AWS_DEFAULT_REGION=us-east-1 quilt-rev-parse --registry s3://no-bucket t/local 2>err &&
+    cat err &&
+    one_error_line err && grep -q "cannot load libcurl: .*libcurl.so.4" err
+'
+
 test_done
