@@ -140,11 +140,12 @@ public struct InstalledFile: Sendable, Equatable {
     }
 
     /// Whether the file, found now at `current`, still holds the bytes of `hash`: the push journal's rule
-    /// (`SourceIdentity.match`: every field the same, inode and change time included, which nothing can put back).
-    /// A record is written only with identities that prove their bytes (`FileIdentity.isRacy`), so a file
-    /// written again in the clock tick of the record's stat has a change time the record does not hold.
+    /// (`SourceIdentity.match` with every field known: all the same, inode and change time included, which
+    /// nothing can put back), compared field by field with no identity built around the path (a status asks it
+    /// of every file). A record is written only with identities that prove their bytes (`FileIdentity.isRacy`), so
+    /// a file written again in the clock tick of the record's stat has a change time the record does not hold.
     public func isUnchanged(at current: FileIdentity) -> Bool {
-        SourceIdentity(path: path, identity).match(SourceIdentity(path: path, current)) == .same
+        identity == current
     }
 
     func appendLine(to out: inout [UInt8]) {
@@ -183,7 +184,10 @@ public struct InstalledFile: Sendable, Equatable {
         // The fields before the path, found in place, not gathered in an array: a status reads a line per file.
         var start = 0
         func field() -> UnsafeRawBufferPointer? {
-            guard let space = line[start...].firstIndex(of: 0x20) else { return nil }
+            // memchr, not `firstIndex(of:)` on a slice: that was 3.5% of a second status's user time.
+            guard start < line.count, let base = line.baseAddress,
+                  let hit = memchr(base + start, 0x20, line.count - start) else { return nil }
+            let space = base.distance(to: UnsafeRawPointer(hit))
             defer { start = space + 1 }
             return UnsafeRawBufferPointer(rebasing: line[start..<space])
         }
