@@ -125,6 +125,24 @@ import QuiltTestSupport
         #expect(digest([("a\n1 sha2-256-chunked v b", 1, h)]) != digest([("a", 1, h), ("b", 1, h)]))
     }
 
+    @Test func theSelectedEntriesDigestIsTheSHA256OfTheLinesHoweverManyThereAre() {
+        // Lines are hashed in batches: across several batches, the digest is still that of all the lines in a row.
+        var digest = SelectedEntriesDigest()
+        var lines: [UInt8] = []
+        for i in 0..<3_000 {
+            let place = i % 7 == 0 ? "dir \\ \(i)\nname" : "d\(i % 40)/file-\(i).json"
+            let hash = ObjectHash(.sha2256Chunked, value: "hash\(i)")
+            digest.add(place: place, size: i * 17, hash: hash)
+            lines += Array("\(i * 17) sha2-256-chunked hash\(i) ".utf8)
+            for byte in place.utf8 {
+                if byte == 0x5C { lines += [0x5C, 0x5C] } else if byte == 0x0A { lines += [0x5C, 0x6E] } else { lines.append(byte) }
+            }
+            lines.append(0x0A)
+        }
+        #expect(lines.count > 3 << 15)
+        #expect(digest.finish() == SelectedEntries(count: 3_000, digest: Hex.encode(SHA256Hasher.digest(lines))))
+    }
+
     @Test func aDirectoryIsAsRecordedOnlyIfEveryFileAndLineAgreeWithTheSummary() throws {
         let dir = TemporaryDirectory()
         dir.file("installed/a", "a")

@@ -110,18 +110,23 @@ struct SelectedEntriesDigest {
 
     /// Adds the entry at `place`; places come in tree order.
     mutating func add(place: String, size: Int, hash: ObjectHash) {
-        line.removeAll(keepingCapacity: true)
         // The record line's own form without the identity: every field ends at a space, the path is escaped, so
-        // no two entries run together alike.
+        // no two entries run together alike. Lines are hashed some hundred at a time, not one by one.
         JSONWriter.appendDecimal(UInt64(max(size, 0)), to: &line)
         line.append(0x20)
         InstalledFile.appendHashAndPath(hash, place, to: &line)
-        line.withUnsafeBytes { hasher.update($0) }
         count += 1
+        if line.count >= 1 << 15 { flush() }
     }
 
-    func finish() -> SelectedEntries {
-        SelectedEntries(count: count, digest: Hex.encode(hasher.finalize()))
+    private mutating func flush() {
+        line.withUnsafeBytes { hasher.update($0) }
+        line.removeAll(keepingCapacity: true)
+    }
+
+    mutating func finish() -> SelectedEntries {
+        flush()
+        return SelectedEntries(count: count, digest: Hex.encode(hasher.finalize()))
     }
 }
 
@@ -169,11 +174,16 @@ public struct InstalledFile: Sendable, Equatable {
         out.append(0x20)
         out.append(contentsOf: hash.value.utf8)
         out.append(0x20)
-        for byte in path.utf8 {
-            switch byte {
-            case 0x5C: out.append(0x5C); out.append(0x5C)
-            case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
-            default: out.append(byte)
+        // Nearly every path has nothing to escape: copied whole, not byte by byte.
+        if !path.utf8.contains(where: { $0 == 0x5C || $0 == 0x0A }) {
+            out.append(contentsOf: path.utf8)
+        } else {
+            for byte in path.utf8 {
+                switch byte {
+                case 0x5C: out.append(0x5C); out.append(0x5C)
+                case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+                default: out.append(byte)
+                }
             }
         }
         out.append(0x0A)
