@@ -82,7 +82,6 @@ final class CurlEasy {
         // reset keeps the connection and DNS caches, which is the point of reusing the handle.
         quilt_curl_easy_reset(handle)
         errorBuffer[0] = 0
-        let place = request.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.url
 
         var bodyFile: InputFile?
         var bodyOffset = 0
@@ -128,7 +127,9 @@ final class CurlEasy {
             try set(CURLOPT_SSL_VERIFYPEER, 1)
             try set(CURLOPT_SSL_VERIFYHOST, 2)
             if let bundle = timeouts.caBundlePath { try set(CURLOPT_CAINFO, bundle) }
-            try set(CURLOPT_TCP_KEEPALIVE, 1)
+            // No TCP keepalive probes (curl's are off by default, as botocore's): a stalled transfer is caught
+            // by the stall limit below, and turning them on cost three setsockopt calls per connection, which a
+            // server that closes every connection (moto does) makes one per request.
             try set(CURLOPT_FOLLOWLOCATION, 0)
             try set(CURLOPT_CONNECTTIMEOUT_MS, timeouts.connectMilliseconds)
             if timeouts.requestMilliseconds > 0 { try set(CURLOPT_TIMEOUT_MS, timeouts.requestMilliseconds) }
@@ -164,6 +165,7 @@ final class CurlEasy {
             _ = quilt_curl_setopt_ptr(handle, CURLOPT_HTTPHEADER, nil)
             _ = quilt_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, nil)
             if code != CURLE_OK {
+                let place = request.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.url
                 throw transferError(code, state: state, place: place, request: request)
             }
         }

@@ -78,10 +78,9 @@ final class CurlTransferState {
         while end > 0 && (line[end - 1] == 0x0A || line[end - 1] == 0x0D) { end -= 1 }
         let bytes = UnsafeBufferPointer(rebasing: line[0..<end])
         if bytes.starts(with: "HTTP/".utf8) {
-            let text = String(decoding: bytes, as: UTF8.self)
-            let fields = text.split(separator: " ", maxSplits: 2)
-            status = fields.count > 1 ? Int(fields[1]) ?? 0 : 0
-            headers.removeAll()
+            status = Self.statusCode(of: bytes)
+            headers.removeAll(keepingCapacity: true)
+            headers.reserveCapacity(16)
             return
         }
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return }
@@ -102,6 +101,21 @@ final class CurlTransferState {
         })
         let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
         headers.append((name: name, value: value))
+    }
+
+    /// The code of a status line (`HTTP/1.1 200 OK`, `HTTP/2 404`): the digits after the first spaces, up to the
+    /// next space or the end; 0 if there are none (the split into Strings it replaced was half of this callback).
+    static func statusCode(of line: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let space = line.firstIndex(of: UInt8(ascii: " ")) else { return 0 }
+        var code = 0
+        var digits = 0
+        for byte in line[(space + 1)...] {
+            if byte == UInt8(ascii: " ") { if digits == 0 { continue } else { break } }
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"), digits < 9 else { return 0 }
+            code = code * 10 + Int(byte - UInt8(ascii: "0"))
+            digits += 1
+        }
+        return digits > 0 ? code : 0
     }
 
     /// Takes a piece of the response body; returns false to make curl stop with a write error.

@@ -20,7 +20,8 @@ public struct HTTPResponse: Sendable {
 
     /// The value of the first header called `name` (case-insensitive).
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
+        // Callers name headers in lower case already: only a name with an upper-case letter is lowered.
+        let lower = name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? name.lowercased() : name
         return headers.first { $0.name == lower }?.value
     }
 }
