@@ -50,15 +50,19 @@ public final class SHA256Hasher {
         }
     }
 
-    /// SHA-256 of `bytes` in one call.
+    /// SHA-256 of `bytes` in one call, on a context kept from an earlier call: `EVP_Digest` makes and frees a
+    /// context and the provider's state each time, which cost more than hashing the 4 KiB of a small object (a
+    /// small object's install takes four one-shot digests: its chunk, its hash, the request's signature).
     public static func digest(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 32
-        digest.withUnsafeMutableBufferPointer {
-            _ = EVP_Digest(bytes.baseAddress, bytes.count, $0.baseAddress, &length, sha256Implementation, nil)
-        }
+        let hasher = spare.withLock { $0.popLast() } ?? SHA256Hasher()
+        hasher.update(bytes)
+        let digest = hasher.finalize()
+        spare.withLock { if $0.count < 64 { $0.append(hasher) } }
         return digest
     }
+
+    /// Reset hashers (`finalize` leaves one ready), at most one a thread that hashed at once.
+    private static let spare = Locked<[SHA256Hasher]>([])
 
     public static func digest(_ bytes: [UInt8]) -> [UInt8] {
         bytes.withUnsafeBytes { digest($0) }

@@ -75,6 +75,18 @@ private func chunked(_ bytes: [UInt8]) -> String {
     @Test func sha256AndEncodings() {
         #expect(Hex.encode(SHA256Hasher.digest([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(Base64.decode(Base64.encode([1, 2, 3, 4, 5])) == [1, 2, 3, 4, 5])
+        // Every length of remainder, padded or not, and the digest of a hash value; a lone sextet or a byte
+        // outside the alphabet is not base64.
+        let bytes: [UInt8] = (0..<40).map { UInt8(($0 * 73 + 11) & 0xFF) }
+        for count in 0...bytes.count {
+            let encoded = Base64.encode(Array(bytes[0..<count]))
+            #expect(Base64.decode(encoded) == Array(bytes[0..<count]), "\(count)")
+            #expect(Base64.decode(String(encoded.filter { $0 != "=" })) == Array(bytes[0..<count]))
+        }
+        #expect(Base64.decode("7LZbuY+dkFtwRYmGw5/LrXcV5fL8w7Hwd2fXyD4kOMw=").map(Hex.encode)
+                == "ecb65bb98f9d905b70458986c39fcbad7715e5f2fcc3b1f07767d7c83e2438cc")
+        #expect(Base64.decode("QUJD") == Array("ABC".utf8) && Base64.decode("") == [])
+        #expect(Base64.decode("QUJDR") == nil && Base64.decode("QU-D") == nil && Base64.decode("QU D") == nil)
         #expect(Hex.decode("00ff10") == [0, 255, 16])
     }
 }
