@@ -69,7 +69,7 @@ private func letTheClockMoveOn() { usleep(UInt32(InputFile.stampTick / 1000 + 10
         let real = try dest.subdirectory("real")
         try FileSystem.move(dir.path + "/dest/real", to: dir.path + "/dest/moved")
         symlink(dir.path + "/outside", dir.path + "/dest/real")
-        let writer = try AtomicFileWriter(in: real, name: "a")
+        let writer = try AtomicFileWriter(in: real, name: "a", unnamed: false)
         #expect(try real.names().count == 1 && real.names()[0].hasPrefix(".a.tmp-") && real.names()[0].utf8.count == 13)
         try writer.write(Array("x".utf8))
         try writer.commit()
@@ -77,8 +77,55 @@ private func letTheClockMoveOn() { usleep(UInt32(InputFile.stampTick / 1000 + 10
         #expect(try FileSystem.contentsOfDirectory(dir.path + "/outside").isEmpty)
 
         // A writer never committed takes its temporary file with it.
-        do { _ = try AtomicFileWriter(in: real, name: "b") }
+        do { _ = try AtomicFileWriter(in: real, name: "b", unnamed: false) }
         #expect(try real.names() == ["a"])
+    }
+
+    @Test func anUnnamedFileAppearsOnlyWhenCommittedAndReplacesWhatIsThere() throws {
+        let dir = TemporaryDirectory()
+        let held = try DirectoryHandle(path: dir.path)
+        // Nothing is in the directory while the file is written, and nothing is left by a writer never committed.
+        let first = try AtomicFileWriter(in: held, name: "a")
+        try first.write(Array("one".utf8))
+        #expect(try held.names().isEmpty)
+        let back = try first.readBack()
+        #expect(back.size == 3)
+        try first.commit()
+        #expect(try held.names() == ["a"] && FileSystem.readFile(dir.path + "/a") == Array("one".utf8))
+        do {
+            let abandoned = try AtomicFileWriter(in: held, name: "b")
+            try abandoned.write(Array("lost".utf8))
+        }
+        #expect(try held.names() == ["a"])
+
+        // Committed over a file that is there, it replaces it whole (a link under a temporary name, then a rename),
+        // and a reader of the old file keeps the old bytes.
+        let old = try InputFile(path: dir.path + "/a")
+        let second = try AtomicFileWriter(in: held, name: "a")
+        try second.write(Array("two!".utf8))
+        try second.commit()
+        #expect(try held.names() == ["a"] && FileSystem.readFile(dir.path + "/a") == Array("two!".utf8))
+        var buffer = [UInt8](repeating: 0, count: 8)
+        let n = try buffer.withUnsafeMutableBytes { try old.read(into: $0, at: 0) }
+        #expect(Array(buffer[0..<n]) == Array("one".utf8))
+
+        // Committed with the file handed back: it reads what was written, on the writer's own descriptor, and
+        // its identity is the file's now in place; a named writer does the same.
+        for unnamed in [true, false] {
+            let third = try AtomicFileWriter(in: held, name: "c", unnamed: unnamed)
+            try Array("three".utf8).withUnsafeBytes { try third.writeUnbuffered($0) }
+            let placed = try third.commitReturningFile()
+            #expect(try placed.readAll() == Array("three".utf8))
+            let named = try InputFile(path: dir.path + "/c")
+            #expect(placed.identity.inode == named.identity.inode && placed.size == 5)
+            #expect(try held.names().sorted() == ["a", "c"])
+        }
+
+        // Mode 0666 less the umask, as a named file's.
+        let mask = umask(0o022)
+        umask(mask)
+        var info = stat()
+        #expect(stat(dir.path + "/a", &info) == 0 && info.st_mode & 0o777 == 0o666 & ~mask)
     }
 
     @Test func aScratchFileWrittenInPlaceAndAMappingOfAFile() throws {

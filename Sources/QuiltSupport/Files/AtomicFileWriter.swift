@@ -13,7 +13,8 @@ public final class AtomicFileWriter {
     private let temporaryPath: String
     /// With a held directory, the temporary file and the destination are names in it, never paths.
     private let directory: DirectoryHandle?
-    private let temporaryName: String
+    /// Nil for an unnamed file (`O_TMPFILE`, in a held directory), which gets its name only at `commit`.
+    private let temporaryName: String?
     private let destinationName: String
     private var descriptor: Int32
     private var buffer: [UInt8] = []
@@ -54,42 +55,71 @@ public final class AtomicFileWriter {
         temporaryName = FileSystem.baseName(of: temporaryPath)
         destinationName = FileSystem.baseName(of: destination)
         modeFromUmask = false
-        buffer.reserveCapacity(Self.flushThreshold + 4096)
     }
 
-    /// A file to be named `name` in `directory`: the temporary `.<name>.tmp-XXXXXX` is created there (mode
-    /// 0666 less the umask) and renamed there, by descriptor, so no path is resolved again on the way.
-    public init(in directory: DirectoryHandle, name: String) throws(FileSystemError) {
+    /// A file to be named `name` in `directory` (mode 0666 less the umask), by descriptor, so no path is
+    /// resolved again on the way: an unnamed file (`O_TMPFILE`) linked there by `commit`, or, where the kernel
+    /// or file system has none (or `unnamed` is false), the temporary `.<name>.tmp-XXXXXX` renamed there.
+    ///
+    /// Unnamed by default: nothing is left behind by a process killed midway, and an install of 2,000 small
+    /// files spent a tenth of its system time creating and renaming the named ones (a C loop writing 4 KiB files
+    /// here: 18 µs a file named and renamed, 12 µs unnamed and linked).
+    public init(in directory: DirectoryHandle, name: String, unnamed: Bool = true) throws(FileSystemError) {
         destination = directory.path + "/" + name
         self.directory = directory
         destinationName = name
+        modeFromUmask = true
+        permissions = 0o644
+        if unnamed, let fd = directory.createUnnamedFile() {
+            descriptor = fd
+            temporaryName = nil
+            temporaryPath = destination
+            return
+        }
         let (fd, temporary) = try directory.createTemporaryFile(prefix: Self.temporaryPrefix(for: name))
         descriptor = fd
         temporaryName = temporary
         temporaryPath = directory.path + "/" + temporary
-        modeFromUmask = true
-        permissions = 0o644
-        buffer.reserveCapacity(Self.flushThreshold + 4096)
     }
+
+    /// An unnamed file has no temporary name to remove: closing it is removing it.
+    private var isUnnamed: Bool { directory != nil && temporaryName == nil }
 
     deinit {
         if descriptor >= 0 { close(descriptor) }
-        if !committed {
+        if !committed, let temporaryName {
             if let directory { directory.unlink(temporaryName) } else { unlink(temporaryPath) }
         }
     }
 
     public func write(_ bytes: [UInt8]) throws(FileSystemError) {
+        reserveBuffer()
         buffer.append(contentsOf: bytes)
         if buffer.count >= Self.flushThreshold { try flush() }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws(FileSystemError) {
+        reserveBuffer()
         buffer.append(contentsOf: bytes)
         if buffer.count >= Self.flushThreshold { try flush() }
     }
 
+    /// Writes `bytes` now, after what was buffered, with no copy into the buffer: for bytes already whole in
+    /// memory (a small object downloaded so).
+    public func writeUnbuffered(_ bytes: UnsafeRawBufferPointer) throws(FileSystemError) {
+        try flush()
+        guard writeAll(descriptor, bytes) else { throw .cannotWrite(path: destination, reason: errnoText()) }
+    }
+
+    /// The buffer is taken at the first buffered write, not at creation: most writers of an install are filled by
+    /// `pwrite` or `copy_file_range` and never use it, and a megabyte reserved per file was page faults and heap
+    /// growth for each of thousands of small files.
+    private func reserveBuffer() {
+        if buffer.capacity == 0 { buffer.reserveCapacity(Self.flushThreshold + 4096) }
+    }
+
     private func flush() throws(FileSystemError) {
+        if buffer.isEmpty { return }
         guard buffer.withUnsafeBytes({ writeAll(descriptor, $0) }) else {
             throw .cannotWrite(path: destination, reason: errnoText())
         }
@@ -137,7 +167,8 @@ public final class AtomicFileWriter {
         }
     }
 
-    /// The temporary file's path, for a caller that wants to read back what was written before committing.
+    /// The temporary file's path, for a caller that wants to read back what was written before committing. An
+    /// unnamed file has none: this is then its destination's path, for messages only.
     public var pathBeforeCommit: String { temporaryPath }
 
     /// What was written so far, open for reading through the writer's own descriptor (before `finish`).
@@ -146,10 +177,12 @@ public final class AtomicFileWriter {
         return try InputFile(duplicating: descriptor, path: temporaryPath)
     }
 
-    /// Flushes and closes the temporary file without moving it into place.
+    /// Flushes and closes the temporary file without moving it into place. An unnamed file stays open (closing
+    /// it would lose it) until `commit`.
     public func finish(durable: Bool = false) throws(FileSystemError) {
         try flush()
         if durable { fsync(descriptor) }
+        if isUnnamed { return }
         if !modeFromUmask { fchmod(descriptor, permissions) }
         if close(descriptor) != 0 {
             descriptor = -1
@@ -158,10 +191,12 @@ public final class AtomicFileWriter {
         descriptor = -1
     }
 
-    /// Flushes, closes and renames the file into place.
+    /// Flushes, closes and renames the file into place (links it there, if unnamed).
     public func commit(durable: Bool = false) throws(FileSystemError) {
         if descriptor >= 0 { try finish(durable: durable) }
-        if let directory {
+        if let directory, isUnnamed {
+            try commitUnnamed(in: directory)
+        } else if let directory, let temporaryName {
             try directory.rename(temporaryName, to: destinationName)
         } else {
             guard rename(temporaryPath, destination) == 0 else {
@@ -171,8 +206,51 @@ public final class AtomicFileWriter {
         committed = true
     }
 
+    /// Commits, and returns the file now in place, open for reading on the writer's own descriptor: what
+    /// `readBack` then `commit` give, with no second descriptor to open and close. Its `identity` is the file's
+    /// just before the commit (a link or rename changes only its change time).
+    public func commitReturningFile(durable: Bool = false) throws(FileSystemError) -> InputFile {
+        try flush()
+        if durable { fsync(descriptor) }
+        if !modeFromUmask { fchmod(descriptor, permissions) }
+        let file = try InputFile(adopting: descriptor, path: destination)
+        descriptor = -1
+        if let directory, isUnnamed {
+            let linked = try directory.link(unnamed: file.descriptor, as: destinationName,
+                                            temporaryPrefix: Self.temporaryPrefix(for: destinationName))
+            if !linked {
+                let named = try AtomicFileWriter(in: directory, name: destinationName, unnamed: false)
+                try named.copy(from: file)
+                try named.commit()
+            }
+        } else if let directory, let temporaryName {
+            try directory.rename(temporaryName, to: destinationName)
+        } else if rename(temporaryPath, destination) != 0 {
+            throw .cannotWrite(path: destination, reason: errnoText())
+        }
+        committed = true
+        return file
+    }
+
+    /// Links the unnamed file as the destination, then closes it. Where it cannot be linked at all, its bytes
+    /// are copied to a named temporary file that is renamed into place instead.
+    private func commitUnnamed(in directory: DirectoryHandle) throws(FileSystemError) {
+        let linked = try directory.link(unnamed: descriptor, as: destinationName,
+                                        temporaryPrefix: Self.temporaryPrefix(for: destinationName))
+        if !linked {
+            let named = try AtomicFileWriter(in: directory, name: destinationName, unnamed: false)
+            try named.copy(from: InputFile(duplicating: descriptor, path: destination))
+            try named.commit()
+        }
+        let closed = close(descriptor) == 0
+        descriptor = -1
+        guard closed else { throw .cannotWrite(path: destination, reason: errnoText()) }
+    }
+
     /// Renames the finished file to another destination instead (when its name is known only at the end).
+    /// Only for files made by path (`init(destination:)`).
     public func commit(as path: String, durable: Bool = false) throws(FileSystemError) {
+        precondition(!isUnnamed, "commit(as:) of a file made in a held directory")
         if descriptor >= 0 { try finish(durable: durable) }
         try FileSystem.makeDirectories(FileSystem.parent(of: path))
         guard rename(temporaryPath, path) == 0 else {

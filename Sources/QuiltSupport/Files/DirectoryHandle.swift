@@ -154,14 +154,8 @@ public final class DirectoryHandle: @unchecked Sendable {
     /// Creates `<prefix>XXXXXX` (six random letters and digits, as mkstemp does) exclusively, mode 0666 less the
     /// umask; returns its descriptor and name.
     func createTemporaryFile(prefix: String) throws(FileSystemError) -> (Int32, String) {
-        let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
         for _ in 0..<100 {
-            var bits = TemporaryNames.next()
-            let suffix = (0..<6).map { _ -> UInt8 in
-                defer { bits /= UInt64(letters.count) }
-                return letters[Int(bits % UInt64(letters.count))]
-            }
-            let name = prefix + String(decoding: suffix, as: UTF8.self)
+            let name = prefix + TemporaryNames.suffix()
             let fd = openat(descriptor, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
             if fd >= 0 { return (fd, name) }
             if errno != EEXIST { throw .cannotWrite(path: path + "/" + name, reason: errnoText()) }
@@ -179,6 +173,20 @@ enum TemporaryNames {
         return Locked(generator.next())
     }()
 
+    private static let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+
+    /// Six letters and digits, as mkstemp's.
+    static func suffix() -> String {
+        var bits = next()
+        return String(unsafeUninitializedCapacity: 6) { out in
+            for i in 0..<6 {
+                out[i] = letters[Int(bits % UInt64(letters.count))]
+                bits /= UInt64(letters.count)
+            }
+            return 6
+        }
+    }
+
     static func next() -> UInt64 {
         var z = state.withLock { value -> UInt64 in
             value &+= 0x9E37_79B9_7F4A_7C15
@@ -187,5 +195,80 @@ enum TemporaryNames {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+// MARK: Unnamed files
+
+extension DirectoryHandle {
+    /// `O_TMPFILE`: Glibc's Swift module leaves the macro out (it is an expression of two others). `__O_TMPFILE`
+    /// is 0o20000000 on every Linux architecture this builds for; `O_DIRECTORY` differs between them.
+    private static let temporaryFileFlag: Int32 = 0o20000000 | O_DIRECTORY
+    /// `AT_EMPTY_PATH`, which Glibc's module leaves out with `_GNU_SOURCE`; 0x1000 on Linux.
+    private static let emptyPathFlag: Int32 = 0x1000
+
+    /// Whether unnamed files can be made and then named here. Cleared, for the rest of the process, the first
+    /// time the kernel or a file system says no: each writer after that makes a named temporary file at once.
+    private static let unnamedFilesWork = Locked(true)
+
+    /// A regular file in this directory that has no name yet (`O_TMPFILE`), open for reading and writing, mode
+    /// 0666 less the umask; nil where the kernel or the file system has none. A process killed before
+    /// `link(unnamed:as:)` leaves nothing behind, and creating one costs less than a named file and its rename.
+    func createUnnamedFile() -> Int32? {
+        #if os(Linux)
+        guard Self.unnamedFilesWork.value else { return nil }
+        let fd = openat(descriptor, ".", Self.temporaryFileFlag | O_RDWR | O_CLOEXEC, 0o666)
+        if fd >= 0 { return fd }
+        // EOPNOTSUPP, EISDIR or EINVAL: no O_TMPFILE here. Anything else (EACCES, ENOSPC) the named file will
+        // meet and report as well.
+        if errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL { Self.unnamedFilesWork.withLock { $0 = false } }
+        return nil
+        #else
+        return nil
+        #endif
+    }
+
+    /// Names the unnamed file `fd` as `name` in this directory, replacing what is there (by a link under a
+    /// temporary name of `temporaryPrefix` and a rename, as a named write would). Returns false, having changed
+    /// nothing, where the file cannot be linked at all (no `/proc` and no right to `AT_EMPTY_PATH`); the caller
+    /// then writes a named file instead.
+    func link(unnamed fd: Int32, as name: String, temporaryPrefix: @autoclosure () -> String) throws(FileSystemError) -> Bool {
+        switch linkUnnamed(fd, as: name) {
+        case 0: return true
+        case EEXIST: break
+        case let code where Self.meansUnlinkable(code):
+            Self.unnamedFilesWork.withLock { $0 = false }
+            return false
+        case let code: throw .cannotWrite(path: path + "/" + name, reason: errnoText(code))
+        }
+        let prefix = temporaryPrefix()
+        for _ in 0..<100 {
+            let temporary = prefix + TemporaryNames.suffix()
+            let code = linkUnnamed(fd, as: temporary)
+            if code == EEXIST { continue }
+            guard code == 0 else { throw .cannotWrite(path: path + "/" + name, reason: errnoText(code)) }
+            do {
+                try rename(temporary, to: name)
+            } catch {
+                unlink(temporary)
+                throw error
+            }
+            return true
+        }
+        throw .cannotWrite(path: path + "/" + prefix + "XXXXXX", reason: "no free temporary name")
+    }
+
+    /// `linkat` of an open file: by the descriptor itself (`AT_EMPTY_PATH`, which kernels before 6.10 allow only
+    /// with CAP_DAC_READ_SEARCH), else through `/proc/self/fd`. Returns 0 or the errno.
+    private func linkUnnamed(_ fd: Int32, as name: String) -> Int32 {
+        if linkat(fd, "", descriptor, name, Self.emptyPathFlag) == 0 { return 0 }
+        let first = errno
+        guard first == ENOENT || first == EPERM else { return first }
+        if linkat(AT_FDCWD, "/proc/self/fd/\(fd)", descriptor, name, AT_SYMLINK_FOLLOW) == 0 { return 0 }
+        return errno
+    }
+
+    private static func meansUnlinkable(_ code: Int32) -> Bool {
+        code == ENOENT || code == EPERM || code == EACCES || code == EOPNOTSUPP || code == EINVAL
     }
 }

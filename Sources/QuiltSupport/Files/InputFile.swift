@@ -82,6 +82,16 @@ public final class InputFile: @unchecked Sendable {
         _ = futimens(descriptor, &times)
     }
 
+    /// Takes over `fd`, a file open for reading (it is closed with this); on a throw, `fd` is still the caller's.
+    init(adopting fd: Int32, path: String) throws(FileSystemError) {
+        self.path = path
+        openedAt = fileStampClock()
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .cannotOpen(path: path, reason: errnoText()) }
+        descriptor = fd
+        identity = FileIdentity(info)
+    }
+
     /// A second descriptor on a file already open for writing (read back what was written, by descriptor, not
     /// by a path that could name something else by now).
     init(duplicating fd: Int32, path: String) throws(FileSystemError) {
