@@ -101,7 +101,14 @@ final class CurlTransferState {
         })
         let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
         headers.append((name: name, value: value))
+        // A body kept in memory is given its announced size at once, not grown by doubling as it arrives.
+        if destinationFD < 0, name == "content-length", let length = Int(value), length > 0, length <= Self.reserveLimit {
+            body.reserveCapacity(length)
+        }
     }
+
+    /// The most a `Content-Length` makes the in-memory body reserve before its bytes arrive.
+    static let reserveLimit = 16 << 20
 
     /// The code of a status line (`HTTP/1.1 200 OK`, `HTTP/2 404`): the digits after the first spaces, up to the
     /// next space or the end; 0 if there are none (the split into Strings it replaced was half of this callback).

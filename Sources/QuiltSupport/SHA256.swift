@@ -8,17 +8,37 @@ nonisolated(unsafe) private let sha256Implementation: OpaquePointer = {
     return md
 }()
 
-/// A running SHA-256; owns its OpenSSL context.
+/// A running SHA-256; owns its OpenSSL context while it lives.
+///
+/// Contexts are kept for reuse when a hasher goes: making one (`EVP_MD_CTX_new` and the provider's state) and
+/// freeing it cost more than hashing the 4 KiB of a small object, and an install of small files makes several
+/// hashers an object (its chunk, its hash, the request's signature).
 public final class SHA256Hasher {
     private let context: OpaquePointer
 
+    /// Contexts ready to start a digest, at most a few per thread that hashed at once.
+    private static let spareContexts = Locked<[OpaquePointer]>([])
+
     public init() {
+        if let spare = Self.spareContexts.withLock({ $0.popLast() }) {
+            context = spare
+            return
+        }
         guard let context = EVP_MD_CTX_new() else { fatalError("out of memory creating a SHA-256 context") }
         self.context = context
         EVP_DigestInit_ex(context, sha256Implementation, nil)
     }
 
-    deinit { EVP_MD_CTX_free(context) }
+    deinit {
+        // Started afresh before it is handed on (the same digest again: no fetch, no allocation).
+        EVP_DigestInit_ex(context, sha256Implementation, nil)
+        let kept = Self.spareContexts.withLock { spare -> Bool in
+            guard spare.count < 64 else { return false }
+            spare.append(context)
+            return true
+        }
+        if !kept { EVP_MD_CTX_free(context) }
+    }
 
     public func update(_ bytes: UnsafeRawBufferPointer) {
         if bytes.count > 0 { EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) }
@@ -50,19 +70,13 @@ public final class SHA256Hasher {
         }
     }
 
-    /// SHA-256 of `bytes` in one call, on a context kept from an earlier call: `EVP_Digest` makes and frees a
-    /// context and the provider's state each time, which cost more than hashing the 4 KiB of a small object (a
-    /// small object's install takes four one-shot digests: its chunk, its hash, the request's signature).
+    /// SHA-256 of `bytes` in one call, on a context kept from an earlier hasher (`EVP_Digest` makes and frees
+    /// one each time).
     public static func digest(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
-        let hasher = spare.withLock { $0.popLast() } ?? SHA256Hasher()
+        let hasher = SHA256Hasher()
         hasher.update(bytes)
-        let digest = hasher.finalize()
-        spare.withLock { if $0.count < 64 { $0.append(hasher) } }
-        return digest
+        return hasher.finalize()
     }
-
-    /// Reset hashers (`finalize` leaves one ready), at most one a thread that hashed at once.
-    private static let spare = Locked<[SHA256Hasher]>([])
 
     public static func digest(_ bytes: [UInt8]) -> [UInt8] {
         bytes.withUnsafeBytes { digest($0) }

@@ -149,6 +149,61 @@ extension BuilderTests {
         try Installer().materialize(entry, root: dir.path + "/dest3", relativePath: "x/a")
         #expect(try FileSystem.readFile(dir.path + "/dest3/x/a") == Array("hello\n".utf8))
     }
+
+    /// A remote source that hands out small objects whole, as S3 does, from a table of keys.
+    private struct BytesSource: BlobSource {
+        let objects: [String: [UInt8]]
+        func fetch(_ key: PhysicalKey, size: Int, into writer: AtomicFileWriter) throws -> ObjectHash? {
+            Issue.record("a small object was fetched into a file")
+            return nil
+        }
+        func fetchBytes(_ key: PhysicalKey, size: Int) throws -> [UInt8]? {
+            guard let bytes = objects[key.url] else { throw TransferError.sizeChanged(location: key.url, expected: size, actual: 0) }
+            guard bytes.count == size else { throw TransferError.sizeChanged(location: key.url, expected: size, actual: bytes.count) }
+            return bytes
+        }
+    }
+
+    @Test func aSmallObjectReadWholeIsCheckedBeforeAnyByteIsWrittenAndKeptInTheCache() throws {
+        let dir = TemporaryDirectory()
+        let good = Array("small object\n".utf8)
+        let hash = chunkedHash(good)
+        let key = "s3://bucket/good?versionId=v1"
+        let source = BytesSource(objects: [key: good, "s3://bucket/bad": Array("other bytes!\n".utf8)])
+        let cache = ObjectCache(root: dir.path + "/cache")
+        let installer = Installer(remote: source, cache: cache)
+
+        let placed = try installer.materialize(ManifestEntry(logicalKey: "d/good", physicalKey: key, size: good.count, hash: hash),
+                                               root: dir.path + "/dest", relativePath: "d/good")
+        #expect(try FileSystem.readFile(dir.path + "/dest/d/good") == good)
+        let inPlace = try InputFile(path: dir.path + "/dest/d/good")
+        #expect(placed?.size == good.count && placed?.inode == inPlace.identity.inode)
+        let entry = try #require(cache.open(hash, size: good.count))
+        #expect(try entry.readAll() == good)
+
+        // Bytes that do not hash to the entry's hash (of the same size) reach neither the folder nor the cache.
+        let bad = ManifestEntry(logicalKey: "d/bad", physicalKey: "s3://bucket/bad", size: good.count,
+                                hash: chunkedHash(Array("not the bytes\n".utf8)))
+        #expect(throws: InstallError.self) { try installer.materialize(bad, root: dir.path + "/dest", relativePath: "d/bad") }
+        #expect(try FileSystem.contentsOfDirectory(dir.path + "/dest/d") == ["good"])
+        #expect(cache.open(bad.hash!, size: good.count) == nil)
+
+        // An object of another size than the manifest's is a size mismatch, not a write.
+        let short = ManifestEntry(logicalKey: "d/short", physicalKey: key, size: good.count + 1, hash: hash)
+        do {
+            try installer.materialize(short, root: dir.path + "/dest", relativePath: "d/short")
+            Issue.record("an object of the wrong size was installed")
+        } catch InstallError.sizeMismatch(let logicalKey, let expected, let actual) {
+            #expect(logicalKey == "d/short" && expected == good.count + 1 && actual == good.count)
+        }
+        #expect(try FileSystem.contentsOfDirectory(dir.path + "/dest/d") == ["good"])
+    }
+
+    private func chunkedHash(_ bytes: [UInt8]) -> ObjectHash {
+        let hasher = StreamingHasher(type: .sha2256Chunked, expectedSize: bytes.count)
+        bytes.withUnsafeBytes { hasher.update($0) }
+        return hasher.finalize()
+    }
 }
 
 @Suite struct ConfigTests {

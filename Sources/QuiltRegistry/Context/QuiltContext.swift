@@ -153,4 +153,9 @@ struct ContextBlobSource: BlobSource {
         guard case .s3 = key else { return try LocalBlobSource().fetch(key, size: size, into: writer) }
         return try S3BlobSource(transfers: context.transfers()).fetch(key, size: size, into: writer)
     }
+
+    func fetchBytes(_ key: PhysicalKey, size: Int) throws -> [UInt8]? {
+        guard case .s3 = key, size <= S3Transfers.inMemoryLimit else { return nil }
+        return try S3BlobSource(transfers: context.transfers()).fetchBytes(key, size: size)
+    }
 }

@@ -8,6 +8,15 @@ public protocol BlobSource: Sendable {
     /// it was computed on the way (streaming sources), or nil to have the caller hash the written file. An object
     /// found to be of another size is `TransferError.sizeChanged`, with the size found.
     func fetch(_ key: PhysicalKey, size: Int, into writer: AtomicFileWriter) throws -> ObjectHash?
+
+    /// The whole object in memory, for a source that reads small objects so (S3: one GET of at most
+    /// `S3Transfers.inMemoryLimit` bytes); nil to have it fetched into a file instead. An object found to be of
+    /// another size is `TransferError.sizeChanged`.
+    func fetchBytes(_ key: PhysicalKey, size: Int) throws -> [UInt8]?
+}
+
+extension BlobSource {
+    public func fetchBytes(_ key: PhysicalKey, size: Int) throws -> [UInt8]? { nil }
 }
 
 /// Local files, hashed while copied.

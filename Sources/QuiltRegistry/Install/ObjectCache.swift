@@ -19,8 +19,9 @@ import Glibc
 /// lost). The copy is `copy_file_range`, which the kernel may turn into a clone where the file system can.
 public struct ObjectCache: Sendable {
     public let root: String
-    /// Shard directories opened so far, kept open: an install looks up and adds thousands of objects, and opening
-    /// the root, the type and the shard directory again for each was most of a small object's system calls.
+    /// Shard (and hash type) directories opened so far, kept open: an install looks up and adds thousands of
+    /// objects, and opening the root, the type and the shard directory again for each was most of a small
+    /// object's system calls.
     private let opened = Locked<[String: DirectoryHandle]>([:])
 
     public init(root: String) { self.root = root }
@@ -32,8 +33,11 @@ public struct ObjectCache: Sendable {
     /// would be installed as that object.
     static let cachedTypes: Set<HashType> = [.sha2256Chunked, .sha256]
 
-    /// Where `hash` is kept (type directory, shard, file name), or nil if it is not cached.
-    public static func location(of hash: ObjectHash) -> (type: String, shard: String, name: String)? {
+    /// Where an object is kept: type directory, shard directory, file name.
+    public typealias Location = (type: String, shard: String, name: String)
+
+    /// Where `hash` is kept, or nil if it is not cached.
+    public static func location(of hash: ObjectHash) -> Location? {
         guard let type = hash.hashType, cachedTypes.contains(type) else { return nil }
         // The values are base64 (sha2-256-chunked) or hex (SHA256); the name is always lower-case hex of the
         // digest: file-system safe, and one name per object whatever case or padding the manifest used.
@@ -48,21 +52,33 @@ public struct ObjectCache: Sendable {
     func directory(_ type: String, _ shard: String, create: Bool) -> DirectoryHandle? {
         let key = type + "/" + shard
         if let held = opened.withLock({ $0[key] }) { return held }
-        if create { try? FileSystem.makeDirectories(root) }
-        guard let top = try? DirectoryHandle(path: root),
-              let typed = try? top.subdirectory(type, create: create),
+        guard let typed = typeDirectory(type, create: create),
               let found = try? typed.subdirectory(shard, create: create) else { return nil }
         opened.withLock { $0[key] = found }
         return found
     }
 
+    /// The directory of one hash type, kept open as the shards are: a cold cache's first install makes 256
+    /// shards, and finding the root and the type again for each was a dozen system calls a shard.
+    private func typeDirectory(_ type: String, create: Bool) -> DirectoryHandle? {
+        if let held = opened.withLock({ $0[type] }) { return held }
+        if create { try? FileSystem.makeDirectories(root) }
+        guard let top = try? DirectoryHandle(path: root), let typed = try? top.subdirectory(type, create: create) else { return nil }
+        opened.withLock { $0[type] = typed }
+        return typed
+    }
+
     /// The entry for `hash` if one of `size` bytes is there (one of another size is removed), open for reading.
     public func open(_ hash: ObjectHash, size: Int) -> InputFile? {
-        guard let (type, shard, name) = Self.location(of: hash),
-              let directory = directory(type, shard, create: false),
-              let file = try? directory.openFile(name) else { return nil }
+        Self.location(of: hash).flatMap { open(at: $0, size: size) }
+    }
+
+    /// The entry at `location` (of `location(of:)`, worked out once by a caller that opens and then inserts).
+    public func open(at location: Location, size: Int) -> InputFile? {
+        guard let directory = directory(location.type, location.shard, create: false),
+              let file = try? directory.openFile(location.name) else { return nil }
         guard file.size == size else {
-            directory.unlink(name)
+            directory.unlink(location.name)
             return nil
         }
         return file
@@ -70,21 +86,44 @@ public struct ObjectCache: Sendable {
 
     /// Removes the entry for `hash` (found damaged).
     public func remove(_ hash: ObjectHash) {
-        guard let (type, shard, name) = Self.location(of: hash),
-              let directory = directory(type, shard, create: false) else { return }
-        directory.unlink(name)
+        if let location = Self.location(of: hash) { remove(at: location) }
+    }
+
+    public func remove(at location: Location) {
+        directory(location.type, location.shard, create: false)?.unlink(location.name)
     }
 
     /// Keeps a copy of `file`, whose bytes were verified to be `hash`. Returns whether it was kept; a failure
     /// (a full disk, a read-only cache) leaves no entry and no temporary file behind.
     @discardableResult
     public func insert(_ hash: ObjectHash, from file: InputFile) -> Bool {
-        guard let (type, shard, name) = Self.location(of: hash),
-              let directory = directory(type, shard, create: true) else { return false }
-        if case .regular(let size)? = directory.kind(of: name), size == file.size { return true }
+        guard let location = Self.location(of: hash) else { return false }
+        return insert(at: location, from: file)
+    }
+
+    /// `insert` at a location worked out before. `missing`: the caller has just found no entry there (`open`
+    /// returned nil), so it is not looked for again; one written meanwhile by another process is replaced by
+    /// this copy of the same bytes.
+    @discardableResult
+    public func insert(at location: Location, from file: InputFile, missing: Bool = false) -> Bool {
+        write(at: location, size: file.size, missing: missing) { try $0.copy(from: file) }
+    }
+
+    /// `insert` of bytes held in memory (a small object downloaded whole), verified to be the object's.
+    @discardableResult
+    public func insert(at location: Location, bytes: [UInt8], missing: Bool = false) -> Bool {
+        write(at: location, size: bytes.count, missing: missing) { writer in
+            try bytes.withUnsafeBytes { try writer.writeUnbuffered($0) }
+        }
+    }
+
+    private func write(at location: Location, size: Int, missing: Bool, _ fill: (AtomicFileWriter) throws -> Void) -> Bool {
+        let (type, shard, name) = location
+        guard let directory = directory(type, shard, create: true) else { return false }
+        if !missing, case .regular(let found)? = directory.kind(of: name), found == size { return true }
         do {
             let writer = try AtomicFileWriter(in: directory, name: name)
-            try writer.copy(from: file)
+            try fill(writer)
             try writer.commit()
             return true
         } catch {

@@ -17,4 +17,9 @@ public struct S3BlobSource: BlobSource {
         try writer.withDescriptor { try transfers.download(source, size: size, into: $0) }
         return nil
     }
+
+    public func fetchBytes(_ key: PhysicalKey, size: Int) throws -> [UInt8]? {
+        guard case .s3(let bucket, let objectKey, let versionId) = key, size <= S3Transfers.inMemoryLimit else { return nil }
+        return try transfers.downloadBytes(S3ObjectReference(bucket: bucket, key: objectKey, versionId: versionId), size: size)
+    }
 }

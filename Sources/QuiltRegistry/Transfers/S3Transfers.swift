@@ -253,6 +253,21 @@ public struct S3Transfers: Sendable {
     }
 
     /// Downloads `source` into `descriptor` (ranged GETs of 8 MiB in parallel for big objects).
+    /// Objects up to this size may be read whole into memory (`downloadBytes`): ten transfers at a time hold at
+    /// most 10 MiB.
+    public static let inMemoryLimit = 1 << 20
+
+    /// An object of at most `inMemoryLimit` bytes, read whole with one GET. An object found to be of another size
+    /// is `TransferError.sizeChanged`.
+    public func downloadBytes(_ source: S3ObjectReference, size: Int) throws -> [UInt8] {
+        precondition(size <= Self.inMemoryLimit, "downloadBytes of an object over the in-memory limit")
+        let result = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId)
+        guard result.body.count == size else {
+            throw TransferError.sizeChanged(location: source.description, expected: size, actual: result.body.count)
+        }
+        return result.body
+    }
+
     public func download(_ source: S3ObjectReference, size: Int, into descriptor: Int32) throws {
         if size < Self.multipartThreshold {
             let result = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId,
