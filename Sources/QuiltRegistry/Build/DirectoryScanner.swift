@@ -85,7 +85,7 @@ public enum DirectoryScanner {
     }
 
     /// Threads beside the caller's that a walk can use: one per other online core.
-    public static var spareCores: Int { EntryReader.onlineCores - 1 }
+    public static var spareCores: Int { Cores.online - 1 }
 
     /// `walk` on another thread, its files handed to `visit` in batches, in tree order: the walk's system calls
     /// (a directory read, a stat per file) overlap with what `visit` does with the files (compare them with a

@@ -105,23 +105,24 @@ public struct SelectedEntries: Sendable, Equatable {
 /// record's lines as status reads them; equal digests mean the same places with the same sizes and hashes.
 struct SelectedEntriesDigest {
     private let hasher = SHA256Hasher()
-    private var line: [UInt8] = []
+    /// Lines not hashed yet.
+    private var pending: [UInt8] = []
     private var count = 0
 
     /// Adds the entry at `place`; places come in tree order.
     mutating func add(place: String, size: Int, hash: ObjectHash) {
         // The record line's own form without the identity: every field ends at a space, the path is escaped, so
         // no two entries run together alike. Lines are hashed some hundred at a time, not one by one.
-        JSONWriter.appendDecimal(UInt64(max(size, 0)), to: &line)
-        line.append(0x20)
-        InstalledFile.appendHashAndPath(hash, place, to: &line)
+        JSONWriter.appendDecimal(UInt64(max(size, 0)), to: &pending)
+        pending.append(0x20)
+        InstalledFile.appendHashAndPath(hash, place, to: &pending)
         count += 1
-        if line.count >= 1 << 15 { flush() }
+        if pending.count >= 1 << 15 { flush() }
     }
 
     private mutating func flush() {
-        line.withUnsafeBytes { hasher.update($0) }
-        line.removeAll(keepingCapacity: true)
+        pending.withUnsafeBytes { hasher.update($0) }
+        pending.removeAll(keepingCapacity: true)
     }
 
     mutating func finish() -> SelectedEntries {
@@ -144,13 +145,12 @@ public struct InstalledFile: Sendable, Equatable {
         self.hash = hash
     }
 
-    /// Whether the file, found now at `current`, still holds the bytes of `hash`: the push journal's rule
-    /// (`SourceIdentity.match` with every field known: all the same, inode and change time included, which
-    /// nothing can put back), compared field by field with no identity built around the path (a status asks it
-    /// of every file). A record is written only with identities that prove their bytes (`FileIdentity.isRacy`), so
-    /// a file written again in the clock tick of the record's stat has a change time the record does not hold.
+    /// Whether the file, found now at `current`, still holds the bytes of `hash` (`FileIdentity.stillDescribes`,
+    /// the push journal's rule too). A record is written only with identities that prove their bytes
+    /// (`FileIdentity.isRacy`), so a file written again in the clock tick of the record's stat has a change time
+    /// the record does not hold.
     public func isUnchanged(at current: FileIdentity) -> Bool {
-        identity == current
+        identity.stillDescribes(current)
     }
 
     func appendLine(to out: inout [UInt8]) {

@@ -70,7 +70,7 @@ public struct ObjectCache: Sendable {
 
     /// The entry for `hash` if one of `size` bytes is there (one of another size is removed), open for reading.
     public func open(_ hash: ObjectHash, size: Int) -> InputFile? {
-        Self.location(of: hash).flatMap { open(at: $0, size: size) }
+        Self.location(of: hash).flatMap { self.open(at: $0, size: size) }
     }
 
     /// The entry at `location` (of `location(of:)`, worked out once by a caller that opens and then inserts).

@@ -51,10 +51,14 @@ public struct SourceIdentity: Sendable, Equatable {
 
     public func match(_ current: SourceIdentity) -> Match {
         guard path == current.path, size == current.size, mtime == current.mtime else { return .different }
-        guard let device, let inode, let ctime, current.device != nil, current.inode != nil, current.ctime != nil else {
-            return .doubtful
-        }
-        return device == current.device && inode == current.inode && ctime == current.ctime ? .same : .different
+        guard let recorded = fileIdentity, let now = current.fileIdentity else { return .doubtful }
+        return recorded.stillDescribes(now) ? .same : .different
+    }
+
+    /// The identity, when every field of it was recorded.
+    var fileIdentity: FileIdentity? {
+        guard let device, let inode, let ctime else { return nil }
+        return FileIdentity(device: device, inode: inode, size: size, mtime: mtime, ctime: ctime)
     }
 }
 

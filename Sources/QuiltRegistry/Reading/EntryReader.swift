@@ -34,7 +34,7 @@ public struct EntryReader: Sendable {
 
     /// `transfers` is called only when an S3 object is read (so a local read never makes an S3 client).
     public init(cache: ObjectCache?, transfers: @escaping @Sendable () throws -> S3Transfers, useS3Checksums: Bool = true,
-                temporaryDirectory: String = "/tmp", hashConcurrency: Int = EntryReader.onlineCores) {
+                temporaryDirectory: String = "/tmp", hashConcurrency: Int = Cores.online) {
         self.cache = cache
         self.transfers = transfers
         self.useS3Checksums = useS3Checksums
@@ -63,9 +63,6 @@ public struct EntryReader: Sendable {
     }
 
     func s3() throws -> S3Transfers { try transfers() }
-
-    /// The cores online (the machine, not the environment).
-    public static var onlineCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
 
 extension QuiltContext {

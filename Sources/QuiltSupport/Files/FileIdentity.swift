@@ -30,6 +30,13 @@ public struct FileIdentity: Sendable, Equatable {
                   ctime: Int(info.st_ctim.tv_sec) * 1_000_000_000 + Int(info.st_ctim.tv_nsec))
     }
 
+    /// Whether a file found now at `current` still holds the bytes it held at this identity: every field the same,
+    /// inode and change time included. The one rule for trusting a recorded identity found again: installed files'
+    /// records (`InstalledFile.isUnchanged`) and the push journal's sources (`SourceIdentity.match`) both use it.
+    public func stillDescribes(_ current: FileIdentity) -> Bool {
+        self == current
+    }
+
     /// Whether this identity, observed (by a stat) after the file-stamp clock read `observedAt`, fails to prove
     /// the bytes: a file last changed in that clock tick or later can be written again in the same tick, leaving
     /// every timestamp as it was (git's "racily clean" entries). A stamp well in the future, from another
