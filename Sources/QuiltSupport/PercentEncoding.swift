@@ -51,7 +51,8 @@ public enum PercentEncoding {
     /// Python's `unquote`: `%XX` sequences decoded as UTF-8 bytes (and `+` as a space with `plusIsSpace`);
     /// malformed escapes stay as they are.
     public static func decode<S: StringProtocol>(_ text: S, plusIsSpace: Bool = false) -> String {
-        let utf8 = Array(text.utf8)
+        // Checked on the text's own bytes: most keys have nothing to decode, and an install parses one a file.
+        let utf8 = text.utf8
         if !utf8.contains(UInt8(ascii: "%")) && !(plusIsSpace && utf8.contains(UInt8(ascii: "+"))) {
             return String(text)
         }
