@@ -164,10 +164,10 @@ public struct Installer: Sendable {
         guard let expected = entry.hash else { throw ManifestError.missingHash(logicalKey: entry.logicalKey) }
         guard let type = expected.hashType else { throw HashError.unsupportedType(expected.type) }
         let (directory, name, there) = try Self.openParent(root: root, relativePath: relativePath, opened: opened)
-        // Before the network: the file already in place, then the cache. Local keys are read directly, which
-        // costs no more than either.
         // The cache location is worked out once, for the look-up and for keeping the download.
         let cached = key.isLocal ? nil : cache.flatMap { cache in ObjectCache.location(of: expected).map { (cache, $0) } }
+        // Before the network: the file already in place, then the cache. Local keys are read directly, which
+        // costs no more than either.
         if !key.isLocal {
             if there != nil, let inPlace = Self.alreadyInPlace(directory: directory, name: name, size: entry.size, hash: expected, type: type) {
                 return inPlace.identity
