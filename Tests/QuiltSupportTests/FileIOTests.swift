@@ -121,6 +121,27 @@ private func letTheClockMoveOn() { usleep(UInt32(InputFile.stampTick / 1000 + 10
             #expect(try held.names().sorted() == ["a", "c"])
         }
 
+        // Where the file cannot be linked by its descriptor, it is linked through /proc; where it cannot be linked
+        // at all, its bytes are copied to a named file renamed into place. Both over an existing file and not, by
+        // commit and by commitReturningFile, and nothing is left beside the file.
+        for linking in [UnnamedLinking.throughProc, .impossible] {
+            for (index, returning) in [false, true].enumerated() {
+                let name = "fallback-\(linking)-\(index)"
+                for round in ["first", "second"] {
+                    let writer = try AtomicFileWriter(in: held, name: name, unnamed: true, linking: linking)
+                    try Array(round.utf8).withUnsafeBytes { try writer.writeUnbuffered($0) }
+                    if returning {
+                        let placed = try writer.commitReturningFile()
+                        #expect(try placed.readAll() == Array(round.utf8))
+                    } else {
+                        try writer.commit()
+                    }
+                    #expect(try FileSystem.readFile(dir.path + "/" + name) == Array(round.utf8), "\(linking) \(round)")
+                }
+            }
+        }
+        #expect(try held.names().filter { $0.hasPrefix(".") }.isEmpty)
+
         // Mode 0666 less the umask, as a named file's.
         let mask = umask(0o022)
         umask(mask)

@@ -15,6 +15,7 @@ public final class AtomicFileWriter {
     private let directory: DirectoryHandle?
     /// Nil for an unnamed file (`O_TMPFILE`, in a held directory), which gets its name only at `commit`.
     private let temporaryName: String?
+    private let linking: UnnamedLinking
     private let destinationName: String
     private var descriptor: Int32
     private var buffer: [UInt8] = []
@@ -42,6 +43,7 @@ public final class AtomicFileWriter {
     }
 
     public init(destination: String, permissions: mode_t = 0o644) throws(FileSystemError) {
+        linking = .automatic
         self.destination = destination
         self.permissions = permissions
         try FileSystem.makeDirectories(FileSystem.parent(of: destination))
@@ -64,7 +66,13 @@ public final class AtomicFileWriter {
     /// Unnamed by default: nothing is left behind by a process killed midway, and an install of 2,000 small
     /// files spent a tenth of its system time creating and renaming the named ones (a C loop writing 4 KiB files
     /// here: 18 µs a file named and renamed, 12 µs unnamed and linked).
-    public init(in directory: DirectoryHandle, name: String, unnamed: Bool = true) throws(FileSystemError) {
+    public convenience init(in directory: DirectoryHandle, name: String, unnamed: Bool = true) throws(FileSystemError) {
+        try self.init(in: directory, name: name, unnamed: unnamed, linking: .automatic)
+    }
+
+    /// `linking`: how the unnamed file is named at commit (tests force the fallbacks).
+    init(in directory: DirectoryHandle, name: String, unnamed: Bool, linking: UnnamedLinking) throws(FileSystemError) {
+        self.linking = linking
         destination = directory.path + "/" + name
         self.directory = directory
         destinationName = name
@@ -217,7 +225,7 @@ public final class AtomicFileWriter {
         descriptor = -1
         if let directory, isUnnamed {
             let linked = try directory.link(unnamed: file.descriptor, as: destinationName,
-                                            temporaryPrefix: Self.temporaryPrefix(for: destinationName))
+                                            temporaryPrefix: Self.temporaryPrefix(for: destinationName), linking: linking)
             if !linked {
                 let named = try AtomicFileWriter(in: directory, name: destinationName, unnamed: false)
                 try named.copy(from: file)
@@ -236,7 +244,7 @@ public final class AtomicFileWriter {
     /// are copied to a named temporary file that is renamed into place instead.
     private func commitUnnamed(in directory: DirectoryHandle) throws(FileSystemError) {
         let linked = try directory.link(unnamed: descriptor, as: destinationName,
-                                        temporaryPrefix: Self.temporaryPrefix(for: destinationName))
+                                        temporaryPrefix: Self.temporaryPrefix(for: destinationName), linking: linking)
         if !linked {
             let named = try AtomicFileWriter(in: directory, name: destinationName, unnamed: false)
             try named.copy(from: InputFile(duplicating: descriptor, path: destination))

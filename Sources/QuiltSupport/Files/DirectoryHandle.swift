@@ -200,6 +200,13 @@ enum TemporaryNames {
 
 // MARK: Unnamed files
 
+/// How an unnamed file gets its name: as the kernel allows (`automatic`), or, for tests, as a kernel without
+/// `AT_EMPTY_PATH` for this user would (`throughProc`) or one with no way at all (`impossible`: the writer then
+/// copies the bytes to a named file).
+enum UnnamedLinking: Sendable {
+    case automatic, throughProc, impossible
+}
+
 extension DirectoryHandle {
     /// `O_TMPFILE`: Glibc's Swift module leaves the macro out (it is an expression of two others). `__O_TMPFILE`
     /// is 0o20000000 on every Linux architecture this builds for; `O_DIRECTORY` differs between them.
@@ -232,19 +239,20 @@ extension DirectoryHandle {
     /// temporary name of `temporaryPrefix` and a rename, as a named write would). Returns false, having changed
     /// nothing, where the file cannot be linked at all (no `/proc` and no right to `AT_EMPTY_PATH`); the caller
     /// then writes a named file instead.
-    func link(unnamed fd: Int32, as name: String, temporaryPrefix: @autoclosure () -> String) throws(FileSystemError) -> Bool {
-        switch linkUnnamed(fd, as: name) {
+    func link(unnamed fd: Int32, as name: String, temporaryPrefix: @autoclosure () -> String,
+              linking: UnnamedLinking = .automatic) throws(FileSystemError) -> Bool {
+        switch linkUnnamed(fd, as: name, linking) {
         case 0: return true
         case EEXIST: break
         case let code where Self.meansUnlinkable(code):
-            Self.unnamedFilesWork.withLock { $0 = false }
+            if linking == .automatic { Self.unnamedFilesWork.withLock { $0 = false } }
             return false
         case let code: throw .cannotWrite(path: path + "/" + name, reason: errnoText(code))
         }
         let prefix = temporaryPrefix()
         for _ in 0..<100 {
             let temporary = prefix + TemporaryNames.suffix()
-            let code = linkUnnamed(fd, as: temporary)
+            let code = linkUnnamed(fd, as: temporary, linking)
             if code == EEXIST { continue }
             guard code == 0 else { throw .cannotWrite(path: path + "/" + name, reason: errnoText(code)) }
             do {
@@ -260,10 +268,15 @@ extension DirectoryHandle {
 
     /// `linkat` of an open file: by the descriptor itself (`AT_EMPTY_PATH`, which kernels before 6.10 allow only
     /// with CAP_DAC_READ_SEARCH), else through `/proc/self/fd`. Returns 0 or the errno.
-    private func linkUnnamed(_ fd: Int32, as name: String) -> Int32 {
-        if linkat(fd, "", descriptor, name, Self.emptyPathFlag) == 0 { return 0 }
-        let first = errno
-        guard first == ENOENT || first == EPERM else { return first }
+    private func linkUnnamed(_ fd: Int32, as name: String, _ linking: UnnamedLinking) -> Int32 {
+        switch linking {
+        case .impossible: return ENOENT
+        case .throughProc: break
+        case .automatic:
+            if linkat(fd, "", descriptor, name, Self.emptyPathFlag) == 0 { return 0 }
+            let first = errno
+            guard first == ENOENT || first == EPERM else { return first }
+        }
         if linkat(AT_FDCWD, "/proc/self/fd/\(fd)", descriptor, name, AT_SYMLINK_FOLLOW) == 0 { return 0 }
         return errno
     }
