@@ -155,7 +155,7 @@ struct ContextBlobSource: BlobSource {
     }
 
     func fetchBytes(_ key: PhysicalKey, size: Int) throws -> [UInt8]? {
-        guard case .s3 = key, size <= S3Transfers.inMemoryLimit else { return nil }
+        guard case .s3 = key else { return nil }
         return try S3BlobSource(transfers: context.transfers()).fetchBytes(key, size: size)
     }
 }

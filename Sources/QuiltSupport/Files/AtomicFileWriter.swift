@@ -202,16 +202,12 @@ public final class AtomicFileWriter {
     /// Flushes, closes and renames the file into place (links it there, if unnamed).
     public func commit(durable: Bool = false) throws(FileSystemError) {
         if descriptor >= 0 { try finish(durable: durable) }
-        if let directory, isUnnamed {
-            try commitUnnamed(in: directory)
-        } else if let directory, let temporaryName {
-            try directory.rename(temporaryName, to: destinationName)
-        } else {
-            guard rename(temporaryPath, destination) == 0 else {
-                throw .cannotWrite(path: destination, reason: errnoText())
-            }
+        try place(unnamed: descriptor)
+        if isUnnamed {
+            let closed = close(descriptor) == 0
+            descriptor = -1
+            guard closed else { throw .cannotWrite(path: destination, reason: errnoText()) }
         }
-        committed = true
     }
 
     /// Commits, and returns the file now in place, open for reading on the writer's own descriptor: what
@@ -223,12 +219,20 @@ public final class AtomicFileWriter {
         if !modeFromUmask { fchmod(descriptor, permissions) }
         let file = try InputFile(adopting: descriptor, path: destination)
         descriptor = -1
+        try place(unnamed: file.descriptor)
+        return file
+    }
+
+    /// Puts the finished file under its name. An unnamed one (`fd`, still open) is linked; where it cannot be
+    /// linked at all, its bytes are copied to a named temporary file renamed into place instead. A named one is
+    /// renamed.
+    private func place(unnamed fd: Int32) throws(FileSystemError) {
         if let directory, isUnnamed {
-            let linked = try directory.link(unnamed: file.descriptor, as: destinationName,
+            let linked = try directory.link(unnamed: fd, as: destinationName,
                                             temporaryPrefix: Self.temporaryPrefix(for: destinationName), linking: linking)
             if !linked {
                 let named = try AtomicFileWriter(in: directory, name: destinationName, unnamed: false)
-                try named.copy(from: file)
+                try named.copy(from: InputFile(duplicating: fd, path: destination))
                 try named.commit()
             }
         } else if let directory, let temporaryName {
@@ -237,22 +241,6 @@ public final class AtomicFileWriter {
             throw .cannotWrite(path: destination, reason: errnoText())
         }
         committed = true
-        return file
-    }
-
-    /// Links the unnamed file as the destination, then closes it. Where it cannot be linked at all, its bytes
-    /// are copied to a named temporary file that is renamed into place instead.
-    private func commitUnnamed(in directory: DirectoryHandle) throws(FileSystemError) {
-        let linked = try directory.link(unnamed: descriptor, as: destinationName,
-                                        temporaryPrefix: Self.temporaryPrefix(for: destinationName), linking: linking)
-        if !linked {
-            let named = try AtomicFileWriter(in: directory, name: destinationName, unnamed: false)
-            try named.copy(from: InputFile(duplicating: descriptor, path: destination))
-            try named.commit()
-        }
-        let closed = close(descriptor) == 0
-        descriptor = -1
-        guard closed else { throw .cannotWrite(path: destination, reason: errnoText()) }
     }
 
     /// Renames the finished file to another destination instead (when its name is known only at the end).
