@@ -112,19 +112,27 @@ test_expect_success S3 'fetch-blob refuses an S3 entry whose hash does not match
 '
 
 # (A function: a `return` in a test body would leave test_expect_success itself.)
+# $1: the entry's name; then the wrong sizes to record for it. A size up to 1 MiB is read whole into memory by a
+# ranged GET of one byte more than it; a bigger one into a file. Either way the size found is the object's.
 fetch_wrong_sizes() {
-    local size wrong
-    grep "big.bin" raw >one && size=$(sed "s/.*\"size\": *\([0-9]*\).*/\1/" one) || return 1
-    for wrong in 5 $((size + 1000)); do
+    local name=$1 size wrong
+    shift
+    grep "\"$name\"" raw >one && size=$(sed "s/.*\"size\": *\([0-9]*\).*/\1/" one) || return 1
+    for wrong in "$@"; do
+        wrong=$((wrong))
         sed "s/\"size\": *[0-9]*/\"size\": $wrong/" one >wrongsize &&
         test_must_fail --exit=1 quilt-fetch-blob --dest fsize <wrongsize 2>err &&
-        grep -q "^error: size mismatch for .big.bin.: expected $wrong bytes, got $size$" err &&
-        test ! -e fsize/big.bin || { cat err; return 1; }
+        grep -q "^error: size mismatch for .$name.: expected $wrong bytes, got $size$" err &&
+        test ! -e "fsize/$name" || { cat err; return 1; }
     done
 }
 
 test_expect_success S3 'fetch-blob of an S3 entry whose size is wrong names the size found' '
-	fetch_wrong_sizes
+	fetch_wrong_sizes big.bin 1 5 "size + 1000"
+'
+
+test_expect_success S3 'a small S3 entry whose size is wrong, read whole into memory, names the size found' '
+	fetch_wrong_sizes sub/b.txt 1 3 1002
 '
 
 test_expect_success S3 'manifest-only: write-manifest + update-ref on S3 keys, then show and install' '

@@ -9,7 +9,7 @@ public protocol BlobSource: Sendable {
     /// found to be of another size is `TransferError.sizeChanged`, with the size found.
     func fetch(_ key: PhysicalKey, size: Int, into writer: AtomicFileWriter) throws -> ObjectHash?
 
-    /// The whole object in memory, for a source that reads small objects so (S3: one GET of at most
+    /// The whole object in memory, for a source that reads small objects so (S3: one GET of 1 to
     /// `S3Transfers.inMemoryLimit` bytes); nil to have it fetched into a file instead. An object found to be of
     /// another size is `TransferError.sizeChanged`.
     func fetchBytes(_ key: PhysicalKey, size: Int) throws -> [UInt8]?

@@ -19,7 +19,8 @@ public struct S3BlobSource: BlobSource {
     }
 
     public func fetchBytes(_ key: PhysicalKey, size: Int) throws -> [UInt8]? {
-        guard case .s3(let bucket, let objectKey, let versionId) = key, size <= S3Transfers.inMemoryLimit else { return nil }
+        // An empty object is fetched into its file: a range of an empty object is not satisfiable.
+        guard case .s3(let bucket, let objectKey, let versionId) = key, size > 0, size <= S3Transfers.inMemoryLimit else { return nil }
         return try transfers.downloadBytes(S3ObjectReference(bucket: bucket, key: objectKey, versionId: versionId), size: size)
     }
 }

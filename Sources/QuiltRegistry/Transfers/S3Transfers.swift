@@ -257,13 +257,17 @@ public struct S3Transfers: Sendable {
     /// most 10 MiB.
     public static let inMemoryLimit = 1 << 20
 
-    /// An object of at most `inMemoryLimit` bytes, read whole with one GET. An object found to be of another size
-    /// is `TransferError.sizeChanged`.
+    /// An object of 1 to `inMemoryLimit` bytes, read whole with one GET. An object found to be of another size is
+    /// `TransferError.sizeChanged`. The GET asks for one byte more than `size` (`Range: bytes=0-<size>`): an object
+    /// replaced by a bigger one since the manifest was written costs that byte, not its whole new size in memory,
+    /// and S3's `Content-Range` says how big it now is.
     public func downloadBytes(_ source: S3ObjectReference, size: Int) throws -> [UInt8] {
-        precondition(size <= Self.inMemoryLimit, "downloadBytes of an object over the in-memory limit")
-        let result = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId)
-        guard result.body.count == size else {
-            throw TransferError.sizeChanged(location: source.description, expected: size, actual: result.body.count)
+        precondition(size > 0 && size <= Self.inMemoryLimit, "downloadBytes of an object empty or over the in-memory limit")
+        let result = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId,
+                                          range: 0..<(size + 1))
+        let actual = result.objectSize ?? result.body.count
+        guard result.body.count == size, actual == size else {
+            throw TransferError.sizeChanged(location: source.description, expected: size, actual: actual)
         }
         return result.body
     }
