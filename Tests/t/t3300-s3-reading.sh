@@ -68,6 +68,26 @@ test_expect_success S3 'an object that is not the entry'"'"'s: exit 65, nothing 
 	test_must_fail --exit=65 quilt cat $bad wrong --registry s3://$bucket >out && test ! -s out
 '
 
+# (A function: a `return` in a test body would leave test_expect_success itself.)
+# $@: sizes to record for the three-chunk object; each read must fail naming the size found, printing nothing.
+cat_wrong_sizes() {
+    local wrong sized
+    for wrong in "$@"; do
+        quilt-cat-manifest ns/p@$top --registry s3://$bucket | tail -n +2 | grep "sub/big" |
+            sed "s/\"size\": *[0-9]*/\"size\": $wrong/" >sized.jsonl &&
+        sized=$(quilt-write-manifest --registry s3://$bucket <sized.jsonl) &&
+        test_must_fail --exit=65 quilt cat $sized sub/big --registry s3://$bucket >out 2>err && test ! -s out &&
+        grep -q "^error: size mismatch for .sub/big.: expected $wrong bytes, found $((2 * chunk + 5))$" err ||
+            { cat err; return 1; }
+    done
+}
+
+# One byte short: every range comes back whole (the object goes on past them). One chunk over: the last range
+# starts past the object's end, which S3 refuses (416).
+test_expect_success S3 'an entry whose recorded size is wrong: exit 65 naming the size found, nothing printed' '
+	cat_wrong_sizes $((2 * chunk + 4)) $((3 * chunk + 5))
+'
+
 test_expect_success S3 'push --from a URI publishes to its bucket; with another --registry it is a promotion there; with another --from-registry a usage error' '
 	printf new >n.txt &&
 	quilt push ns/p --from "$uri" --set n.txt=n.txt --message two --json >two.json &&

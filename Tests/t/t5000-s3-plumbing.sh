@@ -131,6 +131,12 @@ test_expect_success S3 'fetch-blob of an S3 entry whose size is wrong names the 
 	fetch_wrong_sizes big.bin 1 5 "size + 1000"
 '
 
+# 8 MiB exactly: one ranged GET that comes back whole (the object goes on past it); 8 MiB + 2: the last range
+# comes back short; 16 MiB + 1: the last range starts past the object's end, which S3 refuses (416).
+test_expect_success S3 'fetch-blob: a size one byte short, one over, or a range past the end names the size found' '
+	fetch_wrong_sizes big.bin "size - 1" "size + 1" "2 * 8388608 + 1"
+'
+
 test_expect_success S3 'a small S3 entry whose size is wrong, read whole into memory, names the size found' '
 	fetch_wrong_sizes sub/b.txt 1 3 1002
 '

@@ -483,14 +483,11 @@ public final class EntryHandle: @unchecked Sendable {
 
     /// One ranged GET, refused unless the object is the entry's size.
     private func get(_ source: S3ObjectReference, _ bytes: Range<Int>, _ transfers: S3Transfers) throws -> [UInt8] {
-        let result = try transfers.client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId, range: bytes)
-        if let objectSize = result.objectSize, objectSize != size {
-            throw ReadError.sizeMismatch(logicalKey: logicalKey, expected: size, actual: objectSize)
+        do {
+            return try transfers.getRange(source, bytes, size: size).body
+        } catch TransferError.sizeChanged(_, _, let actual) {
+            throw ReadError.sizeMismatch(logicalKey: logicalKey, expected: size, actual: actual)
         }
-        guard result.body.count == bytes.count else {
-            throw ReadError.sizeMismatch(logicalKey: logicalKey, expected: size, actual: bytes.lowerBound + result.body.count)
-        }
-        return result.body
     }
 }
 

@@ -215,12 +215,7 @@ public struct S3Transfers: Sendable {
         try TransferPool.run(count: count, maxConcurrency: concurrency) { index in
             let start = index * chunk
             let range = start..<min(size, start + chunk)
-            let result = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId, range: range)
-            let body = result.body
-            guard body.count == range.count else {
-                throw TransferError.sizeChanged(location: source.description, expected: size,
-                                                actual: result.objectSize ?? range.lowerBound + body.count)
-            }
+            let body = try getRange(source, range, size: size).body
             digests.withLock { $0[index] = SHA256Hasher.digest(body) }
         }
         let done = digests.value
@@ -286,14 +281,42 @@ public struct S3Transfers: Sendable {
         try TransferPool.run(count: count, maxConcurrency: concurrency) { index in
             let start = index * part
             let range = start..<min(size, start + part)
-            let result = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId, range: range,
-                                              destination: .file(descriptor: descriptor, offset: start))
-            guard result.bytesWritten == range.count else {
-                // The object's size, not the count of this range.
-                throw TransferError.sizeChanged(location: source.description, expected: size,
-                                                actual: result.objectSize ?? range.lowerBound + result.bytesWritten)
-            }
+            try getRange(source, range, size: size, destination: .file(descriptor: descriptor, offset: start))
         }
+    }
+
+    /// One ranged GET of an object recorded as `size` bytes; `TransferError.sizeChanged`, with the size found,
+    /// unless the object is that size and the whole range came back. Every ranged read of an object checks this
+    /// way: a range that comes back whole proves nothing of the bytes after it (S3's `Content-Range` gives the
+    /// object's size), and a range that starts past a smaller object's end is refused with 416 and no size, so a
+    /// HEAD then asks for it.
+    @discardableResult
+    public func getRange(_ source: S3ObjectReference, _ range: Range<Int>, size: Int,
+                         destination: HTTPResponseDestination = .memory) throws -> S3GetResult {
+        let result: S3GetResult
+        do {
+            result = try client.getObject(bucket: source.bucket, key: source.key, versionId: source.versionId, range: range,
+                                          destination: destination)
+        } catch S3Error.rangeNotSatisfiable(let location) {
+            if let found = try client.headObject(bucket: source.bucket, key: source.key, versionId: source.versionId),
+               found.size != size {
+                throw TransferError.sizeChanged(location: source.description, expected: size, actual: found.size)
+            }
+            throw S3Error.rangeNotSatisfiable(location: location)
+        }
+        if let objectSize = result.objectSize, objectSize != size {
+            throw TransferError.sizeChanged(location: source.description, expected: size, actual: objectSize)
+        }
+        let received: Int
+        switch destination {
+        case .memory: received = result.body.count
+        case .file: received = result.bytesWritten
+        }
+        guard received == range.count else {
+            throw TransferError.sizeChanged(location: source.description, expected: size,
+                                            actual: result.objectSize ?? range.lowerBound + received)
+        }
+        return result
     }
 
     // MARK: Checksums
