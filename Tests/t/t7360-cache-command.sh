@@ -54,6 +54,25 @@ test_expect_success 'prune --max-size removes the least recently used first' '
 	quilt cache prune --max-size 0 && test ! -e "$p3"
 '
 
+# A partial entry as a ranged read leaves it: a sparse file of the object's size (100 MiB) holding one chunk's worth
+# of bytes, written just now (one not written to for an hour is a stale temporary file instead).
+test_expect_success 'partial entries: counted by size as the disk they take, not listed, pruned to the budget' '
+	p3=$(put_entry e3 1) &&
+	mkdir -p "$cache/sha2-256-chunked/ab" &&
+	part="$cache/sha2-256-chunked/ab/.$(printf "%062d" 7).part" &&
+	truncate -s 100M "$part" && dd if=/dev/urandom of="$part" bs=65536 count=1 seek=128 conv=notrunc 2>/dev/null &&
+	taken=$(( $(stat -c %b "$part") * $(stat -c %B "$part") )) && test "$taken" -lt 1048576 &&
+	quilt cache size >out && grep -q "^1 entry, 3000 bytes; 1 partial entry, $taken bytes in $cache$" out &&
+	quilt cache size --json >out.json &&
+	grep -q "\"partial_entries\": 1" out.json && grep -q "\"partial_bytes\": $taken" out.json &&
+	quilt cache list >out && test_line_count = 1 out &&
+	quilt cache prune --max-size $taken >out && grep -q "removed 1 (3000 bytes)" out &&
+	test ! -e "$p3" && test -f "$part" &&
+	quilt cache prune --max-size 1000 --json >out.json &&
+	grep -q "\"partial\": true" out.json && grep -q "\"digest\": \"ab$(printf "%062d" 7)\"" out.json &&
+	test ! -e "$part"
+'
+
 test_expect_success 'usage errors: exit 64, one line' '
 	test_must_fail --exit=64 quilt cache frob 2>err && grep -q "^error: unknown action .frob." err &&
 	test_must_fail --exit=64 quilt cache size --max-size 1 2>err && grep -q "go with prune" err &&

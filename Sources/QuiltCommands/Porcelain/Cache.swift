@@ -9,10 +9,10 @@ struct Cache: QuiltCommand {
         commandName: "cache",
         abstract: "Show, check and prune the object cache installs read before downloading.",
         discussion: """
-        ACTION is one of: size (entries and bytes), list (one '<type> <hex digest> <size> <last used>' line per \
+        ACTION is one of: size (entries and bytes; partial entries apart, as the disk they take), list (one '<type> <hex digest> <size> <last used>' line per \
         entry, least recently used first), verify (hash every entry; remove those that do not match), prune \
-        (remove entries by --older-than and then, least recently used first, down to --max-size; with neither, \
-        the cache_max_size of config.yml). verify and prune also remove temporary files left by writers killed \
+        (remove entries by --older-than and then, least recently used first, down to --max-size, partial entries \
+        counted as the disk they take; with neither, the cache_max_size of config.yml). verify and prune also remove temporary files left by writers killed \
         an hour ago or more. The cache is $XDG_CACHE_HOME/Quilt/objects.
         """)
 
@@ -50,9 +50,11 @@ struct Cache: QuiltCommand {
             if action == "size" {
                 if json {
                     io.json(.object(JSONObject([("path", .string(listing.root)), ("entries", .int(entries.count)),
-                                                ("bytes", .int(listing.bytes))])))
+                                                ("bytes", .int(listing.bytes)), ("partial_entries", .int(listing.partial.count)),
+                                                ("partial_bytes", .int(listing.partialBytes))])))
                 } else {
-                    io.line("\(entries.count) entr\(entries.count == 1 ? "y" : "ies"), \(listing.bytes) bytes in \(terminalSafe(listing.root))")
+                    let partial = listing.partial.isEmpty ? "" : "; \(listing.partial.count) partial entr\(listing.partial.count == 1 ? "y" : "ies"), \(listing.partialBytes) bytes"
+                    io.line("\(entries.count) entr\(entries.count == 1 ? "y" : "ies"), \(listing.bytes) bytes\(partial) in \(terminalSafe(listing.root))")
                 }
             } else if json {
                 io.json(.array(entries.map(Self.json)))
@@ -110,6 +112,6 @@ struct Cache: QuiltCommand {
 
     static func json(_ e: CacheEntry) -> JSONValue {
         .object(JSONObject([("type", .string(e.hashType)), ("digest", .string(e.digest)), ("size", .int(e.size)),
-                            ("last_used", .int(e.lastUsed))]))
+                            ("last_used", .int(e.lastUsed))] + (e.partial ? [("partial", .bool(true))] : [])))
     }
 }

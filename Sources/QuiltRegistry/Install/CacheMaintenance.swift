@@ -10,6 +10,8 @@ public struct CacheEntry: Sendable {
     public var size: Int
     /// Seconds since the epoch: last installed from (installs set it) or written.
     public var lastUsed: Int
+    /// A partial entry (`.<name>.part`: chunks of an object read by range); `size` is then the disk it takes.
+    public var partial = false
 }
 
 /// What `verify` or `prune` did.
@@ -41,6 +43,9 @@ public struct CacheListing: Sendable {
     /// Every entry, least recently used first (then by digest).
     public var entries: [CacheEntry]
     public var bytes: Int { entries.reduce(0) { $0 + $1.size } }
+    /// The partial entries, in the same order.
+    public var partial: [CacheEntry] = []
+    public var partialBytes: Int { partial.reduce(0) { $0 + $1.size } }
 }
 
 extension ObjectCache {
@@ -54,6 +59,19 @@ extension ObjectCache {
             guard !name.hasPrefix("."), let stamps = shard.fileStamps(of: name) else { return }
             found.append(CacheEntry(hashType: type, digest: FileSystem.baseName(of: shard.path) + name,
                                     size: stamps.size, lastUsed: max(stamps.accessed, stamps.modified)))
+        }
+        return found
+    }
+
+    /// Every partial entry, in no order, with the disk its chunks take (a sparse file's size is the object's).
+    public func partialEntries() -> [CacheEntry] {
+        var found: [CacheEntry] = []
+        walk { type, _, shard, name in
+            guard Self.isPartialEntry(name), let stamps = shard.fileStamps(of: name) else { return }
+            let rest = name.dropFirst().dropLast(PartialObject.suffix.count)
+            found.append(CacheEntry(hashType: type, digest: FileSystem.baseName(of: shard.path) + rest,
+                                    size: min(stamps.size, stamps.allocated), lastUsed: max(stamps.accessed, stamps.modified),
+                                    partial: true))
         }
         return found
     }
@@ -92,10 +110,11 @@ extension ObjectCache {
     }
 
     /// Removes entries unused for `olderThan` seconds, then the least recently used until the cache holds at most
-    /// `maxSize` bytes; stale temporary files too.
+    /// `maxSize` bytes; stale temporary files too. Partial entries count as the disk they take, and go by the same
+    /// rules (a reader still writing one keeps its descriptor, and only its chunks are lost).
     public func prune(olderThan: Int? = nil, maxSize: Int? = nil, now: Int = Int(WallClock.now())) -> CacheReport {
         var report = removeStaleTemporaryFiles(now: now)
-        var all = entries().sorted { $0.lastUsed < $1.lastUsed }
+        var all = (entries() + partialEntries()).sorted { $0.lastUsed < $1.lastUsed }
         report.checked = all.count
         var total = all.reduce(0) { $0 + $1.size }
         var keep: [CacheEntry] = []
@@ -110,7 +129,9 @@ extension ObjectCache {
     }
 
     private func remove(_ entry: CacheEntry, _ report: inout CacheReport, _ total: inout Int) {
-        let path = root + "/" + entry.hashType + "/" + String(entry.digest.prefix(2)) + "/" + String(entry.digest.dropFirst(2))
+        let rest = String(entry.digest.dropFirst(2))
+        let name = entry.partial ? "." + rest + PartialObject.suffix : rest
+        let path = root + "/" + entry.hashType + "/" + String(entry.digest.prefix(2)) + "/" + name
         if (try? FileSystem.removeFile(path)) != nil {
             report.removed.append(entry)
             total -= entry.size
@@ -143,7 +164,8 @@ extension QuiltContext {
 
     /// `quilt cache size` and `list`: what the cache holds.
     public func cacheListing() -> CacheListing {
-        CacheListing(root: cache.root, entries: cache.entries().sorted { ($0.lastUsed, $0.digest) < ($1.lastUsed, $1.digest) })
+        let order: (CacheEntry, CacheEntry) -> Bool = { ($0.lastUsed, $0.digest) < ($1.lastUsed, $1.digest) }
+        return CacheListing(root: cache.root, entries: cache.entries().sorted(by: order), partial: cache.partialEntries().sorted(by: order))
     }
 
     /// `quilt cache verify`: every entry hashed, those that do not match removed.

@@ -122,11 +122,12 @@ public final class DirectoryHandle: @unchecked Sendable {
         return file
     }
 
-    /// Size, access and modification times (seconds) of the regular file `name`; nil for anything else.
-    public func fileStamps(of name: String) -> (size: Int, accessed: Int, modified: Int)? {
+    /// Size, bytes of disk allocated (less than the size for a sparse file), access and modification times
+    /// (seconds) of the regular file `name`; nil for anything else.
+    public func fileStamps(of name: String) -> (size: Int, allocated: Int, accessed: Int, modified: Int)? {
         var info = stat()
         guard fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-        return (Int(info.st_size), Int(info.st_atim.tv_sec), Int(info.st_mtim.tv_sec))
+        return (Int(info.st_size), Int(info.st_blocks) * 512, Int(info.st_atim.tv_sec), Int(info.st_mtim.tv_sec))
     }
 
     /// Sets the access time of `name` (not following a link), leaving its modification time.
