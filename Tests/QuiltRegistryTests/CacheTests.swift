@@ -62,6 +62,13 @@ import QuiltTestSupport
         // A partial entry nobody wrote to for an hour goes with the prune's temporary files; a fresh one stays.
         let stale = try #require(cache.partialObject(for: hash, size: size))
         write(stale, 0)
+        // Listed apart, as the disk its one chunk takes, never as much as the object.
+        let both = cache.entries(includingPartial: true)
+        let partials = both.filter(\.partial), whole = both.filter { !$0.partial }
+        #expect(partials.count == 1 && whole.count == 1)
+        let partial = try #require(partials.first)
+        #expect(partial.digest == whole.first?.digest)
+        #expect(partial.size >= pieces[0].count && partial.size < size)
         #expect(cache.prune(olderThan: nil, maxSize: nil).temporaryFilesRemoved == 0)
         let later = Int(WallClock.now()) + ObjectCache.staleTemporaryAge
         #expect(cache.prune(olderThan: nil, maxSize: nil, now: later).temporaryFilesRemoved == 1)

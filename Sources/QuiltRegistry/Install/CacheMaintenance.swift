@@ -52,26 +52,17 @@ extension ObjectCache {
     /// A temporary file younger than this may belong to a writer still running.
     static let staleTemporaryAge = 3600
 
-    /// Every entry, in no order; temporary files left out.
-    public func entries() -> [CacheEntry] {
+    /// Every entry, in no order; temporary files left out. `includingPartial`: partial entries too (`partial`
+    /// set), with the disk their chunks take as their size (a sparse file's size is the object's); one walk either way.
+    public func entries(includingPartial: Bool = false) -> [CacheEntry] {
         var found: [CacheEntry] = []
         walk { type, _, shard, name in
-            guard !name.hasPrefix("."), let stamps = shard.fileStamps(of: name) else { return }
-            found.append(CacheEntry(hashType: type, digest: FileSystem.baseName(of: shard.path) + name,
-                                    size: stamps.size, lastUsed: max(stamps.accessed, stamps.modified)))
-        }
-        return found
-    }
-
-    /// Every partial entry, in no order, with the disk its chunks take (a sparse file's size is the object's).
-    public func partialEntries() -> [CacheEntry] {
-        var found: [CacheEntry] = []
-        walk { type, _, shard, name in
-            guard Self.isPartialEntry(name), let stamps = shard.fileStamps(of: name) else { return }
-            let rest = name.dropFirst().dropLast(PartialObject.suffix.count)
+            let partial = name.hasPrefix(".")
+            guard !partial || (includingPartial && Self.isPartialEntry(name)), let stamps = shard.fileStamps(of: name) else { return }
+            let rest = partial ? name.dropFirst().dropLast(PartialObject.suffix.count) : Substring(name)
             found.append(CacheEntry(hashType: type, digest: FileSystem.baseName(of: shard.path) + rest,
-                                    size: min(stamps.size, stamps.allocated), lastUsed: max(stamps.accessed, stamps.modified),
-                                    partial: true))
+                                    size: partial ? min(stamps.size, stamps.allocated) : stamps.size,
+                                    lastUsed: max(stamps.accessed, stamps.modified), partial: partial))
         }
         return found
     }
@@ -114,7 +105,7 @@ extension ObjectCache {
     /// rules (a reader still writing one keeps its descriptor, and only its chunks are lost).
     public func prune(olderThan: Int? = nil, maxSize: Int? = nil, now: Int = Int(WallClock.now())) -> CacheReport {
         var report = removeStaleTemporaryFiles(now: now)
-        var all = (entries() + partialEntries()).sorted { $0.lastUsed < $1.lastUsed }
+        var all = entries(includingPartial: true).sorted { $0.lastUsed < $1.lastUsed }
         report.checked = all.count
         var total = all.reduce(0) { $0 + $1.size }
         var keep: [CacheEntry] = []
@@ -165,7 +156,8 @@ extension QuiltContext {
     /// `quilt cache size` and `list`: what the cache holds.
     public func cacheListing() -> CacheListing {
         let order: (CacheEntry, CacheEntry) -> Bool = { ($0.lastUsed, $0.digest) < ($1.lastUsed, $1.digest) }
-        return CacheListing(root: cache.root, entries: cache.entries().sorted(by: order), partial: cache.partialEntries().sorted(by: order))
+        let all = cache.entries(includingPartial: true).sorted(by: order)
+        return CacheListing(root: cache.root, entries: all.filter { !$0.partial }, partial: all.filter(\.partial))
     }
 
     /// `quilt cache verify`: every entry hashed, those that do not match removed.
