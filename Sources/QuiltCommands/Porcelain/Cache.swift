@@ -9,10 +9,11 @@ struct Cache: QuiltCommand {
         commandName: "cache",
         abstract: "Show, check and prune the object cache installs read before downloading.",
         discussion: """
-        ACTION is one of: size (entries and bytes; partial entries apart, as the disk they take), list (one '<type> <hex digest> <size> <last used>' line per \
-        entry, least recently used first), verify (hash every entry; remove those that do not match), prune \
-        (remove entries by --older-than and then, least recently used first, down to --max-size, partial entries \
-        counted as the disk they take; with neither, the cache_max_size of config.yml). verify and prune also remove temporary files left by writers killed \
+        ACTION is one of: size (entries and bytes; partial entries apart, as the disk they take), list (one \
+        '<type> <hex digest> <size> <last used>' line per entry, least recently used first), verify (hash every \
+        entry; remove those that do not match), prune (remove entries by --older-than and then, least recently \
+        used first, down to --max-size, partial entries counted as the disk they take; with neither, the \
+        cache_max_size of config.yml). verify and prune also remove temporary files left by writers killed \
         an hour ago or more. The cache is $XDG_CACHE_HOME/Quilt/objects.
         """)
 

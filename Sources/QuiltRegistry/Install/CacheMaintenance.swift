@@ -58,8 +58,8 @@ extension ObjectCache {
         var found: [CacheEntry] = []
         walk { type, _, shard, name in
             let partial = name.hasPrefix(".")
-            guard !partial || (includingPartial && Self.isPartialEntry(name)), let stamps = shard.fileStamps(of: name) else { return }
-            let rest = partial ? name.dropFirst().dropLast(PartialObject.suffix.count) : Substring(name)
+            guard let rest = partial ? (includingPartial ? PartialObject.entryName(ofFile: name) : nil) : Substring(name),
+                  let stamps = shard.fileStamps(of: name) else { return }
             found.append(CacheEntry(hashType: type, digest: FileSystem.baseName(of: shard.path) + rest,
                                     size: partial ? min(stamps.size, stamps.allocated) : stamps.size,
                                     lastUsed: max(stamps.accessed, stamps.modified), partial: partial))
@@ -121,7 +121,7 @@ extension ObjectCache {
 
     private func remove(_ entry: CacheEntry, _ report: inout CacheReport, _ total: inout Int) {
         let rest = String(entry.digest.dropFirst(2))
-        let name = entry.partial ? "." + rest + PartialObject.suffix : rest
+        let name = entry.partial ? PartialObject.fileName(ofEntry: rest) : rest
         let path = root + "/" + entry.hashType + "/" + String(entry.digest.prefix(2)) + "/" + name
         if (try? FileSystem.removeFile(path)) != nil {
             report.removed.append(entry)

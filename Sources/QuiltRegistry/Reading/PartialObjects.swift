@@ -24,10 +24,16 @@ public final class PartialObject: @unchecked Sendable {
 
     static let suffix = ".part"
 
+    /// The partial entry's file name for the entry `name`, and back (nil for a name that is not one).
+    static func fileName(ofEntry name: String) -> String { "." + name + suffix }
+    static func entryName(ofFile name: String) -> Substring? {
+        name.hasPrefix(".") && name.hasSuffix(suffix) ? name.dropFirst().dropLast(suffix.count) : nil
+    }
+
     init(directory: DirectoryHandle, name: String, size: Int) throws {
         self.directory = directory
         self.name = name
-        partName = "." + name + Self.suffix
+        partName = Self.fileName(ofEntry: name)
         file = try directory.openSparseFile(partName, size: size)
         chunkSize = ChunkedHash.chunkSize(forSize: size)
         chunkCount = ChunkedHash.partCount(forSize: size)
@@ -72,5 +78,5 @@ extension ObjectCache {
     }
 
     /// Whether `name` in a shard directory is a partial entry.
-    static func isPartialEntry(_ name: String) -> Bool { name.hasPrefix(".") && name.hasSuffix(PartialObject.suffix) }
+    static func isPartialEntry(_ name: String) -> Bool { PartialObject.entryName(ofFile: name) != nil }
 }
